@@ -1,0 +1,101 @@
+"""Filters: small functions that clean a page before its terms are selected.
+
+Every filter has the same signature, `filter(document, parameters, source_document)`:
+
+- `document` is the parsed page, a `selectolax.lexbor.LexborHTMLParser` to read and edit in place
+  (`document.css("a[href]")`, `node.attrs["href"] = …`, `node.remove()`, `node.insert_child(…)`);
+- `parameters` is what the declaration gives the filter (`{"removeQueryParams": ["utm_source"]}`
+  gives `["utm_source"]`), or None when it names the filter alone;
+- `source_document` is the `ota.declarations.SourceDocument` being extracted.
+
+Built-in filters are in `BUILTIN_FILTERS`; a service's own filters are the functions of its
+`declarations/SERVICE_ID.filters.py`, the Python counterpart of OTA's `SERVICE_ID.filters.js`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ada_url import URL, URLSearchParams
+
+from ota.errors import ExtractError
+
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborHTMLParser
+
+    from ota.declarations import FilterRef, SourceDocument
+
+Filter = Callable[["LexborHTMLParser", Any, "SourceDocument"], None]
+
+#: Tracking parameters removed by `removeQueryParams` when the declaration names none.
+DEFAULT_TRACKING_QUERY_PARAMS = (
+    "fbclid", "gclid", "msclkid", "mc_eid", "dclid", "oly_anon_id", "oly_enc_id", "_openstat",
+    "vero_conv", "vero_id", "wickedid", "yclid", "__s", "rb_clickid", "s_cid", "ml_subscriber",
+    "ml_subscriber_hash", "_hsenc", "__hssc", "__hstc", "__hsfp", "hsCtaTracking", "mkt_tok",
+)  # fmt: skip
+
+
+def remove_query_params(document: LexborHTMLParser, parameters: Any, source_document: SourceDocument) -> None:
+    """Delete the named query parameters from every `a[href]` and `img[src]`.
+
+    An attribute is rewritten (as the WHATWG URL serialiser writes it) only when one of the
+    parameters was present, so other links keep their exact text.
+    """
+    names = DEFAULT_TRACKING_QUERY_PARAMS if parameters is None else parameters
+    if isinstance(names, str):
+        names = [names]
+    if not names:
+        return
+    from ota.extract.links import base_url  # links imports nothing from here; avoids a cycle
+
+    base = base_url(document, source_document.location)
+    for element in document.css("a[href], img[src]"):
+        attribute = "href" if element.tag == "a" else "src"
+        value = element.attributes.get(attribute) or ""
+        try:
+            url = URL(value, base=base)
+        except ValueError:
+            continue  # OTA leaves links it cannot parse as they are
+        query = url.search
+        params = URLSearchParams(query[1:] if query.startswith("?") else query)
+        if not any(params.has(name) for name in names):
+            continue
+        for name in names:
+            params.delete(name)
+        serialised = str(params)
+        url.search = serialised  # an empty string drops the `?`, as URLSearchParams updates do
+        element.attrs[attribute] = url.href
+
+
+BUILTIN_FILTERS: Mapping[str, Filter] = {"removeQueryParams": remove_query_params}
+
+
+def resolve_filters(
+    refs: tuple[FilterRef, ...], service_filters: Mapping[str, Filter] | None = None
+) -> list[tuple[FilterRef, Filter]]:
+    """The functions named by a declaration, the service's own taking precedence over built-ins."""
+    available: dict[str, Filter] = {**BUILTIN_FILTERS, **(service_filters or {})}
+    resolved = []
+    for ref in refs:
+        function = available.get(ref.name)
+        if function is None:
+            valid = ", ".join(sorted(available)) or "none"
+            raise ExtractError(f'Unknown filter "{ref.name}"; the filters available are: {valid}')
+        resolved.append((ref, function))
+    return resolved
+
+
+def apply_filters(
+    document: LexborHTMLParser,
+    source_document: SourceDocument,
+    filters: list[tuple[FilterRef, Filter]],
+) -> None:
+    """Run the filters in declared order; a failing filter stops extraction with OTA's message."""
+    for ref, function in filters:
+        try:
+            function(document, ref.parameters if ref.has_parameters else None, source_document)
+        except Exception as error:  # a service filter is user code: report whatever it raised
+            raise ExtractError(
+                f'The filter function "{ref.name}" failed: {type(error).__name__}: {error}'
+            ) from error
