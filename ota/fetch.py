@@ -1,0 +1,486 @@
+"""Fetch pages over HTTP: the only module of ota that talks to the network.
+
+One `Fetcher` owns one `httpx.AsyncClient` and is shared by every fetch of a run. It is polite:
+at most `concurrency` requests in flight overall, at most `per_host` per host, and at least
+`host_delay` seconds between the starts of two requests to one host. Transient failures
+(timeouts, connection errors, HTTP 429/500/502/503/504) are retried with exponential backoff and
+full jitter, honouring `Retry-After`, within `max_attempts` and `retry_budget`.
+
+Every failure is a `FetchError` whose message uses OTA's words (reports and issue labels match on
+them), e.g. ``Received HTTP code 404 when trying to fetch 'URL'``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import errno
+import random
+import re
+import socket
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+from ota.errors import FetchError, SettingsError
+
+DEFAULT_ACCEPT_LANGUAGE = "en"
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36 ota"
+)
+DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+DEFAULT_TIMEOUT = 30.0  # seconds for one attempt, redirects and body included (OTA: the whole fetch)
+DEFAULT_MAX_REDIRECTS = 20
+DEFAULT_MAX_SIZE = 32 * 1024 * 1024
+DEFAULT_CONCURRENCY = 64
+DEFAULT_PER_HOST = 2
+DEFAULT_HOST_DELAY = 0.0
+DEFAULT_MAX_ATTEMPTS = 4
+DEFAULT_RETRY_BUDGET = 60.0  # seconds spent waiting between the attempts for one URL
+DEFAULT_BACKOFF_BASE = 1.0
+
+HTML_ONLY = "htmlOnly"  # the `X-fetcher` of snapshots fetched without a browser
+CHARSET_SNIFF_BYTES = 1024
+TEXT_MIME_TYPES = frozenset({"application/xhtml+xml", "application/xml", "application/json"})
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+# OTA counts 403 and 406 as likely transient (bot blocking, retried at the end of the run or with
+# a browser); repeating the same plain request seconds later only annoys the site, so no retry here.
+TRANSIENT_STATUSES = RETRIED_STATUSES | {403, 406}
+RETRIED_NETWORK_CODES = frozenset(
+    {"ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"}
+)
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+_ERRNO_CODES = {
+    errno.ECONNREFUSED: "ECONNREFUSED",
+    errno.ECONNRESET: "ECONNRESET",
+    errno.ECONNABORTED: "ECONNRESET",
+    errno.EPIPE: "ECONNRESET",
+    errno.ETIMEDOUT: "ETIMEDOUT",
+    errno.EHOSTUNREACH: "EHOSTUNREACH",
+    errno.ENETUNREACH: "ENETUNREACH",
+}
+# OpenSSL X509_V_ERR_* verification codes → the codes Node reports.
+_CERT_CODES = {
+    9: "CERT_NOT_YET_VALID",
+    10: "CERT_HAS_EXPIRED",
+    18: "DEPTH_ZERO_SELF_SIGNED_CERT",
+    19: "SELF_SIGNED_CERT_IN_CHAIN",
+    20: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    21: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    62: "ERR_TLS_CERT_ALTNAME_INVALID",
+}
+_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+# `<meta charset="x">` and `<meta http-equiv="Content-Type" content="text/html; charset=x">`.
+_META_CHARSET = re.compile(rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""<\?xml\b[^>]*?\bencoding\s*=\s*["']\s*([\w.:-]+)""", re.IGNORECASE)
+_PYTHON_ONLY_CODECS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape"})
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How to fetch: request headers, limits, politeness and retries."""
+
+    accept_language: str = DEFAULT_ACCEPT_LANGUAGE  # may be a list such as "en-IE, en-GB, en"
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout: float = DEFAULT_TIMEOUT
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+    max_size: int = DEFAULT_MAX_SIZE
+    concurrency: int = DEFAULT_CONCURRENCY
+    per_host: int = DEFAULT_PER_HOST
+    host_delay: float = DEFAULT_HOST_DELAY
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    retry_budget: float = DEFAULT_RETRY_BUDGET
+    backoff_base: float = DEFAULT_BACKOFF_BASE
+
+    def __post_init__(self) -> None:
+        for name in ("max_size", "concurrency", "per_host", "max_attempts"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"fetch {name} must be at least 1, not {getattr(self, name)}")
+        for name in ("timeout", "host_delay", "retry_budget", "backoff_base", "max_redirects"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"fetch {name} cannot be negative, not {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class Page:
+    """A fetched document.
+
+    `content` holds UTF-8 text for text types (whatever the page's own charset), raw bytes otherwise.
+    """
+
+    url: str
+    final_url: str
+    content: bytes
+    mime_type: str
+    fetcher: str
+    fetched_at: datetime
+
+
+def _http_url(url: str) -> httpx.URL:
+    """`url` parsed, or `httpx.InvalidURL` unless it is an absolute http(s) URL."""
+    parsed = httpx.URL(url)
+    if parsed.scheme not in DEFAULT_PORTS or not parsed.host:
+        raise httpx.InvalidURL("only absolute http and https URLs can be fetched")
+    return parsed
+
+
+def host_key(url: str) -> str:
+    """The politeness key of `url`: scheme, host name and port, e.g. ``https://example.com:443``.
+
+    Raises `httpx.InvalidURL` unless `url` is an absolute http(s) URL.
+    """
+    parsed = _http_url(url)
+    return f"{parsed.scheme}://{parsed.host}:{parsed.port or DEFAULT_PORTS[parsed.scheme]}"
+
+
+def _usable(charset: str) -> str | None:
+    name = charset.strip().lower()
+    if name in ("gb2312", "gbk", "x-gbk"):
+        return "gb18030"  # a superset: pages labelled GBK often use its extra characters
+    try:
+        b"a".decode(name)  # rejects unknown names and bytes-to-bytes codecs such as "base64"
+    except (LookupError, UnicodeError):
+        return None
+    canonical = codecs.lookup(name).name
+    return None if canonical in _PYTHON_ONLY_CODECS else canonical
+
+
+def detect_charset(content_type: str | None, head: bytes) -> str:
+    """The charset to decode a text response with, as Python's canonical codec name (``cp1252``).
+
+    The `Content-Type` charset wins, then a declaration in the first 1024 bytes of the body
+    (`<meta charset>`, `<meta http-equiv="Content-Type">`, `<?xml encoding?>`), else UTF-8.
+    Unknown names fall back to UTF-8.
+    """
+    if content_type and (match := _CHARSET_PARAM.search(content_type)):
+        return _usable(match.group(1)) or "utf-8"
+    head = head[:CHARSET_SNIFF_BYTES]
+    declared = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
+    if declared:
+        charset = _usable(declared.group(1).decode("ascii"))
+        # A declaration readable as ASCII cannot be in UTF-16/32: browsers read it as UTF-8.
+        if charset and not charset.startswith(("utf-16", "utf-32")):
+            return charset
+    return "utf-8"
+
+
+def decode_text(body: bytes, content_type: str | None) -> str:
+    """Decode a text response: a byte order mark first, then `detect_charset`; bad bytes become U+FFFD."""
+    for bom, charset in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :].decode(charset, errors="replace")
+    text = body.decode(detect_charset(content_type, body), errors="replace")
+    return text.removeprefix("\ufeff")
+
+
+def mime_type_of(content_type: str | None, body: bytes) -> str:
+    """The lowercased MIME type without parameters; sniffed from the body when the header is missing."""
+    mime_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if mime_type:
+        return mime_type
+    return "application/pdf" if body.startswith(b"%PDF-") else "text/html"
+
+
+def is_text(mime_type: str) -> bool:
+    """Whether responses of `mime_type` are stored as decoded text rather than raw bytes."""
+    return mime_type.startswith("text/") or mime_type in TEXT_MIME_TYPES
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date); None if absent or invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        date = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=UTC)
+    return max(0.0, (date - now).total_seconds())
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and every exception it was raised from, exception groups included (anyio uses them)."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            stack.extend(current.exceptions)
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def network_error_code(exc: BaseException) -> str:
+    """The Node-style code (ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED…) naming a transport error."""
+    causes = list(_causes(exc))
+    for cause in causes:  # the operating system's own error says most
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return _CERT_CODES.get(cause.verify_code, "UNABLE_TO_VERIFY_LEAF_SIGNATURE")
+        if isinstance(cause, ssl.SSLError):
+            return "EPROTO"
+        if isinstance(cause, socket.gaierror):
+            return "EAI_AGAIN" if cause.errno == socket.EAI_AGAIN else "ENOTFOUND"
+        if isinstance(cause, OSError) and cause.errno in _ERRNO_CODES:
+            return _ERRNO_CODES[cause.errno]
+    for cause in causes:
+        if isinstance(cause, httpx.DecodingError):
+            return "Z_DATA_ERROR"
+        if isinstance(cause, httpx.RemoteProtocolError) and "buffer too long" in str(cause):
+            return "HPE_HEADER_OVERFLOW"  # a response head over h11's limit (100 KiB with httpcore)
+    # Disconnections ("Server disconnected", "peer closed connection") are resets to Node.
+    return "ECONNRESET"
+
+
+class _Retry(Exception):
+    """An attempt failed in a way worth retrying; carries the error to raise if we give up."""
+
+    def __init__(self, error: FetchError, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+@dataclass
+class _Host:
+    slots: asyncio.Semaphore
+    pacing: asyncio.Lock = field(default_factory=asyncio.Lock)  # serialises request starts
+    next_start: float = float("-inf")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Fetcher:
+    """Fetch pages concurrently and politely, with one HTTP client for the whole run.
+
+    Use as ``async with Fetcher(settings) as fetcher: page = await fetcher.fetch(url)``. The
+    `transport`, `sleep`, `clock` (monotonic seconds), `now` (aware UTC datetime) and `rand`
+    (uniform in [0, 1)) parameters are seams for tests.
+    """
+
+    def __init__(
+        self,
+        settings: FetchSettings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = _utc_now,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings = settings or FetchSettings()
+        self._sleep, self._clock, self._now, self._rand = sleep, clock, now, rand
+        self._global = asyncio.Semaphore(settings.concurrency)
+        self._hosts: dict[str, _Host] = {}
+        self._client = httpx.AsyncClient(
+            headers={
+                "User-Agent": settings.user_agent,
+                "Accept": DEFAULT_ACCEPT,
+                "Accept-Language": settings.accept_language,
+            },
+            # Redirects are followed by `_attempt`, with cookies kept for one fetch only: the shared
+            # client must not carry one site's cookies into the next thousand fetches.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            follow_redirects=False,
+            timeout=httpx.Timeout(settings.timeout, pool=None),
+            limits=httpx.Limits(
+                max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+            ),
+            http1=True,
+            http2=False,
+            trust_env=True,  # HTTP_PROXY, HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client and its connections."""
+        await self._client.aclose()
+
+    async def fetch(
+        self, url: str, *, execute_client_scripts: bool | None = None, wait_for: tuple[str, ...] = ()
+    ) -> Page:
+        """Fetch `url` and return the page, or raise `FetchError` in OTA's words.
+
+        `execute_client_scripts` is the declaration's `executeClientScripts`: True needs a browser
+        (waiting for the `wait_for` selectors); None and False fetch over plain HTTP.
+        """
+        if execute_client_scripts:
+            return await self._fetch_with_browser(url, wait_for)
+        # A later browser fetcher will retry here, when execute_client_scripts is None, the errors
+        # OTA sees as bot blocking (403, 406, 502, ECONNRESET).
+        return await self._fetch_html_only(url)
+
+    async def _fetch_with_browser(self, url: str, wait_for: tuple[str, ...]) -> Page:
+        raise FetchError(
+            url, f"Fetching with client scripts (executeClientScripts) is not supported yet: '{url}'"
+        )
+
+    async def _fetch_html_only(self, url: str) -> Page:
+        settings = self.settings
+        try:
+            key = host_key(url)
+        except httpx.InvalidURL as exc:
+            raise FetchError(url, f"Invalid URL '{url}': {exc}") from exc
+        waited = 0.0
+        for attempt in range(1, settings.max_attempts + 1):
+            try:
+                async with self._slot(key):
+                    return await self._attempt(url)
+            except _Retry as retry:
+                remaining = settings.retry_budget - waited
+                if retry.retry_after is not None:
+                    delay = retry.retry_after
+                else:
+                    delay = min(remaining, settings.backoff_base * 2 ** (attempt - 1) * self._rand())
+                if attempt == settings.max_attempts or delay > remaining or remaining <= 0:
+                    raise retry.error from retry.__cause__
+                # No slot is held here: other fetches to this host go on while this one waits.
+                await self._sleep(delay)
+                waited += delay
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    @asynccontextmanager
+    async def _slot(self, key: str) -> AsyncIterator[None]:
+        """Hold a per-host and a global slot, the request start spaced from the previous one."""
+        host = self._hosts.get(key)
+        if host is None:
+            host = self._hosts[key] = _Host(asyncio.Semaphore(self.settings.per_host))
+        # Per host first, so that requests queued for a busy host do not hold global slots.
+        async with host.slots:
+            async with host.pacing:
+                wait = host.next_start - self._clock()
+                if wait > 0:
+                    await self._sleep(wait)
+                await self._global.acquire()
+                host.next_start = self._clock() + self.settings.host_delay
+            try:
+                yield
+            finally:
+                self._global.release()
+
+    async def _attempt(self, url: str) -> Page:
+        """One attempt, redirects included, within the timeout; raises `_Retry` or `FetchError`."""
+        timeout = self.settings.timeout
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._get(url)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            error = FetchError(
+                url, f"Timed out after {timeout:g} seconds when trying to fetch '{url}'", transient=True
+            )
+            raise _Retry(error) from exc
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise FetchError(url, f"Invalid URL '{url}': {exc}") from exc
+        except httpx.RequestError as exc:  # transport and decoding errors
+            code = network_error_code(exc)
+            message = f"Network system error {code} occurred when trying to fetch '{url}'"
+            error = FetchError(url, message, transient=code in RETRIED_NETWORK_CODES)
+            if error.transient:
+                raise _Retry(error) from exc
+            raise error from exc
+
+    async def _get(self, url: str) -> Page:
+        jar = httpx.Cookies()
+        current = url
+        for hop in range(self.settings.max_redirects + 1):
+            request = self._client.build_request("GET", current)
+            jar.set_cookie_header(request)
+            response = await self._client.send(request, stream=True)
+            try:
+                location = response.headers.get("location")
+                if response.status_code in REDIRECT_STATUSES and location:
+                    if hop == self.settings.max_redirects:
+                        raise FetchError(url, f"maximum redirect reached at: {current}")
+                    jar.extract_cookies(response)
+                    current = self._redirect_target(url, response.url, location)
+                    continue
+                fetched_at = self._now().replace(microsecond=0)
+                self._check_status(url, response)
+                body = await self._read(url, response)
+            finally:
+                await response.aclose()
+            return self._page(url, response, body, fetched_at)
+        raise AssertionError("unreachable: the last hop returns or raises")
+
+    @staticmethod
+    def _redirect_target(url: str, base: httpx.URL, location: str) -> str:
+        try:
+            return str(_http_url(str(base.join(location))))
+        except httpx.InvalidURL as exc:
+            message = f"Invalid redirect location '{location}' when trying to fetch '{url}'"
+            raise FetchError(url, message) from exc
+
+    def _check_status(self, url: str, response: httpx.Response) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        error = FetchError(
+            url,
+            f"Received HTTP code {status} when trying to fetch '{url}'",
+            status=status,
+            transient=status in TRANSIENT_STATUSES,
+        )
+        if status in RETRIED_STATUSES:
+            raise _Retry(error, parse_retry_after(response.headers.get("retry-after"), self._now()))
+        raise error
+
+    async def _read(self, url: str, response: httpx.Response) -> bytes:
+        """The decompressed body, refusing more than `max_size` bytes."""
+        limit = self.settings.max_size
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise FetchError(
+                url, f"Response of {declared} bytes exceeds the maximum size of {limit} bytes: '{url}'"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise FetchError(url, f"Response exceeds the maximum size of {limit} bytes: '{url}'")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _page(self, url: str, response: httpx.Response, body: bytes, fetched_at: datetime) -> Page:
+        content_type = response.headers.get("content-type")
+        mime_type = mime_type_of(content_type, body)
+        content = decode_text(body, content_type).encode("utf-8") if is_text(mime_type) else body
+        if not content:
+            raise FetchError(url, f"Received an empty content when fetching '{url}'")
+        return Page(
+            url=url,
+            final_url=str(response.url),
+            content=content,
+            mime_type=mime_type,
+            fetcher=HTML_ONLY,
+            fetched_at=fetched_at,
+        )

@@ -1,0 +1,635 @@
+"""Tests of ota.fetch against real HTTP servers on 127.0.0.1 (nothing reaches the internet)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import itertools
+import socket
+import ssl
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from ota.errors import FetchError, SettingsError
+from ota.fetch import (
+    Fetcher,
+    FetchSettings,
+    Page,
+    detect_charset,
+    host_key,
+    network_error_code,
+    parse_retry_after,
+)
+
+T = TypeVar("T")
+
+
+@dataclass
+class Reply:
+    """What a test server answers to one request."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/html"})
+    body: bytes = b"<p>Hello</p>"
+    delay: float = 0.0  # seconds before answering
+    reset: bool = False  # close the connection without answering
+
+
+@dataclass
+class Hit:
+    """One request as a route sees it."""
+
+    path: str
+    headers: dict[str, str]
+    count: int  # 1 for the first request to this path
+
+
+@dataclass
+class Stats:
+    """Requests in flight, shared by the servers of a test to observe concurrency."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: Counter[str] = field(default_factory=Counter)
+    max_in_flight: Counter[str] = field(default_factory=Counter)
+    total: int = 0
+    max_total: int = 0
+    starts: list[float] = field(default_factory=list)
+
+    def enter(self, name: str) -> None:
+        with self.lock:
+            self.starts.append(time.monotonic())
+            self.in_flight[name] += 1
+            self.max_in_flight[name] = max(self.max_in_flight[name], self.in_flight[name])
+            self.total += 1
+            self.max_total = max(self.max_total, self.total)
+
+    def leave(self, name: str) -> None:
+        with self.lock:
+            self.in_flight[name] -= 1
+            self.total -= 1
+
+
+Route = Callable[[Hit], Reply]
+
+
+class Server:
+    """A threaded HTTP server on 127.0.0.1 answering from a table of routes."""
+
+    def __init__(self, name: str = "a", stats: Stats | None = None) -> None:
+        self.name = name
+        self.stats = stats or Stats()
+        self.routes: dict[str, Route] = {}
+        self.hits: Counter[str] = Counter()
+        self.requests: list[Hit] = []
+        self._lock = threading.Lock()
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
+
+    def __enter__(self) -> Server:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def reply(self, path: str, reply: Reply) -> None:
+        self.routes[path] = lambda hit: reply
+
+    def answer(self, path: str) -> tuple[Reply, Hit]:
+        with self._lock:
+            self.hits[path] += 1
+            hit = Hit(path, {}, self.hits[path])
+            self.requests.append(hit)
+        route = self.routes.get(path.split("?")[0])
+        return (route(hit) if route else Reply(404, body=b"Not found")), hit
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default of 5 drops bursts of connections
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that gave up (timeouts, size cap) are expected here."""
+
+
+def _handler_for(server: Server) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            server.stats.enter(server.name)
+            try:
+                reply, hit = server.answer(self.path)
+                hit.headers.update({k.lower(): v for k, v in self.headers.items()})
+                time.sleep(reply.delay)
+                if reply.reset:
+                    self.close_connection = True
+                    return
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(reply.body)
+            except OSError:
+                pass  # the client went away
+            finally:
+                server.stats.leave(server.name)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy from the environment would intercept requests to 127.0.0.1."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    with Server() as running:
+        yield running
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+class SleepRecorder:
+    """An injected sleep that records the delays and returns at once."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+def fetch(url: str, settings: FetchSettings | None = None, **seams: Any) -> Page:
+    async def go() -> Page:
+        async with Fetcher(settings or FetchSettings(), **seams) as fetcher:
+            return await fetcher.fetch(url)
+
+    return run(go())
+
+
+def fetch_error(url: str, settings: FetchSettings | None = None, **seams: Any) -> FetchError:
+    with pytest.raises(FetchError) as caught:
+        fetch(url, settings, **seams)
+    return caught.value
+
+
+QUICK = FetchSettings(backoff_base=0.01)
+
+
+# Decoding
+
+
+TEXT = "Conditions générales — 中文 𠀀 ©"  # 𠀀 is in GB18030, not in GBK
+
+
+def charset_case(content_type: str, html: str, codec: str, case_id: str) -> Any:
+    """A page whose `html` is sent encoded with `codec`, labelled by `content_type` or its own markup."""
+    return pytest.param(content_type, html.encode(codec), html, id=case_id)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "text"),
+    [
+        charset_case("text/html; charset=ISO-8859-1", "<p>générales</p>", "latin-1", "header"),
+        charset_case('text/html; charset="Windows-1252"', "<p>générales — ©</p>", "cp1252", "header-quoted"),
+        charset_case("text/html", '<meta charset="windows-1252"><p>générales</p>', "cp1252", "meta-charset"),
+        charset_case(
+            "text/html",
+            '<meta http-equiv="Content-Type" content="text/html; charset=shift_jis"><p>利用規約</p>',
+            "shift_jis",
+            "meta-http-equiv",
+        ),
+        charset_case(
+            "application/xml",
+            '<?xml version="1.0" encoding="ISO-8859-15"?><t>générales €</t>',
+            "iso-8859-15",
+            "xml-declaration",
+        ),
+        charset_case("text/html", f'<meta charset="gbk"><p>{TEXT}</p>', "gb18030", "gbk-as-gb18030"),
+        charset_case("text/html; charset=GB2312", f"<p>{TEXT}</p>", "gb18030", "gb2312-as-gb18030"),
+        charset_case("text/html", f"<p>{TEXT}</p>", "utf-8", "none-is-utf8"),
+        charset_case("text/html; charset=x-unknown", f"<p>{TEXT}</p>", "utf-8", "unknown-is-utf8"),
+        charset_case("text/plain; charset=iso-8859-1", f"\ufeff{TEXT}", "utf-8", "bom-wins-and-is-dropped"),
+        charset_case("application/json", '{"é": "中"}', "utf-8", "json"),
+    ],
+)
+def test_text_is_decoded_by_its_charset_and_stored_as_utf8(
+    server: Server, content_type: str, body: bytes, text: str
+) -> None:
+    """Whatever the declared charset, the page content is the same text in UTF-8."""
+    server.reply("/page", Reply(headers={"Content-Type": content_type}, body=body))
+    page = fetch(server.url("/page"))
+    assert page.content == text.removeprefix("\ufeff").encode("utf-8")
+    assert page.mime_type == content_type.split(";")[0].lower()
+
+
+def test_detect_charset_prefers_the_header_then_the_first_1024_bytes() -> None:
+    """The header wins over the body; declarations past 1024 bytes are not seen; odd names are refused."""
+    assert detect_charset("text/html; charset=utf-8", b'<meta charset="latin1">') == "utf-8"
+    assert detect_charset("text/html", b'<meta charset="latin1">') == "iso8859-1"
+    assert detect_charset(None, b'<META HTTP-EQUIV="content-type" CONTENT="text/html;charset=KOI8-R">') == (
+        "koi8-r"
+    )
+    assert detect_charset(None, b"<?xml version=\"1.0\" encoding='EUC-JP'?>") == "euc_jp"
+    assert detect_charset(None, b" " * 1024 + b'<meta charset="latin1">') == "utf-8"
+    assert detect_charset("text/html; charset=gbk", b"") == "gb18030"
+    assert detect_charset("text/html; charset=base64", b"") == "utf-8"  # a codec, not a charset
+    assert detect_charset(None, b'<meta charset="utf-16">') == "utf-8"  # as browsers do
+    assert detect_charset("text/html; charset=unicode_escape", b"") == "utf-8"
+
+
+def test_bad_bytes_become_replacement_characters(server: Server) -> None:
+    """Bytes invalid in the charset do not fail the fetch."""
+    server.reply("/page", Reply(headers={"Content-Type": "text/html; charset=utf-8"}, body=b"<p>a\xffb</p>"))
+    assert fetch(server.url("/page")).content == "<p>a\ufffdb</p>".encode()
+
+
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n\xff\xfe\x00"
+
+
+def test_pdf_bytes_are_kept_raw(server: Server) -> None:
+    """Non-text responses are stored byte for byte."""
+    server.reply("/terms.pdf", Reply(headers={"Content-Type": "Application/PDF"}, body=PDF))
+    page = fetch(server.url("/terms.pdf"))
+    assert (page.content, page.mime_type) == (PDF, "application/pdf")
+
+
+def test_missing_content_type_is_sniffed(server: Server) -> None:
+    """Without Content-Type, `%PDF-` means a PDF and anything else HTML."""
+    server.reply("/pdf", Reply(headers={}, body=PDF))
+    server.reply("/html", Reply(headers={}, body="<p>é</p>".encode()))
+    assert fetch(server.url("/pdf")).mime_type == "application/pdf"
+    page = fetch(server.url("/html"))
+    assert (page.mime_type, page.content) == ("text/html", "<p>é</p>".encode())
+
+
+def test_page_records_urls_fetcher_and_second_precision_utc_date(server: Server) -> None:
+    """final_url follows redirects; fetched_at is the injected clock truncated to the second."""
+    server.reply("/old", Reply(301, headers={"Location": "/new"}, body=b""))
+    server.reply("/new", Reply())
+    moment = datetime(2026, 6, 1, 12, 30, 45, 987654, tzinfo=UTC)
+    page = fetch(server.url("/old"), now=lambda: moment)
+    assert page.url == server.url("/old")
+    assert page.final_url == server.url("/new")
+    assert page.fetcher == "htmlOnly"
+    assert page.fetched_at == moment.replace(microsecond=0)
+    assert fetch(server.url("/new")).fetched_at.tzinfo is UTC
+
+
+def test_request_headers_come_from_settings(server: Server) -> None:
+    """Accept-Language (a list is allowed) and a browser-like User-Agent naming ota are sent."""
+    server.reply("/page", Reply())
+    fetch(server.url("/page"), FetchSettings(accept_language="en-IE, en-GB, en"))
+    headers = server.requests[0].headers
+    assert headers["accept-language"] == "en-IE, en-GB, en"
+    assert headers["user-agent"].startswith("Mozilla/5.0") and "ota" in headers["user-agent"]
+
+
+def test_cookies_are_kept_along_redirects_but_not_between_fetches(server: Server) -> None:
+    """A cookie set by a redirect is sent to its target, and never to another fetch."""
+    server.reply("/login", Reply(302, headers={"Location": "/page", "Set-Cookie": "consent=yes; Path=/"}))
+    server.reply("/page", Reply())
+
+    async def go() -> None:
+        async with Fetcher() as fetcher:
+            await fetcher.fetch(server.url("/login"))
+            await fetcher.fetch(server.url("/page"))
+
+    run(go())
+    assert [hit.headers.get("cookie") for hit in server.requests] == [None, "consent=yes", None]
+
+
+# Failures
+
+
+def test_http_error_status_has_otas_message_and_is_not_retried(server: Server) -> None:
+    """A 404 fails at once with OTA's message."""
+    url = server.url("/missing")
+    error = fetch_error(url, QUICK)
+    assert str(error) == f"Received HTTP code 404 when trying to fetch '{url}'"
+    assert (error.status, error.transient, error.url) == (404, False, url)
+    assert server.hits["/missing"] == 1
+
+
+@pytest.mark.parametrize("status", [403, 406])
+def test_bot_blocking_statuses_are_transient_but_not_retried(server: Server, status: int) -> None:
+    """403 and 406 are worth another try later in the run, not seconds later."""
+    server.reply("/page", Reply(status))
+    error = fetch_error(server.url("/page"), QUICK)
+    assert (error.status, error.transient, server.hits["/page"]) == (status, True, 1)
+
+
+def test_empty_content(server: Server) -> None:
+    """An empty body is an error in OTA's words."""
+    server.reply("/empty", Reply(body=b""))
+    url = server.url("/empty")
+    assert str(fetch_error(url)) == f"Received an empty content when fetching '{url}'"
+
+
+def test_connection_refused() -> None:
+    """A closed port is reported with Node's code, as a transient failure."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    error = fetch_error(url, FetchSettings(max_attempts=1))
+    assert str(error) == f"Network system error ECONNREFUSED occurred when trying to fetch '{url}'"
+    assert error.transient
+
+
+def test_connection_reset_is_retried(server: Server) -> None:
+    """A server hanging up without answering is ECONNRESET, retried like other transient failures."""
+    server.routes["/flaky"] = lambda hit: Reply(reset=True) if hit.count == 1 else Reply()
+    sleep = SleepRecorder()
+    assert fetch(server.url("/flaky"), QUICK, sleep=sleep).content == b"<p>Hello</p>"
+    assert server.hits["/flaky"] == 2 and len(sleep.delays) == 1
+
+    server.reply("/gone", Reply(reset=True))
+    url = server.url("/gone")
+    error = fetch_error(url, FetchSettings(max_attempts=1))
+    assert str(error) == f"Network system error ECONNRESET occurred when trying to fetch '{url}'"
+
+
+def test_timeout_message_uses_the_configured_seconds(server: Server) -> None:
+    """A server slower than the timeout fails with OTA's message."""
+    server.reply("/slow", Reply(delay=0.5))
+    url = server.url("/slow")
+    error = fetch_error(url, FetchSettings(timeout=0.1, max_attempts=1))
+    assert str(error) == f"Timed out after 0.1 seconds when trying to fetch '{url}'"
+    assert error.transient
+
+
+def test_corrupt_compressed_body(server: Server) -> None:
+    """A body that does not inflate is reported as Node does (Z_DATA_ERROR), not retried."""
+    server.reply("/page", Reply(headers={"Content-Type": "text/html", "Content-Encoding": "gzip"}))
+    url = server.url("/page")
+    error = fetch_error(url, QUICK)
+    assert str(error) == f"Network system error Z_DATA_ERROR occurred when trying to fetch '{url}'"
+    assert not error.transient and server.hits["/page"] == 1
+
+
+def test_compressed_body_is_inflated(server: Server) -> None:
+    """gzip content encoding is undone before decoding the text."""
+    body = gzip.compress("<p>générales</p>".encode("latin-1"))
+    headers = {"Content-Type": "text/html; charset=latin-1", "Content-Encoding": "gzip"}
+    server.reply("/page", Reply(headers=headers, body=body))
+    assert fetch(server.url("/page")).content == "<p>générales</p>".encode()
+
+
+def test_unusable_settings_are_refused() -> None:
+    """A zero limit would block every fetch forever: refused when the settings are built."""
+    with pytest.raises(SettingsError, match="per_host"):
+        FetchSettings(per_host=0)
+    with pytest.raises(SettingsError, match="timeout"):
+        FetchSettings(timeout=-1)
+
+
+def test_too_many_redirects(server: Server) -> None:
+    """Following stops after max_redirects, naming the URL that redirected once too often."""
+    server.routes["/loop"] = lambda hit: Reply(302, headers={"Location": f"/loop?{len(server.requests)}"})
+    error = fetch_error(server.url("/loop"), FetchSettings(max_redirects=3))
+    assert str(error) == f"maximum redirect reached at: {server.url('/loop?3')}"
+    assert not error.transient
+    assert server.hits == Counter({"/loop": 1, "/loop?1": 1, "/loop?2": 1, "/loop?3": 1})
+
+
+def test_redirect_to_a_non_http_url_fails(server: Server) -> None:
+    """A redirect to another scheme is an error, not a crash."""
+    server.reply("/page", Reply(302, headers={"Location": "ftp://example.com/"}))
+    url = server.url("/page")
+    message = f"Invalid redirect location 'ftp://example.com/' when trying to fetch '{url}'"
+    assert str(fetch_error(url)) == message
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/", "http://", "not a url"])
+def test_invalid_url(url: str) -> None:
+    """URLs that cannot be fetched fail without a request, not transient."""
+    error = fetch_error(url)
+    assert str(error).startswith(f"Invalid URL '{url}'") and not error.transient
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "streamed"])
+def test_size_cap(server: Server, declared: bool) -> None:
+    """A body over max_size fails, naming the URL and the limit, whether declared or streamed."""
+    body = b"x" * 5000
+    headers = {"Content-Type": "text/html"} | ({"Content-Length": "5000"} if declared else {})
+    server.reply("/big", Reply(headers=headers, body=body))
+    url = server.url("/big")
+    error = fetch_error(url, FetchSettings(max_size=4096))
+    assert url in str(error) and "4096 bytes" in str(error)
+    assert not error.transient
+    assert fetch(url, FetchSettings(max_size=5000)).content == body
+
+
+def test_large_response_headers_are_accepted(server: Server) -> None:
+    """A 20 KiB response header (over h11's 16 KiB default) is read; httpcore allows 100 KiB."""
+    server.reply("/page", Reply(headers={"Content-Type": "text/html", "X-Large": "a" * 20 * 1024}))
+    assert fetch(server.url("/page")).content == b"<p>Hello</p>"
+
+
+def test_client_scripts_are_not_supported_yet() -> None:
+    """executeClientScripts: true fails clearly until a browser fetcher exists."""
+    url = "http://127.0.0.1:9/"
+
+    async def go() -> None:
+        async with Fetcher() as fetcher:
+            await fetcher.fetch(url, execute_client_scripts=True, wait_for=("main",))
+
+    with pytest.raises(FetchError) as caught:
+        run(go())
+    message = f"Fetching with client scripts (executeClientScripts) is not supported yet: '{url}'"
+    assert str(caught.value) == message
+
+
+def test_network_error_codes_name_the_cause() -> None:
+    """Low-level causes anywhere in the chain map to the codes OTA's users know."""
+
+    def chained(cause: BaseException) -> httpx.ConnectError:
+        try:
+            try:
+                raise cause
+            except BaseException as exc:
+                raise httpx.ConnectError("failed") from exc
+        except httpx.ConnectError as error:
+            return error
+
+    expired = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    expired.verify_code = 10
+    assert network_error_code(chained(expired)) == "CERT_HAS_EXPIRED"
+    assert network_error_code(chained(socket.gaierror(socket.EAI_NONAME, "unknown"))) == "ENOTFOUND"
+    assert network_error_code(chained(socket.gaierror(socket.EAI_AGAIN, "again"))) == "EAI_AGAIN"
+    group = ExceptionGroup("all failed", [OSError(113, "No route to host")])
+    assert network_error_code(chained(group)) == "EHOSTUNREACH"
+    assert network_error_code(httpx.RemoteProtocolError("Receive buffer too long")) == "HPE_HEADER_OVERFLOW"
+    assert network_error_code(httpx.RemoteProtocolError("Server disconnected")) == "ECONNRESET"
+
+
+def test_host_key_includes_scheme_host_and_port() -> None:
+    """Politeness applies per scheme, host name and port."""
+    assert host_key("https://Example.com/a?b") == "https://example.com:443"
+    assert host_key("http://example.com:8080/") == "http://example.com:8080"
+    with pytest.raises(httpx.InvalidURL):
+        host_key("mailto:someone@example.com")
+
+
+# Retries
+
+
+def test_503_twice_then_200_succeeds(server: Server) -> None:
+    """Transient statuses are retried with growing, jittered delays."""
+    server.routes["/page"] = lambda hit: Reply(503) if hit.count <= 2 else Reply()
+    sleep = SleepRecorder()
+    page = fetch(server.url("/page"), FetchSettings(backoff_base=1.0), sleep=sleep, rand=lambda: 0.5)
+    assert page.content == b"<p>Hello</p>"
+    assert server.hits["/page"] == 3
+    assert sleep.delays == [0.5, 1.0]  # full jitter: rand × base × 2^(attempt-1)
+
+
+def test_retry_after_is_honoured(server: Server) -> None:
+    """A 429 with Retry-After: 1 waits that second before the next attempt."""
+    server.routes["/page"] = lambda hit: (
+        Reply(429, headers={"Retry-After": "1"}, body=b"") if hit.count == 1 else Reply()
+    )
+    sleep = SleepRecorder()
+    assert fetch(server.url("/page"), QUICK, sleep=sleep).content == b"<p>Hello</p>"
+    assert sleep.delays == [1.0]
+
+
+def test_retry_after_beyond_the_budget_gives_up_at_once(server: Server) -> None:
+    """Waiting longer than the retry budget allows is pointless: fail now, transient."""
+    server.reply("/page", Reply(503, headers={"Retry-After": "120"}))
+    sleep = SleepRecorder()
+    error = fetch_error(server.url("/page"), FetchSettings(retry_budget=60), sleep=sleep)
+    assert (error.status, error.transient) == (503, True)
+    assert sleep.delays == [] and server.hits["/page"] == 1
+
+
+def test_retry_budget_bounds_the_total_wait(server: Server) -> None:
+    """Backoff delays are cut to what remains of the budget, then the fetch fails."""
+    server.reply("/page", Reply(500))
+    sleep = SleepRecorder()
+    settings = FetchSettings(max_attempts=10, retry_budget=15, backoff_base=10)
+    error = fetch_error(server.url("/page"), settings, sleep=sleep, rand=lambda: 1.0)
+    assert str(error) == f"Received HTTP code 500 when trying to fetch '{server.url('/page')}'"
+    assert sleep.delays == [10, 5]
+    assert server.hits["/page"] == 3
+
+
+def test_max_attempts_bounds_the_attempts(server: Server) -> None:
+    """A server that keeps failing is tried max_attempts times."""
+    server.reply("/page", Reply(502))
+    error = fetch_error(server.url("/page"), FetchSettings(max_attempts=3), sleep=SleepRecorder())
+    assert (error.status, error.transient, server.hits["/page"]) == (502, True, 3)
+
+
+def test_parse_retry_after() -> None:
+    """Retry-After is delta-seconds or an HTTP-date; nonsense is ignored."""
+    now = datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
+    later = now + timedelta(seconds=90)
+    assert parse_retry_after("7", now) == 7.0
+    assert parse_retry_after(later.strftime("%a, %d %b %Y %H:%M:%S GMT"), now) == 90.0
+    assert parse_retry_after("Mon, 01 Jan 2001 00:00:00 GMT", now) == 0.0
+    assert parse_retry_after("soon", now) is None
+    assert parse_retry_after(None, now) is None
+
+
+def test_host_slot_is_released_while_waiting_to_retry(server: Server) -> None:
+    """With one slot per host, another fetch to that host completes while a retry waits."""
+    server.routes["/flaky"] = lambda hit: Reply(503) if hit.count == 1 else Reply()
+    server.reply("/other", Reply())
+
+    async def go() -> None:
+        other_done = asyncio.Event()
+
+        async def sleep(delay: float) -> None:
+            await other_done.wait()  # deadlocks if the retry kept the only slot
+
+        async with Fetcher(FetchSettings(per_host=1), sleep=sleep) as fetcher:
+            flaky = asyncio.create_task(fetcher.fetch(server.url("/flaky")))
+            while not server.hits["/flaky"]:
+                await asyncio.sleep(0.01)
+            await fetcher.fetch(server.url("/other"))
+            other_done.set()
+            await flaky
+
+    run(asyncio.wait_for(go(), timeout=5))
+    assert [hit.path for hit in server.requests] == ["/flaky", "/other", "/flaky"]
+
+
+# Politeness
+
+
+def fetch_all(urls: list[str], settings: FetchSettings) -> float:
+    """Fetch every URL at once; the elapsed seconds."""
+
+    async def go() -> None:
+        async with Fetcher(settings) as fetcher:
+            await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+
+    start = time.monotonic()
+    run(go())
+    return time.monotonic() - start
+
+
+@pytest.fixture
+def two_hosts() -> Iterator[tuple[Server, Server]]:
+    """Two servers (two ports, so two hosts) answering after 0.2 s, sharing their statistics."""
+    stats = Stats()
+    with Server("a", stats) as a, Server("b", stats) as b:
+        for running in (a, b):
+            running.reply("/page", Reply(delay=0.2))
+        yield a, b
+
+
+def test_per_host_limit(two_hosts: tuple[Server, Server]) -> None:
+    """20 fetches at once: 2 in flight per host, the two hosts served in parallel."""
+    a, b = two_hosts
+    urls = [server.url(f"/page?{i}") for i in range(10) for server in (a, b)]
+    elapsed = fetch_all(urls, FetchSettings(per_host=2))
+    assert a.stats.max_in_flight == Counter({"a": 2, "b": 2})
+    assert a.stats.max_total == 4
+    # 10 fetches per host, 2 at a time, 0.2 s each: 1 s in parallel, 2 s if hosts took turns.
+    assert 0.95 < elapsed < 1.8
+
+
+def test_global_concurrency_limit(two_hosts: tuple[Server, Server]) -> None:
+    """No more than `concurrency` requests are in flight, whatever the hosts."""
+    a, b = two_hosts
+    urls = [server.url(f"/page?{i}") for i in range(6) for server in (a, b)]
+    elapsed = fetch_all(urls, FetchSettings(concurrency=3, per_host=10))
+    assert a.stats.max_total == 3
+    assert 0.75 < elapsed < 1.5  # 12 fetches, 3 at a time, 0.2 s each
+
+
+def test_host_delay_spaces_request_starts(server: Server) -> None:
+    """host_delay is the least time between the starts of two requests to one host."""
+    server.reply("/page", Reply())
+    fetch_all([server.url(f"/page?{i}") for i in range(4)], FetchSettings(per_host=4, host_delay=0.15))
+    starts = server.stats.starts
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert len(gaps) == 3 and min(gaps) > 0.13  # a little slack for the server thread's clock
