@@ -2,17 +2,39 @@
 
 This module is pure: it turns already-read JSON into `Service`, `Terms` and `SourceDocument` values
 and validates them. Reading files is done by `ota.collection`.
+
+Validation happens in two passes, and every problem becomes a `DeclarationError` naming the file and
+the field: the JSON Schema shipped in `ota/schema` (structure, types, terms types, URLs, dates), then
+what a schema cannot say (CSS selectors that do not parse, the same page combined twice, filters
+that do not exist).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from operator import attrgetter
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
+
+import ada_url
+from selectolax.lexbor import LexborHTMLParser
+
+from ota.errors import DeclarationError
+from ota.schema import MIME_EXTENSIONS, item_label, parse_date_time, schema_problems, standard_terms_types
 
 _PDF_URL = re.compile(r"^https?://.+.[pP][dD][fF](\?.+)?$")
+
+#: OTA's 44 standard terms types (OTA-FORMATS §2); a collection may allow more by configuration.
+STANDARD_TERMS_TYPES: frozenset[str] = frozenset(standard_terms_types())
+
+# Characters OTA replaces in source document IDs, which name files on every platform.
+_ILLEGAL_ID_CHARACTERS = re.compile(r'[\\:"<>|*?]')
 
 
 @dataclass(frozen=True)
@@ -45,7 +67,10 @@ def selectors_text(selectors: tuple[Selector, ...]) -> str:
 
 @dataclass(frozen=True)
 class FilterRef:
-    """A filter named in a declaration, with its parameters when it was declared with some."""
+    """A filter named in a declaration, with its parameters when it was declared with some.
+
+    JSON arrays in the parameters become tuples, so that a `Terms` stays hashable.
+    """
 
     name: str
     parameters: Any = None
@@ -89,6 +114,336 @@ class Service:
     id: str
     name: str
     terms: dict[str, Terms]
+    #: Earlier declarations by terms type, sorted by `valid_until`.
     history: dict[str, tuple[Terms, ...]] = field(default_factory=dict)
     imported_from: str | None = None
+    #: Things the author should fix that do not stop tracking, each naming the file.
+    warnings: tuple[str, ...] = ()
 
+
+def source_document_id(url: str) -> str:
+    """The ID OTA gives a source document of combined terms, from its URL (OTA-FORMATS §2).
+
+    These IDs name snapshot files (`TERMS TYPE #ID.html`), so this follows OTA's `generateId` to the
+    character, including its quirks: the URL path as browsers parse it, percent-decoded, minus an
+    extension that OTA's `mime` package knows (Node's `path.extname`), split on `/`, joined with `-`.
+    """
+    pathname = ada_url.URL(url).pathname
+    # On invalid UTF-8 OTA's decodeURIComponent throws; keeping the encoded form is stable and harmless.
+    with contextlib.suppress(UnicodeDecodeError):
+        pathname = unquote(pathname, errors="strict")
+    extension = _node_extname(pathname)
+    if _mime_knows(extension):
+        pathname = pathname[: -len(extension)]
+    return _ILLEGAL_ID_CHARACTERS.sub("_", "-".join(part for part in pathname.split("/") if part))
+
+
+def _node_extname(path: str) -> str:
+    """Node's `path.posix.extname`, ported line by line: IDs depend on its corner cases."""
+    start_dot, start_part, end, matched_slash, pre_dot_state = -1, 0, -1, True, 0
+    for i in range(len(path) - 1, -1, -1):
+        char = path[i]
+        if char == "/":
+            if not matched_slash:
+                start_part = i + 1
+                break
+            continue
+        if end == -1:
+            matched_slash, end = False, i + 1
+        if char == ".":
+            if start_dot == -1:
+                start_dot = i
+            elif pre_dot_state != 1:
+                pre_dot_state = 1
+        elif start_dot != -1:
+            pre_dot_state = -1
+    if (
+        start_dot == -1
+        or end == -1
+        or pre_dot_state == 0  # a leading dot: ".htaccess" has no extension
+        or (pre_dot_state == 1 and start_dot == end - 1 and start_dot == start_part + 1)  # ".."
+    ):
+        return ""
+    return path[start_dot:end]
+
+
+def _mime_knows(extension: str) -> bool:
+    """Whether OTA's `mime.getType(extension)` returns a type."""
+    last = re.sub(r"^.*[/\\]", "", extension, flags=re.DOTALL).lower()
+    ext = re.sub(r"^.*\.", "", last, flags=re.DOTALL)
+    if len(ext) >= len(last) - 1 and len(last) < len(extension):
+        return False
+    return ext in MIME_EXTENSIONS
+
+
+def parse_service(
+    service_id: str,
+    data: Any,
+    *,
+    path: Path | str,
+    history: Any = None,
+    history_path: Path | str | None = None,
+    terms_types: Collection[str] = STANDARD_TERMS_TYPES,
+    known_filters: Collection[str] | None = None,
+) -> Service:
+    """A `Service` from the parsed JSON of its declaration and, if any, of its history file.
+
+    `path` (and `history_path`, by default `SERVICE_ID.history.json` beside it) name the files in
+    errors. `known_filters`, when given, are the filter names declarations may use. Raises the first
+    `DeclarationError` of `declaration_errors`.
+    """
+    path = Path(path)
+    errors = declaration_errors(
+        service_id, data, path=path, terms_types=terms_types, known_filters=known_filters
+    )
+    if errors:
+        raise errors[0]
+    data, warnings = _upgrade_legacy(data, path)
+    terms = {terms_type: _terms(service_id, terms_type, entry) for terms_type, entry in data["terms"].items()}
+    warnings += [f"{path}: {message}" for terms in terms.values() for message in _document_id_clashes(terms)]
+    service = Service(
+        id=service_id,
+        name=data["name"],
+        terms=terms,
+        imported_from=data.get("importedFrom"),
+        warnings=tuple(warnings),
+    )
+    if history is None:
+        return service
+    history_path = Path(history_path) if history_path else path.with_name(f"{service_id}.history.json")
+    earlier = parse_history(
+        service_id, history, path=history_path, terms_types=terms_types, known_filters=known_filters
+    )
+    return replace(service, history=earlier)
+
+
+def parse_history(
+    service_id: str,
+    data: Any,
+    *,
+    path: Path | str,
+    terms_types: Collection[str] = STANDARD_TERMS_TYPES,
+    known_filters: Collection[str] | None = None,
+) -> dict[str, tuple[Terms, ...]]:
+    """The earlier declarations of a `SERVICE_ID.history.json`, each list sorted by `validUntil`.
+
+    Raises the first `DeclarationError` of `history_errors`.
+    """
+    errors = history_errors(service_id, data, path=path, terms_types=terms_types, known_filters=known_filters)
+    if errors:
+        raise errors[0]
+    earlier: dict[str, tuple[Terms, ...]] = {}
+    for terms_type, entries in data.items():
+        dated = [
+            _terms(service_id, terms_type, entry, parse_date_time(entry["validUntil"])) for entry in entries
+        ]
+        # Sorted, so that the entry in force at a date is the first one not yet expired then.
+        earlier[terms_type] = tuple(sorted(dated, key=attrgetter("valid_until")))
+    return earlier
+
+
+def declaration_errors(
+    service_id: str,
+    data: Any,
+    *,
+    path: Path | str,
+    terms_types: Collection[str] = STANDARD_TERMS_TYPES,
+    known_filters: Collection[str] | None = None,
+) -> list[DeclarationError]:
+    """Every problem of a declaration, in the order they appear in the file (empty when valid)."""
+    path = Path(path)
+    if isinstance(data, dict) and "documents" in data and "terms" in data:
+        message = "'documents' is the old name of 'terms': keep only 'terms'"
+        return [DeclarationError(path, message, ("documents",))]
+    data, _ = _upgrade_legacy(data, path)
+    problems = schema_problems(data, definition="service", terms_types=terms_types)
+    if not problems:
+        filters_file = f"{service_id}.filters.py"
+        for terms_type, entry in data["terms"].items():
+            problems.extend(_entry_problems(entry, ("terms", terms_type), known_filters, filters_file))
+    return [DeclarationError(path, message, _field(where)) for where, message in problems]
+
+
+def history_errors(
+    service_id: str,
+    data: Any,
+    *,
+    path: Path | str,
+    terms_types: Collection[str] = STANDARD_TERMS_TYPES,
+    known_filters: Collection[str] | None = None,
+) -> list[DeclarationError]:
+    """Every problem of a history file, in the order they appear in the file (empty when valid)."""
+    problems = schema_problems(data, definition="history", terms_types=terms_types)
+    if not problems:
+        filters_file = f"{service_id}.filters.py"
+        for terms_type, entries in data.items():
+            for index, entry in enumerate(entries):
+                problems.extend(_entry_problems(entry, (terms_type, index), known_filters, filters_file))
+    return [DeclarationError(path, message, _field(where)) for where, message in problems]
+
+
+def terms_in_force(service: Service, terms_type: str, date: datetime) -> Terms:
+    """The declaration of `terms_type` that applied at `date` (a naive date is taken as UTC).
+
+    That is the first history entry, by `validUntil`, with `date <= validUntil` (inclusive), else
+    the current declaration. Raises KeyError when the service declares no such terms at that date.
+    """
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=UTC)
+    for entry in service.history.get(terms_type, ()):
+        if entry.valid_until is not None and date <= entry.valid_until:
+            return entry
+    if terms_type in service.terms:
+        return service.terms[terms_type]
+    raise KeyError(f"{service.id} declares no {terms_type!r} in force at {date.isoformat()}")
+
+
+def _upgrade_legacy(data: Any, path: Path) -> tuple[Any, list[str]]:
+    """Reads `documents`, the name of `terms` before OTA 5.0, with a warning."""
+    if not isinstance(data, dict) or "documents" not in data or "terms" in data:
+        return data, []
+    upgraded = {("terms" if key == "documents" else key): value for key, value in data.items()}
+    return upgraded, [f"{path}: 'documents' is deprecated since OTA 5.0; rename it to 'terms'"]
+
+
+def _field(where: Iterable[str | int]) -> tuple[str, ...]:
+    return tuple(item_label(part) if isinstance(part, int) else part for part in where)
+
+
+# -- checks the schema cannot express ------------------------------------------------------------
+
+
+def _entry_problems(
+    entry: dict[str, Any],
+    where: tuple[str | int, ...],
+    known_filters: Collection[str] | None,
+    filters_file: str,
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Problems of one schema-valid terms entry, at the terms level then in each combined document."""
+    parts = [(where, entry)]
+    if "combine" in entry:
+        parts += [((*where, "combine", index), item) for index, item in enumerate(entry["combine"])]
+    for place, part in parts:
+        for key in ("select", "remove"):
+            for selector_place, selector in _css_selectors(part.get(key), (*place, key)):
+                if not _parses_as_css(selector):
+                    yield selector_place, f"'{selector}' is not a valid CSS selector (or one ota cannot read)"
+        if known_filters is not None:
+            for name in _filter_names(part.get("filter", ())):
+                if name not in known_filters:
+                    valid = ", ".join(sorted(known_filters)) or "none"
+                    yield (
+                        (*place, "filter"),
+                        (
+                            f"unknown filter '{name}'; valid filters are: {valid} "
+                            f"(service filters are the functions of {filters_file})"
+                        ),
+                    )
+    seen: dict[str, int] = {}
+    for index, item in enumerate(entry.get("combine", ())):
+        if item["fetch"] in seen:
+            yield (
+                (*where, "combine", index, "fetch"),
+                (f"'{item['fetch']}' is already combined as {item_label(seen[item['fetch']])}"),
+            )
+        seen.setdefault(item["fetch"], index)
+
+
+def _css_selectors(value: Any, where: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every CSS selector of a `select` or `remove` value, with its place, ranges included."""
+    if value is None:
+        return
+    items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+    for index, item in items:
+        place = where if index is None else (*where, index)
+        if isinstance(item, str):
+            yield place, item
+        else:
+            yield from (((*place, key), selector) for key, selector in item.items() if key in _RANGE_KEYS)
+
+
+_RANGE_KEYS = {
+    "startBefore": "start_before",
+    "startAfter": "start_after",
+    "endBefore": "end_before",
+    "endAfter": "end_after",
+}
+_CSS_PROBE = LexborHTMLParser("<p></p>")
+
+
+def _parses_as_css(selector: str) -> bool:
+    """Whether lexbor, the engine that extraction uses, can parse the selector."""
+    try:
+        _CSS_PROBE.css(selector)
+    except Exception:  # selectolax raises SelectolaxError or ValueError, depending on the version
+        return False
+    return True
+
+
+def _filter_names(filters: list[Any]) -> Iterator[str]:
+    for item in filters:
+        yield item if isinstance(item, str) else next(iter(item))
+
+
+def _document_id_clashes(terms: Terms) -> Iterator[str]:
+    """Combined documents whose IDs collide would overwrite each other's snapshot file."""
+    first: dict[str | None, str] = {}
+    for document in terms.documents:
+        if document.id in first and terms.combined:
+            yield (
+                f"terms › {terms.type} › combine: {first[document.id]} and {document.location} have the same "
+                f"document ID '{document.id}', so their snapshots would overwrite each other"
+            )
+        first.setdefault(document.id, document.location)
+
+
+# -- building values from valid JSON -------------------------------------------------------------
+
+
+def _terms(
+    service_id: str, terms_type: str, entry: dict[str, Any], valid_until: datetime | None = None
+) -> Terms:
+    if "combine" not in entry:
+        return Terms(service_id, terms_type, (_document(entry, {}, combined=False),), valid_until=valid_until)
+    # An item's own select/remove/filter/executeClientScripts replaces the terms-level one (no merge).
+    documents = tuple(_document(item, entry, combined=True) for item in entry["combine"])
+    return Terms(service_id, terms_type, documents, combined=True, valid_until=valid_until)
+
+
+def _document(item: dict[str, Any], defaults: dict[str, Any], *, combined: bool) -> SourceDocument:
+    def value(key: str) -> Any:
+        return item[key] if key in item else defaults.get(key)
+
+    return SourceDocument(
+        location=item["fetch"],
+        select=_selectors(value("select")),
+        remove=_selectors(value("remove")),
+        filters=tuple(_filter(declared) for declared in value("filter") or ()),
+        execute_client_scripts=value("executeClientScripts"),
+        id=source_document_id(item["fetch"]) if combined else None,
+    )
+
+
+def _selectors(value: Any) -> tuple[Selector, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    return tuple(
+        item
+        if isinstance(item, str)
+        else RangeSelector(**{attribute: item.get(key) for key, attribute in _RANGE_KEYS.items()})
+        for item in items
+    )
+
+
+def _filter(declared: str | dict[str, Any]) -> FilterRef:
+    if isinstance(declared, str):
+        return FilterRef(declared)
+    ((name, parameters),) = declared.items()
+    return FilterRef(name, _freeze(parameters), has_parameters=True)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_freeze(item) for item in value)
+    return value
