@@ -7,7 +7,7 @@ from ota.extract.links import base_url, resolve
 _REDIRECT = re.compile(r"/redirect/[^/]+/")
 
 
-def removeRedirectFromLinks(document, parameters, source_document):  # noqa: N802 (OTA's name)
+def removeRedirectFromLinks(document, parameters, source_document):
     """Drop Claude's `/redirect/TOKEN/` path segment from every link (it changes on each visit)."""
     base = base_url(document, source_document.location)
     for link in document.css("a"):

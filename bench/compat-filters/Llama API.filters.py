@@ -8,7 +8,7 @@ OTA recorded, so this reproduces them faithfully.
 from ada_url import URLSearchParams
 
 
-def removeTrackingIDs(document, parameters, source_document):  # noqa: N802 (OTA's name)
+def removeTrackingIDs(document, parameters, source_document):
     """Delete the `h` tracking parameter (Meta's link shim) from every link."""
     for link in document.css("a[href]"):
         params = URLSearchParams((link.attributes.get("href") or "").removeprefix("?"))
