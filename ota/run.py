@@ -1,0 +1,144 @@
+"""A tracking run built from settings: the collection, the two repositories, the fetcher, the
+extraction workers; `track` does the work and this module gathers its outcomes into a report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ota.collection import load_collection
+from ota.declarations import STANDARD_TERMS_TYPES
+from ota.fetch import Fetcher
+from ota.settings import Settings
+from ota.track import ExtractionState, Outcome, ProcessExtractor, Recording, Writer, track
+
+
+@dataclass
+class Report:
+    """What a run did."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    #: Declaration files that could not be loaded: their terms were not tracked.
+    declaration_errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status in statuses)
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed") + len(self.declaration_errors)
+
+    @property
+    def new_snapshots(self) -> int:
+        return sum(outcome.new_snapshots for outcome in self.outcomes)
+
+
+async def run_tracking(
+    settings: Settings,
+    *,
+    services: Iterable[str] = (),
+    terms_types: Iterable[str] = (),
+    show_progress: bool = False,
+) -> Report:
+    """Track the selected terms of the collection named by `settings` once."""
+    started = time.monotonic()
+    collection = load_collection(
+        settings.declarations, terms_types=(*STANDARD_TERMS_TYPES, *settings.extra_terms_types)
+    )
+    report = Report(
+        declaration_errors=[str(error) for error in collection.errors], warnings=list(collection.warnings)
+    )
+    selected = collection.select(services, terms_types)
+    snapshots = await Writer.open(
+        settings.snapshots, author_name=settings.author_name, author_email=settings.author_email
+    )
+    try:
+        versions = await Writer.open(
+            settings.versions, author_name=settings.author_name, author_email=settings.author_email
+        )
+    except BaseException:
+        await snapshots.close()
+        raise
+    extractor = ProcessExtractor(settings.extract_workers)
+    bar = _progress(len(selected)) if show_progress else None
+    try:
+        async with Fetcher(settings.fetch) as fetcher:
+
+            async def fetch(document):  # type: ignore[no-untyped-def]
+                return await fetcher.fetch(
+                    document.location,
+                    execute_client_scripts=document.execute_client_scripts,
+                    wait_for=tuple(s for s in document.select if isinstance(s, str)),
+                )
+
+            async for outcome in track(
+                selected,
+                fetch=fetch,
+                extract=extractor,
+                snapshots=snapshots,
+                versions=versions,
+                state=ExtractionState.of(versions.repository),
+                recording=Recording(settings.engine_version, settings.snapshot_link_template),
+                filters_paths=collection.filters_paths,
+            ):
+                report.outcomes.append(outcome)
+                if bar is not None:
+                    bar.advance()
+    finally:
+        if bar is not None:
+            bar.stop()
+        extractor.close()
+        await snapshots.close()
+        await versions.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+class _Bar:
+    def __init__(self, total: int) -> None:
+        import sys
+
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("tracking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            disable=not sys.stderr.isatty(), transient=True,
+        )  # fmt: skip
+        self._task = self._progress.add_task("tracking", total=total)
+        self._progress.start()
+
+    def advance(self) -> None:
+        self._progress.advance(self._task)
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+
+def _progress(total: int) -> _Bar:
+    return _Bar(total)
+
+
+def summary_lines(report: Report) -> list[str]:
+    """The end-of-run summary, one line each."""
+    tracked = len(report.outcomes) - report.count("failed")
+    lines = [
+        f"{tracked} terms tracked in {report.seconds:.1f} s: "
+        f"{report.new_snapshots} new snapshots, "
+        f"{report.count('first', 'changed', 'upgraded')} new versions "
+        f"({report.count('first')} first records, {report.count('changed')} changes, "
+        f"{report.count('upgraded')} technical upgrades), "
+        f"{report.count('unchanged')} unchanged, {report.failed} failed"
+    ]
+    for warning in report.warnings:
+        lines.append(f"warning: {warning}")
+    for error in report.declaration_errors:
+        lines.append(f"failed: {error}")
+    for outcome in sorted(
+        (o for o in report.outcomes if o.status == "failed"), key=lambda o: (o.terms.service_id, o.terms.type)
+    ):
+        lines.append(f"failed: {outcome.terms.service_id} › {outcome.terms.type}: {outcome.error}")
+    return lines

@@ -1,0 +1,72 @@
+"""`ota track --schedule`: run tracking on a cron schedule (APScheduler), never two runs at once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from ota.errors import OtaError, SettingsError
+from ota.settings import Settings
+
+log = logging.getLogger("ota.schedule")
+
+
+def cron_trigger(expression: str) -> CronTrigger:
+    """A trigger from a five-field cron expression (UTC), or SettingsError naming it."""
+    try:
+        return CronTrigger.from_crontab(expression, timezone="UTC")
+    except ValueError as error:
+        raise SettingsError(f"invalid schedule '{expression}': {error}") from error
+
+
+def run_once(settings: Settings, services: Iterable[str], terms_types: Iterable[str]) -> None:
+    """One scheduled run: its summary is logged; a failure is logged and the schedule goes on."""
+    from ota.run import run_tracking, summary_lines
+
+    try:
+        report = asyncio.run(run_tracking(settings, services=services, terms_types=terms_types))
+    except OtaError as error:
+        log.error("run failed: %s", error)
+        return
+    for line in summary_lines(report):
+        log.info("%s", line)
+
+
+def run_on_schedule(
+    settings: Settings, *, services: Iterable[str] = (), terms_types: Iterable[str] = ()
+) -> None:
+    """Block forever, tracking at every tick of `settings.schedule`.
+
+    A run still going when the next tick comes is not doubled: the tick is skipped
+    (max_instances=1, coalesce).
+    """
+    trigger = cron_trigger(settings.schedule)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(
+        run_once,
+        trigger,
+        args=(settings, tuple(services), tuple(terms_types)),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
+    log.info(
+        "tracking on schedule '%s' (UTC); next run at %s",
+        settings.schedule,
+        trigger.get_next_fire_time(None, _now()),
+    )
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        scheduler.shutdown(wait=False)
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

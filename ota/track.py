@@ -1,0 +1,328 @@
+"""Tracking: fetch every terms, record its snapshots, extract and record its version.
+
+Many terms are in flight at once; the fetcher keeps each host to a few requests, extraction runs
+in worker processes so that CPU-heavy pages do not stall the network, and each repository has a
+single writer thread, so commits never interleave. `track` yields one `Outcome` per terms, in
+the order they finish; a failure is an outcome, never an exception that stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import multiprocessing
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeVar
+
+from ota import record
+from ota.declarations import SourceDocument, Terms
+from ota.errors import ExtractError, FetchError, OtaError, RecordError
+from ota.extract import extract_terms
+from ota.fetch import Page
+from ota.gitrepo import Repository
+
+T = TypeVar("T")
+
+Status = Literal["first", "changed", "upgraded", "unchanged", "failed"]
+#: A source document with the snapshot to extract it from: (declaration, content, MIME type).
+Source = tuple[SourceDocument, bytes, str]
+
+#: Bump when a change to ota's extraction can change the Markdown of an unchanged snapshot.
+EXTRACTION_REVISION = "1"
+#: Terms in flight at once, beyond which fetched pages would wait in memory for extraction.
+DEFAULT_TERMS_IN_FLIGHT = 128
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What tracking one terms gave."""
+
+    terms: Terms
+    status: Status
+    new_snapshots: int = 0
+    version_id: str | None = None
+    error: str | None = None
+    #: Where a failure happened: "fetch", "extract" or "record".
+    stage: str | None = None
+    #: Whether extraction was skipped because nothing it depends on changed.
+    skipped_extraction: bool = False
+
+
+class Fetch(Protocol):
+    def __call__(self, document: SourceDocument) -> Awaitable[Page]: ...
+
+
+class Extract(Protocol):
+    def __call__(self, sources: Sequence[Source], filters_path: Path | None) -> Awaitable[str]: ...
+
+
+class Writer:
+    """The single writer of one repository: every call runs, in order, on one thread."""
+
+    def __init__(self, repository: Repository, executor: ThreadPoolExecutor) -> None:
+        self.repository = repository
+        self._executor = executor
+
+    @classmethod
+    async def open(cls, path: Path, *, author_name: str, author_email: str) -> Writer:
+        """Open (creating if needed) the repository at `path` on its own writer thread."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"writer-{path.name}")
+        loop = asyncio.get_running_loop()
+        try:
+            repository = await loop.run_in_executor(
+                executor, partial(Repository.open, path, author_name=author_name, author_email=author_email)
+            )
+        except BaseException:
+            executor.shutdown()
+            raise
+        return cls(repository, executor)
+
+    async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call `function(repository, *args, **kwargs)` on the writer thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(function, self.repository, *args, **kwargs))
+
+    async def close(self) -> None:
+        """Flush and close the repository, then stop the thread."""
+        try:
+            await self.run(lambda repository: repository.close())
+        finally:
+            self._executor.shutdown()
+
+
+class ExtractionState:
+    """What each version was last extracted from, to skip extractions that cannot change it.
+
+    Kept in the versions repository's `.git` folder (never committed). Losing it only costs one
+    extraction per terms.
+    """
+
+    FILE = "ota-extractions.json"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._data: dict[str, str] = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            self._data = {}
+        self._dirty = False
+
+    @classmethod
+    def of(cls, repository: Repository) -> ExtractionState:
+        return cls(repository.path / ".git" / cls.FILE)
+
+    def get(self, key: str) -> str | None:
+        return self._data.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        if self._data.get(key) != value:
+            self._data[key] = value
+            self._dirty = True
+
+    def save(self) -> None:
+        """Write the state atomically (temporary file, then rename)."""
+        if not self._dirty:
+            return
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self._data, sort_keys=True), "utf-8")
+        temporary.replace(self.path)
+        self._dirty = False
+
+
+def fingerprint(
+    terms: Terms, snapshot_ids: Sequence[str], filters_path: Path | None, engine_version: str
+) -> str:
+    """Everything a version depends on: declaration, filters' code, snapshots, ota's extraction."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([asdict(d) for d in terms.documents], sort_keys=True, default=str).encode())
+    if filters_path is not None and filters_path.is_file():
+        digest.update(filters_path.read_bytes())
+    digest.update("\0".join(snapshot_ids).encode())
+    digest.update(f"{engine_version}/{EXTRACTION_REVISION}".encode())
+    return digest.hexdigest()
+
+
+def extract_sources(sources: Sequence[Source], filters_path: Path | None) -> str:
+    """Extraction as run in a worker process: load the service's filters, then extract."""
+    filters = None
+    if filters_path is not None:
+        from ota.collection import load_service_filters
+
+        filters = load_service_filters(filters_path)
+    return extract_terms(sources, filters)
+
+
+class ProcessExtractor:
+    """Extraction in worker processes (or inline with 0 workers), awaitable from the event loop."""
+
+    def __init__(self, workers: int) -> None:
+        self._pool: Executor | None = None
+        if workers > 0:
+            # forkserver: forking a process that runs threads (writers, event loop) is unsafe.
+            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+
+    async def __call__(self, sources: Sequence[Source], filters_path: Path | None) -> str:
+        if self._pool is None:
+            return extract_sources(sources, filters_path)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, extract_sources, list(sources), filters_path)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class Recording:
+    """How versions are written: the commit trailers and snapshot links."""
+
+    engine_version: str
+    link_template: str
+
+
+async def track_terms(
+    terms: Terms,
+    *,
+    fetch: Fetch,
+    extract: Extract,
+    snapshots: Writer,
+    versions: Writer,
+    state: ExtractionState,
+    recording: Recording,
+    filters_path: Path | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Outcome:
+    """Track one terms; every failure is returned as an outcome."""
+    pages: list[Page] = []
+    for document in terms.documents:  # one after the other, as OTA does, to avoid bot detection
+        try:
+            pages.append(await fetch(document))
+        except FetchError as error:
+            return Outcome(terms, "failed", error=str(error), stage="fetch")
+    try:
+        snapshot_records = [
+            await snapshots.run(
+                record.record_snapshot,
+                terms,
+                document,
+                page.content,
+                mime_type=page.mime_type,
+                fetch_date=page.fetched_at,
+                fetcher=page.fetcher,
+                engine_version=recording.engine_version,
+            )
+            for document, page in zip(terms.documents, pages, strict=True)
+        ]
+    except RecordError as error:
+        return Outcome(terms, "failed", error=str(error), stage="record")
+    new_snapshots = sum(1 for r in snapshot_records if r.kind != "unchanged")
+    snapshot_ids = [r.commit_id for r in snapshot_records]
+    key = record.version_path(terms)
+    print_ = fingerprint(terms, snapshot_ids, filters_path, recording.engine_version)
+    if state.get(key) == print_:
+        return Outcome(terms, "unchanged", new_snapshots=new_snapshots, skipped_extraction=True)
+    sources = [(d, p.content, p.mime_type) for d, p in zip(terms.documents, pages, strict=True)]
+    del pages  # the worker gets its own copy; do not keep two while it works
+    try:
+        markdown = await extract(sources, filters_path)
+    except ExtractError as error:
+        return Outcome(terms, "failed", new_snapshots=new_snapshots, error=str(error), stage="extract")
+    except OtaError as error:  # a service filters file that cannot be loaded, for instance
+        return Outcome(terms, "failed", new_snapshots=new_snapshots, error=str(error), stage="extract")
+    try:
+        recorded = await versions.run(
+            record_version_for,
+            terms,
+            markdown,
+            snapshot_records=snapshot_records,
+            recording=recording,
+            now=now,
+        )
+    except RecordError as error:
+        return Outcome(terms, "failed", new_snapshots=new_snapshots, error=str(error), stage="record")
+    state.set(key, print_)
+    status: Status = {"first": "first", "change": "changed", "upgrade": "upgraded"}.get(
+        recorded.kind, "unchanged"
+    )  # type: ignore[assignment]
+    return Outcome(terms, status, new_snapshots=new_snapshots, version_id=recorded.commit_id)
+
+
+def record_version_for(
+    repository: Repository,
+    terms: Terms,
+    markdown: str,
+    *,
+    snapshot_records: Sequence[record.Recorded],
+    recording: Recording,
+    now: Callable[[], datetime],
+) -> record.Recorded:
+    """Record a version, deciding on the writer thread whether it is a real change.
+
+    A version extracted from the very snapshots the latest version cites only reflects a change
+    of declaration or of ota: it is a technical upgrade, dated now. Otherwise it is dated by the
+    newest snapshot it cites (OTA dated some combined versions by an older one).
+    """
+    snapshot_ids = [r.commit_id for r in snapshot_records]
+    latest = repository.latest(record.version_path(terms))
+    technical = latest is not None and all(i in latest.message for i in snapshot_ids)
+    date = now().replace(microsecond=0) if technical else max(r.date for r in snapshot_records)
+    return record.record_version(
+        repository,
+        terms,
+        markdown,
+        snapshot_ids=snapshot_ids,
+        date=date,
+        engine_version=recording.engine_version,
+        link_template=recording.link_template,
+        technical_upgrade=technical,
+    )
+
+
+async def track(
+    terms_list: Iterable[Terms],
+    *,
+    fetch: Fetch,
+    extract: Extract,
+    snapshots: Writer,
+    versions: Writer,
+    state: ExtractionState,
+    recording: Recording,
+    filters_paths: dict[str, Path] | None = None,
+    in_flight: int = DEFAULT_TERMS_IN_FLIGHT,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> AsyncIterator[Outcome]:
+    """Track many terms at once; yield each outcome as soon as it is known."""
+    limit = asyncio.Semaphore(in_flight)
+    filters_paths = filters_paths or {}
+
+    async def one(terms: Terms) -> Outcome:
+        async with limit:
+            try:
+                return await track_terms(
+                    terms,
+                    fetch=fetch,
+                    extract=extract,
+                    snapshots=snapshots,
+                    versions=versions,
+                    state=state,
+                    recording=recording,
+                    filters_path=filters_paths.get(terms.service_id),
+                    now=now,
+                )
+            except Exception as error:  # a bug must not stop the other terms; it is reported
+                return Outcome(terms, "failed", error=f"{type(error).__name__}: {error}", stage="internal")
+
+    tasks = [asyncio.ensure_future(one(terms)) for terms in terms_list]
+    try:
+        for next_done in asyncio.as_completed(tasks):
+            yield await next_done
+    finally:
+        for task in tasks:
+            task.cancel()
+        await versions.run(lambda _repository: state.save())

@@ -1,0 +1,261 @@
+"""`ota track` end to end: a collection served on 127.0.0.1, real git repositories in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from typer.testing import CliRunner
+
+from ota.cli import app
+from tests.pdfs import make_pdf
+
+TERMS_PAGE = """<html><head><title>Terms</title><script>var x = 1;</script></head>
+<body><nav>Menu</nav><main><h1>Terms of Service</h1><p>You agree to {clause}.</p>
+<p>See the <a href="/privacy">privacy policy</a>.</p></main><footer>© Example</footer></body></html>"""
+
+RANGE_PAGE = """<html><body><h2 id="intro">Introduction</h2><p>Not part of it.</p>
+<h2 id="rules">Rules</h2><p>Be kind.</p><p>Be honest.</p>
+<h2 id="end">Appendix</h2><p>Other.</p></body></html>"""
+
+GUIDELINES_A = "<html><body><article><h2>Part A</h2><p>Rule A.</p></article></body></html>"
+GUIDELINES_B = "<html><body><div class='c'><h2>Part B</h2><p>Rule B.</p></div></body></html>"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def commit_count(repo: Path) -> int:
+    if not (repo / ".git").exists():
+        return 0
+    result = subprocess.run(
+        ["git", "-C", str(repo), "rev-list", "--count", "HEAD"], capture_output=True, text=True
+    )
+    return int(result.stdout.strip() or 0) if result.returncode == 0 else 0
+
+
+@pytest.fixture
+def site(httpserver: HTTPServer) -> HTTPServer:
+    """A site with a terms page, a range page, two guideline pages and a PDF."""
+    httpserver.expect_request("/terms").respond_with_data(
+        TERMS_PAGE.format(clause="the rules"), content_type="text/html; charset=utf-8"
+    )
+    httpserver.expect_request("/charter").respond_with_data(RANGE_PAGE, content_type="text/html")
+    httpserver.expect_request("/guidelines/a").respond_with_data(GUIDELINES_A, content_type="text/html")
+    httpserver.expect_request("/guidelines/b").respond_with_data(GUIDELINES_B, content_type="text/html")
+    httpserver.expect_request("/privacy.pdf").respond_with_data(
+        make_pdf("Privacy Policy", "We collect what you give us. We keep it one year."),
+        content_type="application/pdf",
+    )
+    return httpserver
+
+
+def write_collection(root: Path, server: HTTPServer, extra: dict[str, dict] | None = None) -> Path:
+    """A collection folder with one service declaring four kinds of terms, and ota.toml."""
+    declarations = root / "declarations"
+    declarations.mkdir(parents=True)
+    service = {
+        "name": "Example",
+        "terms": {
+            "Terms of Service": {"fetch": server.url_for("/terms"), "select": "main", "remove": "footer"},
+            "Privacy Policy": {"fetch": server.url_for("/privacy.pdf")},
+            "Community Guidelines": {
+                "select": "h2, p",
+                "combine": [
+                    {"fetch": server.url_for("/guidelines/a")},
+                    {"fetch": server.url_for("/guidelines/b"), "select": ".c"},
+                ],
+            },
+            "Acceptable Use Policy": {
+                "fetch": server.url_for("/charter"),
+                "select": [{"startBefore": "#rules", "endBefore": "#end"}],
+            },
+        },
+    }
+    (declarations / "Example.json").write_text(json.dumps(service, indent=2), "utf-8")
+    for name, data in (extra or {}).items():
+        (declarations / f"{name}.json").write_text(json.dumps(data, indent=2), "utf-8")
+    (root / "ota.toml").write_text(
+        '[recorder]\nsnapshot_link_template = "https://example.org/snapshots/commit/%SNAPSHOT_ID"\n', "utf-8"
+    )
+    return root
+
+
+def track(root: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["track", "--config", str(root / "ota.toml"), "--no-progress", *args])
+    return result.exit_code, result.output
+
+
+def test_first_run_records_every_terms_then_a_second_run_records_nothing(
+    site: HTTPServer, tmp_path: Path
+) -> None:
+    """First run: one snapshot per source document and one version per terms; second: no commit."""
+    root = write_collection(tmp_path, site)
+    code, output = track(root)
+    assert code == 0, output
+    assert "4 terms tracked" in output and "5 new snapshots" in output and "4 new versions" in output
+    snapshots, versions = root / "snapshots", root / "versions"
+    assert sorted(git(snapshots, "ls-files").splitlines()) == [
+        "Example/Acceptable Use Policy.html",
+        "Example/Community Guidelines #guidelines-a.html",
+        "Example/Community Guidelines #guidelines-b.html",
+        "Example/Privacy Policy.pdf",
+        "Example/Terms of Service.html",
+    ]
+    assert (versions / "Example" / "Terms of Service.md").read_text("utf-8") == (
+        "Terms of Service\n================\n\nYou agree to the rules.\n\n"
+        f"See the [privacy policy]({site.url_for('/privacy')})."
+    )
+    assert (versions / "Example" / "Acceptable Use Policy.md").read_text("utf-8") == (
+        "Rules\n-----\n\nBe kind.\n\nBe honest."
+    )
+    assert (versions / "Example" / "Community Guidelines.md").read_text("utf-8") == (
+        "Part A\n------\n\nRule A.\n\n- - -\n\nPart B\n------\n\nRule B."
+    )
+    assert "We collect what you give us." in (versions / "Example" / "Privacy Policy.md").read_text("utf-8")
+    assert commit_count(snapshots) == 5 and commit_count(versions) == 4
+
+    code, output = track(root)
+    assert code == 0, output
+    assert "0 new snapshots" in output and "0 new versions" in output and "4 unchanged" in output
+    assert commit_count(snapshots) == 5 and commit_count(versions) == 4
+    for repo in (snapshots, versions):
+        assert git(repo, "status", "--porcelain") == ""
+        subprocess.run(["git", "-C", str(repo), "fsck", "--strict"], check=True, capture_output=True)
+
+
+def test_a_changed_page_gives_one_snapshot_and_one_version_with_ota_messages(
+    site: HTTPServer, tmp_path: Path
+) -> None:
+    """After a page changes: exactly one new snapshot and one new version, OTA's subjects and trailers."""
+    root = write_collection(tmp_path, site)
+    assert track(root)[0] == 0
+    site.clear()
+    site.expect_request("/terms").respond_with_data(
+        TERMS_PAGE.format(clause="the new rules"), content_type="text/html; charset=utf-8"
+    )
+    for path, body in (
+        ("/charter", RANGE_PAGE),
+        ("/guidelines/a", GUIDELINES_A),
+        ("/guidelines/b", GUIDELINES_B),
+    ):
+        site.expect_request(path).respond_with_data(body, content_type="text/html")
+    site.expect_request("/privacy.pdf").respond_with_data(
+        make_pdf("Privacy Policy", "We collect what you give us. We keep it one year."),
+        content_type="application/pdf",
+    )
+    code, output = track(root)
+    assert code == 0, output
+    snapshots, versions = root / "snapshots", root / "versions"
+    assert commit_count(snapshots) == 6 and commit_count(versions) == 5
+    snapshot_id = git(snapshots, "rev-parse", "HEAD").strip()
+    assert (
+        git(snapshots, "log", "-1", "--format=%s").strip() == "Record new changes of Example Terms of Service"
+    )
+    body = git(snapshots, "log", "-1", "--format=%b")
+    assert "X-fetcher: htmlOnly" in body
+    assert f"X-source-document-location: {site.url_for('/terms')}" in body
+    assert (
+        git(versions, "log", "-1", "--format=%s").strip() == "Record new changes of Example Terms of Service"
+    )
+    version_body = git(versions, "log", "-1", "--format=%b")
+    assert version_body.startswith(
+        f"This version was recorded after extracting from snapshot https://example.org/snapshots/commit/{snapshot_id}"
+    )
+    assert "X-engine-version: ota " in version_body
+    # The version is dated by the snapshot it cites: the fetch date.
+    assert (
+        git(versions, "log", "-1", "--format=%aI").strip()
+        == git(snapshots, "log", "-1", "--format=%aI").strip()
+    )
+    assert (
+        git(versions, "log", "-1", "--format=%an <%ae>").strip()
+        == "Open Terms Archive Bot <bot@opentermsarchive.org>"
+    )
+    assert "You agree to the new rules." in (versions / "Example" / "Terms of Service.md").read_text("utf-8")
+
+
+def test_combined_terms_version_cites_its_snapshots_in_declaration_order(
+    site: HTTPServer, tmp_path: Path
+) -> None:
+    """A combined terms' version lists one snapshot link per source document, in declaration order."""
+    root = write_collection(tmp_path, site)
+    assert track(root, "-t", "Community Guidelines")[0] == 0
+    snapshots, versions = root / "snapshots", root / "versions"
+    ids = {
+        message.split("\n")[2].removeprefix("Document ID "): sha
+        for sha, message in (
+            (sha, git(snapshots, "log", "-1", "--format=%B", sha))
+            for sha in git(snapshots, "rev-list", "HEAD").split()
+        )
+    }
+    body = git(versions, "log", "-1", "--format=%b")
+    assert body.startswith(
+        "This version was recorded after extracting from and assembling the following snapshots "
+        "from 2 source documents:\n"
+        f"- https://example.org/snapshots/commit/{ids['guidelines-a']}\n"
+        f"- https://example.org/snapshots/commit/{ids['guidelines-b']}\n"
+    )
+
+
+def test_failures_are_reported_and_never_stop_the_others(site: HTTPServer, tmp_path: Path) -> None:
+    """A 404, a refused connection, a selector without match and a broken file: the rest is tracked."""
+    site.expect_request("/gone").respond_with_data("Not found", status=404)
+    site.expect_request("/redesigned").respond_with_data(
+        "<html><body><div>New layout</div></body></html>", content_type="text/html"
+    )
+    extra = {
+        "Gone": {
+            "name": "Gone",
+            "terms": {"Terms of Service": {"fetch": site.url_for("/gone"), "select": "main"}},
+        },
+        "Unreachable": {
+            "name": "Unreachable",
+            "terms": {"Terms of Service": {"fetch": "http://127.0.0.1:9/terms", "select": "main"}},
+        },
+        "Redesigned": {
+            "name": "Redesigned",
+            "terms": {"Terms of Service": {"fetch": site.url_for("/redesigned"), "select": "main"}},
+        },
+    }
+    root = write_collection(tmp_path, site, extra)
+    (root / "declarations" / "Broken.json").write_text(
+        '{"name": "Broken", "terms": {"Terms of Service": {}}}'
+    )
+    code, output = track(root)
+    assert code == 1, output
+    assert "4 terms tracked" in output and "4 failed" in output
+    assert f"Received HTTP code 404 when trying to fetch '{site.url_for('/gone')}'" in output
+    assert "ECONNREFUSED" in output and "http://127.0.0.1:9/terms" in output
+    assert 'The provided selector "main" has no match in the web page at' in output
+    assert "Broken.json" in output
+    versions = root / "versions"
+    assert sorted(git(versions, "ls-files").splitlines()) == [
+        "Example/Acceptable Use Policy.md",
+        "Example/Community Guidelines.md",
+        "Example/Privacy Policy.md",
+        "Example/Terms of Service.md",
+    ]
+    # The page that lost its content was kept as evidence, but gave no version.
+    assert "Redesigned/Terms of Service.html" in git(root / "snapshots", "ls-files")
+
+
+def test_no_declarations_folder_exits_2(tmp_path: Path) -> None:
+    """Nothing can run without a declarations folder: exit code 2 and a message naming it."""
+    (tmp_path / "ota.toml").write_text("")
+    code, output = track(tmp_path, "--declarations", str(tmp_path / "missing"))
+    assert code == 2
+    assert "missing" in output
+
+
+def test_unwritable_repository_exits_2(site: HTTPServer, tmp_path: Path) -> None:
+    """A repository path that is a file, not a folder: exit 2, nothing fetched."""
+    root = write_collection(tmp_path, site)
+    (root / "snapshots").write_text("not a folder")
+    code, output = track(root)
+    assert code == 2, output
+    assert "snapshots" in output
