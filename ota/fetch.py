@@ -293,25 +293,40 @@ class Fetcher:
         self._sleep, self._clock, self._now, self._rand = sleep, clock, now, rand
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _Host] = {}
-        self._client = httpx.AsyncClient(
-            headers={
-                "User-Agent": settings.user_agent,
-                "Accept": DEFAULT_ACCEPT,
-                "Accept-Language": settings.accept_language,
-            },
-            # Redirects are followed by `_attempt`, with cookies kept for one fetch only: the shared
-            # client must not carry one site's cookies into the next thousand fetches.
-            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-            follow_redirects=False,
-            timeout=httpx.Timeout(settings.timeout, pool=None),
-            limits=httpx.Limits(
-                max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
-            ),
-            http1=True,
-            http2=False,
-            trust_env=True,  # HTTP_PROXY, HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE
-            transport=transport,
-        )
+        self._transport = transport
+        # One small connection pool per host: httpcore scans every connection of a pool for each
+        # request, so a single pool of `concurrency` connections costs O(concurrency) per request.
+        # The TLS context (loading the CA bundle takes tens of ms) is shared by all of them.
+        self._tls = httpx.create_ssl_context(trust_env=True)
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def _client_for(self, key: str) -> httpx.AsyncClient:
+        """The HTTP client of one host (of every host when a test transport is given)."""
+        if self._transport is not None:
+            key = ""
+        client = self._clients.get(key)
+        if client is None:
+            settings = self.settings
+            pool = settings.concurrency if self._transport is not None else settings.per_host + 1
+            client = self._clients[key] = httpx.AsyncClient(
+                headers={
+                    "User-Agent": settings.user_agent,
+                    "Accept": DEFAULT_ACCEPT,
+                    "Accept-Language": settings.accept_language,
+                },
+                # Redirects are followed by `_attempt`, with cookies kept for one fetch only: a
+                # client must not carry cookies into the next thousand fetches.
+                cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+                follow_redirects=False,
+                timeout=httpx.Timeout(settings.timeout, pool=None),
+                limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+                http1=True,
+                http2=False,
+                trust_env=True,  # HTTP_PROXY, HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE
+                verify=self._tls,
+                transport=self._transport,
+            )
+        return client
 
     async def __aenter__(self) -> Self:
         return self
@@ -322,8 +337,10 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client and its connections."""
-        await self._client.aclose()
+        """Close the HTTP clients and their connections."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
 
     async def fetch(
         self, url: str, *, execute_client_scripts: bool | None = None, wait_for: tuple[str, ...] = ()
@@ -411,10 +428,11 @@ class Fetcher:
     async def _get(self, url: str) -> Page:
         jar = httpx.Cookies()
         current = url
+        client = self._client_for(host_key(url))
         for hop in range(self.settings.max_redirects + 1):
-            request = self._client.build_request("GET", current)
+            request = client.build_request("GET", current)
             jar.set_cookie_header(request)
-            response = await self._client.send(request, stream=True)
+            response = await client.send(request, stream=True)
             try:
                 location = response.headers.get("location")
                 if response.status_code in REDIRECT_STATUSES and location:

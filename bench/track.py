@@ -1,0 +1,269 @@
+"""Measure `ota track` on a generated collection served from 127.0.0.1.
+
+Starts an HTTP server (its own process) serving N generated terms pages across H hosts (one port
+each) with a fixed latency per response, writes a collection of N terms for them, then runs
+`ota track` three times from empty repositories: first run, again with nothing changed, again
+after 10% of the pages changed. For each run it prints wall time, terms per second, commits
+written, and peak memory (RSS of the whole process tree: ota and its extraction workers).
+The server stops by itself at the end (and after --max-seconds whatever happens).
+
+    python bench/track.py --terms 1000 --hosts 20 --latency 0.1 [--json FILE] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+WORDS = (
+    "service user content account data policy terms agree provide information rights use may "
+    "shall law third party personal access platform community rules report remove safety"
+).split()
+
+
+def page(index: int, generation: int, paragraphs: int) -> bytes:
+    """A terms page of about `paragraphs` × 400 bytes; its text depends on the generation."""
+    body = []
+    for p in range(paragraphs):
+        words = " ".join(WORDS[(index * 7 + p * 3 + k) % len(WORDS)] for k in range(60))
+        body.append(f"<p>{p + 1}. {words.capitalize()}.</p>")
+    return (
+        "<!doctype html><html><head><title>Terms</title><script>var t=1;</script></head><body>"
+        f"<nav><a href='/'>Home</a></nav><main><h1>Terms of Service {index}</h1>"
+        f"<p>Version {generation}. Last updated: 2026-01-{1 + generation % 28:02d}.</p>"
+        + "".join(body)
+        + "<ul><li>One</li><li>Two <a href='/privacy'>privacy</a></li></ul></main><footer>Footer</footer>"
+        "</body></html>"
+    ).encode()
+
+
+def serve(
+    ports: list[int], latency: float, paragraphs: int, ready: multiprocessing.Event, max_seconds: float
+) -> None:
+    """The server process: one asyncio server per port; GET /p/I, and /_change?every=K bumps pages."""
+    changes: list[int] = []  # each /_change?every=K changes every K-th page once more
+
+    def generation(index: int) -> int:
+        return sum(1 for every in changes if index % every == 0)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request = await reader.readuntil(b"\r\n\r\n")
+                target = request.split(b" ", 2)[1].decode()
+                await asyncio.sleep(latency)
+                if target.startswith("/_change"):
+                    changes.append(int(target.split("every=")[1]))
+                    body = b"ok"
+                else:
+                    index = int(target.rsplit("/", 1)[1])
+                    body = page(index, generation(index), paragraphs)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                    b"Content-Length: %d\r\n\r\n" % len(body) + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        servers = [await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024) for port in ports]
+        ready.set()
+        await asyncio.sleep(max_seconds)  # stop by itself, whatever happens to the parent
+        for server in servers:
+            server.close()
+
+    asyncio.run(main())
+
+
+def free_ports(count: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def write_collection(root: Path, terms: int, ports: list[int]) -> None:
+    declarations = root / "declarations"
+    declarations.mkdir(parents=True)
+    for index in range(terms):
+        port = ports[index % len(ports)]
+        declaration = {
+            "name": f"Service {index}",
+            "terms": {
+                "Terms of Service": {
+                    "fetch": f"http://127.0.0.1:{port}/p/{index}",
+                    "select": "main",
+                    "remove": "nav",
+                }
+            },
+        }
+        (declarations / f"Service {index:05d}.json").write_text(json.dumps(declaration), "utf-8")
+
+
+class TreeMemory:
+    """Samples the RSS of a process and all its descendants; keeps the peak of their sum."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                children.setdefault(ppid, []).append(int(entry))
+        tree, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo.extend(children.get(pid, []))
+        return tree
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for pid in self._tree():
+                try:
+                    with open(f"/proc/{pid}/status") as f:
+                        for line in f:
+                            if line.startswith("VmRSS:"):
+                                total += int(line.split()[1]) * 1024
+                except OSError:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(0.05)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def commits(repo: Path) -> int:
+    result = subprocess.run(
+        ["git", "-C", str(repo), "rev-list", "--count", "HEAD"], capture_output=True, text=True
+    )
+    return int(result.stdout.strip() or 0) if result.returncode == 0 else 0
+
+
+def run_track(root: Path, args: argparse.Namespace, label: str, profile: Path | None) -> dict:
+    before = commits(root / "snapshots") + commits(root / "versions")
+    command = [sys.executable]
+    if profile is not None:
+        command += ["-m", "cProfile", "-o", str(profile)]
+    command += ["-m", "ota.cli", "track", "--config", str(root / "ota.toml"), "--no-progress"]
+    command += ["--per-host", str(args.per_host), "--concurrency", str(args.concurrency)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    memory = TreeMemory(process.pid)
+    out, err = process.communicate()
+    wall = time.perf_counter() - started
+    peak = memory.stop()
+    if process.returncode not in (0, 1):
+        print(out, err, file=sys.stderr)
+        raise SystemExit(f"ota track failed ({process.returncode})")
+    written = commits(root / "snapshots") + commits(root / "versions") - before
+    summary = out.splitlines()[0] if out else ""
+    failed = sum(1 for line in out.splitlines() if line.startswith("failed:"))
+    return {
+        "run": label,
+        "wall_seconds": round(wall, 3),
+        "terms_per_second": round(args.terms / wall, 1),
+        "commits": written,
+        "peak_rss_mb": round(peak / 2**20, 1),
+        "failed": failed,
+        "summary": summary,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--terms", type=int, default=1000)
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds per response")
+    parser.add_argument("--paragraphs", type=int, default=30, help="size of each page (~400 bytes each)")
+    parser.add_argument("--per-host", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--keep", type=Path, help="keep the collection and repositories in this folder")
+    parser.add_argument("--profile", type=Path, help="cProfile the first run's main process into this file")
+    parser.add_argument("--max-seconds", type=float, default=1800, help="the server stops after this")
+    args = parser.parse_args(argv)
+
+    root = args.keep or Path(tempfile.mkdtemp(prefix="ota-bench-"))
+    if args.keep and root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    ports = free_ports(args.hosts)
+    ready = multiprocessing.Event()
+    server = multiprocessing.Process(
+        target=serve, args=(ports, args.latency, args.paragraphs, ready, args.max_seconds), daemon=True
+    )
+    server.start()
+    results = []
+    try:
+        if not ready.wait(30):
+            raise SystemExit("the benchmark server did not start")
+        write_collection(root, args.terms, ports)
+        (root / "ota.toml").write_text("", "utf-8")
+        bound = args.terms * args.latency / (args.hosts * args.per_host)
+        print(
+            f"{args.terms} terms on {args.hosts} hosts, {args.latency * 1000:.0f} ms per response, "
+            f"per-host limit {args.per_host}: network bound {bound:.2f} s per run"
+        )
+        results.append(run_track(root, args, "first run", args.profile))
+        results.append(run_track(root, args, "nothing changed", None))
+        import urllib.request
+
+        urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/_change?every=10", timeout=30).read()
+        results.append(run_track(root, args, "10% changed", None))
+    finally:
+        server.terminate()
+        server.join(5)
+        if server.is_alive():
+            os.kill(server.pid, signal.SIGKILL)
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    for r in results:
+        print(
+            f"{r['run']:>16}: {r['wall_seconds']:7.2f} s  {r['terms_per_second']:7.1f} terms/s  "
+            f"{r['commits']:5d} commits  peak RSS {r['peak_rss_mb']:6.1f} MB  {r['failed']} failed"
+        )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"terms": args.terms, "hosts": args.hosts, "latency": args.latency, "runs": results}, indent=2
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
