@@ -1,0 +1,96 @@
+"""The folder of a snapshots or versions repository: found, created if missing, locked.
+
+A folder is opened only if it is itself a repository (never one of its parents), created only if
+it is missing or empty, and held by one ota process at a time with an flock that the kernel
+releases when the process dies, however it dies.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import RepositoryOpenFlag
+
+from ota.errors import RecordError
+
+DEFAULT_BRANCH = "main"
+LOCK = "ota-lock"  # not `*.lock`: people delete those when git says a lock is stale
+_INIT_TMP = ".git.ota-init"
+
+
+def open_or_init(folder: Path, create: bool) -> pygit2.Repository:
+    """The repository in `folder`, created (empty, branch `main`) if `folder` is missing or empty."""
+    if folder.exists() and not folder.is_dir():
+        raise RecordError(folder, "exists and is not a folder")
+    if folder.is_dir():
+        try:
+            # NO_SEARCH: a folder inside another repository must not open (and commit to) that one.
+            git = pygit2.Repository(str(folder), RepositoryOpenFlag.NO_SEARCH)
+        except pygit2.GitError as exc:
+            if (folder / ".git").exists():
+                raise RecordError(folder, f"cannot be opened as a git repository: {exc}") from exc
+            if {entry.name for entry in folder.iterdir()} - {_INIT_TMP}:
+                raise RecordError(folder, "exists and is not a git repository") from None
+        else:
+            if _object_format(git) != "sha1":  # packs and trees are written here with SHA-1 ids
+                raise RecordError(folder, "uses SHA-256 object ids, which ota cannot write yet")
+            return git
+    if not create:
+        raise RecordError(folder, "is not a git repository (and creating it was not allowed)")
+    return _init(folder)
+
+
+def _init(folder: Path) -> pygit2.Repository:
+    """`git init -b main`, made atomic: built aside, then renamed to `.git`."""
+    tmp = folder / _INIT_TMP
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():  # a creation killed half-way
+            for leftover in sorted(tmp.rglob("*"), reverse=True):
+                leftover.rmdir() if leftover.is_dir() else leftover.unlink()
+            tmp.rmdir()
+        built = pygit2.init_repository(str(tmp), bare=True, initial_head=DEFAULT_BRANCH)
+        built.config["core.bare"] = False
+        built.config["core.logallrefupdates"] = True
+        built.config["core.quotepath"] = False  # as OTA sets it: `git status` shows `service·A` as is
+        built.free()
+        os.rename(tmp, folder / ".git")
+        return pygit2.Repository(str(folder), RepositoryOpenFlag.NO_SEARCH)
+    except (pygit2.GitError, OSError) as exc:
+        raise RecordError(folder, f"could not create the git repository: {exc}") from exc
+
+
+def _object_format(git: pygit2.Repository) -> str:
+    try:
+        return str(git.config["extensions.objectformat"]).lower()
+    except KeyError:
+        return "sha1"
+
+
+def lock(gitdir: Path, folder: Path) -> int:
+    """Take the repository's ota lock (a file descriptor to close to release it), or raise."""
+    fd = os.open(gitdir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            raise RecordError(folder, f"in use by another ota process (pid {holder or '?'})") from None
+        raise RecordError(folder, f"could not lock the repository: {exc}") from exc
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def branch_of(git: pygit2.Repository, folder: Path) -> str:
+    """The branch HEAD points to (`refs/heads/main`), which ota commits to."""
+    head = git.references.get("HEAD")
+    target = head.target if head is not None else None
+    if not isinstance(target, str) or not target.startswith("refs/heads/"):
+        raise RecordError(folder, "HEAD is detached: check out a branch before recording")
+    return target

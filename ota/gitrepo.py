@@ -1,0 +1,471 @@
+"""One snapshots or versions repository, written in-process with libgit2 (pygit2).
+
+A run records thousands of files, one commit each, so nothing here starts a `git` process per
+commit, and nothing touches the disk per commit either: blobs, trees and commits go to an
+in-memory object store (`ota.gitpack.PendingObjects`). Every `FLUSH_EVERY` commits, and at
+`flush()`/`close()`, the batch is published in this order, each step atomic:
+
+1. one packfile with its index (temporary names, then renamed);
+2. the branch, moved by compare-and-swap from the commit it pointed to at the last flush;
+3. the working-tree files of the batch (temporary file in the git directory, then renamed);
+4. the index (libgit2 writes `index.lock`, then renames it), entries carrying the files' stat data;
+5. the path index (`ota-records.json`: path → commit that last changed it).
+
+A SIGKILL before step 2 loses the batch (the next run records it again) and leaves at most an
+unreferenced pack; after step 2, the index still describes the previous flush, so the next
+`open()` — which finds the `ota-session` marker of the killed session — rewrites from HEAD the
+record files whose index entry differs from HEAD. Git's own `*.lock` files and ota's temporary
+files are removed then too: holding `ota-lock` (flock) proves no other ota process writes here.
+
+Commits become visible to git (and durable) at flush: a repository whose records cite another's
+commits (versions cite snapshots) is opened with `cited=` so that the cited one is flushed first.
+Calls are serialised by a lock, so that flush may come from the citing repository's thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Concatenate, ParamSpec, TypeVar
+
+import pygit2
+from pygit2.enums import DeltaStatus, FileMode, SortMode
+
+from ota.errors import RecordError
+from ota.gitfolder import branch_of, lock, open_or_init
+from ota.gitpack import (
+    BLOB,
+    COMMIT,
+    PendingObjects,
+    TreeCache,
+    add_index_entry,
+    commit_object,
+    remove_partial_packs,
+    write_pack,
+)
+from ota.pathindex import PathIndex, run_git
+
+DEFAULT_AUTHOR_NAME = "Open Terms Archive Bot"
+DEFAULT_AUTHOR_EMAIL = "bot@opentermsarchive.org"
+#: Commits held in memory before they are published (packed, branch moved, files written).
+FLUSH_EVERY = 200
+#: …or bytes of new objects, whichever comes first (keeps memory and pack offsets small).
+FLUSH_BYTES = 64 * 1024 * 1024
+#: Above this many packs, `close()` runs `git repack --geometric=2 -d` (merges the small ones).
+MAX_PACKS = 40
+
+_SESSION = "ota-session"
+_TMP = "ota-tmp"
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _locked(method: Callable[Concatenate[Repository, _P], _T]) -> Callable[Concatenate[Repository, _P], _T]:
+    @functools.wraps(method)
+    def locked(self: Repository, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with self._mutex:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
+@dataclass(frozen=True)
+class Record:
+    """The content of a file as recorded by one commit."""
+
+    path: str
+    content: bytes
+    commit_id: str
+    #: Author date of the commit, in UTC: the fetch date for records written by ota or OTA.
+    date: datetime
+    subject: str
+    #: The whole commit message (subject, body and trailers).
+    message: str = ""
+
+
+class Repository:
+    """A snapshots or versions repository, open for reading and writing.
+
+    Use `Repository.open()`; close it (or use it as a context manager) to publish the last commits
+    and release the lock. Calls are serialised by a lock; the orchestrator still gives each
+    repository a single writer thread, so that commits happen in a known order.
+    """
+
+    def __init__(
+        self, git: pygit2.Repository, lock_fd: int, author: tuple[str, str], cited: Repository | None
+    ):
+        """Private: use `Repository.open()`, which locks and recovers the repository first."""
+        self._mutex = threading.RLock()
+        self._git = git
+        self._lock_fd: int | None = lock_fd
+        self._cited = cited
+        self._gitdir = Path(git.path)
+        self._workdir = Path(git.workdir) if git.workdir else None
+        self._folder = self._workdir or self._gitdir
+        self._branch = branch_of(git, self._folder)
+        self._pending = PendingObjects()
+        git.odb.add_backend(self._pending, 1000)  # first in line: new objects go to memory
+        git.set_ident(*author)  # the name in reflog entries
+        self._published: pygit2.Oid | None = None  # the branch tip on disk
+        self._head: pygit2.Oid | None = None  # the branch tip including unpublished commits
+        self._trees = TreeCache(git, self._pending, None)
+        self._signature = f"{author[0]} <{author[1]}>"
+        self._paths = PathIndex(self._gitdir, self._folder)
+        self._unpublished_files: dict[str, pygit2.Oid] = {}  # path → blob, for working tree and index
+        self._unpublished_commits = 0
+        self._tmp_counter = 0
+
+    # -- opening and closing -------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | str,
+        *,
+        author_name: str = DEFAULT_AUTHOR_NAME,
+        author_email: str = DEFAULT_AUTHOR_EMAIL,
+        create: bool = True,
+        cited: Repository | None = None,
+    ) -> Repository:
+        """Open the repository in `path`, creating it (branch `main`) when missing and `create` is set.
+
+        `cited` is the repository whose commits this one's records cite (the snapshots repository,
+        for versions): it is flushed before this one, so no record on disk cites a lost commit.
+        Raises `RecordError` when `path` exists and is neither a git repository nor an empty folder,
+        or when another ota process has it open.
+        """
+        folder = Path(path)
+        if any(char in value for value in (author_name, author_email) for char in "<>\n\0"):
+            raise ValueError(f"invalid author for commits: {author_name} <{author_email}>")
+        git = open_or_init(folder, create)
+        lock_fd = lock(Path(git.path), folder)
+        try:
+            repo = cls(git, lock_fd, (author_name, author_email), cited)
+            repo._start_session()
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        return repo
+
+    def _start_session(self) -> None:
+        ref = self._git.references.get(self._branch)
+        self._published = self._head = ref.peel(pygit2.Commit).id if ref is not None else None
+        root = self._git[self._head].peel(pygit2.Tree).id if self._head is not None else None
+        self._trees = TreeCache(self._git, self._pending, root)
+        session = self._gitdir / _SESSION
+        # A first use (no path index yet) is treated like a crash: the engine this repository comes
+        # from may have been killed too, leaving its own stale locks behind.
+        if session.exists() or not self._paths.exists:
+            self._recover()
+        self._paths.sync(self._git, self._published_id())
+        session.write_text(f"{os.getpid()}\n")
+
+    @_locked
+    def flush(self) -> None:
+        """Publish the commits made since the last flush: pack, branch, working tree, index."""
+        self._check_open()
+        if self._head is not None and self._head != self._published:
+            if self._cited is not None and not self._cited.closed:  # a closed one has flushed
+                self._cited.flush()
+            try:
+                write_pack(self._gitdir / "objects" / "pack", self._pending)
+            except OSError as exc:
+                raise RecordError(self._folder, f"could not write a pack: {exc}") from exc
+            self._move_branch(self._head)
+        self._write_files()  # outside the test above: retried by the next flush if it failed
+        self._pending.clear()
+        self._unpublished_commits = 0
+        self._paths.save(self._published_id())
+
+    @_locked
+    def close(self) -> None:
+        """Flush, merge small packs if there are many, release the lock. Idempotent."""
+        if self._lock_fd is None:
+            return
+        try:
+            self.flush()
+            _repack_if_needed(self._gitdir)
+            (self._gitdir / _SESSION).unlink(missing_ok=True)
+        finally:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        """The folder of the repository (its working tree)."""
+        return self._folder
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` was called."""
+        return self._lock_fd is None
+
+    @property
+    def head(self) -> str | None:
+        """The id of the last commit (published or not), None before the first commit."""
+        return str(self._head) if self._head is not None else None
+
+    @_locked
+    def __contains__(self, path: object) -> bool:
+        """Whether `path` is a file in HEAD, i.e. whether it already has a record."""
+        return isinstance(path, str) and self._blob_id(path) is not None
+
+    @_locked
+    def latest(self, path: str) -> Record | None:
+        """The current record of `path`, or None. Its cost does not depend on the history's length."""
+        self._check_open()
+        blob_id = self._blob_id(path)
+        if blob_id is None:
+            return None
+        commit_id = self._paths.get(path)
+        found = self._git.get(commit_id) if commit_id is not None else None
+        if isinstance(found, pygit2.Commit):
+            commit = found
+        else:  # never expected: the path index is kept complete
+            commit, _ = next(self._changes(path))
+            self._paths.set(path, str(commit.id))
+        return _record(path, self._data(blob_id), commit)
+
+    def history(self, path: str) -> Iterator[Record]:
+        """Every record of `path`, newest first (walks the history: for viewers, not for tracking)."""
+        changes = self._changes(path)
+        while True:
+            with self._mutex:  # taken for each step, never while the caller holds a record
+                self._check_open()
+                change = next(changes, None)
+                if change is None:
+                    return
+                record = _record(path, self._data(change[1]), change[0])
+            yield record
+
+    @_locked
+    def paths(self) -> list[str]:
+        """The record files in HEAD, sorted; files at the root and dot-folders are not records."""
+        self._check_open()
+        found: list[str] = []
+
+        def visit(tree: pygit2.Tree, prefix: str) -> None:
+            for entry in tree:
+                if isinstance(entry, pygit2.Tree):
+                    visit(entry, f"{prefix}{entry.name}/")
+                elif isinstance(entry, pygit2.Blob):
+                    found.append(f"{prefix}{entry.name}")
+
+        if self._head is not None:
+            for entry in self._commit(self._head).tree:
+                if isinstance(entry, pygit2.Tree) and not str(entry.name).startswith("."):
+                    visit(entry, f"{entry.name}/")
+        return sorted(found)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    @_locked
+    def commit(self, path: str, content: bytes, *, message: str, date: datetime) -> str | None:
+        """Commit `content` as `path`; return the commit id, or None when the bytes are unchanged.
+
+        Author and committer are the bot, both dated `date` (timezone-aware; stored in UTC, to the
+        second). The commit is in memory until the next flush, which happens by itself every
+        `FLUSH_EVERY` commits; `latest()`, `history()` and `paths()` see it at once.
+        """
+        self._check_open()
+        parts = _split(path, self._folder)
+        when = _git_time(date)
+        blob_id = pygit2.hash(content)
+        try:
+            if self._trees.blob_id(parts) == blob_id:
+                return None
+            self._pending.add(blob_id, BLOB, bytes(content))
+            tree_id = self._trees.set_blob(parts, blob_id)
+        except (pygit2.GitError, ValueError) as exc:
+            raise RecordError(self._folder, f"could not commit {path!r}: {exc}") from exc
+        parents = [self._head] if self._head is not None else []
+        signature = f"{self._signature} {when} +0000"
+        commit_id = self._pending.put(COMMIT, commit_object(tree_id, parents, signature, message))
+        self._head = commit_id
+        self._paths.set(path, str(commit_id))
+        self._unpublished_files[path] = blob_id
+        self._unpublished_commits += 1
+        if self._unpublished_commits >= FLUSH_EVERY or self._pending.size >= FLUSH_BYTES:
+            self.flush()
+        return str(commit_id)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _published_id(self) -> str | None:
+        return str(self._published) if self._published is not None else None
+
+    def _check_open(self) -> None:
+        if self._lock_fd is None:
+            raise RecordError(self._folder, "the repository is closed")
+
+    def _blob_id(self, path: str) -> pygit2.Oid | None:
+        try:
+            return self._trees.blob_id(path.split("/"))
+        except pygit2.GitError as exc:
+            raise RecordError(self._folder, f"could not read {path!r}: {exc}") from exc
+
+    def _commit(self, oid: pygit2.Oid) -> pygit2.Commit:
+        return self._git[oid].peel(pygit2.Commit)
+
+    def _data(self, blob_id: pygit2.Oid) -> bytes:
+        pending = self._pending.objects.get(blob_id)  # skips libgit2 re-hashing what it reads
+        if pending is not None:
+            return pending[1]
+        blob = self._git[blob_id]
+        assert isinstance(blob, pygit2.Blob)
+        return blob.data
+
+    def _move_branch(self, target: pygit2.Oid) -> None:
+        """Point the branch at `target` if it still points where we left it (compare-and-swap)."""
+        count = self._unpublished_commits
+        try:
+            ref = self._git.references.get(self._branch)
+            current = ref.target if ref is not None else None
+            if current != self._published:
+                # Someone committed with git meanwhile; keep our commits reachable for them to merge.
+                self._git.references.create("refs/ota/unpublished", target, force=True)
+                raise RecordError(
+                    self._folder,
+                    f"{self._branch} was moved by another program while ota was recording; "
+                    f"{count} commits were not published (kept as refs/ota/unpublished)",
+                )
+            if ref is None:
+                self._git.references.create(self._branch, target)  # fails if created meanwhile
+            else:
+                ref.set_target(target, f"ota: record {count} files")  # fails if moved meanwhile
+        except pygit2.GitError as exc:
+            raise RecordError(self._folder, f"could not move {self._branch}: {exc}") from exc
+        self._published = target
+
+    def _write_files(self) -> None:
+        """Bring the working tree and the index up to the published HEAD for the batch's paths."""
+        if self._workdir is None or not self._unpublished_files:
+            self._unpublished_files.clear()
+            return
+        index = self._git.index
+        try:
+            index.read(False)  # take in changes made on disk by git commands since our last write
+            for path, blob_id in self._unpublished_files.items():
+                self._write_file(index, path, blob_id)
+            index.write()
+        except (pygit2.GitError, OSError) as exc:
+            raise RecordError(self._folder, f"could not update the working tree: {exc}") from exc
+        self._unpublished_files.clear()
+
+    def _write_file(self, index: pygit2.Index, path: str, blob_id: pygit2.Oid) -> None:
+        """Replace the working-tree file by rename, so no reader or crash sees half a file."""
+        assert self._workdir is not None
+        target = self._workdir / path
+        tmp_dir = self._gitdir / _TMP
+        self._tmp_counter += 1
+        tmp = tmp_dir / f"{os.getpid()}-{self._tmp_counter}"
+        try:
+            if not target.parent.is_dir():
+                target.parent.mkdir(parents=True)
+            try:
+                file = open(tmp, "wb")  # noqa: SIM115 -- closed below, before the rename
+            except FileNotFoundError:
+                tmp_dir.mkdir()
+                file = open(tmp, "wb")  # noqa: SIM115
+            with file:
+                file.write(self._data(blob_id))
+                stat = os.fstat(file.fileno())
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        add_index_entry(index, path, blob_id, stat)
+
+    def _changes(self, path: str) -> Iterator[tuple[pygit2.Commit, pygit2.Oid]]:
+        """The commits that changed `path` (with its blob), newest first, by walking the history."""
+        if self._head is None:
+            return
+        for commit in self._git.walk(self._head, SortMode.TOPOLOGICAL | SortMode.TIME):
+            blob_id = _tree_blob_id(commit.tree, path)
+            if blob_id is None:
+                continue
+            if any(_tree_blob_id(parent.tree, path) == blob_id for parent in commit.parents):
+                continue
+            yield commit, blob_id
+
+    def _recover(self) -> None:
+        """Undo what a killed session can leave; safe because we hold the lock. Idempotent."""
+        for name in ("index.lock", "HEAD.lock", "packed-refs.lock", f"{self._branch}.lock"):
+            (self._gitdir / name).unlink(missing_ok=True)
+        for leftover in (self._gitdir / "objects").glob("tmp_object_git2_*"):
+            leftover.unlink(missing_ok=True)
+        if (self._gitdir / _TMP).is_dir():
+            for leftover in (self._gitdir / _TMP).iterdir():
+                leftover.unlink(missing_ok=True)
+        remove_partial_packs(self._gitdir / "objects" / "pack")
+        if self._workdir is None or self._head is None:
+            return
+        index = self._git.index
+        try:
+            index.read(True)
+            # tree (old side) → index (new side): the paths published since the index was written.
+            for delta in index.diff_to_tree(self._commit(self._head).tree).deltas:
+                path = delta.old_file.path
+                if delta.status == DeltaStatus.ADDED or not _is_record_path(path):
+                    continue  # staged by someone else, or a root file: not ours to touch
+                if delta.old_file.mode in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
+                    self._write_file(index, path, delta.old_file.id)
+            index.write()
+        except (pygit2.GitError, OSError) as exc:
+            raise RecordError(self._folder, f"could not restore the working tree: {exc}") from exc
+
+
+def _record(path: str, content: bytes, commit: pygit2.Commit) -> Record:
+    message = commit.message
+    # git's %s: the first paragraph, its lines joined by spaces.
+    subject = " ".join(line.strip() for line in message.strip().split("\n\n", 1)[0].splitlines())
+    date = datetime.fromtimestamp(commit.author.time, UTC)
+    return Record(path, content, str(commit.id), date, subject, message)
+
+
+def _tree_blob_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
+    try:
+        entry = tree[path]
+    except (KeyError, ValueError):
+        return None
+    return entry.id if isinstance(entry, pygit2.Blob) else None
+
+
+def _split(path: str, folder: Path) -> list[str]:
+    parts = path.split("/")
+    if any(part in ("", ".", "..") or part.lower() == ".git" or "\0" in part for part in parts):
+        raise RecordError(folder, f"invalid record path {path!r}")
+    return parts
+
+
+def _is_record_path(path: str) -> bool:
+    return "/" in path and not path.startswith(".")
+
+
+def _git_time(date: datetime) -> int:
+    if date.tzinfo is None or date.utcoffset() is None:
+        raise ValueError(f"record dates must be timezone-aware, got {date!r}")
+    return int(date.replace(microsecond=0).timestamp())
+
+
+def _repack_if_needed(gitdir: Path) -> None:
+    """Merge small packs once there are many: lookups test every pack, so their number matters."""
+    packs = list((gitdir / "objects" / "pack").glob("pack-*.idx"))
+    if len(packs) > MAX_PACKS:
+        run_git(gitdir, gitdir, "repack", "--geometric=2", "-d", "-q")

@@ -1,0 +1,265 @@
+"""Snapshots and versions, recorded in git exactly as Open Terms Archive records them.
+
+This module owns OTA's formats (OTA-FORMATS §6): file paths, commit subjects, bodies and trailers.
+The messages are built the way OTA's engine builds them and then stored the way `git commit -m`
+stores them (paragraphs separated by one blank line, a final newline), so `git log` shows the same
+text for a record written by either engine. Git itself is driven by `ota.gitrepo.Repository`.
+
+    SERVICE_ID/TERMS TYPE.html                 snapshot of a single source document (.pdf…)
+    SERVICE_ID/TERMS TYPE #DOCUMENT_ID.html    snapshot of one source document of combined terms
+    SERVICE_ID/TERMS TYPE.md                   version
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from ota.declarations import SourceDocument, Terms
+from ota.gitrepo import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, Record, Repository
+
+__all__ = [
+    "DEFAULT_AUTHOR_EMAIL",
+    "DEFAULT_AUTHOR_NAME",
+    "DEFAULT_SNAPSHOT_ID_TEMPLATE",
+    "SNAPSHOT_ID_MARKER",
+    "Fetcher",
+    "Kind",
+    "Record",
+    "Recorded",
+    "Repository",
+    "extension_for",
+    "record_snapshot",
+    "record_version",
+    "snapshot_message",
+    "snapshot_path",
+    "subject",
+    "version_message",
+    "version_path",
+]
+
+#: Replaced by the snapshot's commit id in the links of a version's message.
+SNAPSHOT_ID_MARKER = "%SNAPSHOT_ID"
+#: OTA's default `snapshotIdentiferTemplate` (sic): the bare commit id.
+DEFAULT_SNAPSHOT_ID_TEMPLATE = SNAPSHOT_ID_MARKER
+
+FIRST_RECORD = "First record of"
+CHANGE = "Record new changes of"
+TECHNICAL_UPGRADE = "Apply technical or declaration upgrade on"
+_SINGLE_SOURCE = "This version was recorded after extracting from snapshot"
+_MULTIPLE_SOURCES = (
+    "This version was recorded after extracting from and assembling the following snapshots "
+    "from {count} source documents:"
+)
+_DOCUMENT_ID_SEPARATOR = " #"
+
+# OTA uses the `mime` package (with `text/markdown` → `md`); XHTML is kept as `.html` so that a page
+# served either way stays one file. Unknown types get a family default, never OTA's `*`.
+_EXTENSIONS = {
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "application/pdf": "pdf",
+    "text/markdown": "md",
+    "text/plain": "txt",
+    "application/json": "json",
+    "application/ld+json": "json",
+    "application/xml": "xml",
+    "text/xml": "xml",
+    "text/csv": "csv",
+    "application/rtf": "rtf",
+    "application/msword": "doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.oasis.opendocument.text": "odt",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "image/svg+xml": "svg",
+}
+
+Kind = Literal["first", "change", "upgrade", "unchanged"]
+Fetcher = Literal["htmlOnly", "fullDom"]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording a snapshot or a version did, and the record now in force for its path.
+
+    `commit_id` and `date` are those of the new commit, or, when `kind` is "unchanged", of the
+    commit that recorded these same bytes before: what a version extracted from them must cite.
+    """
+
+    kind: Kind
+    commit_id: str
+    path: str
+    #: The record's date in UTC, to the second, as git stores it.
+    date: datetime
+
+
+def extension_for(mime_type: str) -> str:
+    """The file extension OTA gives a MIME type (parameters such as `; charset=…` are ignored)."""
+    essence = mime_type.split(";", 1)[0].strip().lower()
+    if essence in _EXTENSIONS:
+        return _EXTENSIONS[essence]
+    if essence.endswith("+xml"):
+        return "xml"
+    if essence.endswith("+json"):
+        return "json"
+    return "txt" if essence.startswith("text/") else "bin"
+
+
+def snapshot_path(terms: Terms, document: SourceDocument, mime_type: str) -> str:
+    """`SERVICE_ID/TERMS TYPE.ext`, with ` #DOCUMENT_ID` before the extension for combined terms."""
+    document_id = _document_id(terms, document)
+    suffix = f"{_DOCUMENT_ID_SEPARATOR}{document_id}" if document_id else ""
+    return f"{terms.service_id}/{terms.type}{suffix}.{extension_for(mime_type)}"
+
+
+def version_path(terms: Terms) -> str:
+    """`SERVICE_ID/TERMS TYPE.md`."""
+    return f"{terms.service_id}/{terms.type}.md"
+
+
+def subject(terms: Terms, *, first_record: bool, technical_upgrade: bool = False) -> str:
+    """The commit subject; a first record is never called an upgrade (as in OTA)."""
+    prefix = FIRST_RECORD if first_record else TECHNICAL_UPGRADE if technical_upgrade else CHANGE
+    return f"{prefix} {terms.service_id} {terms.type}"
+
+
+def snapshot_message(
+    terms: Terms, document: SourceDocument, *, first_record: bool, engine_version: str, fetcher: Fetcher | str
+) -> str:
+    """The commit message of a snapshot: subject, `Document ID` (combined terms only), trailers."""
+    document_id = _document_id(terms, document)
+    trailers = {
+        "x-engine-version": engine_version,
+        "x-fetcher": fetcher,
+        "x-source-document-location": document.location,
+    }
+    return _message(
+        subject(terms, first_record=first_record),
+        f"Document ID {document_id}" if document_id else "",
+        _trailers(trailers),
+    )
+
+
+def version_message(
+    terms: Terms,
+    *,
+    first_record: bool,
+    snapshot_ids: Sequence[str],
+    engine_version: str,
+    link_template: str = DEFAULT_SNAPSHOT_ID_TEMPLATE,
+    technical_upgrade: bool = False,
+) -> str:
+    """The commit message of a version: subject, the snapshots it was extracted from, trailers.
+
+    One snapshot gives one sentence; several (combined terms) give a list, in declaration order.
+    """
+    links = [link_template.replace(SNAPSHOT_ID_MARKER, snapshot_id) for snapshot_id in snapshot_ids]
+    if len(links) == 1:
+        sources = f"{_SINGLE_SOURCE} {links[0]}"
+    elif links:
+        sources = "\n".join([_MULTIPLE_SOURCES.format(count=len(links)), *(f"- {link}" for link in links)])
+    else:
+        sources = ""
+    return _message(
+        subject(terms, first_record=first_record, technical_upgrade=technical_upgrade),
+        sources,
+        _trailers({"x-engine-version": engine_version}),
+    )
+
+
+def record_snapshot(
+    repo: Repository,
+    terms: Terms,
+    document: SourceDocument,
+    content: bytes,
+    *,
+    mime_type: str,
+    fetch_date: datetime,
+    fetcher: Fetcher | str,
+    engine_version: str,
+) -> Recorded:
+    """Commit the snapshot of one source document, dated `fetch_date`, unless its bytes are unchanged."""
+    path = snapshot_path(terms, document, mime_type)
+    first = path not in repo
+    message = snapshot_message(
+        terms, document, first_record=first, engine_version=engine_version, fetcher=fetcher
+    )
+    commit_id = repo.commit(path, content, message=message, date=fetch_date)
+    return _recorded(repo, path, commit_id, fetch_date, first=first, technical_upgrade=False)
+
+
+def record_version(
+    repo: Repository,
+    terms: Terms,
+    markdown: str,
+    *,
+    snapshot_ids: Sequence[str],
+    date: datetime,
+    engine_version: str,
+    link_template: str = DEFAULT_SNAPSHOT_ID_TEMPLATE,
+    technical_upgrade: bool = False,
+) -> Recorded:
+    """Commit the version of `terms` extracted from `snapshot_ids`, unless its text is unchanged.
+
+    `date` is the fetch date of the newest cited snapshot (OTA dated combined terms' versions with an
+    older one); a technical upgrade is dated like any version, by the snapshots it comes from.
+    """
+    path = version_path(terms)
+    first = path not in repo
+    message = version_message(
+        terms,
+        first_record=first,
+        snapshot_ids=snapshot_ids,
+        engine_version=engine_version,
+        link_template=link_template,
+        technical_upgrade=technical_upgrade,
+    )
+    commit_id = repo.commit(path, markdown.encode("utf-8"), message=message, date=date)
+    return _recorded(repo, path, commit_id, date, first=first, technical_upgrade=technical_upgrade)
+
+
+def _document_id(terms: Terms, document: SourceDocument) -> str:
+    # Only documents of combined terms are told apart in file names and messages (as in OTA).
+    return (document.id or "") if terms.combined else ""
+
+
+def _recorded(
+    repo: Repository,
+    path: str,
+    commit_id: str | None,
+    date: datetime,
+    *,
+    first: bool,
+    technical_upgrade: bool,
+) -> Recorded:
+    if commit_id is not None:
+        kind: Kind = "first" if first else "upgrade" if technical_upgrade else "change"
+        return Recorded(kind, commit_id, path, date.astimezone(UTC).replace(microsecond=0))
+    current = repo.latest(path)
+    assert current is not None  # unchanged bytes: the path has a record
+    return Recorded("unchanged", current.commit_id, path, current.date)
+
+
+def _trailers(values: dict[str, str]) -> str:
+    """`Key: value` lines as OTA's formatTrailers writes them (`X-engine-version`); empty values dropped."""
+    lines = []
+    for key, value in values.items():
+        value = " ".join(str(value).split())  # a trailer is one line
+        if value:
+            lines.append(f"{key[:1].upper()}{key[1:].lower()}: {value}")
+    return "\n".join(lines)
+
+
+def _message(*paragraphs: str) -> str:
+    """Non-empty paragraphs, one blank line apart, with a final newline.
+
+    OTA joins its paragraphs with blank lines whether they are empty or not, and `git commit -m`
+    then strips trailing spaces and collapses the runs of blank lines: this is what git stores.
+    """
+    kept = ["\n".join(line.rstrip() for line in p.strip("\n").splitlines()) for p in paragraphs]
+    return "\n\n".join(p for p in kept if p.strip()) + "\n"
