@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--keep", type=Path, help="keep the collection and repositories in this folder")
-    parser.add_argument("--profile", type=Path, help="cProfile the first run's main process into this file")
+    parser.add_argument("--profile", type=Path, help="cProfile each run's main process into this folder")
     parser.add_argument("--max-seconds", type=float, default=1800, help="the server stops after this")
     args = parser.parse_args(argv)
 
@@ -238,12 +238,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.terms} terms on {args.hosts} hosts, {args.latency * 1000:.0f} ms per response, "
             f"per-host limit {args.per_host}: network bound {bound:.2f} s per run"
         )
-        results.append(run_track(root, args, "first run", args.profile))
-        results.append(run_track(root, args, "nothing changed", None))
+        profiles = args.profile
+        if profiles:
+            profiles.mkdir(parents=True, exist_ok=True)
+        results.append(run_track(root, args, "first run", profiles and profiles / "first.prof"))
+        results.append(run_track(root, args, "nothing changed", profiles and profiles / "unchanged.prof"))
         import urllib.request
 
         urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/_change?every=10", timeout=30).read()
-        results.append(run_track(root, args, "10% changed", None))
+        results.append(run_track(root, args, "10% changed", profiles and profiles / "changed.prof"))
     finally:
         server.terminate()
         server.join(5)

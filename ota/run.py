@@ -58,12 +58,16 @@ async def run_tracking(
     )
     try:
         versions = await Writer.open(
-            settings.versions, author_name=settings.author_name, author_email=settings.author_email
+            settings.versions,
+            author_name=settings.author_name,
+            author_email=settings.author_email,
+            cited=snapshots,
         )
     except BaseException:
         await snapshots.close()
         raise
     extractor = ProcessExtractor(settings.extract_workers)
+    state = ExtractionState.of(versions.repository)
     bar = _progress(len(selected)) if show_progress else None
     try:
         async with Fetcher(settings.fetch) as fetcher:
@@ -81,7 +85,7 @@ async def run_tracking(
                 extract=extractor,
                 snapshots=snapshots,
                 versions=versions,
-                state=ExtractionState.of(versions.repository),
+                state=state,
                 recording=Recording(settings.engine_version, settings.snapshot_link_template),
                 filters_paths=collection.filters_paths,
             ):
@@ -92,8 +96,12 @@ async def run_tracking(
         if bar is not None:
             bar.stop()
         extractor.close()
-        await snapshots.close()
-        await versions.close()
+        try:
+            await versions.close()  # publishes the snapshots first: versions cite them
+        finally:
+            await snapshots.close()
+    # Only now that the versions are published may the state say they were extracted.
+    state.save()
     report.seconds = time.monotonic() - started
     return report
 

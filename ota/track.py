@@ -70,14 +70,25 @@ class Writer:
         self._executor = executor
 
     @classmethod
-    async def open(cls, path: Path, *, author_name: str, author_email: str) -> Writer:
-        """Open (creating if needed) the repository at `path` on its own writer thread."""
+    async def open(
+        cls, path: Path, *, author_name: str, author_email: str, cited: Writer | None = None
+    ) -> Writer:
+        """Open (creating if needed) the repository at `path` on its own writer thread.
+
+        `cited` is the snapshots writer when this is the versions one: its commits are then
+        published before any version citing them, so a crash never leaves a dangling citation.
+        """
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"writer-{path.name}")
         loop = asyncio.get_running_loop()
+        opener = partial(
+            Repository.open,
+            path,
+            author_name=author_name,
+            author_email=author_email,
+            cited=cited.repository if cited is not None else None,
+        )
         try:
-            repository = await loop.run_in_executor(
-                executor, partial(Repository.open, path, author_name=author_name, author_email=author_email)
-            )
+            repository = await loop.run_in_executor(executor, opener)
         except BaseException:
             executor.shutdown()
             raise
@@ -99,7 +110,9 @@ class Writer:
 class ExtractionState:
     """What each version was last extracted from, to skip extractions that cannot change it.
 
-    Kept in the versions repository's `.git` folder (never committed). Losing it only costs one
+    Kept in the versions repository's `.git` folder (never committed). Save it only once the
+    versions repository has published its commits (closed): a state that got ahead of the
+    repository would skip versions that were never recorded. Losing it only costs one
     extraction per terms.
     """
 
@@ -325,4 +338,3 @@ async def track(
     finally:
         for task in tasks:
             task.cancel()
-        await versions.run(lambda _repository: state.save())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -259,3 +260,72 @@ def test_unwritable_repository_exits_2(site: HTTPServer, tmp_path: Path) -> None
     code, output = track(root)
     assert code == 2, output
     assert "snapshots" in output
+
+
+@pytest.mark.parametrize("moment", ["while fetching", "after the snapshots are published"])
+def test_a_run_killed_midway_leaves_valid_repositories_and_the_next_run_completes(
+    httpserver: HTTPServer, tmp_path: Path, moment: str
+) -> None:
+    """SIGKILL mid-run: both repositories stay valid, and a re-run records every version."""
+    import os
+    import signal
+    import sys
+    import time
+
+    served: list[str] = []
+
+    def slow_page(request):  # type: ignore[no-untyped-def]
+        from werkzeug import Response
+
+        served.append(request.path)
+        time.sleep(0.02)
+        number = request.path.rsplit("/", 1)[1]
+        return Response(
+            f"<html><body><main><p>Terms {number}.</p></main></body></html>", content_type="text/html"
+        )
+
+    httpserver.expect_request(re.compile(r"/p/\d+")).respond_with_handler(slow_page)
+    declarations = tmp_path / "declarations"
+    declarations.mkdir()
+    count = 150
+    for number in range(count):
+        url = httpserver.url_for(f"/p/{number}")
+        data = {"name": f"S{number}", "terms": {"Terms of Service": {"fetch": url, "select": "main"}}}
+        (declarations / f"S{number:03d}.json").write_text(json.dumps(data))
+    (tmp_path / "ota.toml").write_text("")
+    config = str(tmp_path / "ota.toml")
+    command = [sys.executable, "-m", "ota.cli", "track", "--config", config, "--no-progress"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+
+    def ready() -> bool:
+        if moment == "while fetching":
+            return len(served) >= count // 3
+        # Commits are published in batches: snapshots first, then the versions citing them.
+        return commit_count(tmp_path / "snapshots") == count
+
+    deadline = time.monotonic() + 60
+    while not ready() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.005)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run must be killed before it ends"
+    for repo in ("snapshots", "versions"):
+        if (tmp_path / repo / ".git").exists():
+            subprocess.run(
+                ["git", "-C", str(tmp_path / repo), "fsck", "--strict"], check=True, capture_output=True
+            )
+
+    code, output = track(tmp_path)
+    assert code == 0, output
+    for repo, suffix in (("snapshots", "html"), ("versions", "md")):
+        files = git(tmp_path / repo, "ls-files").splitlines()
+        assert sorted(files) == sorted(f"S{number:03d}/Terms of Service.{suffix}" for number in range(count))
+        assert git(tmp_path / repo, "status", "--porcelain") == ""
+        subprocess.run(
+            ["git", "-C", str(tmp_path / repo), "fsck", "--strict"], check=True, capture_output=True
+        )
+    # Every file was committed exactly once: nothing recorded twice, nothing lost.
+    assert commit_count(tmp_path / "snapshots") == count
+    assert commit_count(tmp_path / "versions") == count
