@@ -243,6 +243,17 @@ class Repository:
             self._paths.set(path, str(commit.id))
         return _record(path, self._data(blob_id), commit)
 
+    def last_change(self, path: str) -> tuple[str, datetime] | None:
+        """The id and author date of the commit that last changed `path`, without reading its
+        content: what recording an unchanged snapshot needs, on every run, for every page."""
+        self._check_open()
+        commit_id = self._paths.get(path)
+        found = self._git.get(commit_id) if commit_id is not None else None
+        if not isinstance(found, pygit2.Commit):
+            record = self.latest(path)
+            return None if record is None else (record.commit_id, record.date)
+        return str(found.id), datetime.fromtimestamp(found.author.time, UTC)
+
     def history(self, path: str) -> Iterator[Record]:
         """Every record of `path`, newest first (walks the history: for viewers, not for tracking)."""
         changes = self._changes(path)

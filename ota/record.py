@@ -240,9 +240,9 @@ def _recorded(
     if commit_id is not None:
         kind: Kind = "first" if first else "upgrade" if technical_upgrade else "change"
         return Recorded(kind, commit_id, path, date.astimezone(UTC).replace(microsecond=0))
-    current = repo.latest(path)
+    current = repo.last_change(path)
     assert current is not None  # unchanged bytes: the path has a record
-    return Recorded("unchanged", current.commit_id, path, current.date)
+    return Recorded("unchanged", current[0], path, current[1])
 
 
 def _trailers(values: dict[str, str]) -> str:
