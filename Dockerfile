@@ -2,8 +2,9 @@
 FROM python:3.11-slim
 
 # git: ota reads the history of existing repositories with it (pygit2 writes the commits).
+# chromium: renders the pages declared with executeClientScripts.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git \
+ && apt-get install -y --no-install-recommends git chromium \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/ota

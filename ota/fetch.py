@@ -6,6 +6,11 @@ at most `concurrency` requests in flight overall, at most `per_host` per host, a
 (timeouts, connection errors, HTTP 429/500/502/503/504) are retried with exponential backoff and
 full jitter, honouring `Retry-After`, within `max_attempts` and `retry_budget`.
 
+Pages that need client scripts (`executeClientScripts: true`) are rendered by one headless
+Chromium per `Fetcher` (`ota.browser`), started on the first such fetch, with at most
+`browser_pages` pages open at once; when `executeClientScripts` is absent, the errors OTA sees as
+bot blocking (HTTP 403, 406, 502, connection resets) are tried again with the browser.
+
 Every failure is a `FetchError` whose message uses OTA's words (reports and issue labels match on
 them), e.g. ``Received HTTP code 404 when trying to fetch 'URL'``.
 """
@@ -21,7 +26,7 @@ import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -31,6 +36,7 @@ from typing import Self
 
 import httpx
 
+from ota.browser import DEFAULT_EXECUTABLE, Browser, Rendered, proxy_from_environment
 from ota.errors import FetchError, SettingsError
 
 DEFAULT_ACCEPT_LANGUAGE = "en"
@@ -48,8 +54,11 @@ DEFAULT_HOST_DELAY = 0.0
 DEFAULT_MAX_ATTEMPTS = 4
 DEFAULT_RETRY_BUDGET = 60.0  # seconds spent waiting between the attempts for one URL
 DEFAULT_BACKOFF_BASE = 1.0
+DEFAULT_BROWSER_PAGES = 4  # pages rendered at once: each tab takes a renderer process (~100 MB)
+DEFAULT_BROWSER_WAIT = 10.0  # seconds to wait for the `select` selectors to have text (OTA: 10 s)
 
 HTML_ONLY = "htmlOnly"  # the `X-fetcher` of snapshots fetched without a browser
+FULL_DOM = "fullDom"  # the `X-fetcher` of snapshots rendered by the browser
 CHARSET_SNIFF_BYTES = 1024
 TEXT_MIME_TYPES = frozenset({"application/xhtml+xml", "application/xml", "application/json"})
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -60,6 +69,9 @@ RETRIED_NETWORK_CODES = frozenset(
     {"ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"}
 )
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Failures of plain HTTP that OTA takes for bot blocking and tries again with the browser.
+BOT_BLOCKING_STATUSES = frozenset({403, 406, 502})
+BOT_BLOCKING_CODE = "ECONNRESET"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _ERRNO_CODES = {
@@ -104,12 +116,22 @@ class FetchSettings:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     retry_budget: float = DEFAULT_RETRY_BUDGET
     backoff_base: float = DEFAULT_BACKOFF_BASE
+    browser_path: str = DEFAULT_EXECUTABLE  # Chromium, a path or a name on PATH
+    browser_pages: int = DEFAULT_BROWSER_PAGES
+    browser_wait: float = DEFAULT_BROWSER_WAIT
 
     def __post_init__(self) -> None:
-        for name in ("max_size", "concurrency", "per_host", "max_attempts"):
+        for name in ("max_size", "concurrency", "per_host", "max_attempts", "browser_pages"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"fetch {name} must be at least 1, not {getattr(self, name)}")
-        for name in ("timeout", "host_delay", "retry_budget", "backoff_base", "max_redirects"):
+        for name in (
+            "timeout",
+            "host_delay",
+            "retry_budget",
+            "backoff_base",
+            "max_redirects",
+            "browser_wait",
+        ):
             if getattr(self, name) < 0:
                 raise SettingsError(f"fetch {name} cannot be negative, not {getattr(self, name)}")
 
@@ -271,8 +293,22 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def may_be_bot_blocking(error: FetchError) -> bool:
+    """Whether OTA would try `error`'s page again with a browser (HTTP 403, 406, 502, ECONNRESET)."""
+    return error.status in BOT_BLOCKING_STATUSES or BOT_BLOCKING_CODE in str(error)
+
+
+def _status_error(url: str, status: int) -> FetchError:
+    return FetchError(
+        url,
+        f"Received HTTP code {status} when trying to fetch '{url}'",
+        status=status,
+        transient=status in TRANSIENT_STATUSES,
+    )
+
+
 class Fetcher:
-    """Fetch pages concurrently and politely, with one HTTP client for the whole run.
+    """Fetch pages concurrently and politely, with HTTP clients and one browser for the whole run.
 
     Use as ``async with Fetcher(settings) as fetcher: page = await fetcher.fetch(url)``. The
     `transport`, `sleep`, `clock` (monotonic seconds), `now` (aware UTC datetime) and `rand`
@@ -299,6 +335,14 @@ class Fetcher:
         # The TLS context (loading the CA bundle takes tens of ms) is shared by all of them.
         self._tls = httpx.create_ssl_context(trust_env=True)
         self._clients: dict[str, httpx.AsyncClient] = {}
+        # No process yet: Chromium starts on the first fetch that needs it.
+        self._browser = Browser(
+            settings.browser_path,
+            user_agent=settings.user_agent,
+            accept_language=settings.accept_language,
+            proxy=proxy_from_environment(),
+        )
+        self._browser_pages = asyncio.Semaphore(settings.browser_pages)
 
     def _client_for(self, key: str) -> httpx.AsyncClient:
         """The HTTP client of one host (of every host when a test transport is given)."""
@@ -337,28 +381,73 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP clients and their connections."""
+        """Close the HTTP clients and their connections, and the browser if it was started."""
         clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        try:
+            for client in clients:
+                await client.aclose()
+        finally:
+            await self._browser.aclose()
 
     async def fetch(
-        self, url: str, *, execute_client_scripts: bool | None = None, wait_for: tuple[str, ...] = ()
+        self, url: str, *, execute_client_scripts: bool | None = False, wait_for: tuple[str, ...] = ()
     ) -> Page:
         """Fetch `url` and return the page, or raise `FetchError` in OTA's words.
 
-        `execute_client_scripts` is the declaration's `executeClientScripts`: True needs a browser
-        (waiting for the `wait_for` selectors); None and False fetch over plain HTTP.
+        `execute_client_scripts` is the declaration's `executeClientScripts`: True renders the page
+        in the browser, waiting up to `browser_wait` seconds for the `wait_for` selectors to have
+        text; False fetches over plain HTTP only; None (the declaration says nothing) fetches over
+        plain HTTP and, on what may be bot blocking (HTTP 403, 406, 502, connection reset), again
+        with the browser. The default is False: a bare `fetch(url)` never starts a browser.
         """
         if execute_client_scripts:
             return await self._fetch_with_browser(url, wait_for)
-        # A later browser fetcher will retry here, when execute_client_scripts is None, the errors
-        # OTA sees as bot blocking (403, 406, 502, ECONNRESET).
-        return await self._fetch_html_only(url)
+        try:
+            return await self._fetch_html_only(url)
+        except FetchError as error:
+            if execute_client_scripts is False or not may_be_bot_blocking(error):
+                raise
+            try:
+                return await self._fetch_with_browser(url, wait_for)
+            except FetchError as browser_error:
+                if self._browser.unavailable:  # no fallback to be had: the plain failure says most
+                    raise error from browser_error
+                raise
 
     async def _fetch_with_browser(self, url: str, wait_for: tuple[str, ...]) -> Page:
-        raise FetchError(
-            url, f"Fetching with client scripts (executeClientScripts) is not supported yet: '{url}'"
+        settings = self.settings
+        try:
+            key = host_key(url)
+        except httpx.InvalidURL as exc:
+            raise FetchError(url, f"Invalid URL '{url}': {exc}") from exc
+        async with self._slot(key, self._browser_pages):
+            rendered = await self._browser.render(
+                url, wait_for=wait_for, timeout=settings.timeout, wait=settings.browser_wait
+            )
+        if not (200 <= rendered.status < 300 or rendered.status == 304):  # as OTA's browser fetcher
+            raise _status_error(url, rendered.status)
+        return self._rendered_page(url, rendered)
+
+    def _rendered_page(self, url: str, rendered: Rendered) -> Page:
+        limit = self.settings.max_size
+        if len(rendered.body) > limit:
+            raise FetchError(url, f"Response exceeds the maximum size of {limit} bytes: '{url}'")
+        if rendered.rendered:
+            mime_type, content = "text/html", rendered.body
+        else:
+            mime_type = mime_type_of(rendered.content_type, rendered.body)
+            content = rendered.body
+            if is_text(mime_type):
+                content = decode_text(rendered.body, rendered.content_type).encode("utf-8")
+        if not content:
+            raise FetchError(url, f"Received an empty content when fetching '{url}'")
+        return Page(
+            url=url,
+            final_url=rendered.final_url,
+            content=content,
+            mime_type=mime_type,
+            fetcher=FULL_DOM,
+            fetched_at=self._now().replace(microsecond=0),
         )
 
     async def _fetch_html_only(self, url: str) -> Page:
@@ -386,13 +475,18 @@ class Fetcher:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     @asynccontextmanager
-    async def _slot(self, key: str) -> AsyncIterator[None]:
-        """Hold a per-host and a global slot, the request start spaced from the previous one."""
+    async def _slot(self, key: str, pages: asyncio.Semaphore | None = None) -> AsyncIterator[None]:
+        """Hold a per-host and a global slot, the request start spaced from the previous one.
+
+        A browser fetch also holds one of the browser's `pages`, taken before the global slot so
+        that fetches queued for the browser do not hold back plain ones.
+        """
         host = self._hosts.get(key)
         if host is None:
             host = self._hosts[key] = _Host(asyncio.Semaphore(self.settings.per_host))
+        page_slot: AbstractAsyncContextManager[object] = pages if pages is not None else nullcontext()
         # Per host first, so that requests queued for a busy host do not hold global slots.
-        async with host.slots:
+        async with host.slots, page_slot:
             async with host.pacing:
                 wait = host.next_start - self._clock()
                 if wait > 0:
@@ -461,12 +555,7 @@ class Fetcher:
         status = response.status_code
         if 200 <= status < 300:
             return
-        error = FetchError(
-            url,
-            f"Received HTTP code {status} when trying to fetch '{url}'",
-            status=status,
-            transient=status in TRANSIENT_STATUSES,
-        )
+        error = _status_error(url, status)
         if status in RETRIED_STATUSES:
             raise _Retry(error, parse_retry_after(response.headers.get("retry-after"), self._now()))
         raise error

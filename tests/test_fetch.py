@@ -451,21 +451,6 @@ def test_large_response_headers_are_accepted(server: Server) -> None:
     server.reply("/page", Reply(headers={"Content-Type": "text/html", "X-Large": "a" * 20 * 1024}))
     assert fetch(server.url("/page")).content == b"<p>Hello</p>"
 
-
-def test_client_scripts_are_not_supported_yet() -> None:
-    """executeClientScripts: true fails clearly until a browser fetcher exists."""
-    url = "http://127.0.0.1:9/"
-
-    async def go() -> None:
-        async with Fetcher() as fetcher:
-            await fetcher.fetch(url, execute_client_scripts=True, wait_for=("main",))
-
-    with pytest.raises(FetchError) as caught:
-        run(go())
-    message = f"Fetching with client scripts (executeClientScripts) is not supported yet: '{url}'"
-    assert str(caught.value) == message
-
-
 def test_network_error_codes_name_the_cause() -> None:
     """Low-level causes anywhere in the chain map to the codes OTA's users know."""
 

@@ -1,0 +1,338 @@
+"""Render pages in a headless Chromium, for terms whose text is written by client scripts.
+
+Only `ota.fetch` imports this module. One `Browser` drives one Chromium process (Debian's
+`chromium`, through the driver that the `playwright` package ships), started on the first render
+and kept until `aclose`. Each render gets a fresh browser context (cookies, storage, cache), closed
+after it. Playwright's errors are translated here into `FetchError`s in OTA's words; the HTTP
+status of the main document is left to the caller, who owns what a status means.
+
+The snapshot of a rendered page is what OTA stores (puppeteer's `page.content()`): the document's
+doctype as the browser serialises it, then `document.documentElement.outerHTML`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from ota.errors import FetchError
+
+if TYPE_CHECKING:  # playwright is imported on the first render: it takes 0.2 s to import
+    from playwright.async_api import Browser as Chromium
+    from playwright.async_api import Page as Tab
+    from playwright.async_api import Playwright, Response
+
+DEFAULT_EXECUTABLE = "/usr/bin/chromium"
+INSTALL_HINT = "install Debian's chromium package (apt-get install chromium)"
+# `--headless --no-sandbox` run as root in a container; the `--disable-*` flags stop Chromium's own
+# background connections (updates, sync, field trials), which the sandbox of this machine refuses
+# many at a time. AutomationControlled: no `navigator.webdriver`, which bot checks look for (OTA
+# uses puppeteer's stealth plugin for the same reason).
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-blink-features=AutomationControlled",
+)
+LAUNCH_TIMEOUT = 30.0  # seconds for Chromium to start
+GRACE = 5.0  # seconds for serialising the DOM and closing, beyond navigation and waiting
+CLOSE_TIMEOUT = 5.0
+POLLING_MS = 100  # how often the selectors are checked while waiting
+RENDERED_MIME_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+# Chromium's net errors → the codes Node reports, which OTA's messages and labels use.
+CHROMIUM_CODES = {
+    "ERR_CONNECTION_REFUSED": "ECONNREFUSED",
+    "ERR_NAME_NOT_RESOLVED": "ENOTFOUND",
+    "ERR_NAME_RESOLUTION_FAILED": "EAI_AGAIN",
+    "ERR_CONNECTION_RESET": "ECONNRESET",
+    "ERR_CONNECTION_CLOSED": "ECONNRESET",
+    "ERR_CONNECTION_ABORTED": "ECONNRESET",
+    "ERR_EMPTY_RESPONSE": "ECONNRESET",  # closed without an answer: Node's "socket hang up"
+    "ERR_ADDRESS_UNREACHABLE": "EHOSTUNREACH",
+    "ERR_INTERNET_DISCONNECTED": "ENETUNREACH",
+    "ERR_CERT_DATE_INVALID": "CERT_HAS_EXPIRED",
+    "ERR_CERT_AUTHORITY_INVALID": "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "ERR_CERT_COMMON_NAME_INVALID": "ERR_TLS_CERT_ALTNAME_INVALID",
+    "ERR_SSL_PROTOCOL_ERROR": "EPROTO",
+    "ERR_CONTENT_DECODING_FAILED": "Z_DATA_ERROR",
+    "ERR_RESPONSE_HEADERS_TOO_BIG": "HPE_HEADER_OVERFLOW",
+}
+TIMEOUT_CODES = frozenset({"ERR_TIMED_OUT", "ERR_CONNECTION_TIMED_OUT"})
+TRANSIENT_CODES = frozenset(
+    {"ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"}
+)
+_NET_ERROR = re.compile(r"\bnet::(ERR_[A-Z0-9_]+)")
+
+# True once every selector matches an element with text; an invalid selector is not waited for
+# (extraction reports it).
+_SELECTORS_HAVE_TEXT = """selectors => selectors.every(selector => {
+  try {
+    return document.querySelector(selector)?.textContent.trim().length > 0;
+  } catch {
+    return true;
+  }
+})"""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What the browser got for a URL.
+
+    `body` is the rendered DOM as UTF-8 HTML when `rendered`, else the raw body of a non-HTML main
+    document (a PDF, plain text), to be decoded with `content_type`. When `status` is not a success
+    `body` may be empty: the page was not waited for.
+    """
+
+    final_url: str
+    status: int
+    content_type: str | None
+    body: bytes
+    rendered: bool
+
+
+def proxy_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, str] | None:
+    """Playwright's proxy setting from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, as httpx reads them.
+
+    Chromium takes one proxy for both schemes: the HTTPS one when both are set. None without proxy.
+    """
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str:
+        return env.get(name) or env.get(name.lower()) or ""
+
+    url = get("HTTPS_PROXY") or get("HTTP_PROXY") or get("ALL_PROXY")
+    if not url:
+        return None
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    proxy = {"server": f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")}
+    if parts.username:
+        proxy["username"] = unquote(parts.username)
+        proxy["password"] = unquote(parts.password or "")
+    if bypass := get("NO_PROXY"):
+        proxy["bypass"] = bypass
+    return proxy
+
+
+def _first_line(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    return (message.strip().splitlines() or [type(exc).__name__])[0]
+
+
+class Browser:
+    """One headless Chromium, started on the first `render`, for every render of a run.
+
+    Renders may run concurrently: each has its own context and tab. The caller bounds how many.
+    """
+
+    def __init__(
+        self,
+        executable: str = DEFAULT_EXECUTABLE,
+        *,
+        user_agent: str,
+        accept_language: str,
+        proxy: Mapping[str, str] | None = None,
+    ) -> None:
+        self.executable = executable
+        self.user_agent = user_agent
+        self.accept_language = accept_language
+        self.proxy = dict(proxy) if proxy else None
+        self.launches = 0  # Chromium processes started, for tests and logs
+        self._lock = asyncio.Lock()
+        self._playwright: Playwright | None = None
+        self._chromium: Chromium | None = None
+        self._failure: _Unavailable | None = None  # why Chromium cannot be started, once known
+
+    @property
+    def running(self) -> bool:
+        """Whether a Chromium process is up."""
+        return self._chromium is not None and self._chromium.is_connected()
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why no browser can be started (not installed, failed to start), once a start was tried."""
+        return self._failure.reason if self._failure else None
+
+    async def aclose(self) -> None:
+        """Close Chromium and the driver; a later `render` starts them again."""
+        async with self._lock:
+            chromium, self._chromium = self._chromium, None
+            playwright, self._playwright = self._playwright, None
+            if chromium is not None:
+                with suppress(Exception):
+                    await asyncio.wait_for(chromium.close(), CLOSE_TIMEOUT)
+            if playwright is not None:
+                with suppress(Exception):
+                    await asyncio.wait_for(playwright.stop(), CLOSE_TIMEOUT)
+
+    async def render(self, url: str, *, wait_for: tuple[str, ...], timeout: float, wait: float) -> Rendered:
+        """Load `url` (until the `load` event, within `timeout` seconds) and return the page.
+
+        Then wait up to `wait` seconds for every `wait_for` selector to match an element with
+        text; if they never do, the page is taken as it is. Raises `FetchError`.
+        """
+        chromium = await self._started(url)
+        from playwright.async_api import Error as PlaywrightError
+
+        context = None
+        try:
+            # The whole render is bounded: a page whose scripts never yield blocks every call into
+            # it, even those that take a timeout.
+            async with asyncio.timeout(timeout + wait + GRACE):
+                context = await chromium.new_context(
+                    user_agent=self.user_agent,
+                    extra_http_headers={"Accept-Language": self.accept_language},
+                    accept_downloads=False,
+                )
+                tab = await context.new_page()
+                return await self._render(tab, url, wait_for=wait_for, timeout=timeout, wait=wait)
+        except TimeoutError as exc:
+            raise self._timed_out(url, timeout) from exc
+        except PlaywrightError as exc:
+            raise self._translate(url, exc, timeout) from exc
+        finally:
+            if context is not None:
+                # Closing the context also ends a renderer stuck in a script.
+                with suppress(Exception):
+                    await asyncio.wait_for(context.close(), CLOSE_TIMEOUT)
+
+    async def _render(
+        self, tab: Tab, url: str, *, wait_for: tuple[str, ...], timeout: float, wait: float
+    ) -> Rendered:
+        from playwright.async_api import Error as PlaywrightError
+
+        statuses: list[int] = []
+
+        def on_response(response: Response) -> None:
+            if response.request.is_navigation_request() and response.frame == tab.main_frame:
+                statuses.append(response.status)
+
+        tab.on("response", on_response)
+        try:
+            response = await tab.goto(url, wait_until="load", timeout=timeout * 1000)
+        except PlaywrightError as exc:
+            # Chromium fails a navigation whose error status (4xx, 5xx) comes with an empty body.
+            if "net::ERR_HTTP_RESPONSE_CODE_FAILURE" in exc.message and statuses:
+                return Rendered(tab.url, statuses[-1], None, b"", rendered=False)
+            raise
+        if response is None:
+            raise FetchError(url, f"Response is empty when trying to fetch '{url}'")
+        status = response.status
+        if not (200 <= status < 300 or status == 304):
+            return Rendered(tab.url, status, None, b"", rendered=False)
+        content_type = await response.header_value("content-type")
+        mime_type = (content_type or "text/html").split(";", 1)[0].strip().lower()
+        if mime_type not in RENDERED_MIME_TYPES:
+            return await self._document(tab, tab.url)
+        if wait_for and wait > 0:
+            # Selectors may be out of date: past the wait, the page is taken all the same (as OTA).
+            with suppress(PlaywrightError):
+                await tab.wait_for_function(
+                    _SELECTORS_HAVE_TEXT, arg=list(wait_for), timeout=wait * 1000, polling=POLLING_MS
+                )
+        try:
+            html = await tab.content()
+        except PlaywrightError:
+            # A script navigated (a client-side redirect): take the page it went to.
+            await tab.wait_for_load_state("load", timeout=timeout * 1000)
+            html = await tab.content()
+        return Rendered(tab.url, status, content_type, html.encode("utf-8"), rendered=True)
+
+    @staticmethod
+    async def _document(tab: Tab, url: str) -> Rendered:
+        """The bytes of a non-HTML main document (a PDF, plain text), as the server sent them.
+
+        Chromium hands out its PDF viewer instead of a PDF, and text already decoded: the document
+        is asked for again, with the context's cookies and headers.
+        """
+        response = await tab.context.request.get(url, timeout=0)
+        try:
+            content_type = response.headers.get("content-type")
+            return Rendered(
+                response.url, response.status, content_type, await response.body(), rendered=False
+            )
+        finally:
+            await response.dispose()
+
+    async def _started(self, url: str) -> Chromium:
+        async with self._lock:
+            if self._chromium is not None and self._chromium.is_connected():
+                return self._chromium
+            if self._failure is None:
+                try:
+                    self._chromium = await self._launch()
+                except _Unavailable as exc:
+                    self._failure = exc
+                else:
+                    self.launches += 1
+                    return self._chromium
+            message = f"Cannot fetch '{url}' with a browser (executeClientScripts): {self._failure.reason}"
+            raise FetchError(url, message) from self._failure
+
+    async def _launch(self) -> Chromium:
+        executable = shutil.which(self.executable)
+        if executable is None:
+            raise _Unavailable(f"Chromium is not installed at '{self.executable}'; {INSTALL_HINT}")
+        try:
+            from playwright.async_api import async_playwright
+        except ImportError as exc:
+            reason = "the playwright Python package is not installed (pip install playwright)"
+            raise _Unavailable(reason) from exc
+        from playwright.async_api import Error as PlaywrightError
+
+        try:
+            if self._playwright is None:
+                self._playwright = await async_playwright().start()
+            options: dict[str, Any] = {"proxy": self.proxy} if self.proxy else {}
+            return await self._playwright.chromium.launch(
+                executable_path=executable,
+                headless=True,
+                args=list(CHROMIUM_FLAGS),
+                timeout=LAUNCH_TIMEOUT * 1000,
+                **options,
+            )
+        except (PlaywrightError, OSError) as exc:
+            raise _Unavailable(f"Chromium ('{executable}') did not start: {_first_line(exc)}") from exc
+
+    @staticmethod
+    def _timed_out(url: str, timeout: float) -> FetchError:
+        message = f"Timed out after {timeout:g} seconds when trying to fetch '{url}'"
+        return FetchError(url, message, transient=True)
+
+    def _translate(self, url: str, exc: Exception, timeout: float) -> FetchError:
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+        if isinstance(exc, PlaywrightTimeout):
+            return self._timed_out(url, timeout)
+        detail = _first_line(exc)
+        match = _NET_ERROR.search(detail)
+        if match is None:
+            return FetchError(url, f"Browser error when trying to fetch '{url}': {detail}")
+        chromium_code = match.group(1)
+        if chromium_code in TIMEOUT_CODES:
+            return self._timed_out(url, timeout)
+        if chromium_code == "ERR_TOO_MANY_REDIRECTS":
+            return FetchError(url, f"maximum redirect reached at: {url}")
+        code = CHROMIUM_CODES.get(chromium_code, chromium_code)
+        message = f"Network system error {code} occurred when trying to fetch '{url}'"
+        return FetchError(url, message, transient=code in TRANSIENT_CODES)
+
+
+class _Unavailable(Exception):
+    """Chromium cannot be started, for `reason`; every later render fails with it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,403 @@
+"""Tests of fetching with a real headless Chromium (ota.browser through ota.fetch), against pages
+served on 127.0.0.1. Tests marked `browser` need Debian's chromium and are skipped without it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from ota.browser import Browser, proxy_from_environment
+from ota.errors import FetchError
+from ota.fetch import FULL_DOM, HTML_ONLY, Fetcher, FetchSettings, Page
+
+T = TypeVar("T")
+CHROMIUM = "/usr/bin/chromium"
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason=f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)",
+)
+
+# Terms written by a script 300 ms after the page loaded, into an element that is there but empty.
+SCRIPTED_TERMS = b"""<!DOCTYPE html>
+<html><head><title>Terms</title></head>
+<body><main id="terms"></main>
+<script>
+const words = ["These", "are", "the", "scripted", "terms."];
+setTimeout(() => { document.getElementById("terms").textContent = words.join(" "); }, 300);
+</script></body></html>"""
+STATIC_PAGE = b"<!DOCTYPE html><html><body><main>Static terms</main></body></html>"
+
+
+@dataclass
+class Reply:
+    """What the test site answers to one request."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/html; charset=utf-8"})
+    body: bytes = STATIC_PAGE
+    delay: float = 0.0  # seconds before answering
+    reset: bool = False  # close the connection without answering
+
+
+@dataclass
+class Request:
+    """One request as the site saw it (header names lowercased)."""
+
+    path: str
+    headers: dict[str, str]
+
+    @property
+    def from_browser(self) -> bool:
+        # Chromium sends the Fetch Metadata headers; httpx does not.
+        return "sec-fetch-mode" in self.headers
+
+
+class Site:
+    """A threaded HTTP server on 127.0.0.1 answering from a table of routes (path → Reply)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Callable[[Request], Reply]] = {}
+        self.requests: list[Request] = []
+        self.in_flight: Counter[str] = Counter()
+        self.max_in_flight: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self._httpd = _HTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
+
+    def __enter__(self) -> Site:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}{path}"
+
+    def reply(self, path: str, reply: Reply) -> None:
+        self.routes[path] = lambda request: reply
+
+    def hits(self, path: str) -> list[Request]:
+        return [request for request in self.requests if request.path == path]
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that gave up (timeouts, closed tabs) are expected here."""
+
+
+def _handler_for(site: Site) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            request = Request(path, {k.lower(): v for k, v in self.headers.items()})
+            route = site.routes.get(path)
+            reply = route(request) if route else Reply(404, body=b"<h1>Not found</h1>")
+            with site.lock:
+                site.requests.append(request)
+                site.in_flight[path] += 1
+                site.max_in_flight[path] = max(site.max_in_flight[path], site.in_flight[path])
+            try:
+                time.sleep(reply.delay)
+                if reply.reset:
+                    self.close_connection = True
+                    return
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+            except OSError:
+                pass  # the client went away
+            finally:
+                with site.lock:
+                    site.in_flight[path] -= 1
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy from the environment would intercept requests to 127.0.0.1."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    with Site() as running:
+        yield running
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def fetch(url: str, settings: FetchSettings | None = None, **options: Any) -> Page:
+    async def go() -> Page:
+        async with Fetcher(settings) as fetcher:
+            return await fetcher.fetch(url, **options)
+
+    return run(go())
+
+
+def fetch_error(url: str, settings: FetchSettings | None = None, **options: Any) -> FetchError:
+    with pytest.raises(FetchError) as caught:
+        fetch(url, settings, **options)
+    return caught.value
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (Chromium refuses some ports, such as 1, as unsafe)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_scripted_terms_are_captured_by_the_browser_and_not_by_plain_http(site: Site) -> None:
+    """executeClientScripts renders the page and waits for the selector to have text."""
+    site.reply("/terms", Reply(body=SCRIPTED_TERMS))
+    settings = FetchSettings(accept_language="en-IE, en-GB, en", user_agent="ota-test-agent/1.0")
+    url = site.url("/terms")
+
+    async def go() -> tuple[Page, Page]:
+        async with Fetcher(settings) as fetcher:
+            plain = await fetcher.fetch(url, execute_client_scripts=False)
+            rendered = await fetcher.fetch(url, execute_client_scripts=True, wait_for=("#terms",))
+            return plain, rendered
+
+    plain, page = run(go())
+    assert b"These are the scripted terms." not in plain.content
+    assert plain.fetcher == HTML_ONLY
+    assert b'<main id="terms">These are the scripted terms.</main>' in page.content
+    assert page.content.startswith(b"<!DOCTYPE html><html><head><title>Terms</title></head>")
+    assert (page.fetcher, page.mime_type, page.final_url) == (FULL_DOM, "text/html", url)
+    browser_request = next(request for request in site.hits("/terms") if request.from_browser)
+    assert browser_request.headers["user-agent"] == "ota-test-agent/1.0"
+    assert browser_request.headers["accept-language"] == "en-IE, en-GB, en"
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_a_selector_that_never_matches_is_waited_for_at_most_browser_wait(site: Site) -> None:
+    """Past `browser_wait` the page is taken as it is, for extraction to report the selector."""
+    site.reply("/terms", Reply())
+    url = site.url("/terms")
+
+    async def go() -> tuple[Page, float]:
+        async with Fetcher(FetchSettings(browser_wait=1.0)) as fetcher:
+            await fetcher.fetch(url, execute_client_scripts=True)  # starts the browser
+            start = time.monotonic()
+            page = await fetcher.fetch(url, execute_client_scripts=True, wait_for=("main", "#missing"))
+            return page, time.monotonic() - start
+
+    page, elapsed = run(go())
+    assert b"Static terms" in page.content
+    assert 1.0 <= elapsed < 4.0
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_http_errors_through_the_browser_use_otas_message(site: Site) -> None:
+    """A 404 page, and a 403 with an empty body (which Chromium fails), read as plain HTTP's."""
+    site.reply("/forbidden", Reply(403, body=b""))
+
+    async def go() -> list[FetchError]:
+        errors = []
+        async with Fetcher() as fetcher:
+            for path in ("/missing", "/forbidden"):
+                with pytest.raises(FetchError) as caught:
+                    await fetcher.fetch(site.url(path), execute_client_scripts=True)
+                errors.append(caught.value)
+        return errors
+
+    missing, forbidden = run(go())
+    assert str(missing) == f"Received HTTP code 404 when trying to fetch '{site.url('/missing')}'"
+    assert (missing.status, missing.transient) == (404, False)
+    assert str(forbidden) == f"Received HTTP code 403 when trying to fetch '{site.url('/forbidden')}'"
+    assert (forbidden.status, forbidden.transient) == (403, True)
+
+
+def _blocks_plain_clients(request: Request) -> Reply:
+    return Reply(body=SCRIPTED_TERMS) if request.from_browser else Reply(403, body=b"Forbidden")
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_a_403_to_plain_http_falls_back_to_the_browser_when_scripts_are_unspecified(site: Site) -> None:
+    """executeClientScripts absent: a 403 is tried again with the browser, as OTA does."""
+    site.routes["/terms"] = _blocks_plain_clients
+    page = fetch(site.url("/terms"), execute_client_scripts=None, wait_for=("#terms",))
+    assert page.fetcher == FULL_DOM
+    assert b"These are the scripted terms." in page.content
+    assert [request.from_browser for request in site.hits("/terms")] == [False, True]
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_no_browser_fallback_when_scripts_are_disabled(site: Site) -> None:
+    """executeClientScripts false: plain HTTP only, its 403 is the answer."""
+    site.routes["/terms"] = _blocks_plain_clients
+    error = fetch_error(site.url("/terms"), execute_client_scripts=False)
+    assert str(error) == f"Received HTTP code 403 when trying to fetch '{site.url('/terms')}'"
+    assert [request.from_browser for request in site.hits("/terms")] == [False]
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_a_connection_reset_falls_back_to_the_browser_but_a_404_does_not(site: Site) -> None:
+    """ECONNRESET is bot blocking to OTA; a 404 is not, and is not fetched again."""
+    site.routes["/terms"] = lambda request: Reply() if request.from_browser else Reply(reset=True)
+    settings = FetchSettings(max_attempts=1)
+    assert fetch(site.url("/terms"), settings, execute_client_scripts=None).fetcher == FULL_DOM
+    error = fetch_error(site.url("/gone"), settings, execute_client_scripts=None)
+    assert error.status == 404
+    assert [request.from_browser for request in site.hits("/gone")] == [False]
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.parametrize(("pages", "per_host", "expected"), [(2, 10, 2), (4, 1, 1)])
+def test_browser_pages_and_the_per_host_limit_bound_concurrent_renders(
+    site: Site, pages: int, per_host: int, expected: int
+) -> None:
+    """At most `browser_pages` pages render at once, and no more than `per_host` for one host."""
+    site.reply("/slow", Reply(delay=1.0))  # long enough for the renders to overlap
+    settings = FetchSettings(browser_pages=pages, per_host=per_host)
+
+    async def go() -> list[Page]:
+        async with Fetcher(settings) as fetcher:
+            fetches = [fetcher.fetch(site.url(f"/slow?{n}"), execute_client_scripts=True) for n in range(4)]
+            return await asyncio.gather(*fetches)
+
+    assert all(page.fetcher == FULL_DOM for page in run(go()))
+    assert len(site.hits("/slow")) == 4
+    assert site.max_in_flight["/slow"] == expected
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_network_failures_through_the_browser_use_node_codes() -> None:
+    """Chromium's net::ERR_CONNECTION_REFUSED reads as OTA's ECONNREFUSED message."""
+    url = f"http://127.0.0.1:{free_port()}/terms"
+    error = fetch_error(url, execute_client_scripts=True)
+    assert str(error) == f"Network system error ECONNREFUSED occurred when trying to fetch '{url}'"
+    assert error.transient
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_a_slow_page_times_out_after_the_fetch_timeout(site: Site) -> None:
+    """The navigation timeout is the fetch timeout."""
+    site.reply("/slow", Reply(delay=4))
+    url = site.url("/slow")
+    error = fetch_error(url, FetchSettings(timeout=1), execute_client_scripts=True)
+    assert str(error) == f"Timed out after 1 seconds when trying to fetch '{url}'"
+    assert error.transient
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_a_script_that_never_yields_cannot_hang_the_fetch(site: Site) -> None:
+    """A page whose script loops forever times out instead of blocking the run."""
+    site.reply("/loop", Reply(body=b"<p>x</p><script>setTimeout(() => { for (;;) {} }, 50)</script>"))
+    url = site.url("/loop")
+    start = time.monotonic()
+    error = fetch_error(
+        url, FetchSettings(timeout=1, browser_wait=0.5), execute_client_scripts=True, wait_for=("main",)
+    )
+    assert str(error) == f"Timed out after 1 seconds when trying to fetch '{url}'"
+    assert time.monotonic() - start < 15
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_non_html_documents_keep_their_own_content(site: Site) -> None:
+    """A PDF is stored as its bytes, a text file decoded from its charset, not as the viewer's DOM."""
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    site.reply("/terms.pdf", Reply(headers={"Content-Type": "application/pdf"}, body=pdf))
+    site.reply("/terms.txt", Reply(headers={"Content-Type": "text/plain; charset=latin-1"}, body=b"Caf\xe9"))
+
+    async def go() -> list[Page]:
+        async with Fetcher() as fetcher:
+            return [
+                await fetcher.fetch(site.url(path), execute_client_scripts=True)
+                for path in ("/terms.pdf", "/terms.txt")
+            ]
+
+    pdf_page, text_page = run(go())
+    assert {request.headers["user-agent"] for request in site.requests} == {FetchSettings().user_agent}
+    assert (pdf_page.mime_type, pdf_page.content, pdf_page.fetcher) == ("application/pdf", pdf, FULL_DOM)
+    assert (text_page.mime_type, text_page.content) == ("text/plain", "Café".encode())
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_one_chromium_serves_every_render_until_closed(site: Site) -> None:
+    """The browser starts on the first render, is reused, and starts again after `aclose`."""
+    site.reply("/terms", Reply())
+    browser = Browser(CHROMIUM, user_agent="ota-test", accept_language="en")
+
+    async def go() -> list[tuple[int, bool]]:
+        states = [(browser.launches, browser.running)]
+        for _ in range(3):
+            await browser.render(site.url("/terms"), wait_for=(), timeout=10, wait=1)
+            states.append((browser.launches, browser.running))
+        await browser.aclose()
+        states.append((browser.launches, browser.running))
+        await browser.render(site.url("/terms"), wait_for=(), timeout=10, wait=1)
+        states.append((browser.launches, browser.running))
+        await browser.aclose()
+        return states
+
+    assert run(go()) == [(0, False), (1, True), (1, True), (1, True), (1, False), (2, True)]
+
+
+def test_a_missing_chromium_is_a_clear_fetch_error(site: Site) -> None:
+    """Without Chromium a browser fetch says what to install; the fallback keeps the plain error."""
+    site.reply("/terms", Reply(403, body=b"Forbidden"))
+    settings = FetchSettings(browser_path="/nonexistent/chromium")
+    url = site.url("/terms")
+    error = fetch_error(url, settings, execute_client_scripts=True)
+    assert str(error) == (
+        f"Cannot fetch '{url}' with a browser (executeClientScripts): Chromium is not installed at "
+        "'/nonexistent/chromium'; install Debian's chromium package (apt-get install chromium)"
+    )
+    fallback = fetch_error(url, settings, execute_client_scripts=None)
+    assert str(fallback) == f"Received HTTP code 403 when trying to fetch '{url}'"
+
+
+def test_the_browser_proxy_comes_from_the_environment() -> None:
+    """HTTPS_PROXY (else HTTP_PROXY) with its credentials, and NO_PROXY as the bypass list."""
+    assert proxy_from_environment({}) is None
+    assert proxy_from_environment(
+        {
+            "http_proxy": "http://proxy:3128",
+            "HTTPS_PROXY": "http://us%40r:p%3Ass@secure:8080",
+            "NO_PROXY": "a.b",
+        }
+    ) == {"server": "http://secure:8080", "username": "us@r", "password": "p:ss", "bypass": "a.b"}
+    assert proxy_from_environment({"HTTP_PROXY": "proxy:3128"}) == {"server": "http://proxy:3128"}
