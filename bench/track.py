@@ -125,6 +125,7 @@ class TreeMemory:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.peak = 0
+        self.peak_anon = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -148,16 +149,19 @@ class TreeMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            total = 0
+            total = anon = 0
             for pid in self._tree():
                 try:
                     with open(f"/proc/{pid}/status") as f:
                         for line in f:
                             if line.startswith("VmRSS:"):
                                 total += int(line.split()[1]) * 1024
+                            elif line.startswith("RssAnon:"):
+                                anon += int(line.split()[1]) * 1024
                 except OSError:
                     pass
             self.peak = max(self.peak, total)
+            self.peak_anon = max(self.peak_anon, anon)
             self._stop.wait(0.05)
 
     def stop(self) -> int:
@@ -186,6 +190,7 @@ def run_track(root: Path, args: argparse.Namespace, label: str, profile: Path | 
     out, err = process.communicate()
     wall = time.perf_counter() - started
     peak = memory.stop()
+    peak_anon = memory.peak_anon
     if process.returncode not in (0, 1):
         print(out, err, file=sys.stderr)
         raise SystemExit(f"ota track failed ({process.returncode})")
@@ -198,6 +203,7 @@ def run_track(root: Path, args: argparse.Namespace, label: str, profile: Path | 
         "terms_per_second": round(args.terms / wall, 1),
         "commits": written,
         "peak_rss_mb": round(peak / 2**20, 1),
+        "peak_anonymous_rss_mb": round(peak_anon / 2**20, 1),
         "failed": failed,
         "summary": summary,
     }
@@ -257,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print(
             f"{r['run']:>16}: {r['wall_seconds']:7.2f} s  {r['terms_per_second']:7.1f} terms/s  "
-            f"{r['commits']:5d} commits  peak RSS {r['peak_rss_mb']:6.1f} MB  {r['failed']} failed"
+            f"{r['commits']:5d} commits  peak RSS {r['peak_rss_mb']:6.1f} MB "
+            f"(anonymous {r['peak_anonymous_rss_mb']:6.1f} MB)  {r['failed']} failed"
         )
     if args.json:
         args.json.write_text(
