@@ -6,8 +6,9 @@ selects is then copied into these pure-Python nodes, which the turndown port wal
 
 Names follow the DOM that Open Terms Archive's converter sees (jsdom): HTML elements have
 upper-case `name`s (`"P"`, `"TABLE"`), elements inside `<svg>` and `<math>` keep their own case,
-text nodes are `"#text"`. Comments are not copied: the converter drops them before reading
-anything else, and dropping them earlier gives the same output.
+text nodes are `"#text"`. Comments (and the processing instructions lexbor makes of `<?…>`, which
+browsers parse as comments) are copied as `"#comment"` nodes: the converter drops them while it
+collapses whitespace, except inside `<pre>`, where they still count as siblings.
 """
 
 from __future__ import annotations
@@ -16,15 +17,19 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from selectolax.lexbor import LexborNode
+    from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 ELEMENT = 1
 TEXT = 3
+COMMENT = 8
 FRAGMENT = 11
 
-# In these foreign elements, the content is HTML again (HTML integration points).
-_HTML_INTEGRATION_POINTS = frozenset({"foreignObject", "desc", "title", "annotation-xml"})
-_FOREIGN_ROOTS = frozenset({"svg", "math"})
+HTML_NAMESPACE = "html"
+SVG_NAMESPACE = "svg"
+MATHML_NAMESPACE = "math"
+# In these foreign elements, the parser reads HTML again (HTML and MathML text integration points).
+_SVG_HTML_INTEGRATION_POINTS = frozenset({"foreignObject", "desc", "title"})
+_MATHML_TEXT_INTEGRATION_POINTS = frozenset({"mi", "mo", "mn", "ms", "mtext"})
 
 
 class Node:
@@ -34,7 +39,6 @@ class Node:
         "attrs",
         "data",
         "first",
-        "flank",
         "is_block",
         "is_code",
         "last",
@@ -43,6 +47,7 @@ class Node:
         "parent",
         "prev",
         "summary",
+        "table_skipped",
         "type",
     )
 
@@ -57,10 +62,10 @@ class Node:
         self.next: Node | None = None
         self.prev: Node | None = None
         # Caches filled by the converter.
-        self.summary: tuple[bool, str, str] | None = None
+        self.summary: tuple[bool, str, str, bool] | None = None
         self.is_block = False
         self.is_code = False
-        self.flank: tuple[str, str] = ("", "")
+        self.table_skipped: bool | None = None
 
     # -- tree edits -----------------------------------------------------------------------------
 
@@ -155,45 +160,113 @@ def element(name: str, attrs: dict[str, str] | None = None) -> Node:
     return Node(ELEMENT, name.upper(), attrs)
 
 
-def _is_foreign(lex: LexborNode) -> bool:
-    """Whether a lexbor element lives in SVG or MathML content (names keep their case there)."""
-    node = lex.parent
-    while node is not None and node.tag is not None and not node.tag.startswith("-"):
-        tag = node.tag
-        if tag in _HTML_INTEGRATION_POINTS:
-            return False
-        if tag in _FOREIGN_ROOTS:
-            return True
-        node = node.parent
-    return False
+def _child_namespace(parent_namespace: str, parent_tag: str, parent: LexborNode | None, tag: str) -> str:
+    """The namespace the HTML parser gives a `tag` element inside its parent (HTML Standard 13.2.6.5).
+
+    Inside SVG or MathML content elements stay foreign, except under the integration points, where
+    the parser reads HTML again.
+    """
+    if parent_namespace == SVG_NAMESPACE:
+        html_inside = parent_tag in _SVG_HTML_INTEGRATION_POINTS
+    elif parent_namespace == MATHML_NAMESPACE:
+        if parent_tag in _MATHML_TEXT_INTEGRATION_POINTS:
+            html_inside = tag not in ("mglyph", "malignmark")
+        elif parent_tag == "annotation-xml" and parent is not None:
+            encoding = (parent.attributes.get("encoding") or "").lower()
+            html_inside = tag == "svg" or encoding in ("text/html", "application/xhtml+xml")
+        else:
+            html_inside = False
+    else:
+        html_inside = True
+    if not html_inside:
+        return parent_namespace
+    return SVG_NAMESPACE if tag == "svg" else MATHML_NAMESPACE if tag == "math" else HTML_NAMESPACE
 
 
-def shallow_copy(lex: LexborNode, foreign: bool | None = None) -> Node:
-    """A copy of one lexbor element or text node, without its children."""
+def _is_element(lex: LexborNode) -> bool:
     tag = lex.tag
-    if tag == "-text":
-        return Node(TEXT, "#text", data=lex.text_content or "")
-    if foreign is None:
-        foreign = _is_foreign(lex)
-    attrs = dict(lex.attributes)
-    return Node(ELEMENT, tag if foreign else tag.upper(), {k: v or "" for k, v in attrs.items()})
+    return tag is not None and not tag.startswith("-")
 
 
-def deep_copy(lex: LexborNode, foreign: bool | None = None) -> Node | None:
-    """A copy of a lexbor element or text node and all it contains (None for comments)."""
+def _namespace(lex: LexborNode) -> str:
+    """The namespace of a lexbor element, worked out from its ancestors (lexbor does not expose it)."""
+    chain: list[tuple[LexborNode, str]] = []
+    node: LexborNode | None = lex
+    while node is not None and (tag := node.tag) is not None and not tag.startswith("-"):
+        chain.append((node, tag))
+        node = node.parent
+    namespace, parent_tag, parent = HTML_NAMESPACE, "", None
+    for element, tag in reversed(chain):
+        namespace = _child_namespace(namespace, parent_tag, parent, tag)
+        parent_tag, parent = tag, element
+    return namespace
+
+
+def _element(lex: LexborNode, tag: str, namespace: str) -> Node:
+    # The DOM upper-cases the names of HTML elements only.
+    name = tag.upper() if namespace == HTML_NAMESPACE else tag
+    return Node(ELEMENT, name, {k: v or "" for k, v in lex.attributes.items()})
+
+
+def shallow_copy(lex: LexborNode) -> Node:
+    """A copy of one lexbor node, without its children."""
     tag = lex.tag
     if tag == "-text":
         return Node(TEXT, "#text", data=lex.text_content or "")
     if tag is None or tag.startswith("-"):
+        return Node(COMMENT, "#comment")
+    return _element(lex, tag, _namespace(lex))
+
+
+def deep_copy(lex: LexborNode, namespace: str | None = None) -> Node | None:
+    """A copy of a lexbor node and all it contains (None for nodes other than elements, texts, comments).
+
+    `namespace` is the element's own, when the caller knows it.
+    """
+    tag = lex.tag
+    if tag == "-text":
+        return Node(TEXT, "#text", data=lex.text_content or "")
+    if tag == "-comment" or tag is None:
+        return Node(COMMENT, "#comment")
+    if tag.startswith("-"):
         return None
-    if foreign is None:
-        foreign = _is_foreign(lex)
-    copy = Node(ELEMENT, tag if foreign else tag.upper(), {k: v or "" for k, v in lex.attributes.items()})
-    if tag == "template":  # template contents are not children in the DOM
+    if namespace is None:
+        namespace = _namespace(lex)
+    copy = _element(lex, tag, namespace)
+    if tag == "template" and namespace == HTML_NAMESPACE:  # template contents are not children in the DOM
         return copy
-    inner_foreign = (foreign or tag in _FOREIGN_ROOTS) and tag not in _HTML_INTEGRATION_POINTS
     for child in lex.iter(include_text=True):
-        copied = deep_copy(child, inner_foreign)
+        child_tag = child.tag
+        if child_tag is not None and not child_tag.startswith("-"):
+            child_namespace = _child_namespace(namespace, tag, lex, child_tag)
+        else:
+            child_namespace = namespace
+        copied = deep_copy(child, child_namespace)
         if copied is not None:
             copy.append(copied)
     return copy
+
+
+# Inside <select>, jsdom's parser (parse5) keeps these elements and ignores every other tag.
+_KEPT_IN_SELECT = frozenset({"option", "optgroup", "hr", "script", "template"})
+
+
+def ignore_tags_in_select(document: LexborHTMLParser) -> None:
+    """Make `<select>` contents what jsdom parses: the tags of other elements dropped, text kept.
+
+    lexbor follows today's HTML parser, where a `<select>` may hold any element (customisable
+    select); jsdom's still ignores, inside `<select>`, every tag but those of `_KEPT_IN_SELECT`, so
+    `<option>&rlm;<span>עברית</span></option>` is one text node there.
+    """
+    for select in document.css("select"):
+        if _namespace(select) != HTML_NAMESPACE:
+            continue
+        descendants = list(select.traverse())[1:]  # traverse() starts with the select itself
+        ignored = [node for node in descendants if node.tag not in _KEPT_IN_SELECT and _is_element(node)]
+        for node in ignored:
+            if node.child is None:
+                node.remove()  # lexbor's unwrap() leaves empty elements in place
+            else:
+                node.unwrap()
+        if ignored:
+            select.merge_text_nodes()

@@ -47,10 +47,12 @@ def table_should_be_skipped(table: Node | None) -> bool:
     """Whether a table is written as plain content: single cell, nested table, or no table."""
     if table is None:
         return True
-    table_rows = rows(table)
-    if len(table_rows) == 1 and _child_count(table_rows[0]) <= 1:
-        return True
-    return _contains_table(table)
+    skipped = table.table_skipped  # asked for every cell: computed once per table
+    if skipped is None:
+        table_rows = rows(table)
+        single_cell = len(table_rows) == 1 and _child_count(table_rows[0]) <= 1
+        skipped = table.table_skipped = single_cell or _contains_table(table)
+    return skipped
 
 
 def parent_table(node: Node) -> Node | None:

@@ -13,7 +13,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from ota.declarations import SourceDocument, selectors_text
 from ota.errors import ExtractError
-from ota.extract import links, select
+from ota.extract import dom, links, select
 from ota.extract.dom import ELEMENT
 from ota.extract.filters import Filter, apply_filters, resolve_filters
 from ota.extract.markdown import to_markdown
@@ -21,7 +21,9 @@ from ota.extract.markdown import to_markdown
 
 def parse(html: str) -> LexborHTMLParser:
     """Parse a page into the tree a browser builds (scripting off, as jsdom)."""
-    return LexborHTMLParser(html)
+    document = LexborHTMLParser(html)
+    dom.ignore_tags_in_select(document)
+    return document
 
 
 def html_to_markdown(

@@ -7,11 +7,21 @@ output byte for byte needs the same rules.
 
 from __future__ import annotations
 
+import math
+import re
+from decimal import Decimal
+
 #: The characters JavaScript's `\s` and `trim()` treat as whitespace.
 JS_WHITESPACE = (
     "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
+
+
+# `Number()` accepts decimal literals (ASCII digits, no separators) and unsigned 0x/0o/0b integers.
+_JS_DECIMAL = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\Z")
+_JS_NON_DECIMAL = re.compile(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)\Z")
+_RADIXES = {"x": 16, "o": 8, "b": 2}
 
 
 def js_trim(text: str) -> str:
@@ -31,26 +41,33 @@ def js_number(text: str) -> float:
     text = js_trim(text)
     if not text:
         return 0.0
-    lowered = text.lower()
-    try:
-        if lowered.startswith(("0x", "0o", "0b")) and len(text) > 2:
-            return float(int(text[2:], {"x": 16, "o": 8, "b": 2}[lowered[1]]))
-        unsigned = lowered.lstrip("+-")
-        if unsigned in ("inf", "infinity", "nan") and text.lstrip("+-") != "Infinity":
-            return float("nan")
-        if "_" in text:
-            return float("nan")
-        return float(text)
-    except ValueError:
-        return float("nan")
+    if _JS_DECIMAL.match(text):
+        return float(text)  # Python reads "Infinity", "5." and ".5" as JavaScript does
+    if _JS_NON_DECIMAL.match(text):
+        return float(int(text[2:], _RADIXES[text[1].lower()]))
+    return math.nan
 
 
 def js_number_to_string(number: float) -> str:
-    """JavaScript's `String(number)`."""
+    """JavaScript's `String(number)` (ECMAScript's Number::toString)."""
     if number != number:
         return "NaN"
-    if number in (float("inf"), float("-inf")):
-        return "Infinity" if number > 0 else "-Infinity"
-    if number == int(number) and abs(number) < 1e21:
-        return str(int(number))
-    return repr(number)
+    if number == 0:
+        return "0"
+    if number < 0:
+        return "-" + js_number_to_string(-number)
+    if math.isinf(number):
+        return "Infinity"
+    # The shortest digits that round-trip, as in JavaScript: Python's repr finds the same ones.
+    _, digit_tuple, exponent = Decimal(repr(number)).as_tuple()
+    digits = "".join(map(str, digit_tuple)).rstrip("0")
+    k = len(digits)
+    n = int(exponent) + len(digit_tuple)  # the value is 0.DIGITS × 10^n
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * -n + digits
+    mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
+    return mantissa + "e" + ("+" if n > 0 else "-") + str(abs(n - 1))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 
 from ota.extract import gfm
 from ota.extract.dom import ELEMENT, TEXT, Node
@@ -56,12 +57,8 @@ def escape(text: str) -> str:
         if match:
             # Only one line-start rule can apply: each needs its own first character.
             token = match.group(0)
-            if token[0].isdigit():
-                token = token[:-2] + "\\. "
-            else:
-                token = "\\" + token
-            text = token + text[match.end() :]
-            return text[: len(token)] + _ESCAPE_ANYWHERE.sub(r"\\\1", text[len(token) :])
+            escaped = token[:-2] + "\\. " if token[0].isdigit() else "\\" + token
+            return escaped + _ESCAPE_ANYWHERE.sub(r"\\\1", text[match.end() :])
     return _ESCAPE_ANYWHERE.sub(r"\\\1", text)
 
 
@@ -143,7 +140,7 @@ def summary(node: Node) -> tuple[bool, str, str, bool]:
     """
     cached = node.summary
     if cached is not None:
-        return cached  # type: ignore[return-value]
+        return cached
     if node.type == TEXT:
         data = node.data
         stripped = data.lstrip(JS_WHITESPACE)
@@ -175,7 +172,7 @@ def summary(node: Node) -> tuple[bool, str, str, bool]:
                 trail = c_trail
             child = child.next
         result = (all_ws, "".join(lead_parts), "" if all_ws else trail, special)
-    node.summary = result  # type: ignore[assignment]
+    node.summary = result
     return result
 
 
@@ -201,7 +198,7 @@ def _is_flanked(node: Node, left: bool) -> bool:
 
 def flanking_whitespace(node: Node) -> tuple[str, str]:
     """The whitespace turndown moves outside an inline element's Markdown."""
-    all_ws, leading, trailing, _ = summary(node)
+    _, leading, trailing, _ = summary(node)
     if leading:
         ascii_part = leading[: len(leading) - len(leading.lstrip(_ASCII_WHITESPACE))]
         if ascii_part and _is_flanked(node, left=True):
@@ -257,6 +254,8 @@ def process(parent: Node) -> str:
             child.is_block = name in BLOCK
             child.is_code = parent_is_code or name == "CODE"
             join(parts, replacement_for_node(child))
+        else:  # a comment, kept only inside <pre>: it adds nothing but still trims newlines
+            join(parts, "")
         child = child.next
     return "".join(parts)
 
@@ -269,7 +268,7 @@ def replacement_for_node(node: Node) -> str:
         leading, trailing = flanking_whitespace(node)
     if is_blank(node):
         return leading + ("\n\n" if node.is_block else "") + trailing
-    rule = RULES.get(node.name)
+    rule = _rule_for(node)
     if rule is None:
         content = process(node)
         if leading or trailing:
@@ -408,11 +407,27 @@ def _div(node: Node, trim: bool) -> str:
     return "\n\n" + _content(node, trim) + "\n\n"
 
 
-def _input(node: Node, trim: bool) -> str:
+# Elements whose DOM `type` property is their `type` attribute as written; an INPUT's is the
+# attribute in ASCII lower case (when it names a known type). GFM's task-list rule reads that property,
+# so `<li><ul type="checkbox">…` is a checkbox too.
+_TYPE_AS_WRITTEN = frozenset("A EMBED LI LINK OBJECT OL PARAM SOURCE UL".split())
+
+
+def _is_task_checkbox(node: Node) -> bool:
+    """GFM's task-list filter: `node.type === 'checkbox'` in a list item."""
+    name = node.name
+    if name == "INPUT":
+        kind = node.get("type") or ""
+        is_checkbox = kind.isascii() and kind.lower() == "checkbox"
+    else:
+        is_checkbox = name in _TYPE_AS_WRITTEN and node.get("type") == "checkbox"
     parent = node.parent
-    if (node.get("type") or "").lower() == "checkbox" and parent is not None and parent.name == "LI":
-        return "[x] " if node.get("checked") is not None else "[ ] "
-    return _content(node, trim)
+    return is_checkbox and parent is not None and parent.name == "LI"
+
+
+def _task_list_item(node: Node, trim: bool) -> str:
+    checked = node.name == "INPUT" and node.get("checked") is not None
+    return "[x] " if checked else "[ ] "
 
 
 def _table_cell(node: Node, trim: bool) -> str:
@@ -451,8 +466,9 @@ def _last_element_child(node: Node) -> Node | None:
     return child
 
 
-RULES = {
-    "INPUT": _input,
+Rule = Callable[[Node, bool], str]
+
+RULES: dict[str, Rule] = {
     "THEAD": _table_section,
     "TBODY": _table_section,
     "TFOOT": _table_section,
@@ -481,6 +497,26 @@ RULES = {
     "CODE": _code,
     "IMG": _image,
 }
+
+
+# The rules turndown and the GFM plugin declare by tag name; the others test `nodeName` exactly.
+_RULES_BY_FOREIGN_NAME = {
+    name.lower(): RULES[name]
+    for name in "THEAD TBODY TFOOT TR TH TD DEL S STRIKE P BR H1 H2 H3 H4 H5 H6 BLOCKQUOTE UL OL LI HR "
+    "EM I STRONG B IMG".split()
+}
+
+
+def _rule_for(node: Node) -> Rule | None:
+    """The first rule that applies to `node`, in the order OTA's converter tries them."""
+    name = node.name
+    if name == "A" and node.get("href"):
+        return _link  # OTA's own link rule is tried first
+    if _is_task_checkbox(node):
+        return _task_list_item
+    # turndown matches the rules declared by tag name case-insensitively, so an SVG or MathML
+    # element named like one (`<svg><del>`, whose name stays lower-case) gets that rule too.
+    return RULES.get(name) or _RULES_BY_FOREIGN_NAME.get(name)
 
 
 def to_markdown(root: Node) -> str:

@@ -44,6 +44,13 @@ def _index(node: LexborNode) -> int:
     return index
 
 
+def _parent(node: LexborNode) -> LexborNode:
+    parent = node.parent
+    if parent is None:  # cannot happen: what a selector matches is in the document
+        raise ExtractError(f"<{node.tag}> is not in the document")
+    return parent
+
+
 def _path(node: LexborNode, offset: int) -> list[int]:
     """The boundary point as child indexes from the document: compares in tree order."""
     path = [offset]
@@ -84,7 +91,7 @@ def make_range(document: LexborHTMLParser, selector: RangeSelector) -> _Range:
         raise ExtractError(f'The "start" selector has no match in document in: {selector.as_json()}')
     if end_node is None:
         raise ExtractError(f'The "end" selector has no match in document in: {selector.as_json()}')
-    start_parent, end_parent = start_node.parent, end_node.parent
+    start_parent, end_parent = _parent(start_node), _parent(end_node)
     start_offset = _index(start_node) + (0 if selector.start_before else 1)
     end_offset = _index(end_node) + (0 if selector.end_before else 1)
     if _path(end_parent, end_offset) < _path(start_parent, start_offset):
@@ -124,8 +131,8 @@ def clone_contents(rng: _Range) -> list[dom.Node]:
         for child in clone_contents(inner):
             clone.append(child)
         result.append(clone)
-    for child in _children(common)[low:high]:
-        copied = dom.deep_copy(child)
+    for contained in _children(common)[low:high]:
+        copied = dom.deep_copy(contained)
         if copied is not None:
             result.append(copied)
     if last is not None:
@@ -150,7 +157,7 @@ def _contained_nodes(rng: _Range) -> list[LexborNode]:
             while sibling is not None:
                 nodes.append(sibling)
                 sibling = sibling.next
-            current = current.parent
+            current = _parent(current)
     nodes.extend(_children(common)[low:high])
     if last is not None:
         nodes.extend(_children(rng.end)[: rng.end_offset])
@@ -160,7 +167,7 @@ def _contained_nodes(rng: _Range) -> list[LexborNode]:
             while sibling is not None:
                 nodes.append(sibling)
                 sibling = sibling.prev
-            current = current.parent
+            current = _parent(current)
     return nodes
 
 
@@ -168,6 +175,12 @@ def _remove_node(node: LexborNode, live: list[_Range]) -> None:
     """Detach `node`, moving the live ranges' boundary points as the DOM Standard says."""
     parent = node.parent
     if parent is None:
+        return
+    if parent.tag == "-document" and node.tag == "html":
+        # lexbor cannot detach the root element: empty it instead, which leaves nothing to select
+        # but the <html> element itself.
+        for child in _children(node):
+            _remove_node(child, live)
         return
     index = _index(node)
     for rng in live:
