@@ -55,8 +55,10 @@ DEFAULT_AUTHOR_NAME = "Open Terms Archive Bot"
 DEFAULT_AUTHOR_EMAIL = "bot@opentermsarchive.org"
 #: Commits held in memory before they are published (packed, branch moved, files written).
 FLUSH_EVERY = 200
-#: …or bytes of new objects, whichever comes first (keeps memory and pack offsets small).
-FLUSH_BYTES = 64 * 1024 * 1024
+#: …or bytes of new objects, whichever comes first. With one folder per service, every commit
+#: adds a root tree as large as the collection (200 KB at 5,000 services): a small bound keeps
+#: memory from growing with the collection.
+FLUSH_BYTES = 16 * 1024 * 1024
 #: Above this many packs, `close()` runs `git repack --geometric=2 -d` (merges the small ones).
 MAX_PACKS = 40
 
