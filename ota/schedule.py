@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -58,15 +59,9 @@ def run_on_schedule(
     log.info(
         "tracking on schedule '%s' (UTC); next run at %s",
         settings.schedule,
-        trigger.get_next_fire_time(None, _now()),
+        trigger.get_next_fire_time(None, datetime.now(UTC)),
     )
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         scheduler.shutdown(wait=False)
-
-
-def _now():  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
