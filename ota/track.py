@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from ota import record
 from ota.declarations import SourceDocument, Terms
-from ota.errors import ExtractError, FetchError, OtaError, RecordError
+from ota.errors import FetchError, OtaError, RecordError
 from ota.extract import extract_terms
 from ota.fetch import Page
 from ota.gitrepo import Repository
@@ -237,16 +237,14 @@ async def track_terms(
     new_snapshots = sum(1 for r in snapshot_records if r.kind != "unchanged")
     snapshot_ids = [r.commit_id for r in snapshot_records]
     key = record.version_path(terms)
-    print_ = fingerprint(terms, snapshot_ids, filters_path, recording.engine_version)
-    if state.get(key) == print_:
+    current = fingerprint(terms, snapshot_ids, filters_path, recording.engine_version)
+    if state.get(key) == current:
         return Outcome(terms, "unchanged", new_snapshots=new_snapshots, skipped_extraction=True)
     sources = [(d, p.content, p.mime_type) for d, p in zip(terms.documents, pages, strict=True)]
     del pages  # the worker gets its own copy; do not keep two while it works
     try:
         markdown = await extract(sources, filters_path)
-    except ExtractError as error:
-        return Outcome(terms, "failed", new_snapshots=new_snapshots, error=str(error), stage="extract")
-    except OtaError as error:  # a service filters file that cannot be loaded, for instance
+    except OtaError as error:  # ExtractError, or a service filters file that cannot be loaded
         return Outcome(terms, "failed", new_snapshots=new_snapshots, error=str(error), stage="extract")
     try:
         recorded = await versions.run(
@@ -259,7 +257,7 @@ async def track_terms(
         )
     except RecordError as error:
         return Outcome(terms, "failed", new_snapshots=new_snapshots, error=str(error), stage="record")
-    state.set(key, print_)
+    state.set(key, current)
     status: Status = {"first": "first", "change": "changed", "upgrade": "upgraded"}.get(
         recorded.kind, "unchanged"
     )  # type: ignore[assignment]
