@@ -68,7 +68,7 @@ async def run_tracking(
         raise
     extractor = ProcessExtractor(settings.extract_workers)
     state = ExtractionState.of(versions.repository)
-    bar = _progress(len(selected)) if show_progress else None
+    bar = _Bar(len(selected)) if show_progress else None
     try:
         async with Fetcher(settings.fetch) as fetcher:
 
@@ -124,10 +124,6 @@ class _Bar:
 
     def stop(self) -> None:
         self._progress.stop()
-
-
-def _progress(total: int) -> _Bar:
-    return _Bar(total)
 
 
 def summary_lines(report: Report) -> list[str]:

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -154,11 +154,25 @@ def fingerprint(
     """Everything a version depends on: declaration, filters' code, snapshots, ota's extraction."""
     digest = hashlib.sha256()
     digest.update(json.dumps([asdict(d) for d in terms.documents], sort_keys=True, default=str).encode())
-    if filters_path is not None and filters_path.is_file():
-        digest.update(filters_path.read_bytes())
+    if filters_path is not None:
+        digest.update(_file_digest(filters_path))
     digest.update("\0".join(snapshot_ids).encode())
     digest.update(f"{engine_version}/{EXTRACTION_REVISION}".encode())
     return digest.hexdigest()
+
+
+def _file_digest(path: Path) -> bytes:
+    """The digest of a service's filters file, read once per version of the file, not per terms."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return b""
+    return _digest_of(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=1024)
+def _digest_of(path: Path, mtime_ns: int, size: int) -> bytes:
+    return hashlib.sha256(path.read_bytes()).digest()
 
 
 def extract_sources(sources: Sequence[Source], filters_path: Path | None) -> str:

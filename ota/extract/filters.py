@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ada_url import URL, URLSearchParams
 
 from ota.errors import ExtractError
+from ota.extract.links import base_url
 
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborHTMLParser
@@ -47,8 +48,6 @@ def remove_query_params(document: LexborHTMLParser, parameters: Any, source_docu
         names = [names]
     if not names:
         return
-    from ota.extract.links import base_url  # links imports nothing from here; avoids a cycle
-
     base = base_url(document, source_document.location)
     for element in document.css("a[href], img[src]"):
         attribute = "href" if element.tag == "a" else "src"
