@@ -444,6 +444,7 @@ def test_large_response_headers_are_accepted(server: Server) -> None:
     server.reply("/page", Reply(headers={"Content-Type": "text/html", "X-Large": "a" * 20 * 1024}))
     assert fetch(server.url("/page")).content == b"<p>Hello</p>"
 
+
 def test_network_error_codes_name_the_cause() -> None:
     """Low-level causes anywhere in the chain map to the codes OTA's users know."""
 

@@ -538,3 +538,66 @@ def test_kill_at_random_moments(tmp_path: Path) -> None:
         count = int(git(folder, "rev-list", "--count", "main"))
         assert count > published
         published = count
+
+
+# -- packs --------------------------------------------------------------------------------------
+
+
+def test_trees_are_stored_as_deltas_of_the_tree_they_replace(tmp_path: Path) -> None:
+    """One commit changes one entry of the root tree: packs hold it as a delta, git reads it back."""
+    from ota import gitpack
+
+    folder = tmp_path / "repo"
+    services = [f"Service {number:03d}" for number in range(90)]  # 180 commits: one flush
+    with Repository.open(folder) as repo:
+        for round_ in range(2):
+            for number, service in enumerate(services):
+                content = f"{round_} {number}".encode()
+                repo.commit(f"{service}/Terms.html", content, message="m\n", date=FETCHED)
+    assert_healthy(folder)  # fsck rebuilds every object from its delta chain and checks its id
+    (index,) = (folder / ".git/objects/pack").glob("*.idx")
+    rows = [line.split() for line in git(folder, "verify-pack", "-v", str(index)).splitlines()]
+    trees = [row for row in rows if len(row) >= 5 and row[1] == "tree"]
+    deltas = [row for row in trees if len(row) == 7]  # id type size packed offset depth base
+    assert len(trees) == 2 * 2 * len(services)  # a root tree and a service tree per commit
+    assert len(deltas) > len(trees) * 0.4  # the root trees (the service trees are too small to gain)
+    assert max(int(row[5]) for row in deltas) <= gitpack.MAX_DELTA_DEPTH
+    root = git(folder, "ls-tree", "HEAD").splitlines()
+    assert [line.split("\t")[1] for line in root] == services
+
+
+@pytest.mark.parametrize(
+    "edit",
+    ["insert", "delete", "replace-start", "replace-end", "grow-repeated", "shrink-repeated", "large"],
+)
+def test_deltas_rebuild_the_object_for_git(tmp_path: Path, edit: str) -> None:
+    """`make_delta()` output, written in a pack, is read back by git as the exact target bytes."""
+    from ota.gitpack import BLOB, PendingObjects, make_delta, write_pack
+
+    rng = random.Random(edit)
+    base = bytes(rng.randrange(256) for _ in range(5000))
+    targets = {
+        "insert": base[:1234] + b"new entry" + base[1234:],
+        "delete": base[:1234] + base[1300:],
+        "replace-start": b"X" + base[1:],
+        "replace-end": base[:-1] + b"X",
+        "grow-repeated": b"a" * 4000 + b"b",
+        "shrink-repeated": b"a" * 3999,
+        "large": base * 40 + b"middle" + base * 40,  # copies longer than one instruction's 64 KiB
+    }
+    if edit.endswith("repeated"):
+        base = b"a" * 4000
+    if edit == "large":
+        base = base * 81
+    target = targets[edit]
+    assert len(make_delta(base, target)) < len(target) // 2
+    git(tmp_path, "init", "-q")
+    pending = PendingObjects()
+    base_id = pending.put(BLOB, base)
+    target_id = pending.put(BLOB, target, base=base_id)
+    pack = write_pack(tmp_path / ".git/objects/pack", pending)
+    rows = git(tmp_path, "verify-pack", "-v", str(pack.with_suffix(".idx"))).splitlines()
+    assert any(row.startswith(str(target_id)) and row.split()[-1] == str(base_id) for row in rows)
+    command = ["git", "-C", str(tmp_path), "cat-file", "blob", str(target_id)]
+    read = subprocess.run(command, capture_output=True, check=False)
+    assert read.returncode == 0 and read.stdout == target
