@@ -42,6 +42,7 @@ Object = tuple[int, bytes]  # (object type as in packs and libgit2: 1 commit, 2 
 COMMIT, TREE, BLOB = 1, 2, 3
 _OFS_DELTA = 6
 _COPY_MAX = 0x10000  # bytes per copy instruction, as git's encoder writes them
+_BLOCK = 4096  # bytes compared at a time when looking for the common start and end of two objects
 _TREE_MODE = b"40000"
 _BLOB_MODE = b"100644"
 
@@ -330,18 +331,10 @@ def _entry_header(kind: int, size: int) -> bytes:
 def make_delta(base: bytes, target: bytes) -> bytes:
     """A git delta that rebuilds `target` from `base`: copy their common start and end, insert the rest.
 
-    That is the whole difference between two versions of a tree that differ by one entry. The
-    common lengths are found by comparing the two as big numbers (XOR, then the highest bit set),
-    which runs in C at memory speed where a byte loop in Python would not.
+    That is the whole difference between two versions of a tree that differ by one entry.
     """
-    limit = min(len(base), len(target))
-    differ = int.from_bytes(base[:limit], "big") ^ int.from_bytes(target[:limit], "big")
-    prefix = limit - (differ.bit_length() + 7) // 8
-    limit -= prefix
-    differ = int.from_bytes(base[len(base) - limit :], "little") ^ int.from_bytes(
-        target[len(target) - limit :], "little"
-    )
-    suffix = limit - (differ.bit_length() + 7) // 8
+    prefix = _common_prefix(base, target, min(len(base), len(target)))
+    suffix = _common_suffix(base, target, min(len(base), len(target)) - prefix)
     out = bytearray(_varint(len(base)) + _varint(len(target)))
     _copy(out, 0, prefix)
     middle = target[prefix : len(target) - suffix]
@@ -351,6 +344,46 @@ def make_delta(base: bytes, target: bytes) -> bytes:
         out += chunk
     _copy(out, len(base) - suffix, suffix)
     return bytes(out)
+
+
+def _common_prefix(a: bytes, b: bytes, limit: int) -> int:
+    """How many first bytes `a` and `b` share, up to `limit`: blocks compared in C, then halving."""
+    start = 0
+    while start < limit:
+        step = min(_BLOCK, limit - start)
+        if a[start : start + step] != b[start : start + step]:
+            break
+        start += step
+    else:
+        return limit
+    low, high = start, start + step - 1  # the block differs: the answer is in there
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[start:middle] == b[start:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    """How many last bytes `a` and `b` share, up to `limit`."""
+    end_a, end_b, start = len(a), len(b), 0
+    while start < limit:
+        step = min(_BLOCK, limit - start)
+        if a[end_a - start - step : end_a - start] != b[end_b - start - step : end_b - start]:
+            break
+        start += step
+    else:
+        return limit
+    low, high = start, start + step - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[end_a - middle : end_a - start] == b[end_b - middle : end_b - start]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _copy(out: bytearray, offset: int, size: int) -> None:

@@ -568,7 +568,16 @@ def test_trees_are_stored_as_deltas_of_the_tree_they_replace(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(
     "edit",
-    ["insert", "delete", "replace-start", "replace-end", "grow-repeated", "shrink-repeated", "large"],
+    [
+        "insert",
+        "delete",
+        "replace-start",
+        "replace-end",
+        "grow-repeated",
+        "shrink-repeated",
+        "large",
+        *(f"replace-{at}" for at in (0, 4095, 4096, 4097, 8191, 5903, 5904, 5905, 9999)),
+    ],
 )
 def test_deltas_rebuild_the_object_for_git(tmp_path: Path, edit: str) -> None:
     """`make_delta()` output, written in a pack, is read back by git as the exact target bytes."""
@@ -585,6 +594,10 @@ def test_deltas_rebuild_the_object_for_git(tmp_path: Path, edit: str) -> None:
         "shrink-repeated": b"a" * 3999,
         "large": base * 40 + b"middle" + base * 40,  # copies longer than one instruction's 64 KiB
     }
+    if edit.startswith("replace-") and edit[8:].isdigit():  # around the blocks compared at once
+        at = int(edit[8:])
+        base = base * 2
+        targets[edit] = base[:at] + bytes([base[at] ^ 1]) + base[at + 1 :]
     if edit.endswith("repeated"):
         base = b"a" * 4000
     if edit == "large":
