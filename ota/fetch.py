@@ -30,6 +30,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import Self
@@ -151,6 +152,7 @@ class Page:
     fetched_at: datetime
 
 
+@lru_cache(maxsize=1024)  # a fetch needs the same URL parsed for its host, its request and its pool
 def _http_url(url: str) -> httpx.URL:
     """`url` parsed, or `httpx.InvalidURL` unless it is an absolute http(s) URL."""
     parsed = httpx.URL(url)
@@ -520,18 +522,20 @@ class Fetcher:
             raise error from exc
 
     async def _get(self, url: str) -> Page:
-        jar = httpx.Cookies()
+        jar: httpx.Cookies | None = None  # cookies set along a redirect chain, for that chain only
         current = url
         client = self._client_for(host_key(url))
         for hop in range(self.settings.max_redirects + 1):
-            request = client.build_request("GET", current)
-            jar.set_cookie_header(request)
+            request = client.build_request("GET", _http_url(current))
+            if jar is not None:
+                jar.set_cookie_header(request)
             response = await client.send(request, stream=True)
             try:
                 location = response.headers.get("location")
                 if response.status_code in REDIRECT_STATUSES and location:
                     if hop == self.settings.max_redirects:
                         raise FetchError(url, f"maximum redirect reached at: {current}")
+                    jar = jar if jar is not None else httpx.Cookies()
                     jar.extract_cookies(response)
                     current = self._redirect_target(url, response.url, location)
                     continue
