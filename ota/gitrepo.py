@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,6 +60,10 @@ FLUSH_EVERY = 200
 #: adds a root tree as large as the collection (200 KB at 5,000 services): a small bound keeps
 #: memory from growing with the collection.
 FLUSH_BYTES = 16 * 1024 * 1024
+#: The path index is saved at close, and at a flush when it was last saved this long ago (seconds):
+#: saving it writes every path, so saving at each flush made a run cost O(paths²). After a crash,
+#: the next open brings it up to date with one `git log` over the commits it had not seen.
+SAVE_PATHS_EVERY = 60.0
 #: Above this many packs, `close()` runs `git repack --geometric=2 -d` (merges the small ones).
 MAX_PACKS = 40
 
@@ -123,6 +128,7 @@ class Repository:
         self._unpublished_files: dict[str, pygit2.Oid] = {}  # path → blob, for working tree and index
         self._unpublished_commits = 0
         self._tmp_counter = 0
+        self._paths_saved_at = time.monotonic()
 
     # -- opening and closing -------------------------------------------------------------------
 
@@ -170,8 +176,11 @@ class Repository:
         session.write_text(f"{os.getpid()}\n")
 
     @_locked
-    def flush(self) -> None:
-        """Publish the commits made since the last flush: pack, branch, working tree, index."""
+    def flush(self, *, save_paths: bool = False) -> None:
+        """Publish the commits made since the last flush: pack, branch, working tree, index.
+
+        The path index is saved when `save_paths` is true or when `SAVE_PATHS_EVERY` has passed.
+        """
         self._check_open()
         if self._head is not None and self._head != self._published:
             if self._cited is not None and not self._cited.closed:  # a closed one has flushed
@@ -184,7 +193,9 @@ class Repository:
         self._write_files()  # outside the test above: retried by the next flush if it failed
         self._pending.clear()
         self._unpublished_commits = 0
-        self._paths.save(self._published_id())
+        if save_paths or time.monotonic() - self._paths_saved_at >= SAVE_PATHS_EVERY:
+            self._paths.save(self._published_id())
+            self._paths_saved_at = time.monotonic()
 
     @_locked
     def close(self) -> None:
@@ -192,7 +203,7 @@ class Repository:
         if self._lock_fd is None:
             return
         try:
-            self.flush()
+            self.flush(save_paths=True)
             _repack_if_needed(self._gitdir)
             (self._gitdir / _SESSION).unlink(missing_ok=True)
         finally:

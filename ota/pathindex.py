@@ -3,9 +3,10 @@
 `git log -1 -- PATH` walks back from HEAD until it meets a commit that changed PATH: on OTA's
 repositories (160,000 commits) that is seconds per file, and a run asks for every file. The path
 index maps each path to that commit and remembers the HEAD it describes; ota updates it on every
-commit and saves it (atomically) at each flush. When HEAD moved without ota (commits made with git,
-a first use on a repository OTA built), one `git log --name-only` over the commits it has not seen
-brings it up to date: the only `git` process of a session, and once.
+commit and saves it (atomically) when the repository closes, and once a minute during long runs.
+When HEAD moved without ota's index following (commits made with git, a first use on a repository
+OTA built, a crash), one `git log --name-only` over the commits it has not seen brings it up to
+date: the only `git` process of a session, and once.
 """
 
 from __future__ import annotations
