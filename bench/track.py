@@ -4,7 +4,8 @@ Starts an HTTP server (its own process) serving N generated terms pages across H
 each) with a fixed latency per response, writes a collection of N terms for them, then runs
 `ota track` three times from empty repositories: first run, again with nothing changed, again
 after 10% of the pages changed. For each run it prints wall time, terms per second, commits
-written, and peak memory (RSS of the whole process tree: ota and its extraction workers).
+written, CPU seconds (user + system, ota and its workers), and peak memory (RSS of the whole
+process tree: ota, its extraction workers, git).
 The server stops by itself at the end (and after --max-seconds whatever happens).
 
     python bench/track.py --terms 1000 --hosts 20 --latency 0.1 [--json FILE] [--keep DIR]
@@ -17,6 +18,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -53,6 +55,7 @@ def serve(
 ) -> None:
     """The server process: one asyncio server per port; GET /p/I, and /_change?every=K bumps pages."""
     changes: list[int] = []  # each /_change?every=K changes every K-th page once more
+    pages: dict[tuple[int, int], bytes] = {}  # built once: the server must not steal ota's CPU
 
     def generation(index: int) -> int:
         return sum(1 for every in changes if index % every == 0)
@@ -68,7 +71,8 @@ def serve(
                     body = b"ok"
                 else:
                     index = int(target.rsplit("/", 1)[1])
-                    body = page(index, generation(index), paragraphs)
+                    key = (index, generation(index))
+                    body = pages.get(key) or pages.setdefault(key, page(*key, paragraphs))
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
                     b"Content-Length: %d\r\n\r\n" % len(body) + body
@@ -148,9 +152,13 @@ class TreeMemory:
         return tree
 
     def _run(self) -> None:
+        pids: list[int] = []
+        scanned = 0.0
         while not self._stop.is_set():
+            if time.monotonic() - scanned > 0.5:  # a scan reads every process's stat: not 20 times a second
+                pids, scanned = self._tree(), time.monotonic()
             total = anon = 0
-            for pid in self._tree():
+            for pid in pids:
                 try:
                     with open(f"/proc/{pid}/status") as f:
                         for line in f:
@@ -184,11 +192,14 @@ def run_track(root: Path, args: argparse.Namespace, label: str, profile: Path | 
         command += ["-m", "cProfile", "-o", str(profile)]
     command += ["-m", "ota.cli", "track", "--config", str(root / "ota.toml"), "--no-progress"]
     command += ["--per-host", str(args.per_host), "--concurrency", str(args.concurrency)]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     memory = TreeMemory(process.pid)
     out, err = process.communicate()
     wall = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # ota and the workers it waited for
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     peak = memory.stop()
     peak_anon = memory.peak_anon
     if process.returncode not in (0, 1):
@@ -201,6 +212,7 @@ def run_track(root: Path, args: argparse.Namespace, label: str, profile: Path | 
         "run": label,
         "wall_seconds": round(wall, 3),
         "terms_per_second": round(args.terms / wall, 1),
+        "cpu_seconds": round(cpu, 2),
         "commits": written,
         "peak_rss_mb": round(peak / 2**20, 1),
         "peak_anonymous_rss_mb": round(peak_anon / 2**20, 1),
@@ -263,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print(
             f"{r['run']:>16}: {r['wall_seconds']:7.2f} s  {r['terms_per_second']:7.1f} terms/s  "
+            f"CPU {r['cpu_seconds']:6.2f} s  "
             f"{r['commits']:5d} commits  peak RSS {r['peak_rss_mb']:6.1f} MB "
             f"(anonymous {r['peak_anonymous_rss_mb']:6.1f} MB)  {r['failed']} failed"
         )
