@@ -317,6 +317,22 @@ def test_cookies_are_kept_along_redirects_but_not_between_fetches(server: Server
     assert [hit.headers.get("cookie") for hit in server.requests] == [None, "consent=yes", None]
 
 
+def test_proxies_are_taken_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP_PROXY carries plain-HTTP fetches (absolute-form requests); NO_PROXY hosts go direct."""
+    with Server("proxy") as proxy, Server("direct") as direct:
+        proxy.reply("http://terms.example/tos", Reply(body=b"<p>through the proxy</p>"))
+        direct.reply("/page", Reply(body=b"<p>direct</p>"))
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+        monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+        assert fetch("http://terms.example/tos").content == b"<p>through the proxy</p>"
+        assert fetch(direct.url("/page")).content == b"<p>direct</p>"
+        monkeypatch.delenv("NO_PROXY")
+        proxy.reply(direct.url("/page"), Reply(body=b"<p>proxied</p>"))
+        assert fetch(direct.url("/page")).content == b"<p>proxied</p>"  # not excepted any more
+    assert [hit.path for hit in proxy.requests] == ["http://terms.example/tos", direct.url("/page")]
+    assert [hit.path for hit in direct.requests] == ["/page"]
+
+
 # Failures
 
 
