@@ -322,31 +322,49 @@ async def track(
     in_flight: int = DEFAULT_TERMS_IN_FLIGHT,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> AsyncIterator[Outcome]:
-    """Track many terms at once; yield each outcome as soon as it is known."""
-    limit = asyncio.Semaphore(in_flight)
+    """Track many terms at once; yield each outcome as soon as it is known.
+
+    `terms_list` is read lazily, one terms each time one finishes: at most `in_flight` are
+    started at once, so memory does not grow with the collection, and a collection that is still
+    being read (a generator) is tracked while the rest of it loads.
+    """
     filters_paths = filters_paths or {}
 
     async def one(terms: Terms) -> Outcome:
-        async with limit:
-            try:
-                return await track_terms(
-                    terms,
-                    fetch=fetch,
-                    extract=extract,
-                    snapshots=snapshots,
-                    versions=versions,
-                    state=state,
-                    recording=recording,
-                    filters_path=filters_paths.get(terms.service_id),
-                    now=now,
-                )
-            except Exception as error:  # a bug must not stop the other terms; it is reported
-                return Outcome(terms, "failed", error=f"{type(error).__name__}: {error}", stage="internal")
+        try:
+            return await track_terms(
+                terms,
+                fetch=fetch,
+                extract=extract,
+                snapshots=snapshots,
+                versions=versions,
+                state=state,
+                recording=recording,
+                filters_path=filters_paths.get(terms.service_id),
+                now=now,
+            )
+        except Exception as error:  # a bug must not stop the other terms; it is reported
+            return Outcome(terms, "failed", error=f"{type(error).__name__}: {error}", stage="internal")
 
-    tasks = [asyncio.ensure_future(one(terms)) for terms in terms_list]
+    remaining = iter(terms_list)
+    running: set[asyncio.Task[Outcome]] = set()
+    finished: asyncio.Queue[asyncio.Task[Outcome]] = asyncio.Queue()
+
+    def start_next() -> None:
+        terms = next(remaining, None)
+        if terms is not None:
+            task = asyncio.ensure_future(one(terms))
+            running.add(task)
+            task.add_done_callback(finished.put_nowait)
+
     try:
-        for next_done in asyncio.as_completed(tasks):
-            yield await next_done
+        for _ in range(max(1, in_flight)):
+            start_next()
+        while running:
+            task = await finished.get()
+            running.discard(task)
+            start_next()
+            yield task.result()
     finally:
-        for task in tasks:
+        for task in running:
             task.cancel()

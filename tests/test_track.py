@@ -329,3 +329,54 @@ def test_a_run_killed_midway_leaves_valid_repositories_and_the_next_run_complete
     # Every file was committed exactly once: nothing recorded twice, nothing lost.
     assert commit_count(tmp_path / "snapshots") == count
     assert commit_count(tmp_path / "versions") == count
+
+
+def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServer, tmp_path: Path) -> None:
+    """`track` pulls a terms from its iterable only when one finishes: a collection still being
+    read is tracked meanwhile, and memory does not grow with the collection."""
+    import asyncio
+
+    from ota.declarations import SourceDocument, Terms
+    from ota.fetch import Fetcher
+    from ota.track import ExtractionState, ProcessExtractor, Recording, Writer
+    from ota.track import track as track_all
+
+    in_flight, count = 3, 12
+    ahead: list[int] = []  # at each pull: terms started minus outcomes received
+
+    async def go() -> list[str]:
+        outcomes: list[str] = []
+
+        def terms_list():  # a generator, as a collection being loaded would be
+            for number in range(count):
+                ahead.append(number - len(outcomes))
+                location = site.url_for("/terms")
+                yield Terms(f"Service {number}", "Terms of Service", (SourceDocument(location, ("main",)),))
+
+        snapshots = await Writer.open(
+            tmp_path / "snapshots", author_name="Bot", author_email="bot@example.org"
+        )
+        versions = await Writer.open(
+            tmp_path / "versions", author_name="Bot", author_email="bot@example.org", cited=snapshots
+        )
+        try:
+            async with Fetcher() as fetcher:
+                async for outcome in track_all(
+                    terms_list(),
+                    fetch=lambda document: fetcher.fetch(document.location),
+                    extract=ProcessExtractor(0),
+                    snapshots=snapshots,
+                    versions=versions,
+                    state=ExtractionState.of(versions.repository),
+                    recording=Recording("ota test", ""),
+                    in_flight=in_flight,
+                ):
+                    outcomes.append(outcome.status)
+        finally:
+            await versions.close()
+            await snapshots.close()
+        return outcomes
+
+    assert asyncio.run(go()) == ["first"] * count
+    assert len(ahead) == count and max(ahead) == in_flight
+    assert commit_count(tmp_path / "versions") == count
