@@ -18,8 +18,9 @@ import importlib.machinery
 import importlib.util
 import inspect
 import json
+import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -104,77 +105,122 @@ def load_collection(
     standard ones); `builtin_filters` the filter names every declaration may use. Raises
     DeclarationError only when the folder itself is missing.
     """
-    folder = Path(folder)
-    if (folder / "declarations").is_dir():
-        root, declarations = folder, folder / "declarations"
-    else:
-        root, declarations = folder.parent, folder
-    if not declarations.is_dir():
-        raise DeclarationError(declarations, "no such folder: expected the collection's declarations here")
-    allowed_types = frozenset(STANDARD_TERMS_TYPES if terms_types is None else terms_types)
+    return CollectionReader(folder, terms_types=terms_types, builtin_filters=builtin_filters).load()
 
-    services: dict[str, Service] = {}
-    errors: list[DeclarationError] = []
-    warnings: list[str] = []
-    filters_paths: dict[str, Path] = {}
-    declaration_paths = {
-        path.name[: -len(".json")]: path
-        for path in declarations.glob("*.json")
-        if path.is_file() and not path.name.endswith(_HISTORY_SUFFIX)
-    }
-    for service_id in sorted(declaration_paths):
-        path = declaration_paths[service_id]
-        filters_path = path.with_name(service_id + _FILTERS_SUFFIX)
+
+class CollectionReader:
+    """A collection read one service at a time, so that tracking can start before it is all read.
+
+    Opening lists the files (and raises DeclarationError when the folder is missing); `terms()`
+    yields the terms of each service as soon as its files are parsed; `load()` reads what is left
+    and returns the whole `Collection`. `filters_paths` fills in as services are read.
+    """
+
+    def __init__(
+        self,
+        folder: Path | str,
+        *,
+        terms_types: Iterable[str] | None = None,
+        builtin_filters: frozenset[str] = DEFAULT_BUILTIN_FILTERS,
+    ) -> None:
+        folder = Path(folder)
+        if (folder / "declarations").is_dir():
+            self.root, self.declarations = folder, folder / "declarations"
+        else:
+            self.root, self.declarations = folder.parent, folder
         try:
-            service_filters = load_service_filters(filters_path) if filters_path.is_file() else {}
+            # One listing instead of a stat per possible file (history, filters) of each service.
+            self._names = {entry.name for entry in os.scandir(self.declarations) if entry.is_file()}
+        except OSError as error:
+            message = "no such folder: expected the collection's declarations here"
+            raise DeclarationError(self.declarations, message) from error
+        self._allowed_types = frozenset(STANDARD_TERMS_TYPES if terms_types is None else terms_types)
+        self._builtin_filters = builtin_filters
+        self.service_ids = sorted(
+            name[: -len(".json")]
+            for name in self._names
+            if name.endswith(".json") and not name.endswith(_HISTORY_SUFFIX) and not name.startswith(".")
+        )
+        self.services: dict[str, Service] = {}
+        self.errors: list[DeclarationError] = []
+        self.warnings: list[str] = []
+        self.filters_paths: dict[str, Path] = {}
+        self._unread = iter(self.service_ids)
+
+    def terms(self) -> Iterator[Terms]:
+        """Every terms of the collection, each service's by type, read as they are asked for."""
+        for service in self._read():
+            for _, terms in sorted(service.terms.items()):
+                yield terms
+
+    def load(self) -> Collection:
+        """The whole collection (reading what `terms()` has not read yet)."""
+        for _ in self._read():
+            pass
+        errors, warnings = list(self.errors), list(self.warnings)
+        warnings.extend(_orphans(self.declarations, self.service_ids))
+        metadata = None
+        try:
+            metadata = _read_metadata(self.root / "metadata.yml")
+        except DeclarationError as error:
+            errors.append(error)
+        return Collection(
+            declarations_path=self.declarations,
+            services=dict(self.services),
+            errors=tuple(errors),
+            warnings=tuple(warnings),
+            metadata=metadata,
+            filters_paths=dict(self.filters_paths),
+        )
+
+    def _read(self) -> Iterator[Service]:
+        """The services not read yet, each read when asked for (shared by `terms()` and `load()`)."""
+        for service_id in self._unread:
+            service = self._read_service(service_id)
+            if service is not None:
+                self.services[service_id] = service
+                self.warnings.extend(service.warnings)
+                yield service
+
+    def _read_service(self, service_id: str) -> Service | None:
+        path = self.declarations / f"{service_id}.json"
+        filters_path = path.with_name(service_id + _FILTERS_SUFFIX)
+        has_filters = filters_path.name in self._names
+        try:
+            service_filters = load_service_filters(filters_path) if has_filters else {}
+            known_filters = self._builtin_filters | service_filters.keys()
             service = parse_service(
                 service_id,
                 _read_json(path),
                 path=path,
-                terms_types=allowed_types,
-                known_filters=builtin_filters | service_filters.keys(),
+                terms_types=self._allowed_types,
+                known_filters=known_filters,
             )
         except DeclarationError as error:
-            errors.append(error)
-            continue
+            self.errors.append(error)
+            return None
         history_path = path.with_name(service_id + _HISTORY_SUFFIX)
-        if history_path.is_file():
+        if history_path.name in self._names:
             try:
                 history = parse_history(
                     service_id,
                     _read_json(history_path),
                     path=history_path,
-                    terms_types=allowed_types,
-                    known_filters=builtin_filters | service_filters.keys(),
+                    terms_types=self._allowed_types,
+                    known_filters=known_filters,
                 )
                 service = replace(service, history=history)
             except DeclarationError as error:
                 # The current declaration is sound: keep tracking it, and report the history file.
-                errors.append(error)
-        if filters_path.is_file():
-            filters_paths[service_id] = filters_path
-        elif path.with_name(f"{service_id}.filters.js").is_file():
-            warnings.append(
+                self.errors.append(error)
+        if has_filters:
+            self.filters_paths[service_id] = filters_path
+        elif f"{service_id}.filters.js" in self._names:
+            self.warnings.append(
                 f"{path.with_name(service_id + '.filters.js')}: ota cannot run OTA's JavaScript filters; "
                 f"write them as Python functions in {filters_path.name}"
             )
-        services[service_id] = service
-        warnings.extend(service.warnings)
-
-    warnings.extend(_orphans(declarations, declaration_paths.keys()))
-    metadata = None
-    try:
-        metadata = _read_metadata(root / "metadata.yml")
-    except DeclarationError as error:
-        errors.append(error)
-    return Collection(
-        declarations_path=declarations,
-        services=services,
-        errors=tuple(errors),
-        warnings=tuple(warnings),
-        metadata=metadata,
-        filters_paths=filters_paths,
-    )
+        return service
 
 
 # Loaded filters by (resolved path, modification time, size): a changed file is imported again.

@@ -8,8 +8,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ota.collection import load_collection
-from ota.declarations import STANDARD_TERMS_TYPES
+from ota.collection import CollectionReader
+from ota.declarations import STANDARD_TERMS_TYPES, Terms
 from ota.fetch import Fetcher
 from ota.settings import Settings
 from ota.track import ExtractionState, Outcome, ProcessExtractor, Recording, Writer, track
@@ -46,13 +46,18 @@ async def run_tracking(
 ) -> Report:
     """Track the selected terms of the collection named by `settings` once."""
     started = time.monotonic()
-    collection = load_collection(
+    reader = CollectionReader(
         settings.declarations, terms_types=(*STANDARD_TERMS_TYPES, *settings.extra_terms_types)
     )
-    report = Report(
-        declaration_errors=[str(error) for error in collection.errors], warnings=list(collection.warnings)
-    )
-    selected = collection.select(services, terms_types)
+    services, terms_types = list(services), list(terms_types)
+    selected: Iterable[Terms]
+    if services or terms_types:  # a selection is checked against the whole collection first
+        selected = reader.load().select(services, terms_types)
+        total = len(selected)
+    else:  # the whole collection: tracking starts while the declarations are still being read
+        selected = reader.terms()
+        total = None
+    report = Report()
     snapshots = await Writer.open(
         settings.snapshots, author_name=settings.author_name, author_email=settings.author_email
     )
@@ -68,7 +73,7 @@ async def run_tracking(
         raise
     extractor = ProcessExtractor(settings.extract_workers)
     state = ExtractionState.of(versions.repository)
-    bar = _Bar(len(selected)) if show_progress else None
+    bar = _Bar(total) if show_progress else None
     try:
         async with Fetcher(settings.fetch) as fetcher:
 
@@ -87,7 +92,7 @@ async def run_tracking(
                 versions=versions,
                 state=state,
                 recording=Recording(settings.engine_version, settings.snapshot_link_template),
-                filters_paths=collection.filters_paths,
+                filters_paths=reader.filters_paths,  # filled in as the services are read
             ):
                 report.outcomes.append(outcome)
                 if bar is not None:
@@ -102,12 +107,16 @@ async def run_tracking(
             await snapshots.close()
     # Only now that the versions are published may the state say they were extracted.
     state.save()
+    collection = reader.load()  # read by now: its errors and warnings
+    report.declaration_errors = [str(error) for error in collection.errors]
+    report.warnings = list(collection.warnings)
     report.seconds = time.monotonic() - started
     return report
 
 
 class _Bar:
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int | None) -> None:
+        """A progress bar; without a `total` (the collection is still being read) it only counts."""
         import sys
 
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ota.collection import Collection, load_collection, load_service_filters
+from ota.collection import Collection, CollectionReader, load_collection, load_service_filters
 from ota.declarations import STANDARD_TERMS_TYPES
 from ota.errors import DeclarationError, SettingsError
 
@@ -52,6 +52,26 @@ def test_services_are_loaded_in_alphabetical_order_with_ids_from_file_names(root
     assert list(collection.services) == ["ABC", "Open Terms Archive", "Service B!", "service·A"]
     assert collection.services["Service B!"].name == "SERVICE B!"
     assert collection.errors == () and collection.warnings == ()
+
+
+def test_a_reader_reads_each_declaration_when_its_terms_are_asked_for(root: Path) -> None:
+    """`terms()` yields a service's terms before later files are read; `load()` reads the rest."""
+    tos = {"fetch": "https://a.org/", "select": "p"}
+    write(declarations(root) / "A.json", service("A", Terms_of_Service=tos))
+    write(declarations(root) / "B.json", service("B"))
+    write(declarations(root) / "C.json", service("C"))
+    write(declarations(root) / "C.filters.py", "def clean(document, parameters, source): pass\n")
+    reader = CollectionReader(root)
+    terms = reader.terms()
+
+    first = next(terms)
+    assert (first.service_id, first.type) == ("A", "Terms of Service") and list(reader.services) == ["A"]
+    write(declarations(root) / "B.json", "{broken")  # not read yet: the reader sees the new content
+    assert [(t.service_id, t.type) for t in terms] == [("C", "Imprint")]
+    assert reader.filters_paths == {"C": declarations(root) / "C.filters.py"}
+    collection = reader.load()
+    assert list(collection.services) == ["A", "C"]
+    assert [error.path.name for error in collection.errors] == ["B.json"]
 
 
 def test_a_broken_file_is_reported_and_the_others_load(root: Path) -> None:
