@@ -25,8 +25,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ota.declarations import STANDARD_TERMS_TYPES, Service, Terms, parse_history, parse_service
 from ota.errors import DeclarationError, SettingsError
 
@@ -296,6 +294,8 @@ def _read_json(path: Path) -> Any:
 def _read_metadata(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
+    import yaml  # only collections with metadata need it, and tracking does not: 25 ms off start-up
+
     try:
         metadata = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as error:

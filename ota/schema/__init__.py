@@ -17,12 +17,14 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import cache
 from importlib.resources import files
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import ada_url
 import fastjsonschema
-import jsonschema
-from jsonschema.exceptions import ValidationError
+
+if TYPE_CHECKING:  # jsonschema is imported when a file is invalid: it takes 60 ms to import
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 # From `mime` 4.1.2 (types/standard and types/other), stars dropped: getType knows them all.
 _MIME_EXTENSIONS_TEXT = """
@@ -135,13 +137,9 @@ def item_label(index: int) -> str:
     return f"item {index + 1}"
 
 
-_FORMATS = jsonschema.FormatChecker(formats=())
-_FORMATS.checks("uri")(is_web_address)
-_FORMATS.checks("date-time", raises=ValueError)(parse_date_time)
-
-
 @cache
-def _validator(definition: str, terms_types: frozenset[str]) -> jsonschema.Draft202012Validator:
+def _schema(definition: str, terms_types: frozenset[str]) -> dict[str, Any]:
+    """The schema of a service declaration or a history file, with the collection's terms types."""
     schema = copy.deepcopy(declaration_schema())
     schema["$ref"] = f"#/$defs/{definition}"
     # Collections may declare their own terms types: they widen the enum, the file stays OTA's list.
@@ -149,7 +147,17 @@ def _validator(definition: str, terms_types: frozenset[str]) -> jsonschema.Draft
     schema["$defs"]["termsType"]["enum"] = [t for t in standard if t in terms_types] + sorted(
         terms_types.difference(standard)
     )
-    return jsonschema.Draft202012Validator(schema, format_checker=_FORMATS)
+    return schema
+
+
+@cache
+def _validator(definition: str, terms_types: frozenset[str]) -> jsonschema.Draft202012Validator:
+    import jsonschema
+
+    formats = jsonschema.FormatChecker(formats=())
+    formats.checks("uri")(is_web_address)
+    formats.checks("date-time", raises=ValueError)(parse_date_time)
+    return jsonschema.Draft202012Validator(_schema(definition, terms_types), format_checker=formats)
 
 
 @cache
@@ -157,7 +165,7 @@ def _fast_validator(definition: str, terms_types: frozenset[str]) -> Callable[[A
     """The same schema compiled to Python code (fastjsonschema): about 12 times faster than
     jsonschema on valid files, which is what a collection mostly has; jsonschema then explains
     the invalid ones in the words of `errorMessage`."""
-    schema = copy.deepcopy(_validator(definition, terms_types).schema)
+    schema = copy.deepcopy(_schema(definition, terms_types))
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"  # the keywords used are draft-07's too
     return fastjsonschema.compile(schema, formats={"uri": is_web_address, "date-time": _is_date_time})
 
