@@ -163,6 +163,7 @@ def _http_url(url: str) -> httpx.URL:
     return parsed
 
 
+@lru_cache(maxsize=1024)
 def host_key(url: str) -> str:
     """The politeness key of `url`: scheme, host name and port, e.g. ``https://example.com:443``.
 

@@ -35,7 +35,8 @@ VOID = frozenset(
 MEANINGFUL_WHEN_BLANK = frozenset("A TABLE THEAD TBODY TFOOT TH TD IFRAME SCRIPT AUDIO VIDEO".split())
 _SPECIAL = VOID | MEANINGFUL_WHEN_BLANK
 
-_WHITESPACE_RUN = re.compile(r"[ \r\n\t]+")
+#: Runs of whitespace other than a lone space (which would be replaced by itself).
+_WHITESPACE_RUN = re.compile(r"[\r\n\t][ \r\n\t]*| [ \r\n\t]+")
 _ESCAPE_ANYWHERE = re.compile(r"([\\*`\[\]_])")
 _ESCAPE_LINE_START = re.compile(r"-|\+ |=+|#{1,6} |~~~|>|[0-9]+\. ")
 _LINE_START_CHARS = frozenset("-+=#~>0123456789")
