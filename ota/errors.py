@@ -37,6 +37,9 @@ class DeclarationError(OtaError):
         location = f"{self.path}: " + (" › ".join(field) + ": " if field else "")
         super().__init__(location + message)
 
+    def __reduce__(self) -> tuple[type, tuple[Path, str, tuple[str, ...]]]:
+        return type(self), (self.path, self.reason, self.field)  # errors cross process boundaries
+
 
 class FetchError(OtaError):
     """A page could not be fetched; the message uses OTA's words, which reports match on."""
@@ -46,6 +49,9 @@ class FetchError(OtaError):
         self.status = status
         self.transient = transient
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return _rebuild_fetch_error, (self.url, str(self), self.status, self.transient)
 
 
 class ExtractError(OtaError):
@@ -57,4 +63,12 @@ class RecordError(OtaError):
 
     def __init__(self, repo: Path | str, message: str) -> None:
         self.repo = Path(repo)
+        self.reason = message
         super().__init__(f"{self.repo}: {message}")
+
+    def __reduce__(self) -> tuple[type, tuple[Path, str]]:
+        return type(self), (self.repo, self.reason)
+
+
+def _rebuild_fetch_error(url: str, message: str, status: int | None, transient: bool) -> FetchError:
+    return FetchError(url, message, status=status, transient=transient)

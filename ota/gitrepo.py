@@ -492,4 +492,6 @@ def _repack_if_needed(gitdir: Path) -> None:
     """Merge small packs once there are many: lookups test every pack, so their number matters."""
     packs = list((gitdir / "objects" / "pack").glob("pack-*.idx"))
     if len(packs) > MAX_PACKS:
-        run_git(gitdir, gitdir, "repack", "--geometric=2", "-d", "-q")
+        # git caches resolved delta bases up to 96 MiB; ota's root trees (one entry per service,
+        # stored as deltas) filled it: 200 -> 108 MB and a little faster at 5,000 services.
+        run_git(gitdir, gitdir, "-c", "core.deltaBaseCacheLimit=16m", "repack", "--geometric=2", "-d", "-q")

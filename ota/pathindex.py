@@ -100,7 +100,9 @@ def run_git(gitdir: Path, folder: Path, *args: str) -> bytes:
         raise RecordError(folder, f"could not run git: {exc}") from exc
     if result.returncode != 0:
         stderr = result.stderr.decode(errors="replace").strip()
-        raise RecordError(folder, f"git {args[0]} failed: {stderr}")
+        options = [i for i, arg in enumerate(args) if arg == "-c"]  # `-c NAME=VALUE` before the command
+        command_name = next(a for i, a in enumerate(args) if i - 1 not in options and a != "-c")
+        raise RecordError(folder, f"git {command_name} failed: {stderr}")
     return result.stdout
 
 

@@ -72,7 +72,7 @@ async def run_tracking(
         await snapshots.close()
         raise
     extractor = ProcessExtractor(settings.extract_workers)
-    state = ExtractionState.of(versions.repository)
+    state = ExtractionState.of(versions)
     bar = _Bar(total) if show_progress else None
     try:
         async with Fetcher(settings.fetch) as fetcher:
@@ -100,7 +100,7 @@ async def run_tracking(
     finally:
         if bar is not None:
             bar.stop()
-        extractor.close()
+        await extractor.close()
         try:
             await versions.close()  # publishes the snapshots first: versions cite them
         finally:

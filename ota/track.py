@@ -1,9 +1,10 @@
 """Tracking: fetch every terms, record its snapshots, extract and record its version.
 
 Many terms are in flight at once; the fetcher keeps each host to a few requests, extraction runs
-in worker processes so that CPU-heavy pages do not stall the network, and each repository has a
-single writer thread, so commits never interleave. `track` yields one `Outcome` per terms, in
-the order they finish; a failure is an outcome, never an exception that stops the others.
+in worker processes so that CPU-heavy pages do not stall the network, and both repositories are
+written by one recording process (`ota.writer`), so commits never interleave. `track` yields one
+`Outcome` per terms, in the order they finish; a failure is an outcome, never an exception that
+stops the others.
 """
 
 from __future__ import annotations
@@ -11,21 +12,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import multiprocessing
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from ota import record
 from ota.declarations import SourceDocument, Terms
-from ota.errors import FetchError, OtaError, RecordError
+from ota.errors import ExtractError, FetchError, OtaError, RecordError
 from ota.extract import extract_terms
 from ota.fetch import Page
 from ota.gitrepo import Repository
+from ota.worker import Worker, WorkerStopped
+from ota.writer import Writer
 
 T = TypeVar("T")
 
@@ -37,6 +38,11 @@ Source = tuple[SourceDocument, bytes, str]
 EXTRACTION_REVISION = "1"
 #: Terms in flight at once, beyond which fetched pages would wait in memory for extraction.
 DEFAULT_TERMS_IN_FLIGHT = 128
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware (a module-level function: it is sent to the recording process)."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -62,51 +68,6 @@ class Extract(Protocol):
     def __call__(self, sources: Sequence[Source], filters_path: Path | None) -> Awaitable[str]: ...
 
 
-class Writer:
-    """The single writer of one repository: every call runs, in order, on one thread."""
-
-    def __init__(self, repository: Repository, executor: ThreadPoolExecutor) -> None:
-        self.repository = repository
-        self._executor = executor
-
-    @classmethod
-    async def open(
-        cls, path: Path, *, author_name: str, author_email: str, cited: Writer | None = None
-    ) -> Writer:
-        """Open (creating if needed) the repository at `path` on its own writer thread.
-
-        `cited` is the snapshots writer when this is the versions one: its commits are then
-        published before any version citing them, so a crash never leaves a dangling citation.
-        """
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"writer-{path.name}")
-        loop = asyncio.get_running_loop()
-        opener = partial(
-            Repository.open,
-            path,
-            author_name=author_name,
-            author_email=author_email,
-            cited=cited.repository if cited is not None else None,
-        )
-        try:
-            repository = await loop.run_in_executor(executor, opener)
-        except BaseException:
-            executor.shutdown()
-            raise
-        return cls(repository, executor)
-
-    async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Call `function(repository, *args, **kwargs)` on the writer thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(function, self.repository, *args, **kwargs))
-
-    async def close(self) -> None:
-        """Flush and close the repository, then stop the thread."""
-        try:
-            await self.run(lambda repository: repository.close())
-        finally:
-            self._executor.shutdown()
-
-
 class ExtractionState:
     """What each version was last extracted from, to skip extractions that cannot change it.
 
@@ -127,7 +88,7 @@ class ExtractionState:
         self._dirty = False
 
     @classmethod
-    def of(cls, repository: Repository) -> ExtractionState:
+    def of(cls, repository: Repository | Writer) -> ExtractionState:
         return cls(repository.path / ".git" / cls.FILE)
 
     def get(self, key: str) -> str | None:
@@ -186,23 +147,40 @@ def extract_sources(sources: Sequence[Source], filters_path: Path | None) -> str
 
 
 class ProcessExtractor:
-    """Extraction in worker processes (or inline with 0 workers), awaitable from the event loop."""
+    """Extraction in worker processes (or inline with 0 workers), awaitable from the event loop.
+
+    The workers start with the first extraction: a run where nothing changed starts none. A
+    worker that dies (a crash of the parser on some page) fails that terms only, and is replaced.
+    """
 
     def __init__(self, workers: int) -> None:
-        self._pool: Executor | None = None
-        if workers > 0:
-            # forkserver: forking a process that runs threads (writers, event loop) is unsafe.
-            self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+        self._count = workers
+        self._idle: asyncio.Queue[Worker] | None = None
+        self._workers: list[Worker] = []
 
     async def __call__(self, sources: Sequence[Source], filters_path: Path | None) -> str:
-        if self._pool is None:
+        if self._count <= 0:
             return extract_sources(sources, filters_path)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, extract_sources, list(sources), filters_path)
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+            for worker in await asyncio.gather(*(Worker.start() for _ in range(self._count))):
+                self._workers.append(worker)
+                self._idle.put_nowait(worker)
+        worker = await self._idle.get()
+        try:
+            return await worker.call(extract_sources, list(sources), filters_path)
+        except WorkerStopped as exc:
+            self._workers.remove(worker)
+            worker = await Worker.start()
+            self._workers.append(worker)
+            raise ExtractError(f"the extraction process stopped while extracting this terms: {exc}") from exc
+        finally:
+            self._idle.put_nowait(worker)
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+    async def close(self) -> None:
+        workers, self._workers, self._idle = self._workers, [], None
+        for worker in workers:
+            await worker.stop()
 
 
 @dataclass(frozen=True)
@@ -223,7 +201,7 @@ async def track_terms(
     state: ExtractionState,
     recording: Recording,
     filters_path: Path | None = None,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: Callable[[], datetime] = utc_now,
 ) -> Outcome:
     """Track one terms; every failure is returned as an outcome."""
     pages: list[Page] = []
@@ -320,7 +298,7 @@ async def track(
     recording: Recording,
     filters_paths: dict[str, Path] | None = None,
     in_flight: int = DEFAULT_TERMS_IN_FLIGHT,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: Callable[[], datetime] = utc_now,
 ) -> AsyncIterator[Outcome]:
     """Track many terms at once; yield each outcome as soon as it is known.
 

@@ -262,9 +262,18 @@ def test_unwritable_repository_exits_2(site: HTTPServer, tmp_path: Path) -> None
     assert "snapshots" in output
 
 
-@pytest.mark.parametrize("moment", ["while fetching", "after the snapshots are published"])
+@pytest.mark.parametrize(
+    ("moment", "whom"),
+    [
+        ("while fetching", "its process group"),
+        ("after the snapshots are published", "its process group"),
+        # Alone, its recording and extraction processes must see it die and stop by themselves,
+        # releasing the repositories' locks for the next run.
+        ("while fetching", "the tracking process alone"),
+    ],
+)
 def test_a_run_killed_midway_leaves_valid_repositories_and_the_next_run_completes(
-    httpserver: HTTPServer, tmp_path: Path, moment: str
+    httpserver: HTTPServer, tmp_path: Path, moment: str, whom: str
 ) -> None:
     """SIGKILL mid-run: both repositories stay valid, and a re-run records every version."""
     import os
@@ -308,9 +317,17 @@ def test_a_run_killed_midway_leaves_valid_repositories_and_the_next_run_complete
     deadline = time.monotonic() + 60
     while not ready() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.005)
-    os.killpg(process.pid, signal.SIGKILL)
+    if whom == "its process group":
+        os.killpg(process.pid, signal.SIGKILL)
+    else:
+        os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL, "the run must be killed before it ends"
+    if whom == "the tracking process alone":
+        deadline = time.monotonic() + 10
+        while _session_processes(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _session_processes(process.pid), "processes of the killed run are still alive"
     for repo in ("snapshots", "versions"):
         if (tmp_path / repo / ".git").exists():
             subprocess.run(
@@ -329,6 +346,23 @@ def test_a_run_killed_midway_leaves_valid_repositories_and_the_next_run_complete
     # Every file was committed exactly once: nothing recorded twice, nothing lost.
     assert commit_count(tmp_path / "snapshots") == count
     assert commit_count(tmp_path / "versions") == count
+
+
+def _session_processes(session: int) -> list[int]:
+    """The processes still alive in the session (process group tree) a run was started in."""
+    import os
+
+    alive = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as file:
+                    fields = file.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == session and fields[0] != "Z":  # sid, and not a zombie
+                alive.append(int(entry))
+    return alive
 
 
 def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServer, tmp_path: Path) -> None:
@@ -367,7 +401,7 @@ def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServe
                     extract=ProcessExtractor(0),
                     snapshots=snapshots,
                     versions=versions,
-                    state=ExtractionState.of(versions.repository),
+                    state=ExtractionState.of(versions),
                     recording=Recording("ota test", ""),
                     in_flight=in_flight,
                 ):

@@ -1,0 +1,140 @@
+"""A child Python process that runs the calls it is sent, one at a time, in order.
+
+ota runs CPU work that would hold the tracking process's GIL in such children: extraction
+(`ota.track.ProcessExtractor`) and git (`ota.writer`). Each child is `python -m ota.worker`,
+started with the tracking process's current environment and folder. Calls and results travel as
+pickles over the child's standard input and output, each prefixed with its length; a call is a
+module-level function and plain values.
+
+A child ignores Ctrl-C (the tracking process decides when to stop) and stops when its input
+closes, which also happens when the tracking process dies, even by SIGKILL: no process is left
+behind holding memory or a repository's lock. (multiprocessing's pools stay alive, blocked, when
+their parent is killed.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable
+from typing import Any, BinaryIO, TypeVar
+
+T = TypeVar("T")
+
+_HEADER = 8  # bytes of length before each pickle
+#: The most a call or a result may weigh in the tracking process's stream buffer before waiting.
+_LIMIT = 2**20
+
+
+class WorkerStopped(ConnectionError):
+    """The child process has stopped: nothing sent to it will be answered."""
+
+
+class Worker:
+    """One child process; `call` sends a call, returns its result or raises its exception."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._process = process
+        self._waiting: deque[asyncio.Future[Any]] = deque()
+        self._reader = asyncio.ensure_future(self._read_results())
+
+    @classmethod
+    async def start(cls) -> Worker:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "ota.worker",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=_LIMIT,
+        )
+        return cls(process)
+
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)` in the child. Raises WorkerStopped if the child is gone."""
+        assert self._process.stdin is not None
+        if self._reader.done():
+            raise WorkerStopped("the worker process has stopped")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        data = pickle.dumps((function, args), protocol=pickle.HIGHEST_PROTOCOL)
+        self._waiting.append(future)
+        try:
+            self._process.stdin.write(len(data).to_bytes(_HEADER, "big") + data)
+            await self._process.stdin.drain()
+        except ConnectionError as exc:
+            raise WorkerStopped(f"the worker process has stopped ({exc})") from exc
+        return await future
+
+    async def _read_results(self) -> None:
+        assert self._process.stdout is not None
+        stdout = self._process.stdout
+        error: BaseException
+        try:
+            while True:
+                size = int.from_bytes(await stdout.readexactly(_HEADER), "big")
+                ok, value = pickle.loads(await stdout.readexactly(size))
+                future = self._waiting.popleft()
+                if future.done():
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            error = WorkerStopped(f"the worker process has stopped ({exc or 'its output ended'})")
+        except BaseException as exc:  # a result that cannot be read: fail every call still waiting
+            error = exc
+        while self._waiting:
+            future = self._waiting.popleft()
+            if not future.done():
+                future.set_exception(error)
+
+    async def stop(self) -> None:
+        """Close the child's input (it exits once the calls sent are answered), then wait for it."""
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        await self._process.wait()
+        await self._reader
+
+
+# -- in the child ---------------------------------------------------------------------------------
+
+
+def _read(stream: BinaryIO, size: int) -> bytes | None:
+    data = stream.read(size)
+    return data if len(data) == size else None
+
+
+def serve(requests: BinaryIO, results: BinaryIO) -> None:
+    """Answer calls until `requests` ends: each result or exception, pickled, in order."""
+    while (header := _read(requests, _HEADER)) is not None:
+        payload = _read(requests, int.from_bytes(header, "big"))
+        if payload is None:
+            break
+        try:
+            function, args = pickle.loads(payload)
+            answer: tuple[bool, Any] = (True, function(*args))
+        except Exception as exc:
+            answer = (False, exc)
+        try:
+            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # an exception that does not pickle still gets its words across
+            words = f"{type(answer[1]).__name__}: {answer[1]} (not picklable: {exc})"
+            data = pickle.dumps((False, RuntimeError(words)))
+        results.write(len(data).to_bytes(_HEADER, "big") + data)
+        results.flush()
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    results = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not corrupt the results
+    serve(sys.stdin.buffer, results)
+
+
+if __name__ == "__main__":
+    main()
