@@ -100,11 +100,13 @@ async def run_tracking(
     finally:
         if bar is not None:
             bar.stop()
-        await extractor.close()
         try:
-            await versions.close()  # publishes the snapshots first: versions cite them
+            await extractor.close()
         finally:
-            await snapshots.close()
+            try:
+                await versions.close()  # publishes the snapshots first: versions cite them
+            finally:
+                await snapshots.close()
     # Only now that the versions are published may the state say they were extracted.
     state.save()
     collection = reader.load()  # read by now: its errors and warnings

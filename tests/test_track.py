@@ -414,3 +414,32 @@ def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServe
     assert asyncio.run(go()) == ["first"] * count
     assert len(ahead) == count and max(ahead) == in_flight
     assert commit_count(tmp_path / "versions") == count
+
+
+def test_an_extraction_process_that_dies_fails_its_terms_only_and_is_replaced() -> None:
+    """A crash of an extraction process (a parser bug on some page) is one failed terms."""
+    import asyncio
+    import os
+    import signal
+
+    from ota.declarations import SourceDocument
+    from ota.errors import ExtractError
+    from ota.track import ProcessExtractor
+
+    document = SourceDocument("https://example.org/terms", ("main",))
+    sources = [(document, b"<main><p>Be kind.</p></main>", "text/html")]
+
+    async def go() -> tuple[str, str]:
+        extractor = ProcessExtractor(1)
+        try:
+            first = await extractor(sources, None)
+            (worker,) = extractor._workers  # the test reaches in to kill it
+            os.kill(worker._process.pid, signal.SIGKILL)
+            await worker._process.wait()
+            with pytest.raises(ExtractError, match="extraction process stopped"):
+                await extractor(sources, None)
+            return first, await extractor(sources, None)
+        finally:
+            await extractor.close()
+
+    assert asyncio.run(go()) == ("Be kind.", "Be kind.")
