@@ -4,6 +4,7 @@ extraction workers; `track` does the work and this module gathers its outcomes i
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -58,19 +59,12 @@ async def run_tracking(
         selected = reader.terms()
         total = None
     report = Report()
-    snapshots = await Writer.open(
-        settings.snapshots, author_name=settings.author_name, author_email=settings.author_email
-    )
-    try:
-        versions = await Writer.open(
-            settings.versions,
-            author_name=settings.author_name,
-            author_email=settings.author_email,
-            cited=snapshots,
-        )
-    except BaseException:
-        await snapshots.close()
-        raise
+    # The recording process starts and opens the repositories while the first pages are fetched;
+    # a repository that cannot be opened still stops the run before anything is recorded.
+    author = {"author_name": settings.author_name, "author_email": settings.author_email}
+    snapshots = await Writer.open(settings.snapshots, **author, wait=False)
+    versions = await Writer.open(settings.versions, **author, cited=snapshots, wait=False)
+    opening = asyncio.ensure_future(_ready(snapshots, versions))
     extractor = ProcessExtractor(settings.extract_workers)
     state = ExtractionState.of(versions)
     bar = _Bar(total) if show_progress else None
@@ -84,7 +78,7 @@ async def run_tracking(
                     wait_for=tuple(s for s in document.select if isinstance(s, str)),
                 )
 
-            async for outcome in track(
+            outcomes = track(
                 selected,
                 fetch=fetch,
                 extract=extractor,
@@ -93,11 +87,19 @@ async def run_tracking(
                 state=state,
                 recording=Recording(settings.engine_version, settings.snapshot_link_template),
                 filters_paths=reader.filters_paths,  # filled in as the services are read
-            ):
-                report.outcomes.append(outcome)
-                if bar is not None:
-                    bar.advance()
+            )
+            try:
+                async for outcome in outcomes:
+                    if opening.done() and opening.exception() is not None:
+                        break  # raised below, instead of one failure per terms
+                    report.outcomes.append(outcome)
+                    if bar is not None:
+                        bar.advance()
+            finally:
+                await outcomes.aclose()
+            await opening
     finally:
+        opening.cancel()
         if bar is not None:
             bar.stop()
         try:
@@ -114,6 +116,11 @@ async def run_tracking(
     report.warnings = list(collection.warnings)
     report.seconds = time.monotonic() - started
     return report
+
+
+async def _ready(snapshots: Writer, versions: Writer) -> None:
+    await snapshots.ready()
+    await versions.ready()
 
 
 class _Bar:

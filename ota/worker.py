@@ -56,18 +56,24 @@ class Worker:
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` in the child. Raises WorkerStopped if the child is gone."""
+        future = self.send(function, *args)
         assert self._process.stdin is not None
-        if self._reader.done():
+        try:
+            await self._process.stdin.drain()  # wait while the child is behind on its input
+        except ConnectionError as exc:
+            raise WorkerStopped(f"the worker process has stopped ({exc})") from exc
+        return await future
+
+    def send(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Send `function(*args)` without waiting: its result will be the future's."""
+        assert self._process.stdin is not None
+        if self._reader.done() or self._process.stdin.is_closing():
             raise WorkerStopped("the worker process has stopped")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         data = pickle.dumps((function, args), protocol=pickle.HIGHEST_PROTOCOL)
         self._waiting.append(future)
-        try:
-            self._process.stdin.write(len(data).to_bytes(_HEADER, "big") + data)
-            await self._process.stdin.drain()
-        except ConnectionError as exc:
-            raise WorkerStopped(f"the worker process has stopped ({exc})") from exc
-        return await future
+        self._process.stdin.write(len(data).to_bytes(_HEADER, "big") + data)
+        return future
 
     async def _read_results(self) -> None:
         assert self._process.stdout is not None

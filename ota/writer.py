@@ -12,6 +12,7 @@ run recovers what was left, as after any crash.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from pathlib import Path
@@ -29,53 +30,73 @@ _names = itertools.count()
 class Writer:
     """The writer of one repository: every call runs, in order, in the recording process."""
 
-    def __init__(self, worker: Worker, name: str, path: Path, users: list[int]) -> None:
+    def __init__(
+        self, worker: Worker, name: str, path: Path, users: list[int], opened: asyncio.Future[Path]
+    ) -> None:
         self._worker = worker
         self._name = name
         self._users = users  # writers sharing the process (one list object among them)
-        #: The repository's folder, as the repository names it.
+        self._opened = opened
+        #: The repository's folder.
         self.path = path
 
     @classmethod
     async def open(
-        cls, path: Path, *, author_name: str, author_email: str, cited: Writer | None = None
+        cls,
+        path: Path,
+        *,
+        author_name: str,
+        author_email: str,
+        cited: Writer | None = None,
+        wait: bool = True,
     ) -> Writer:
         """Open (creating if needed) the repository at `path` in the recording process.
 
         `cited` is the snapshots writer when this is the versions one: both then share a process,
         and the snapshots are published before any version citing them, so a crash never leaves
-        a dangling citation.
+        a dangling citation. With `wait=False` the writer is returned while the process starts
+        and the repository opens (`ready()` tells how that went): calls made meanwhile wait.
         """
         worker = cited._worker if cited is not None else await Worker.start()
         users = cited._users if cited is not None else [0]
-        name = f"{next(_names)}:{path}"
-        try:
-            opened = await worker.call(
-                _open, name, Path(path).absolute(), author_name, author_email, cited and cited._name
-            )
-        except BaseException as exc:
-            if cited is None:
-                await worker.stop()
-            if isinstance(exc, WorkerStopped):
-                raise RecordError(path, str(exc)) from exc
-            raise
         users[0] += 1
-        return cls(worker, name, opened, users)
+        name = f"{next(_names)}:{path}"
+        folder = Path(path).absolute()
+        opened = worker.send(_open, name, folder, author_name, author_email, cited and cited._name)
+        writer = cls(worker, name, folder, users, opened)
+        if wait:
+            try:
+                await writer.ready()
+            except BaseException:
+                await writer.close()
+                raise
+        return writer
+
+    async def ready(self) -> None:
+        """Wait until the repository is open; raise why it could not be (RecordError)."""
+        try:
+            self.path = await asyncio.shield(self._opened)
+        except WorkerStopped as exc:
+            raise RecordError(self.path, str(exc)) from exc
 
     async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call `function(repository, *args, **kwargs)` in the recording process.
 
         `function` and its arguments travel by pickle: a module-level function, plain values.
         """
+        if not self._opened.done():
+            await self.ready()
         try:
             return await self._worker.call(_run, self._name, function, args, kwargs)
         except WorkerStopped as exc:
             raise RecordError(self.path, str(exc)) from exc
 
     async def close(self) -> None:
-        """Flush and close the repository; the process ends with the last of its writers."""
+        """Flush and close the repository (if it opened); the process ends with its last writer."""
         try:
-            await self._worker.call(_close, self._name)
+            await asyncio.wait([self._opened])
+            if self._opened.exception() is None:
+                await self._worker.call(_close, self._name)
         except WorkerStopped as exc:
             raise RecordError(self.path, str(exc)) from exc
         finally:
