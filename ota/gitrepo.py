@@ -101,8 +101,8 @@ class Repository:
     """A snapshots or versions repository, open for reading and writing.
 
     Use `Repository.open()`; close it (or use it as a context manager) to publish the last commits
-    and release the lock. Calls are serialised by a lock; the orchestrator still gives each
-    repository a single writer thread, so that commits happen in a known order.
+    and release the lock. Calls are serialised by a lock; the orchestrator still makes them from a
+    single recording process (`ota.writer`), one at a time, so that commits happen in a known order.
     """
 
     def __init__(

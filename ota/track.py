@@ -265,7 +265,7 @@ def record_version_for(
     recording: Recording,
     now: Callable[[], datetime],
 ) -> record.Recorded:
-    """Record a version, deciding on the writer thread whether it is a real change.
+    """Record a version, deciding in the recording process whether it is a real change.
 
     A version extracted from the very snapshots the latest version cites only reflects a change
     of declaration or of ota: it is a technical upgrade, dated now. Otherwise it is dated by the
