@@ -155,17 +155,16 @@ class ProcessExtractor:
 
     def __init__(self, workers: int) -> None:
         self._count = workers
-        self._idle: asyncio.Queue[Worker] | None = None
+        self._idle: asyncio.Queue[Worker] = asyncio.Queue()
         self._workers: list[Worker] = []
+        self._started: asyncio.Future[None] | None = None
 
     async def __call__(self, sources: Sequence[Source], filters_path: Path | None) -> str:
         if self._count <= 0:
             return extract_sources(sources, filters_path)
-        if self._idle is None:
-            self._idle = asyncio.Queue()
-            for worker in await asyncio.gather(*(Worker.start() for _ in range(self._count))):
-                self._workers.append(worker)
-                self._idle.put_nowait(worker)
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._started)  # every caller gets the error if they cannot start
         worker = await self._idle.get()
         try:
             return await worker.call(extract_sources, list(sources), filters_path)
@@ -177,8 +176,20 @@ class ProcessExtractor:
         finally:
             self._idle.put_nowait(worker)
 
+    async def _start(self) -> None:
+        started = await asyncio.gather(*(Worker.start() for _ in range(self._count)), return_exceptions=True)
+        workers = [worker for worker in started if isinstance(worker, Worker)]
+        failures = [error for error in started if not isinstance(error, Worker)]
+        if failures:
+            for worker in workers:
+                await worker.stop()
+            raise ExtractError(f"the extraction processes could not start: {failures[0]}") from failures[0]
+        for worker in workers:
+            self._workers.append(worker)
+            self._idle.put_nowait(worker)
+
     async def close(self) -> None:
-        workers, self._workers, self._idle = self._workers, [], None
+        workers, self._workers = self._workers, []
         for worker in workers:
             await worker.stop()
 

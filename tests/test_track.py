@@ -443,3 +443,28 @@ def test_an_extraction_process_that_dies_fails_its_terms_only_and_is_replaced() 
             await extractor.close()
 
     assert asyncio.run(go()) == ("Be kind.", "Be kind.")
+
+
+def test_extraction_processes_that_cannot_start_fail_each_extraction_without_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from ota import worker
+    from ota.declarations import SourceDocument
+    from ota.errors import ExtractError
+    from ota.track import ProcessExtractor
+
+    monkeypatch.setattr(worker.sys, "executable", "/nonexistent/python")
+    sources = [(SourceDocument("https://example.org/terms", ("main",)), b"<main>x</main>", "text/html")]
+
+    async def go() -> list[object]:
+        extractor = ProcessExtractor(2)
+        try:
+            calls = [extractor(sources, None) for _ in range(3)]
+            return await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 10)
+        finally:
+            await extractor.close()
+
+    results = asyncio.run(go())
+    assert all(isinstance(r, ExtractError) and "could not start" in str(r) for r in results), results
