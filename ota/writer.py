@@ -57,7 +57,13 @@ class Writer:
         a dangling citation. With `wait=False` the writer is returned while the process starts
         and the repository opens (`ready()` tells how that went): calls made meanwhile wait.
         """
-        worker = cited._worker if cited is not None else await Worker.start()
+        if cited is not None:
+            worker = cited._worker
+        else:
+            try:
+                worker = await Worker.start()
+            except OSError as exc:
+                raise RecordError(path, f"could not start the recording process: {exc}") from exc
         users = cited._users if cited is not None else [0]
         users[0] += 1
         name = f"{next(_names)}:{path}"

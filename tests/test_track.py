@@ -468,3 +468,17 @@ def test_extraction_processes_that_cannot_start_fail_each_extraction_without_han
 
     results = asyncio.run(go())
     assert all(isinstance(r, ExtractError) and "could not start" in str(r) for r in results), results
+
+
+def test_a_recording_process_that_cannot_start_is_a_record_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from ota import worker
+    from ota.errors import RecordError
+    from ota.writer import Writer
+
+    monkeypatch.setattr(worker.sys, "executable", "/nonexistent/python")
+    with pytest.raises(RecordError, match="could not start the recording process"):
+        asyncio.run(Writer.open(tmp_path / "snapshots", author_name="Bot", author_email="bot@example.org"))
