@@ -494,4 +494,5 @@ def _repack_if_needed(gitdir: Path) -> None:
     if len(packs) > MAX_PACKS:
         # git caches resolved delta bases up to 96 MiB; ota's root trees (one entry per service,
         # stored as deltas) filled it: 200 -> 108 MB and a little faster at 5,000 services.
-        run_git(gitdir, gitdir, "-c", "core.deltaBaseCacheLimit=16m", "repack", "--geometric=2", "-d", "-q")
+        limit = ("core.deltaBaseCacheLimit=16m",)
+        run_git(gitdir, gitdir, "repack", "--geometric=2", "-d", "-q", config=limit)

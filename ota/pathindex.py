@@ -90,9 +90,10 @@ class PathIndex:
             self.commits, self.head = {}, None  # missing or unreadable: rebuilt by `sync()`
 
 
-def run_git(gitdir: Path, folder: Path, *args: str) -> bytes:
-    """Run `git --git-dir GITDIR ARGS…` and return its output; failures become `RecordError`."""
-    command = ["git", "--git-dir", str(gitdir), *args]
+def run_git(gitdir: Path, folder: Path, *args: str, config: tuple[str, ...] = ()) -> bytes:
+    """Run `git [-c NAME=VALUE…] --git-dir GITDIR ARGS…`; return its output; failures become `RecordError`."""
+    options = [part for setting in config for part in ("-c", setting)]
+    command = ["git", *options, "--git-dir", str(gitdir), *args]
     env = {**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
     try:
         result = subprocess.run(command, capture_output=True, env=env, check=False)
@@ -100,9 +101,7 @@ def run_git(gitdir: Path, folder: Path, *args: str) -> bytes:
         raise RecordError(folder, f"could not run git: {exc}") from exc
     if result.returncode != 0:
         stderr = result.stderr.decode(errors="replace").strip()
-        options = [i for i, arg in enumerate(args) if arg == "-c"]  # `-c NAME=VALUE` before the command
-        command_name = next(a for i, a in enumerate(args) if i - 1 not in options and a != "-c")
-        raise RecordError(folder, f"git {command_name} failed: {stderr}")
+        raise RecordError(folder, f"git {args[0]} failed: {stderr}")
     return result.stdout
 
 
