@@ -317,7 +317,9 @@ async def track(
     started at once, so memory does not grow with the collection, and a collection that is still
     being read (a generator) is tracked while the rest of it loads.
     """
-    filters_paths = filters_paths or {}
+    # The reader's own dict, filled in as services are read: never replaced by a copy.
+    if filters_paths is None:
+        filters_paths = {}
 
     async def one(terms: Terms) -> Outcome:
         try:

@@ -482,3 +482,49 @@ def test_a_recording_process_that_cannot_start_is_a_record_error(
     monkeypatch.setattr(worker.sys, "executable", "/nonexistent/python")
     with pytest.raises(RecordError, match="could not start the recording process"):
         asyncio.run(Writer.open(tmp_path / "snapshots", author_name="Bot", author_email="bot@example.org"))
+
+
+FILTERS_PY = '''
+def dropFooter(document, parameters, source_document):
+    """Remove the page's footer and, when given, the elements named by the parameters."""
+    for node in document.css("footer"):
+        node.decompose()
+    for selector in parameters or ():
+        for node in document.css(selector):
+            node.decompose()
+'''
+
+
+def test_service_filters_from_a_filters_py_run_in_track(site: HTTPServer, tmp_path: Path) -> None:
+    """A terms naming a function of SERVICE.filters.py is tracked with that filter applied, in a
+    whole-collection run (read while tracking starts) as in a run selecting the service."""
+    page = (
+        "<html><body><main><h1>Rules</h1><p class='ad'>Buy now</p><p>Be {}.</p>"
+        "<footer>Footer text</footer></main></body></html>"
+    )
+    site.expect_request("/filtered").respond_with_data(page.format("kind"), content_type="text/html")
+    extra = {
+        "Filtered": {
+            "name": "Filtered",
+            "terms": {
+                "Terms of Service": {
+                    "fetch": site.url_for("/filtered"),
+                    "select": "main",
+                    "filter": [{"dropFooter": [".ad"]}],
+                }
+            },
+        }
+    }
+    root = write_collection(tmp_path, site, extra)
+    (root / "declarations" / "Filtered.filters.py").write_text(FILTERS_PY, "utf-8")
+    code, output = track(root)
+    assert code == 0, output
+    version = root / "versions" / "Filtered" / "Terms of Service.md"
+    assert version.read_text("utf-8") == "Rules\n=====\n\nBe kind."
+
+    site.clear()
+    site.expect_request("/filtered").respond_with_data(page.format("honest"), content_type="text/html")
+    code, output = track(root, "-s", "Filtered")
+    assert code == 0, output
+    assert "1 changes" in output
+    assert version.read_text("utf-8") == "Rules\n=====\n\nBe honest."
