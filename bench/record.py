@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ota.gitrepo import Repository
+from ota.store.repository import Repository
 
 SIZE = 20_000
 START = datetime(2024, 1, 1, tzinfo=UTC)

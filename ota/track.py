@@ -2,7 +2,7 @@
 
 Many terms are in flight at once; the fetcher keeps each host to a few requests, extraction runs
 in worker processes so that CPU-heavy pages do not stall the network, and both repositories are
-written by one recording process (`ota.writer`), so commits never interleave. `track` yields one
+written by one recording process (`ota.store.writer`), so commits never interleave. `track` yields one
 `Outcome` per terms, in the order they finish; a failure is an outcome, never an exception that
 stops the others.
 """
@@ -19,14 +19,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
-from ota import record
 from ota.declarations import SourceDocument, Terms
 from ota.errors import ExtractError, FetchError, OtaError, RecordError
 from ota.extract import extract_terms
 from ota.fetch import Page
-from ota.gitrepo import Repository
+from ota.store import records as record
+from ota.store.repository import Repository
+from ota.store.writer import Writer
 from ota.worker import Worker, WorkerStopped
-from ota.writer import Writer
 
 T = TypeVar("T")
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from ota import gitrepo
 from ota.declarations import SourceDocument, Terms
 from ota.errors import RecordError
-from ota.record import (
+from ota.store import repository as gitrepo
+from ota.store.records import (
     Recorded,
     Repository,
     extension_for,
@@ -436,7 +436,9 @@ def test_a_folder_inside_another_repository_gets_its_own(tmp_path: Path) -> None
 def test_a_second_ota_process_is_refused(tmp_path: Path) -> None:
     """While one ota process has a repository open, another one (or a second open) is refused."""
     folder = tmp_path / "repo"
-    code = f"from ota.record import Repository\nRepository.open({str(folder)!r}).close()\nprint('opened')"
+    code = (
+        f"from ota.store.records import Repository\nRepository.open({str(folder)!r}).close()\nprint('opened')"
+    )
     with Repository.open(folder):
         with pytest.raises(RecordError, match="in use by another ota process"):
             Repository.open(folder)
@@ -452,8 +454,9 @@ WRITER = textwrap.dedent(
     """
     import random, sys, os, signal
     from datetime import UTC, datetime, timedelta
-    from ota import gitrepo, gitpack
-    from ota.record import Repository
+    from ota.store import pack as gitpack
+    from ota.store import repository as gitrepo
+    from ota.store.records import Repository
 
     folder, seed, flush_every, kill_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     gitrepo.FLUSH_EVERY = flush_every
@@ -545,7 +548,7 @@ def test_kill_at_random_moments(tmp_path: Path) -> None:
 
 def test_trees_are_stored_as_deltas_of_the_tree_they_replace(tmp_path: Path) -> None:
     """One commit changes one entry of the root tree: packs hold it as a delta, git reads it back."""
-    from ota import gitpack
+    from ota.store import pack as gitpack
 
     folder = tmp_path / "repo"
     services = [f"Service {number:03d}" for number in range(90)]  # 180 commits: one flush
@@ -581,7 +584,7 @@ def test_trees_are_stored_as_deltas_of_the_tree_they_replace(tmp_path: Path) -> 
 )
 def test_deltas_rebuild_the_object_for_git(tmp_path: Path, edit: str) -> None:
     """`make_delta()` output, written in a pack, is read back by git as the exact target bytes."""
-    from ota.gitpack import BLOB, PendingObjects, make_delta, write_pack
+    from ota.store.pack import BLOB, PendingObjects, make_delta, write_pack
 
     rng = random.Random(edit)
     base = bytes(rng.randrange(256) for _ in range(5000))

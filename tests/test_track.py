@@ -477,7 +477,7 @@ def test_a_recording_process_that_cannot_start_is_a_record_error(
 
     from ota import worker
     from ota.errors import RecordError
-    from ota.writer import Writer
+    from ota.store.writer import Writer
 
     monkeypatch.setattr(worker.sys, "executable", "/nonexistent/python")
     with pytest.raises(RecordError, match="could not start the recording process"):

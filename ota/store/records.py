@@ -3,7 +3,7 @@
 This module owns OTA's formats (OTA-FORMATS §6): file paths, commit subjects, bodies and trailers.
 The messages are built the way OTA's engine builds them and then stored the way `git commit -m`
 stores them (paragraphs separated by one blank line, a final newline), so `git log` shows the same
-text for a record written by either engine. Git itself is driven by `ota.gitrepo.Repository`.
+text for a record written by either engine. Git itself is driven by `ota.store.repository.Repository`.
 
     SERVICE_ID/TERMS TYPE.html                 snapshot of a single source document (.pdf…)
     SERVICE_ID/TERMS TYPE #DOCUMENT_ID.html    snapshot of one source document of combined terms
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from ota.declarations import SourceDocument, Terms
-from ota.gitrepo import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, Record, Repository
+from ota.store.repository import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, Record, Repository
 
 __all__ = [
     "DEFAULT_AUTHOR_EMAIL",

@@ -2,7 +2,7 @@
 
 A run records thousands of files, one commit each, so nothing here starts a `git` process per
 commit, and nothing touches the disk per commit either: blobs, trees and commits go to an
-in-memory object store (`ota.gitpack.PendingObjects`). Every `FLUSH_EVERY` commits, and at
+in-memory object store (`ota.store.pack.PendingObjects`). Every `FLUSH_EVERY` commits, and at
 `flush()`/`close()`, the batch is published in this order, each step atomic:
 
 1. one packfile with its index (temporary names, then renamed);
@@ -39,8 +39,8 @@ import pygit2
 from pygit2.enums import DeltaStatus, FileMode, SortMode
 
 from ota.errors import RecordError
-from ota.gitfolder import branch_of, lock, open_or_init
-from ota.gitpack import (
+from ota.store.folder import branch_of, lock, open_or_init
+from ota.store.pack import (
     BLOB,
     COMMIT,
     PendingObjects,
@@ -50,7 +50,7 @@ from ota.gitpack import (
     remove_partial_packs,
     write_pack,
 )
-from ota.pathindex import PathIndex, run_git
+from ota.store.pathindex import PathIndex, run_git
 
 DEFAULT_AUTHOR_NAME = "Open Terms Archive Bot"
 DEFAULT_AUTHOR_EMAIL = "bot@opentermsarchive.org"
@@ -102,7 +102,7 @@ class Repository:
 
     Use `Repository.open()`; close it (or use it as a context manager) to publish the last commits
     and release the lock. Calls are serialised by a lock; the orchestrator still makes them from a
-    single recording process (`ota.writer`), one at a time, so that commits happen in a known order.
+    single recording process (`ota.store.writer`), one at a time, so that commits happen in a known order.
     """
 
     def __init__(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ota.errors import RecordError
-from ota.gitrepo import Repository
+from ota.store.repository import Repository
 from ota.worker import Worker, WorkerStopped
 
 T = TypeVar("T")
