@@ -1,4 +1,4 @@
-"""Tests of fetching with a real headless Chromium (ota.browser through ota.fetch), against pages
+"""Tests of fetching with a real headless Chromium (ota.fetch.browser through ota.fetch), against pages
 served on 127.0.0.1. Tests marked `browser` need Debian's chromium and are skipped without it."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ota.browser import Browser, proxy_from_environment
 from ota.errors import FetchError
 from ota.fetch import FULL_DOM, HTML_ONLY, Fetcher, FetchSettings, Page
+from ota.fetch.browser import Browser, proxy_from_environment
 
 T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"

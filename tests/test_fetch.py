@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from ota.errors import FetchError, SettingsError
-from ota.fetch import (
+from ota.fetch.client import (
     Fetcher,
     FetchSettings,
     Page,

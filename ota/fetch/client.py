@@ -7,7 +7,7 @@ at most `concurrency` requests in flight overall, at most `per_host` per host, a
 full jitter, honouring `Retry-After`, within `max_attempts` and `retry_budget`.
 
 Pages that need client scripts (`executeClientScripts: true`) are rendered by one headless
-Chromium per `Fetcher` (`ota.browser`), started on the first such fetch, with at most
+Chromium per `Fetcher` (`ota.fetch.browser`), started on the first such fetch, with at most
 `browser_pages` pages open at once; when `executeClientScripts` is absent, the errors OTA sees as
 bot blocking (HTTP 403, 406, 502, connection resets) are tried again with the browser.
 
@@ -37,8 +37,8 @@ from typing import Self
 
 import httpx
 
-from ota.browser import DEFAULT_EXECUTABLE, Browser, Rendered, proxy_from_environment
 from ota.errors import FetchError, SettingsError
+from ota.fetch.browser import DEFAULT_EXECUTABLE, Browser, Rendered, proxy_from_environment
 
 DEFAULT_ACCEPT_LANGUAGE = "en"
 DEFAULT_USER_AGENT = (
