@@ -1,4 +1,4 @@
-"""Settings: one frozen value, built once by the CLI from `ota.toml`, the environment and options.
+"""Settings: one frozen value, built once from `ota.toml`, the environment and command-line options.
 
 `ota.toml` (in the working folder, or the file named by `--config` or `OTA_CONFIG`):
 
@@ -14,6 +14,8 @@
     per_host = 2                       # requests in flight to one host
     host_delay = 0.0                   # seconds between two requests to one host
     timeout = 30
+    browser_path = "/usr/bin/chromium"
+    browser_sandbox = true             # default: on, unless ota runs as root
 
     [recorder]
     snapshot_link_template = "%SNAPSHOT_ID"   # OTA's snapshotIdentiferTemplate
@@ -22,24 +24,27 @@
 
     [track]
     schedule = "30 */12 * * *"
+    extract_workers = 2
 
-Precedence: command-line options, then environment (`OTA_ACCEPT_LANGUAGE`), then `ota.toml`,
-then the defaults below.
+Every key is converted to its type here, and a key that is unknown or of the wrong type is a
+`SettingsError` naming the file, the section and the key. The environment is read here and only
+here: `OTA_CONFIG`, `OTA_ACCEPT_LANGUAGE`, the proxy variables (`HTTP_PROXY`, `HTTPS_PROXY`,
+`ALL_PROXY`, `NO_PROXY`, in either case) and `SSL_CERT_FILE` / `SSL_CERT_DIR`.
+
+Precedence: command-line options, then the environment, then `ota.toml`, then the defaults below.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from ota import __version__
 from ota.errors import SettingsError
-from ota.fetch import FetchSettings
 
 CONFIG_FILE = "ota.toml"
 DEFAULT_SCHEDULE = "30 */12 * * *"
@@ -48,6 +53,66 @@ DEFAULT_AUTHOR_NAME = "Open Terms Archive Bot"
 DEFAULT_AUTHOR_EMAIL = "bot@opentermsarchive.org"
 #: What ota writes in the `X-engine-version` trailer of its commits.
 ENGINE_VERSION = f"ota {__version__}"
+
+DEFAULT_ACCEPT_LANGUAGE = "en"
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36 ota"
+)
+DEFAULT_TIMEOUT = 30.0  # seconds for one attempt, redirects and body included (OTA: the whole fetch)
+DEFAULT_MAX_REDIRECTS = 20
+DEFAULT_MAX_SIZE = 32 * 1024 * 1024
+DEFAULT_CONCURRENCY = 64
+DEFAULT_PER_HOST = 2
+DEFAULT_HOST_DELAY = 0.0
+DEFAULT_MAX_ATTEMPTS = 4
+DEFAULT_RETRY_BUDGET = 60.0  # seconds spent waiting between the attempts for one URL
+DEFAULT_BACKOFF_BASE = 1.0
+DEFAULT_BROWSER_PATH = "/usr/bin/chromium"  # Debian's chromium package
+DEFAULT_BROWSER_PAGES = 4  # pages rendered at once: each tab takes a renderer process (~100 MB)
+DEFAULT_BROWSER_WAIT = 10.0  # seconds to wait for the `select` selectors to have text (OTA: 10 s)
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How to fetch: request headers, limits, politeness, retries, proxies, trusted authorities."""
+
+    accept_language: str = DEFAULT_ACCEPT_LANGUAGE  # may be a list such as "en-IE, en-GB, en"
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout: float = DEFAULT_TIMEOUT
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+    max_size: int = DEFAULT_MAX_SIZE
+    concurrency: int = DEFAULT_CONCURRENCY
+    per_host: int = DEFAULT_PER_HOST
+    host_delay: float = DEFAULT_HOST_DELAY
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    retry_budget: float = DEFAULT_RETRY_BUDGET
+    backoff_base: float = DEFAULT_BACKOFF_BASE
+    browser_path: str = DEFAULT_BROWSER_PATH  # Chromium, a path or a name on PATH
+    browser_pages: int = DEFAULT_BROWSER_PAGES
+    browser_wait: float = DEFAULT_BROWSER_WAIT
+    #: Chromium's sandbox; None: on, unless ota runs as root (where Chromium cannot use it).
+    browser_sandbox: bool | None = None
+    #: The proxy variables of the environment (`HTTP_PROXY`, `no_proxy`…), as they were set.
+    proxy_environment: Mapping[str, str] = field(default_factory=dict)
+    #: Certificate authorities to trust instead of the default ones (`SSL_CERT_FILE`, `SSL_CERT_DIR`).
+    ca_file: Path | None = None
+    ca_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_size", "concurrency", "per_host", "max_attempts", "browser_pages"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"fetch {name} must be at least 1, not {getattr(self, name)}")
+        for name in (
+            "timeout",
+            "host_delay",
+            "retry_budget",
+            "backoff_base",
+            "max_redirects",
+            "browser_wait",
+        ):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"fetch {name} cannot be negative, not {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -68,44 +133,142 @@ class Settings:
     engine_version: str = ENGINE_VERSION
 
 
-_SECTIONS: dict[str, dict[str, str]] = {
+# -- the keys of ota.toml ---------------------------------------------------------------------------
+
+Converter = Callable[[Any], Any]
+
+
+class _Invalid(ValueError):
+    """A value of the wrong type or out of range; the message says what was expected."""
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"must be a string, not {_shown(value)}")
+    return value
+
+
+def _one_line(value: Any) -> str:
+    text = _string(value)
+    if any(char in text for char in "<>\n\r\0"):
+        raise _Invalid(f"cannot contain <, >, a line break or a NUL character: {text!r}")
+    return text
+
+
+def _integer(minimum: int) -> Converter:
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Invalid(f"must be a whole number, not {_shown(value)}")
+        if value < minimum:
+            raise _Invalid(f"must be at least {minimum}, not {value}")
+        return value
+
+    return convert
+
+
+def _number(minimum: float, *, exclusive: bool = False) -> Converter:
+    def convert(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Invalid(f"must be a number, not {_shown(value)}")
+        if value < minimum or (exclusive and value == minimum):
+            bound = "more than" if exclusive else "at least"
+            raise _Invalid(f"must be {bound} {minimum:g}, not {value:g}")
+        return float(value)
+
+    return convert
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"must be true or false, not {_shown(value)}")
+    return value
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _Invalid(f'must be a list of strings such as ["Example Policy"], not {_shown(value)}')
+    return tuple(value)
+
+
+def _cron(value: Any) -> str:
+    expression = _string(value)
+    from apscheduler.triggers.cron import CronTrigger  # only when a schedule is set
+
+    try:
+        CronTrigger.from_crontab(expression, timezone="UTC")
+    except ValueError as error:
+        raise _Invalid(
+            f"{expression!r} is not a cron expression (minute hour day month weekday): {error}"
+        ) from None
+    return expression
+
+
+def _path(value: Any) -> Path:
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str) or not value:
+        raise _Invalid(f"must be a folder path, not {_shown(value)}")
+    return Path(value)
+
+
+def _shown(value: Any) -> str:
+    kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}
+    return f"{kind.get(type(value), type(value).__name__)} ({value!r})"
+
+
+@dataclass(frozen=True)
+class _Key:
+    """One key of ota.toml: the field it sets (`fetch.NAME` for fetch settings) and its type."""
+
+    target: str
+    convert: Converter
+
+
+_KEYS: dict[str, dict[str, _Key]] = {
     "collection": {
-        "declarations": "declarations",
-        "snapshots": "snapshots",
-        "versions": "versions",
-        "terms_types": "extra_terms_types",
+        "declarations": _Key("declarations", _path),
+        "snapshots": _Key("snapshots", _path),
+        "versions": _Key("versions", _path),
+        "terms_types": _Key("extra_terms_types", _strings),
+    },
+    "fetch": {
+        "accept_language": _Key("fetch.accept_language", _string),
+        "user_agent": _Key("fetch.user_agent", _string),
+        "timeout": _Key("fetch.timeout", _number(0, exclusive=True)),
+        "max_redirects": _Key("fetch.max_redirects", _integer(0)),
+        "max_size": _Key("fetch.max_size", _integer(1)),
+        "concurrency": _Key("fetch.concurrency", _integer(1)),
+        "per_host": _Key("fetch.per_host", _integer(1)),
+        "host_delay": _Key("fetch.host_delay", _number(0)),
+        "max_attempts": _Key("fetch.max_attempts", _integer(1)),
+        "retry_budget": _Key("fetch.retry_budget", _number(0)),
+        "backoff_base": _Key("fetch.backoff_base", _number(0)),
+        "browser_path": _Key("fetch.browser_path", _string),
+        "browser_pages": _Key("fetch.browser_pages", _integer(1)),
+        "browser_wait": _Key("fetch.browser_wait", _number(0)),
+        "browser_sandbox": _Key("fetch.browser_sandbox", _boolean),
     },
     "recorder": {
-        "snapshot_link_template": "snapshot_link_template",
-        "author_name": "author_name",
-        "author_email": "author_email",
+        "snapshot_link_template": _Key("snapshot_link_template", _string),
+        "author_name": _Key("author_name", _one_line),
+        "author_email": _Key("author_email", _one_line),
     },
-    "track": {"schedule": "schedule", "extract_workers": "extract_workers"},
+    "track": {
+        "schedule": _Key("schedule", _cron),
+        "extract_workers": _Key("extract_workers", _integer(0)),
+    },
 }
-_FETCH_FIELDS = {f.name: f.type for f in dataclasses.fields(FetchSettings)}
-_PATH_FIELDS = {"declarations", "snapshots", "versions"}
+#: Option name (as `load_settings` takes it) → its key, for the same checks as the file's values.
+_BY_TARGET = {
+    key.target: (section, name, key) for section, keys in _KEYS.items() for name, key in keys.items()
+}
+_PATH_TARGETS = {"declarations", "snapshots", "versions"}
+_FETCH_FIELDS = {f.name for f in fields(FetchSettings)}
 
 
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as file:
-            return tomllib.load(file)
-    except tomllib.TOMLDecodeError as error:
-        raise SettingsError(f"{path}: {error}") from error
-    except OSError as error:
-        raise SettingsError(f"{path}: cannot be read: {error.strerror}") from error
-
-
-def _coerce_fetch(name: str, value: Any, source: str) -> Any:
-    expected = _FETCH_FIELDS[name]
-    try:
-        if expected in ("int", int):
-            return int(value)
-        if expected in ("float", float):
-            return float(value)
-    except (TypeError, ValueError) as error:
-        raise SettingsError(f"{source}: fetch {name} must be a number, not {value!r}") from error
-    return str(value)
+def settings_keys() -> dict[str, list[str]]:
+    """The keys `ota.toml` accepts, by section (for documentation and its tests)."""
+    return {section: list(keys) for section, keys in _KEYS.items()}
 
 
 def load_settings(
@@ -114,11 +277,12 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """The settings for this run.
+    """The settings for this run; raises `SettingsError` naming what is wrong.
 
     `config` is an `ota.toml` to read (default: `OTA_CONFIG`, else `./ota.toml` when present);
-    `overrides` are command-line values (None values are ignored): top-level field names, or
-    `fetch.NAME` for fetch settings. Relative folders in a config file are relative to it.
+    `environ` the environment (default: `os.environ`); `overrides` the command-line values, by
+    field name (`declarations`, `fetch.concurrency`…), None values being ignored. Relative folders
+    in a config file are relative to it.
     """
     environ = os.environ if environ is None else environ
     if config is None and environ.get("OTA_CONFIG"):
@@ -126,49 +290,84 @@ def load_settings(
     if config is None and Path(CONFIG_FILE).is_file():
         config = Path(CONFIG_FILE)
     values: dict[str, Any] = {}
-    fetch_values: dict[str, Any] = {}
     if config is not None:
-        data = _read_config(config)
-        base = config.parent
-        # The folders of a collection sit beside its ota.toml unless it says otherwise.
-        values.update({name: base / name for name in _PATH_FIELDS})
-        for section, content in data.items():
-            if not isinstance(content, dict):
-                raise SettingsError(f"{config}: [{section}] must be a table")
-            if section == "fetch":
-                for key, value in content.items():
-                    if key not in _FETCH_FIELDS:
-                        raise SettingsError(
-                            f"{config}: unknown setting fetch.{key}; known: {', '.join(_FETCH_FIELDS)}"
-                        )
-                    fetch_values[key] = _coerce_fetch(key, value, str(config))
-                continue
-            known = _SECTIONS.get(section)
-            if known is None:
-                raise SettingsError(
-                    f"{config}: unknown section [{section}]; known: fetch, {', '.join(_SECTIONS)}"
-                )
-            for key, value in content.items():
-                if key not in known:
-                    raise SettingsError(
-                        f"{config}: unknown setting {section}.{key}; known: {', '.join(known)}"
-                    )
-                target = known[key]
-                if target in _PATH_FIELDS:
-                    value = base / value
-                elif target == "extra_terms_types":
-                    value = tuple(value)
-                values[target] = value
-    if environ.get("OTA_ACCEPT_LANGUAGE"):
-        fetch_values["accept_language"] = environ["OTA_ACCEPT_LANGUAGE"]
-    for key, value in (overrides or {}).items():
+        values.update(_file_values(config))
+    values.update(_environment_values(environ))
+    for target, value in (overrides or {}).items():
         if value is None:
             continue
-        if key.startswith("fetch."):
-            fetch_values[key.removeprefix("fetch.")] = value
-        else:
-            values[key] = Path(value) if key in _PATH_FIELDS else value
+        if target not in _BY_TARGET:
+            raise SettingsError(f"unknown setting {target!r}")
+        section, name, key = _BY_TARGET[target]
+        values[target] = _converted(key, value, f"option for [{section}] {name}")
+    return _build(values)
+
+
+def _file_values(config: Path) -> dict[str, Any]:
     try:
-        return Settings(fetch=FetchSettings(**fetch_values), **values)
-    except TypeError as error:
-        raise SettingsError(str(error)) from error
+        with config.open("rb") as file:
+            data = tomllib.load(file)
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{config}: is not valid TOML: {error}") from error
+    except OSError as error:
+        raise SettingsError(f"{config}: cannot be read: {error.strerror}") from error
+    base = config.parent
+    # The folders of a collection sit beside its ota.toml unless it says otherwise.
+    values: dict[str, Any] = {name: base / name for name in _PATH_TARGETS}
+    for section, content in data.items():
+        keys = _KEYS.get(section)
+        if keys is None:
+            raise SettingsError(f"{config}: unknown section [{section}]; known: {', '.join(_KEYS)}")
+        if not isinstance(content, dict):
+            raise SettingsError(f"{config}: [{section}] must be a table of keys, not {_shown(content)}")
+        for name, value in content.items():
+            key = keys.get(name)
+            if key is None:
+                raise SettingsError(
+                    f"{config}: [{section}] {name}: unknown setting; known: {', '.join(keys)}"
+                )
+            converted = _converted(key, value, f"{config}: [{section}] {name}")
+            values[key.target] = base / converted if key.target in _PATH_TARGETS else converted
+    return values
+
+
+def _converted(key: _Key, value: Any, where: str) -> Any:
+    try:
+        return key.convert(value)
+    except _Invalid as error:
+        raise SettingsError(f"{where}: {error}") from None
+
+
+def _environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if environ.get("OTA_ACCEPT_LANGUAGE"):
+        values["fetch.accept_language"] = environ["OTA_ACCEPT_LANGUAGE"]
+    values["fetch.proxy_environment"] = {
+        name: value for name, value in environ.items() if name.lower().endswith("_proxy") and value
+    }
+    for variable, target in (("SSL_CERT_FILE", "fetch.ca_file"), ("SSL_CERT_DIR", "fetch.ca_dir")):
+        value = environ.get(variable)
+        if not value:
+            continue
+        path = Path(value)
+        exists = path.is_file() if target == "fetch.ca_file" else path.is_dir()
+        if not exists:
+            kind = "file" if target == "fetch.ca_file" else "folder"
+            raise SettingsError(
+                f"{variable}={value}: no such {kind} (it names the certificate authorities to trust)"
+            )
+        values[target] = path
+    return values
+
+
+def _build(values: Mapping[str, Any]) -> Settings:
+    fetch = {
+        target.removeprefix("fetch."): value
+        for target, value in values.items()
+        if target.startswith("fetch.")
+    }
+    top = {target: value for target, value in values.items() if not target.startswith("fetch.")}
+    unknown = set(fetch) - _FETCH_FIELDS
+    if unknown:  # a bug in this module, not a user error
+        raise AssertionError(f"unknown fetch fields {sorted(unknown)}")
+    return replace(Settings(), fetch=FetchSettings(**fetch), **top)

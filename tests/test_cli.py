@@ -81,3 +81,28 @@ def test_extract_names_what_is_wrong(tmp_path: Path) -> None:
     bad = write_declaration(tmp_path, {"fetch": "https://example.com/terms", "select": 3})
     result = runner.invoke(app, ["extract", str(bad), "Terms of Service", str(page)])
     assert result.exit_code == 2 and "Example.json: terms › Terms of Service › select" in result.output
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[track]\nextract_workers = "two"\n', "[track] extract_workers: must be a whole number"),
+        ("[track]\nschedule = 5\n", "[track] schedule: must be a string"),
+        ('[recorder]\nauthor_name = "A <b>"\n', "[recorder] author_name: cannot contain <, >"),
+    ],
+)
+def test_track_with_a_bad_setting_exits_2_with_one_line(tmp_path: Path, toml: str, message: str) -> None:
+    """A bad ota.toml stops `ota track` before anything runs: exit 2, one line naming the key."""
+    (tmp_path / "ota.toml").write_text(toml, "utf-8")
+    result = CliRunner().invoke(app, ["track", "--config", str(tmp_path / "ota.toml"), "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_track_with_a_missing_ca_file_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SSL_CERT_FILE naming no file: exit 2 and a line naming it, no traceback."""
+    (tmp_path / "ota.toml").write_text("", "utf-8")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nope.pem"))
+    result = CliRunner().invoke(app, ["track", "--config", str(tmp_path / "ota.toml"), "--no-progress"])
+    assert result.exit_code == 2 and "SSL_CERT_FILE=" in result.output and "nope.pem" in result.output

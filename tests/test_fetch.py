@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
+import os
 import socket
 import ssl
 import threading
@@ -29,6 +30,7 @@ from ota.fetch.client import (
     network_error_code,
     parse_retry_after,
 )
+from ota.settings import load_settings
 
 T = TypeVar("T")
 
@@ -324,13 +326,16 @@ def test_proxies_are_taken_from_the_environment(monkeypatch: pytest.MonkeyPatch)
         direct.reply("/page", Reply(body=b"<p>direct</p>"))
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
         monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
-        assert fetch("http://terms.example/tos").content == b"<p>through the proxy</p>"
-        assert fetch(direct.url("/page")).content == b"<p>direct</p>"
+        settings = load_settings(environ=os.environ).fetch  # the environment is read there, once
+        assert fetch("http://terms.example/tos", settings).content == b"<p>through the proxy</p>"
+        assert fetch(direct.url("/page"), settings).content == b"<p>direct</p>"
         monkeypatch.delenv("NO_PROXY")
+        settings = load_settings(environ=os.environ).fetch
         proxy.reply(direct.url("/page"), Reply(body=b"<p>proxied</p>"))
-        assert fetch(direct.url("/page")).content == b"<p>proxied</p>"  # not excepted any more
+        assert fetch(direct.url("/page"), settings).content == b"<p>proxied</p>"  # not excepted any more
+        assert fetch(direct.url("/page")).content == b"<p>direct</p>"  # settings without proxies
     assert [hit.path for hit in proxy.requests] == ["http://terms.example/tos", direct.url("/page")]
-    assert [hit.path for hit in direct.requests] == ["/page"]
+    assert [hit.path for hit in direct.requests] == ["/page", "/page"]
 
 
 # Failures

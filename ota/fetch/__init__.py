@@ -4,6 +4,7 @@ client.py    the Fetcher: plain HTTP, politeness, retries, the browser when need
 browser.py   headless Chromium, for pages that need client scripts
 """
 
-from ota.fetch.client import FULL_DOM, HTML_ONLY, Fetcher, FetchSettings, Page
+from ota.fetch.client import FULL_DOM, HTML_ONLY, Fetcher, Page
+from ota.settings import FetchSettings
 
 __all__ = ["FULL_DOM", "HTML_ONLY", "FetchSettings", "Fetcher", "Page"]

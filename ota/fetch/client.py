@@ -26,7 +26,7 @@ import socket
 import ssl
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,27 +38,12 @@ from typing import Self
 import httpx
 
 from ota.errors import FetchError, SettingsError
-from ota.fetch.browser import DEFAULT_EXECUTABLE, Browser, Rendered, proxy_from_environment
+from ota.fetch.browser import Browser, Rendered, proxy_from_environment
+from ota.settings import FetchSettings
 
-DEFAULT_ACCEPT_LANGUAGE = "en"
-DEFAULT_USER_AGENT = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Safari/537.36 ota"
-)
 DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 #: The encodings httpx decodes (brotli and zstd only with their optional packages, absent here).
 _ACCEPT_ENCODING = "gzip, deflate"
-DEFAULT_TIMEOUT = 30.0  # seconds for one attempt, redirects and body included (OTA: the whole fetch)
-DEFAULT_MAX_REDIRECTS = 20
-DEFAULT_MAX_SIZE = 32 * 1024 * 1024
-DEFAULT_CONCURRENCY = 64
-DEFAULT_PER_HOST = 2
-DEFAULT_HOST_DELAY = 0.0
-DEFAULT_MAX_ATTEMPTS = 4
-DEFAULT_RETRY_BUDGET = 60.0  # seconds spent waiting between the attempts for one URL
-DEFAULT_BACKOFF_BASE = 1.0
-DEFAULT_BROWSER_PAGES = 4  # pages rendered at once: each tab takes a renderer process (~100 MB)
-DEFAULT_BROWSER_WAIT = 10.0  # seconds to wait for the `select` selectors to have text (OTA: 10 s)
 
 HTML_ONLY = "htmlOnly"  # the `X-fetcher` of snapshots fetched without a browser
 FULL_DOM = "fullDom"  # the `X-fetcher` of snapshots rendered by the browser
@@ -102,41 +87,6 @@ _META_CHARSET = re.compile(rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([\w.:-]+)"
 _XML_ENCODING = re.compile(rb"""<\?xml\b[^>]*?\bencoding\s*=\s*["']\s*([\w.:-]+)""", re.IGNORECASE)
 _PYTHON_ONLY_CODECS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape"})
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-
-
-@dataclass(frozen=True)
-class FetchSettings:
-    """How to fetch: request headers, limits, politeness and retries."""
-
-    accept_language: str = DEFAULT_ACCEPT_LANGUAGE  # may be a list such as "en-IE, en-GB, en"
-    user_agent: str = DEFAULT_USER_AGENT
-    timeout: float = DEFAULT_TIMEOUT
-    max_redirects: int = DEFAULT_MAX_REDIRECTS
-    max_size: int = DEFAULT_MAX_SIZE
-    concurrency: int = DEFAULT_CONCURRENCY
-    per_host: int = DEFAULT_PER_HOST
-    host_delay: float = DEFAULT_HOST_DELAY
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    retry_budget: float = DEFAULT_RETRY_BUDGET
-    backoff_base: float = DEFAULT_BACKOFF_BASE
-    browser_path: str = DEFAULT_EXECUTABLE  # Chromium, a path or a name on PATH
-    browser_pages: int = DEFAULT_BROWSER_PAGES
-    browser_wait: float = DEFAULT_BROWSER_WAIT
-
-    def __post_init__(self) -> None:
-        for name in ("max_size", "concurrency", "per_host", "max_attempts", "browser_pages"):
-            if getattr(self, name) < 1:
-                raise SettingsError(f"fetch {name} must be at least 1, not {getattr(self, name)}")
-        for name in (
-            "timeout",
-            "host_delay",
-            "retry_budget",
-            "backoff_base",
-            "max_redirects",
-            "browser_wait",
-        ):
-            if getattr(self, name) < 0:
-                raise SettingsError(f"fetch {name} cannot be negative, not {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -294,6 +244,30 @@ class _Host:
     next_start: float = float("-inf")
 
 
+def proxies_of(environment: Mapping[str, str]) -> dict[str, str]:
+    """Proxy URLs by scheme (and `no`: the bypass list) from proxy variables, as curl reads them.
+
+    The same rules as `urllib.request.getproxies_environment`, on a given mapping: lowercase
+    names win over uppercase ones.
+    """
+    proxies: dict[str, str] = {}
+    for name, value in sorted(environment.items(), key=lambda item: item[0].islower()):
+        if value and name.lower().endswith("_proxy"):
+            proxies[name.lower()[: -len("_proxy")]] = value
+    return proxies
+
+
+def _tls_context(settings: FetchSettings) -> ssl.SSLContext:
+    """The TLS context of every connection: the authorities named by the settings, else certifi's."""
+    try:
+        if settings.ca_file is not None or settings.ca_dir is not None:
+            return ssl.create_default_context(cafile=settings.ca_file, capath=settings.ca_dir)
+        return httpx.create_ssl_context(trust_env=False)
+    except (OSError, ssl.SSLError) as exc:
+        named = settings.ca_file or settings.ca_dir
+        raise SettingsError(f"{named}: cannot be read as certificate authorities: {exc}") from exc
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -338,9 +312,9 @@ class Fetcher:
         # One small connection pool per host: httpcore scans every connection of a pool for each
         # request, so a single pool of `concurrency` connections costs O(concurrency) per request.
         # The TLS context (loading the CA bundle takes tens of ms) is shared by all of them.
-        self._tls = httpx.create_ssl_context(trust_env=True)  # SSL_CERT_FILE, SSL_CERT_DIR
+        self._tls = _tls_context(settings)
         self._transports: dict[str, httpx.AsyncBaseTransport] = {}
-        self._proxies = urllib.request.getproxies_environment()  # HTTP(S)_PROXY, ALL_PROXY, NO_PROXY
+        self._proxies = proxies_of(settings.proxy_environment)
         self._headers = httpx.Headers(
             {
                 "User-Agent": settings.user_agent,
@@ -356,7 +330,7 @@ class Fetcher:
             settings.browser_path,
             user_agent=settings.user_agent,
             accept_language=settings.accept_language,
-            proxy=proxy_from_environment(),
+            proxy=proxy_from_environment(settings.proxy_environment),
         )
         self._browser_pages = asyncio.Semaphore(settings.browser_pages)
 

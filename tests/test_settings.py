@@ -1,0 +1,197 @@
+"""Settings: ota.toml, the environment and options give one validated value; every error names its key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ota.errors import SettingsError
+from ota.settings import DEFAULT_SCHEDULE, FetchSettings, Settings, load_settings, settings_keys
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    config = tmp_path / "ota.toml"
+    config.write_text(text, "utf-8")
+    return config
+
+
+def test_without_a_file_the_defaults_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ota.toml, no environment, no option: the documented defaults."""
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings == Settings(extract_workers=settings.extract_workers)
+    assert settings.declarations == Path("declarations") and settings.schedule == DEFAULT_SCHEDULE
+    assert settings.fetch == FetchSettings()
+
+
+def test_every_key_of_a_file_is_converted(tmp_path: Path) -> None:
+    """Each section's keys reach their fields; folders are relative to the file."""
+    config = write(
+        tmp_path,
+        """
+[collection]
+declarations = "decl"
+snapshots = "/abs/snapshots"
+terms_types = ["Example Policy"]
+[fetch]
+accept_language = "fr"
+timeout = 5
+concurrency = 8
+host_delay = 0.5
+browser_sandbox = false
+[recorder]
+snapshot_link_template = "https://example.org/%SNAPSHOT_ID"
+author_name = "Bot"
+author_email = "bot@example.org"
+[track]
+schedule = "0 * * * *"
+extract_workers = 0
+""",
+    )
+    settings = load_settings(config, environ={})
+    assert settings.declarations == tmp_path / "decl"
+    assert settings.snapshots == Path("/abs/snapshots")
+    assert settings.versions == tmp_path / "versions"  # beside the file by default
+    assert settings.extra_terms_types == ("Example Policy",)
+    assert settings.fetch.accept_language == "fr" and settings.fetch.timeout == 5.0
+    assert isinstance(settings.fetch.timeout, float)
+    assert settings.fetch.concurrency == 8 and settings.fetch.host_delay == 0.5
+    assert settings.fetch.browser_sandbox is False
+    assert settings.snapshot_link_template == "https://example.org/%SNAPSHOT_ID"
+    assert (settings.author_name, settings.author_email) == ("Bot", "bot@example.org")
+    assert settings.schedule == "0 * * * *" and settings.extract_workers == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "environment", "file", "expected"),
+    [
+        (None, None, None, "en"),
+        (None, None, "fr", "fr"),
+        (None, "de", "fr", "de"),
+        ("it", "de", "fr", "it"),
+        ("it", None, None, "it"),
+    ],
+)
+def test_precedence_is_options_then_environment_then_file_then_defaults(
+    tmp_path: Path, option: str | None, environment: str | None, file: str | None, expected: str
+) -> None:
+    """Accept-Language, which all four sources can set, comes from the first that sets it."""
+    config = write(tmp_path, f'[fetch]\naccept_language = "{file}"\n' if file else "")
+    environ = {"OTA_ACCEPT_LANGUAGE": environment} if environment else {}
+    settings = load_settings(config, environ=environ, overrides={"fetch.accept_language": option})
+    assert settings.fetch.accept_language == expected
+
+
+def test_options_override_the_file(tmp_path: Path) -> None:
+    """Command-line folders and numbers win over the file's; None options leave them alone."""
+    config = write(tmp_path, '[collection]\nversions = "v"\n[fetch]\nconcurrency = 8\nper_host = 3\n')
+    settings = load_settings(
+        config,
+        environ={},
+        overrides={"versions": Path("/elsewhere"), "fetch.concurrency": 16, "fetch.per_host": None},
+    )
+    assert settings.versions == Path("/elsewhere")
+    assert settings.fetch.concurrency == 16 and settings.fetch.per_host == 3
+
+
+def test_ota_config_names_the_file(tmp_path: Path) -> None:
+    """OTA_CONFIG is read when no --config is given."""
+    config = write(tmp_path, "[track]\nextract_workers = 3\n")
+    assert load_settings(environ={"OTA_CONFIG": str(config)}).extract_workers == 3
+
+
+def test_the_environment_is_resolved_here_once(tmp_path: Path) -> None:
+    """Proxy variables and certificate authorities are read by load_settings, not by the fetchers."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    environ = {
+        "HTTPS_PROXY": "http://proxy:3128",
+        "no_proxy": "localhost",
+        "HOME": "/root",
+        "SSL_CERT_FILE": str(ca),
+        "SSL_CERT_DIR": str(tmp_path),
+    }
+    fetch = load_settings(environ=environ).fetch
+    assert dict(fetch.proxy_environment) == {"HTTPS_PROXY": "http://proxy:3128", "no_proxy": "localhost"}
+    assert fetch.ca_file == ca and fetch.ca_dir == tmp_path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[collection\n", "ota.toml: is not valid TOML"),
+        ("[colection]\n", "ota.toml: unknown section [colection]; known: collection, fetch, recorder, track"),
+        ("collection = 1\n", "ota.toml: [collection] must be a table of keys, not a number (1)"),
+        (
+            "[fetch]\nconcurency = 2\n",
+            "ota.toml: [fetch] concurency: unknown setting; known: accept_language",
+        ),
+        (
+            '[track]\nextract_workers = "two"\n',
+            "[track] extract_workers: must be a whole number, not a string ('two')",
+        ),
+        ("[track]\nextract_workers = -1\n", "[track] extract_workers: must be at least 0, not -1"),
+        (
+            "[track]\nextract_workers = 2.5\n",
+            "[track] extract_workers: must be a whole number, not a number (2.5)",
+        ),
+        ("[track]\nschedule = 5\n", "[track] schedule: must be a string, not a number (5)"),
+        ('[track]\nschedule = "every day"\n', "[track] schedule: 'every day' is not a cron expression"),
+        ('[collection]\nterms_types = "Foo"\n', "[collection] terms_types: must be a list of strings"),
+        ("[collection]\nterms_types = [1]\n", "[collection] terms_types: must be a list of strings"),
+        ("[collection]\nversions = 3\n", "[collection] versions: must be a folder path, not a number (3)"),
+        ('[recorder]\nauthor_name = "A <b>"\n', "[recorder] author_name: cannot contain <, >"),
+        ('[recorder]\nauthor_email = "a\\nb"\n', "[recorder] author_email: cannot contain <, >"),
+        ("[fetch]\ntimeout = 0\n", "[fetch] timeout: must be more than 0, not 0"),
+        ("[fetch]\nper_host = 0\n", "[fetch] per_host: must be at least 1, not 0"),
+        ('[fetch]\nhost_delay = "1"\n', "[fetch] host_delay: must be a number, not a string ('1')"),
+        ('[fetch]\nbrowser_sandbox = "yes"\n', "[fetch] browser_sandbox: must be true or false"),
+        (
+            "[fetch]\nconcurrency = true\n",
+            "[fetch] concurrency: must be a whole number, not a boolean (True)",
+        ),
+        ('[fetch]\naccept_language = ["en"]\n', "[fetch] accept_language: must be a string, not a list"),
+    ],
+)
+def test_every_error_names_the_file_section_and_key(tmp_path: Path, text: str, message: str) -> None:
+    """A bad file is one SettingsError whose message starts with the file and names the key."""
+    config = write(tmp_path, text)
+    with pytest.raises(SettingsError) as raised:
+        load_settings(config, environ={})
+    assert str(raised.value).startswith(str(tmp_path))
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"SSL_CERT_FILE": "/nonexistent/ca.pem"}, "SSL_CERT_FILE=/nonexistent/ca.pem: no such file"),
+        ({"SSL_CERT_DIR": "/nonexistent/certs"}, "SSL_CERT_DIR=/nonexistent/certs: no such folder"),
+    ],
+)
+def test_bad_environment_values_are_named(environ: dict[str, str], message: str) -> None:
+    """A certificate authority file that does not exist is a SettingsError, not a traceback later."""
+    with pytest.raises(SettingsError, match=message):
+        load_settings(environ=environ)
+
+
+def test_a_missing_config_file_is_named(tmp_path: Path) -> None:
+    """--config naming a file that does not exist."""
+    with pytest.raises(SettingsError, match=r"missing\.toml: cannot be read"):
+        load_settings(tmp_path / "missing.toml", environ={})
+
+
+def test_a_bad_option_value_is_named() -> None:
+    """Options get the same checks as the file's values."""
+    with pytest.raises(SettingsError, match=r"option for \[fetch\] concurrency: must be at least 1, not 0"):
+        load_settings(environ={}, overrides={"fetch.concurrency": 0})
+
+
+def test_the_readme_documents_every_key() -> None:
+    """Every key ota.toml accepts appears in the README's settings section."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    for section, keys in settings_keys().items():
+        assert f"[{section}]" in readme
+        for key in keys:
+            assert f"\n{key} = " in readme, f"[{section}] {key} is not in the README"
