@@ -76,7 +76,8 @@ def track(
     config: ConfigOption = None,
 ) -> None:
     """Fetch every declared terms, record new snapshots and versions, and summarise the run."""
-    from ota.run import run_tracking, summary_lines
+    from ota.report.summary import summary_lines
+    from ota.run import run_tracking
     from ota.settings import load_settings
 
     try:
@@ -101,17 +102,47 @@ def track(
         except OtaError as error:
             raise _fail(str(error)) from error
         return
+    bar = _ProgressBar() if progress and sys.stderr.isatty() else None
     try:
         report = asyncio.run(
             run_tracking(
-                settings, services=service or (), terms_types=terms_type or (), show_progress=progress
+                settings,
+                services=service or (),
+                terms_types=terms_type or (),
+                on_outcome=bar.advance if bar else None,
+                on_total=bar.set_total if bar else None,
             )
         )
     except (SettingsError, DeclarationError, RecordError) as error:
         raise _fail(str(error)) from error
+    finally:
+        if bar is not None:
+            bar.stop()
     for line in summary_lines(report):
         typer.echo(line)
     raise typer.Exit(EXIT_FAILURES if report.failed else EXIT_OK)
+
+
+class _ProgressBar:
+    """A progress bar on the terminal: it counts terms, against a total once one is known."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("tracking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+        )
+        self._task = self._progress.add_task("tracking", total=None)
+        self._progress.start()
+
+    def set_total(self, total: int) -> None:
+        self._progress.update(self._task, total=total)
+
+    def advance(self, _outcome: object) -> None:
+        self._progress.advance(self._task)
+
+    def stop(self) -> None:
+        self._progress.stop()
 
 
 @app.command()
@@ -126,20 +157,24 @@ def extract(
     ] = None,
 ) -> None:
     """Print the Markdown ota would record for these snapshots (to test selectors on a saved page)."""
-    from ota.collection import load_service_filters
     from ota.declarations import parse_service
     from ota.extract import PDF_MIME_TYPE, extract_terms
+    from ota.service_filters import load_service_filters
 
     try:
         data = json.loads(declaration.read_text("utf-8"))
         service_id = declaration.name.removesuffix(".json")
-        service = parse_service(service_id, data, path=declaration, terms_types=_all_types(data))
+        service = parse_service(
+            service_id, data, path=declaration, terms_types=_all_types(data), strict=False
+        )
     except OSError as error:
         raise _fail(f"{declaration}: cannot be read: {error.strerror}") from error
     except ValueError as error:
         raise _fail(f"{declaration}: invalid JSON: {error}") from error
     except DeclarationError as error:
         raise _fail(str(error)) from error
+    if terms_type in service.invalid:
+        raise _fail("; ".join(str(error) for error in service.invalid[terms_type]))
     terms = service.terms.get(terms_type)
     if terms is None:
         raise _fail(

@@ -1,38 +1,74 @@
 """Reading a collection from disk: declarations, their history, service filters and metadata.
 
     COLLECTION/
-      metadata.yml                         collection metadata, kept as a dict
-      declarations/SERVICE_ID.json         a service declaration (ota.declarations parses it)
-      declarations/SERVICE_ID.history.json its earlier declarations
-      declarations/SERVICE_ID.filters.py   its filters, Python functions (OTA uses .filters.js)
+      metadata.yml                          collection metadata, kept as a dict
+      declarations/SERVICE_ID.json          a service declaration (ota.declarations parses it)
+      declarations/SERVICE_ID.history.json  its earlier declarations, read when one is needed
+      declarations/SERVICE_ID.filters.js    its filters as OTA writes them (run in the browser)
+      declarations/SERVICE_ID.filters.py    its filters as Python functions (run where extraction runs)
 
-A file that cannot be used becomes a `DeclarationError` in `Collection.errors` and the rest loads:
-one broken declaration never stops a collection from being tracked.
+Reading a collection never runs its code: the names of a service's filters are found by parsing
+its filters files, which are imported (Python) or evaluated (JavaScript) only where pages are
+extracted. A file that cannot be used becomes a `DeclarationError` in `Collection.errors` and the
+rest loads; within a declaration, an invalid terms entry becomes an `InvalidTerms` and the
+service's other terms load: one mistake never stops the rest of a collection from being tracked.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
-import hashlib
-import importlib.machinery
-import importlib.util
-import inspect
 import json
 import os
-import sys
-from collections.abc import Callable, Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ota.declarations import STANDARD_TERMS_TYPES, Service, Terms, parse_history, parse_service
 from ota.errors import DeclarationError, SettingsError
+from ota.extract.filters import BUILTIN_FILTER_NAMES
 
 #: The filters ota implements itself, usable by every declaration.
-DEFAULT_BUILTIN_FILTERS: frozenset[str] = frozenset({"removeQueryParams"})
+DEFAULT_BUILTIN_FILTERS: frozenset[str] = BUILTIN_FILTER_NAMES
 
-_HISTORY_SUFFIX = ".history.json"
-_FILTERS_SUFFIX = ".filters.py"
+HISTORY_SUFFIX = ".history.json"
+PYTHON_FILTERS_SUFFIX = ".filters.py"
+JAVASCRIPT_FILTERS_SUFFIX = ".filters.js"
+#: Declaration files bigger than this are refused: a declaration is a few kilobytes.
+MAX_DECLARATION_SIZE = 1024 * 1024
+
+# `export function name`, `export async function* name`, `export const|let|var name`, `export { a, b as c }`.
+_JS_EXPORT = re.compile(
+    r"^[ \t]*export\s+(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)"
+    r"|^[ \t]*export\s+(?:const|let|var)\s+([A-Za-z_$][\w$]*)"
+    r"|^[ \t]*export\s*\{([^}]*)\}",
+    re.MULTILINE,
+)
+
+
+@dataclass(frozen=True)
+class InvalidTerms:
+    """A terms whose declaration entry is invalid: a failure of that terms only."""
+
+    service_id: str
+    type: str
+    errors: tuple[DeclarationError, ...]
+
+
+@dataclass(frozen=True)
+class FilterFiles:
+    """A service's filters files and the filter names each one defines."""
+
+    python: Path | None = None
+    python_names: frozenset[str] = frozenset()
+    javascript: Path | None = None
+    javascript_names: frozenset[str] = frozenset()
+
+    @property
+    def names(self) -> frozenset[str]:
+        return self.python_names | self.javascript_names
 
 
 @dataclass(frozen=True)
@@ -49,45 +85,76 @@ class Collection:
     warnings: tuple[str, ...] = ()
     #: The content of `metadata.yml`, or None when the collection has none.
     metadata: dict[str, Any] | None = None
-    #: The `SERVICE_ID.filters.py` of each service that has one.
-    filters_paths: dict[str, Path] = field(default_factory=dict)
+    #: The filters files of each service that has some.
+    filter_files: dict[str, FilterFiles] = field(default_factory=dict)
 
-    def select(self, service_ids: Iterable[str] = (), terms_types: Iterable[str] = ()) -> list[Terms]:
+    @property
+    def filters_paths(self) -> dict[str, Path]:
+        """The `SERVICE_ID.filters.py` of each service that has one."""
+        return {sid: files.python for sid, files in self.filter_files.items() if files.python is not None}
+
+    def select(
+        self, service_ids: Iterable[str] = (), terms_types: Iterable[str] = ()
+    ) -> list[Terms | InvalidTerms]:
         """The terms to track: all of them, or those of the given services and terms types.
 
-        Services come in alphabetical order, and each one's terms by type. Raises SettingsError for
-        a service ID that no declaration has (or whose declaration is broken) and for a terms type
-        that none of the chosen services declares, since a typo would otherwise track nothing.
+        Services come in alphabetical order, and each one's terms by type; terms whose entry is
+        invalid come as `InvalidTerms`. Raises SettingsError for a service ID that no file has and
+        for a terms type that none of the chosen services declares, since a typo would otherwise
+        track nothing. A service whose file is broken is in `errors`, not in the selection.
         """
-        wanted_ids = sorted(set(service_ids)) or list(self.services)
+        wanted_ids = sorted(set(service_ids))
         for service_id in wanted_ids:
-            if service_id not in self.services:
-                raise SettingsError(self._unknown_service(service_id))
+            if service_id not in self.services and not self._failed(service_id):
+                raise SettingsError(unknown_service(service_id, self.services, self.declarations_path))
         wanted_types = set(terms_types)
         chosen = [
-            terms
-            for service_id in wanted_ids
-            for terms_type, terms in sorted(self.services[service_id].terms.items())
-            if not wanted_types or terms_type in wanted_types
+            item
+            for service_id in (wanted_ids or list(self.services))
+            if service_id in self.services
+            for item in service_items(self.services[service_id])
+            if not wanted_types or item.type in wanted_types
         ]
-        missing = sorted(wanted_types - {terms.type for terms in chosen})
-        if missing:
-            declared = sorted({t for service_id in wanted_ids for t in self.services[service_id].terms})
+        missing = sorted(wanted_types - {item.type for item in chosen})
+        if missing and not (wanted_ids and all(self._failed(sid) for sid in wanted_ids)):
+            declared = sorted(
+                {
+                    t
+                    for sid in (wanted_ids or self.services)
+                    if sid in self.services
+                    for t in _types(self.services[sid])
+                }
+            )
             raise SettingsError(
                 f"no selected service declares the terms type '{missing[0]}'; "
                 f"they declare: {', '.join(declared) or 'nothing'}"
             )
         return chosen
 
-    def _unknown_service(self, service_id: str) -> str:
-        for error in self.errors:
-            if error.path.name == f"{service_id}.json":
-                return f"service '{service_id}' could not be loaded: {error}"
-        # Case-insensitive, since IDs are file names and a wrong case is the commonest typo.
-        folded = {known.casefold(): known for known in self.services}
-        close = difflib.get_close_matches(service_id.casefold(), list(folded), n=1)
-        hint = f" (did you mean '{folded[close[0]]}'?)" if close else ""
-        return f"unknown service '{service_id}'{hint}: there is no {self.declarations_path / service_id}.json"
+    def _failed(self, service_id: str) -> bool:
+        return any(error.path.name == f"{service_id}.json" for error in self.errors)
+
+
+def service_items(service: Service) -> Iterator[Terms | InvalidTerms]:
+    """A service's terms by type, those whose entry is invalid as `InvalidTerms`."""
+    for terms_type in sorted(_types(service)):
+        if terms_type in service.terms:
+            yield service.terms[terms_type]
+        else:
+            yield InvalidTerms(service.id, terms_type, service.invalid[terms_type])
+
+
+def _types(service: Service) -> set[str]:
+    return set(service.terms) | set(service.invalid)
+
+
+def unknown_service(service_id: str, known: Iterable[str], declarations: Path) -> str:
+    """The message for a service ID no declaration file has, with the closest one."""
+    # Case-insensitive, since IDs are file names and a wrong case is the commonest typo.
+    folded = {name.casefold(): name for name in known}
+    close = difflib.get_close_matches(service_id.casefold(), list(folded), n=1)
+    hint = f" (did you mean '{folded[close[0]]}'?)" if close else ""
+    return f"unknown service '{service_id}'{hint}: there is no {declarations / service_id}.json"
 
 
 def load_collection(
@@ -95,23 +162,29 @@ def load_collection(
     *,
     terms_types: Iterable[str] | None = None,
     builtin_filters: frozenset[str] = DEFAULT_BUILTIN_FILTERS,
+    services: Iterable[str] | None = None,
 ) -> Collection:
     """Read a collection: `folder` is its root (holding `declarations/`) or its declarations folder.
 
     `metadata.yml` is read from the root, which is the declarations folder's parent when `folder`
     has no `declarations/` subfolder. `terms_types` are the allowed terms types (by default OTA's
-    standard ones); `builtin_filters` the filter names every declaration may use. Raises
-    DeclarationError only when the folder itself is missing.
+    standard ones); `builtin_filters` the filter names every declaration may use; `services`, when
+    given, the only services to read. Raises DeclarationError only when the folder itself is
+    missing, SettingsError for a service in `services` that has no declaration file.
     """
-    return CollectionReader(folder, terms_types=terms_types, builtin_filters=builtin_filters).load()
+    reader = CollectionReader(
+        folder, terms_types=terms_types, builtin_filters=builtin_filters, services=services
+    )
+    return reader.load()
 
 
 class CollectionReader:
     """A collection read one service at a time, so that tracking can start before it is all read.
 
-    Opening lists the files (and raises DeclarationError when the folder is missing); `terms()`
-    yields the terms of each service as soon as its files are parsed; `load()` reads what is left
-    and returns the whole `Collection`. `filters_paths` fills in as services are read.
+    Opening lists the files (and raises DeclarationError when the folder is missing, SettingsError
+    when `services` names one without a declaration); `terms()` yields the terms of each service as
+    soon as its files are parsed; `load()` reads what is left and returns the whole `Collection`.
+    `filter_files` fills in as services are read.
     """
 
     def __init__(
@@ -120,6 +193,7 @@ class CollectionReader:
         *,
         terms_types: Iterable[str] | None = None,
         builtin_filters: frozenset[str] = DEFAULT_BUILTIN_FILTERS,
+        services: Iterable[str] | None = None,
     ) -> None:
         folder = Path(folder)
         if (folder / "declarations").is_dir():
@@ -134,29 +208,35 @@ class CollectionReader:
             raise DeclarationError(self.declarations, message) from error
         self._allowed_types = frozenset(STANDARD_TERMS_TYPES if terms_types is None else terms_types)
         self._builtin_filters = builtin_filters
+        #: Every service ID of the folder, sorted.
         self.service_ids = sorted(
             name[: -len(".json")]
             for name in self._names
-            if name.endswith(".json") and not name.endswith(_HISTORY_SUFFIX) and not name.startswith(".")
+            if name.endswith(".json") and not name.endswith(HISTORY_SUFFIX) and not name.startswith(".")
         )
+        selected = self.service_ids if services is None else sorted(set(services))
+        for service_id in selected:
+            if service_id not in self.service_ids:
+                raise SettingsError(unknown_service(service_id, self.service_ids, self.declarations))
         self.services: dict[str, Service] = {}
         self.errors: list[DeclarationError] = []
         self.warnings: list[str] = []
-        self.filters_paths: dict[str, Path] = {}
-        self._unread = iter(self.service_ids)
+        self.filter_files: dict[str, FilterFiles] = {}
+        self._unread = iter(selected)
+        self._whole = services is None
 
-    def terms(self) -> Iterator[Terms]:
+    def terms(self) -> Iterator[Terms | InvalidTerms]:
         """Every terms of the collection, each service's by type, read as they are asked for."""
         for service in self._read():
-            for _, terms in sorted(service.terms.items()):
-                yield terms
+            yield from service_items(service)
 
     def load(self) -> Collection:
         """The whole collection (reading what `terms()` has not read yet)."""
         for _ in self._read():
             pass
         errors, warnings = list(self.errors), list(self.warnings)
-        warnings.extend(_orphans(self.declarations, self.service_ids))
+        if self._whole:
+            warnings.extend(_orphans(self.declarations, self._names, self.service_ids))
         metadata = None
         try:
             metadata = _read_metadata(self.root / "metadata.yml")
@@ -168,7 +248,7 @@ class CollectionReader:
             errors=tuple(errors),
             warnings=tuple(warnings),
             metadata=metadata,
-            filters_paths=dict(self.filters_paths),
+            filter_files=dict(self.filter_files),
         )
 
     def _read(self) -> Iterator[Service]:
@@ -182,113 +262,136 @@ class CollectionReader:
 
     def _read_service(self, service_id: str) -> Service | None:
         path = self.declarations / f"{service_id}.json"
-        filters_path = path.with_name(service_id + _FILTERS_SUFFIX)
-        has_filters = filters_path.name in self._names
         try:
-            service_filters = load_service_filters(filters_path) if has_filters else {}
-            known_filters = self._builtin_filters | service_filters.keys()
+            files = self._filter_files(service_id)
+            conflicts = {
+                name: (
+                    f"filter '{name}' is defined both in {service_id}{PYTHON_FILTERS_SUFFIX} and in "
+                    f"{service_id}{JAVASCRIPT_FILTERS_SUFFIX}: rename or remove one of them"
+                )
+                for name in files.python_names & files.javascript_names
+            }
             service = parse_service(
                 service_id,
-                _read_json(path),
+                read_json(path),
                 path=path,
                 terms_types=self._allowed_types,
-                known_filters=known_filters,
+                known_filters=self._builtin_filters | files.names,
+                filter_conflicts=conflicts,
+                strict=False,
             )
         except DeclarationError as error:
             self.errors.append(error)
             return None
-        history_path = path.with_name(service_id + _HISTORY_SUFFIX)
+        except RecursionError:  # parsed, but nested deeper than the schema checks can walk
+            self.errors.append(DeclarationError(path, "is not a declaration: its JSON is nested too deeply"))
+            return None
+        if files.python is not None or files.javascript is not None:
+            self.filter_files[service_id] = files
+        history_path = path.with_name(service_id + HISTORY_SUFFIX)
         if history_path.name in self._names:
-            try:
-                history = parse_history(
-                    service_id,
-                    _read_json(history_path),
-                    path=history_path,
-                    terms_types=self._allowed_types,
-                    known_filters=known_filters,
-                )
-                service = replace(service, history=history)
-            except DeclarationError as error:
-                # The current declaration is sound: keep tracking it, and report the history file.
-                self.errors.append(error)
-        if has_filters:
-            self.filters_paths[service_id] = filters_path
-        elif f"{service_id}.filters.js" in self._names:
-            self.warnings.append(
-                f"{path.with_name(service_id + '.filters.js')}: ota cannot run OTA's JavaScript filters; "
-                f"write them as Python functions in {filters_path.name}"
-            )
+            service = replace(service, history_path=history_path)
         return service
 
+    def _filter_files(self, service_id: str) -> FilterFiles:
+        python = self.declarations / f"{service_id}{PYTHON_FILTERS_SUFFIX}"
+        javascript = self.declarations / f"{service_id}{JAVASCRIPT_FILTERS_SUFFIX}"
+        has_python, has_javascript = python.name in self._names, javascript.name in self._names
+        return FilterFiles(
+            python=python if has_python else None,
+            python_names=python_filter_names(python) if has_python else frozenset(),
+            javascript=javascript if has_javascript else None,
+            javascript_names=javascript_filter_names(javascript) if has_javascript else frozenset(),
+        )
 
-# Loaded filters by (resolved path, modification time, size): a changed file is imported again.
-_FILTERS_CACHE: dict[tuple[str, int, int], dict[str, Callable[..., Any]]] = {}
 
+def python_filter_names(path: Path) -> frozenset[str]:
+    """The filters a `SERVICE_ID.filters.py` defines, found by parsing it (never by running it).
 
-def load_service_filters(path: Path | str) -> dict[str, Callable[..., Any]]:
-    """The public functions a `SERVICE_ID.filters.py` defines, by name.
-
-    Functions it imports from elsewhere and names starting with `_` are not filters. The file is
-    imported once per version (path, modification time, size). Raises DeclarationError, naming the
-    file, when it cannot be read or raises while being imported.
+    Filters are the functions defined at the top level whose names do not start with `_` (and
+    names bound to a lambda there). Raises DeclarationError naming the file when it cannot be read
+    or parsed.
     """
-    path = Path(path)
+    source = _read_text(path)
     try:
-        stat = path.stat()
-    except OSError as error:
-        raise DeclarationError(path, f"cannot be read: {error.strerror}") from error
-    resolved = str(path.resolve())
-    key = (resolved, stat.st_mtime_ns, stat.st_size)
-    if key not in _FILTERS_CACHE:
-        for stale in [cached for cached in _FILTERS_CACHE if cached[0] == resolved]:
-            del _FILTERS_CACHE[stale]
-        _FILTERS_CACHE[key] = _import_filters(path, resolved)
-    return dict(_FILTERS_CACHE[key])
+        tree = ast.parse(source, filename=str(path))
+    except (SyntaxError, ValueError) as error:
+        where = f" at line {error.lineno}" if isinstance(error, SyntaxError) and error.lineno else ""
+        raise DeclarationError(
+            path, f"is not valid Python{where}: {error.msg if isinstance(error, SyntaxError) else error}"
+        ) from error
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    return frozenset(name for name in names if not name.startswith("_"))
 
 
-class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
-    """Compiles from the source every time, so no `__pycache__` lands in the declarations repository."""
-
-    def get_code(self, fullname: str) -> Any:
-        return self.source_to_code(self.get_data(self.path), self.path)
-
-
-def _import_filters(path: Path, resolved: str) -> dict[str, Callable[..., Any]]:
-    # One module name per file, unique across collections; registered in sys.modules because
-    # dataclasses and pickling look modules up there.
-    name = "ota_service_filters_" + hashlib.sha256(resolved.encode()).hexdigest()[:16]
-    loader = _SourceOnlyLoader(name, resolved)
-    spec = importlib.util.spec_from_file_location(name, resolved, loader=loader)
-    assert spec is not None  # always built for a loader and a path
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        loader.exec_module(module)
-    except Exception as error:  # the file is the collection's code: anything can go wrong in it
-        sys.modules.pop(name, None)
-        raise DeclarationError(path, f"could not be loaded: {type(error).__name__}: {error}") from error
-    return {
-        function_name: function
-        for function_name, function in vars(module).items()
-        if not function_name.startswith("_") and inspect.isfunction(function) and function.__module__ == name
-    }
+def javascript_filter_names(path: Path) -> frozenset[str]:
+    """The names a `SERVICE_ID.filters.js` module exports, found by reading its `export` statements."""
+    names: set[str] = set()
+    for match in _JS_EXPORT.finditer(_read_text(path)):
+        function, variable, listed = match.groups()
+        if function or variable:
+            names.add(function or variable)
+            continue
+        for item in listed.split(","):
+            exported = item.split(" as ")[-1].strip()
+            if exported and exported != "default":
+                names.add(exported)
+    return frozenset(names)
 
 
-def _read_json(path: Path) -> Any:
-    """The parsed content of a JSON file, or a DeclarationError saying where it is broken."""
-    try:
-        # utf-8-sig: editors on Windows may add a byte order mark, which is no reason to fail.
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DeclarationError(path, "is not UTF-8 text") from error
-    except OSError as error:
-        raise DeclarationError(path, f"cannot be read: {error.strerror}") from error
+def load_history(
+    service: Service,
+    *,
+    terms_types: Iterable[str] | None = None,
+    known_filters: Iterable[str] | None = None,
+) -> Service:
+    """The service with its earlier declarations, read from its `SERVICE_ID.history.json`.
+
+    History files are read only when an earlier declaration is needed (re-extracting an old
+    snapshot), never to track. Raises DeclarationError naming the file when it is invalid.
+    """
+    if service.history_path is None:
+        return service
+    history = parse_history(
+        service.id,
+        read_json(service.history_path),
+        path=service.history_path,
+        terms_types=frozenset(STANDARD_TERMS_TYPES if terms_types is None else terms_types),
+        known_filters=None if known_filters is None else frozenset(known_filters),
+    )
+    return replace(service, history=history)
+
+
+def read_json(path: Path) -> Any:
+    """The parsed content of a declaration file, or a DeclarationError saying where it is broken."""
+    text = _read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise DeclarationError(
             path, f"is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
         ) from error
+    except RecursionError as error:  # a few kilobytes of [[[[…: nested deeper than any declaration
+        raise DeclarationError(path, "is not a declaration: its JSON is nested too deeply") from error
+
+
+def _read_text(path: Path) -> str:
+    try:
+        if path.stat().st_size > MAX_DECLARATION_SIZE:
+            raise DeclarationError(
+                path, f"is larger than {MAX_DECLARATION_SIZE // 1024} KiB: not a declaration"
+            )
+        # utf-8-sig: editors on Windows may add a byte order mark, which is no reason to fail.
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DeclarationError(path, "is not UTF-8 text") from error
+    except OSError as error:
+        raise DeclarationError(path, f"cannot be read: {error.strerror}") from error
 
 
 def _read_metadata(path: Path) -> dict[str, Any] | None:
@@ -312,14 +415,20 @@ def _read_metadata(path: Path) -> dict[str, Any] | None:
     return metadata
 
 
-def _orphans(declarations: Path, service_ids: Iterable[str]) -> list[str]:
+def _orphans(declarations: Path, names: Iterable[str], service_ids: Iterable[str]) -> list[str]:
     """History and filters files whose declaration is missing: probably a renamed service."""
     known = set(service_ids)
     found = []
-    for suffix in (_HISTORY_SUFFIX, _FILTERS_SUFFIX):
-        for path in sorted(declarations.glob("*" + suffix)):
-            if path.name[: -len(suffix)] not in known:
+    for suffix in (HISTORY_SUFFIX, JAVASCRIPT_FILTERS_SUFFIX, PYTHON_FILTERS_SUFFIX):
+        for name in sorted(names):
+            service_id = name[: -len(suffix)]
+            if name.endswith(suffix) and service_id not in known:
                 found.append(
-                    f"{path}: there is no {path.name[: -len(suffix)]}.json beside it, so it is unused"
+                    f"{declarations / name}: there is no {service_id}.json beside it, so it is unused"
                 )
     return found
+
+
+def filters_of(files: Mapping[str, FilterFiles], service_id: str) -> FilterFiles:
+    """The filters files of a service (none when it has none)."""
+    return files.get(service_id) or FilterFiles()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -119,6 +119,10 @@ class Service:
     imported_from: str | None = None
     #: Things the author should fix that do not stop tracking, each naming the file.
     warnings: tuple[str, ...] = ()
+    #: Terms types whose entry is invalid, with its problems: they are not tracked, the others are.
+    invalid: dict[str, tuple[DeclarationError, ...]] = field(default_factory=dict)
+    #: Its `SERVICE_ID.history.json`, read only when an earlier declaration is needed.
+    history_path: Path | None = None
 
 
 def source_document_id(url: str) -> str:
@@ -185,21 +189,39 @@ def parse_service(
     history_path: Path | str | None = None,
     terms_types: Collection[str] = STANDARD_TERMS_TYPES,
     known_filters: Collection[str] | None = None,
+    filter_conflicts: Mapping[str, str] | None = None,
+    strict: bool = True,
 ) -> Service:
     """A `Service` from the parsed JSON of its declaration and, if any, of its history file.
 
     `path` (and `history_path`, by default `SERVICE_ID.history.json` beside it) name the files in
-    errors. `known_filters`, when given, are the filter names declarations may use. Raises the first
-    `DeclarationError` of `declaration_errors`.
+    errors. `known_filters`, when given, are the filter names declarations may use;
+    `filter_conflicts` names that may not be used, with the reason. With `strict`, the first
+    `DeclarationError` of `declaration_errors` is raised; otherwise only a problem of the file as a
+    whole is (no name, no terms), and each terms whose entry is invalid is left out of `terms` and
+    listed with its problems in `invalid`: one bad entry does not stop the service's other terms.
     """
     path = Path(path)
     errors = declaration_errors(
-        service_id, data, path=path, terms_types=terms_types, known_filters=known_filters
+        service_id,
+        data,
+        path=path,
+        terms_types=terms_types,
+        known_filters=known_filters,
+        filter_conflicts=filter_conflicts,
     )
-    if errors:
-        raise errors[0]
+    invalid: dict[str, list[DeclarationError]] = {}
+    for error in errors:
+        terms_type = _terms_type_of(error)
+        if strict or terms_type is None:
+            raise error
+        invalid.setdefault(terms_type, []).append(error)
     data, warnings = _upgrade_legacy(data, path)
-    terms = {terms_type: _terms(service_id, terms_type, entry) for terms_type, entry in data["terms"].items()}
+    terms = {
+        terms_type: _terms(service_id, terms_type, entry)
+        for terms_type, entry in data["terms"].items()
+        if terms_type not in invalid
+    }
     warnings += [f"{path}: {message}" for terms in terms.values() for message in _document_id_clashes(terms)]
     service = Service(
         id=service_id,
@@ -207,6 +229,7 @@ def parse_service(
         terms=terms,
         imported_from=data.get("importedFrom"),
         warnings=tuple(warnings),
+        invalid={terms_type: tuple(found) for terms_type, found in invalid.items()},
     )
     if history is None:
         return service
@@ -215,6 +238,13 @@ def parse_service(
         service_id, history, path=history_path, terms_types=terms_types, known_filters=known_filters
     )
     return replace(service, history=earlier)
+
+
+def _terms_type_of(error: DeclarationError) -> str | None:
+    """The terms type a problem belongs to, or None for a problem of the file as a whole."""
+    if len(error.field) >= 2 and error.field[0] in ("terms", "documents"):
+        return error.field[1]
+    return None
 
 
 def parse_history(
@@ -249,18 +279,34 @@ def declaration_errors(
     path: Path | str,
     terms_types: Collection[str] = STANDARD_TERMS_TYPES,
     known_filters: Collection[str] | None = None,
+    filter_conflicts: Mapping[str, str] | None = None,
 ) -> list[DeclarationError]:
-    """Every problem of a declaration, in the order they appear in the file (empty when valid)."""
+    """Every problem of a declaration, in the order they appear in the file (empty when valid).
+
+    Each terms entry is checked on its own: one with a schema problem still has its neighbours'
+    selectors and filters checked.
+    """
     path = Path(path)
     if isinstance(data, dict) and "documents" in data and "terms" in data:
         message = "'documents' is the old name of 'terms': keep only 'terms'"
         return [DeclarationError(path, message, ("documents",))]
     data, _ = _upgrade_legacy(data, path)
     problems = schema_problems(data, definition="service", terms_types=terms_types)
-    if not problems:
-        filters_file = f"{service_id}.filters.py"
-        for terms_type, entry in data["terms"].items():
-            problems.extend(_entry_problems(entry, ("terms", terms_type), known_filters, filters_file))
+    if isinstance(data, dict) and isinstance(data.get("terms"), dict):
+        broken = {where[1] for where, _ in problems if len(where) >= 2 and where[0] == "terms"}
+        # In file order: problems of missing keys first, then key by key, each terms entry's
+        # schema problems followed by the checks a schema cannot make.
+        ordered = [p for p in problems if not p[0] or p[0][0] not in data]
+        for key in data:
+            ordered.extend(p for p in problems if p[0][:1] == (key,) and (key != "terms" or len(p[0]) == 1))
+            if key != "terms":
+                continue
+            for terms_type, entry in data["terms"].items():
+                ordered.extend(p for p in problems if p[0][:2] == ("terms", terms_type))
+                if terms_type not in broken:
+                    where = ("terms", terms_type)
+                    ordered.extend(_entry_problems(entry, where, known_filters, filter_conflicts, service_id))
+        problems = ordered
     return [DeclarationError(path, message, _field(where)) for where, message in problems]
 
 
@@ -275,10 +321,9 @@ def history_errors(
     """Every problem of a history file, in the order they appear in the file (empty when valid)."""
     problems = schema_problems(data, definition="history", terms_types=terms_types)
     if not problems:
-        filters_file = f"{service_id}.filters.py"
         for terms_type, entries in data.items():
             for index, entry in enumerate(entries):
-                problems.extend(_entry_problems(entry, (terms_type, index), known_filters, filters_file))
+                problems.extend(_entry_problems(entry, (terms_type, index), known_filters, None, service_id))
     return [DeclarationError(path, message, _field(where)) for where, message in problems]
 
 
@@ -317,7 +362,8 @@ def _entry_problems(
     entry: dict[str, Any],
     where: tuple[str | int, ...],
     known_filters: Collection[str] | None,
-    filters_file: str,
+    filter_conflicts: Mapping[str, str] | None,
+    service_id: str,
 ) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Problems of one schema-valid terms entry, at the terms level then in each combined document."""
     parts = [(where, entry)]
@@ -328,17 +374,18 @@ def _entry_problems(
             for selector_place, selector in _css_selectors(part.get(key), (*place, key)):
                 if not _parses_as_css(selector):
                     yield selector_place, f"'{selector}' is not a valid CSS selector (or one ota cannot read)"
-        if known_filters is not None:
-            for name in _filter_names(part.get("filter", ())):
-                if name not in known_filters:
-                    valid = ", ".join(sorted(known_filters)) or "none"
-                    yield (
-                        (*place, "filter"),
-                        (
-                            f"unknown filter '{name}'; valid filters are: {valid} "
-                            f"(service filters are the functions of {filters_file})"
-                        ),
-                    )
+        for name in _filter_names(part.get("filter", ())):
+            if filter_conflicts and name in filter_conflicts:
+                yield (*place, "filter"), filter_conflicts[name]
+            elif known_filters is not None and name not in known_filters:
+                valid = ", ".join(sorted(known_filters)) or "none"
+                yield (
+                    (*place, "filter"),
+                    (
+                        f"unknown filter '{name}'; valid filters are: {valid} (service filters are the "
+                        f"functions of {service_id}.filters.js or {service_id}.filters.py)"
+                    ),
+                )
     seen: dict[str, int] = {}
     for index, item in enumerate(entry.get("combine", ())):
         if item["fetch"] in seen:

@@ -1,41 +1,28 @@
 """A tracking run built from settings: the collection, the two repositories, the fetcher, the
-extraction workers; `track` does the work and this module gathers its outcomes into a report.
+extraction processes; `ota.track.track` does the work, and each outcome is handed to the caller
+as it happens and gathered into a `Report`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-from ota.collection import CollectionReader
-from ota.declarations import STANDARD_TERMS_TYPES, Terms
-from ota.fetch import Fetcher
+from ota.collection import CollectionReader, InvalidTerms
+from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument, Terms
+from ota.fetch import Fetcher, Page
+from ota.pool import ExtractionPool
+from ota.report.summary import Report
 from ota.settings import Settings
-from ota.track import ExtractionState, Outcome, ProcessExtractor, Recording, Writer, track
+from ota.store.extractions import ExtractionState
+from ota.store.records import Recording
+from ota.store.writer import Writer
+from ota.track import Outcome, track
 
-
-@dataclass
-class Report:
-    """What a run did."""
-
-    outcomes: list[Outcome] = field(default_factory=list)
-    #: Declaration files that could not be loaded: their terms were not tracked.
-    declaration_errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def count(self, *statuses: str) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.status in statuses)
-
-    @property
-    def failed(self) -> int:
-        return self.count("failed") + len(self.declaration_errors)
-
-    @property
-    def new_snapshots(self) -> int:
-        return sum(outcome.new_snapshots for outcome in self.outcomes)
+if TYPE_CHECKING:
+    from ota.collection import Collection
 
 
 async def run_tracking(
@@ -43,21 +30,32 @@ async def run_tracking(
     *,
     services: Iterable[str] = (),
     terms_types: Iterable[str] = (),
-    show_progress: bool = False,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> Report:
-    """Track the selected terms of the collection named by `settings` once."""
+    """Track the selected terms of the collection named by `settings` once.
+
+    `on_outcome` is called with each outcome as soon as it is known; `on_total` with the number
+    of terms to track, when a selection makes it known before tracking starts. Raises
+    SettingsError (an unknown service or terms type), DeclarationError (no declarations folder)
+    or RecordError (a repository that cannot be opened) before anything is recorded.
+    """
     started = time.monotonic()
+    services, terms_types = sorted(set(services)), sorted(set(terms_types))
     reader = CollectionReader(
-        settings.declarations, terms_types=(*STANDARD_TERMS_TYPES, *settings.extra_terms_types)
+        settings.declarations,
+        terms_types=(*STANDARD_TERMS_TYPES, *settings.extra_terms_types),
+        services=services or None,  # a service selection reads only those declarations
     )
-    services, terms_types = list(services), list(terms_types)
-    selected: Iterable[Terms]
-    if services or terms_types:  # a selection is checked against the whole collection first
-        selected = reader.load().select(services, terms_types)
-        total = len(selected)
+    selected: Iterable[Terms | InvalidTerms]
+    collection: Collection | None = None
+    if services or terms_types:  # a selection is checked before anything runs
+        collection = reader.load()
+        selected = collection.select(services, terms_types)
+        if on_total is not None:
+            on_total(len(selected))
     else:  # the whole collection: tracking starts while the declarations are still being read
         selected = reader.terms()
-        total = None
     report = Report()
     # The recording process starts and opens the repositories while the first pages are fetched;
     # a repository that cannot be opened still stops the run before anything is recorded.
@@ -65,13 +63,12 @@ async def run_tracking(
     snapshots = await Writer.open(settings.snapshots, **author, wait=False)
     versions = await Writer.open(settings.versions, **author, cited=snapshots, wait=False)
     opening = asyncio.ensure_future(_ready(snapshots, versions))
-    extractor = ProcessExtractor(settings.extract_workers)
-    state = ExtractionState.of(versions)
-    bar = _Bar(total) if show_progress else None
+    extractor = ExtractionPool(settings.extract_workers)
+    state = ExtractionState.of(versions.path)
     try:
         async with Fetcher(settings.fetch) as fetcher:
 
-            async def fetch(document):  # type: ignore[no-untyped-def]
+            async def fetch(document: SourceDocument) -> Page:
                 return await fetcher.fetch(
                     document.location,
                     execute_client_scripts=document.execute_client_scripts,
@@ -86,22 +83,20 @@ async def run_tracking(
                 versions=versions,
                 state=state,
                 recording=Recording(settings.engine_version, settings.snapshot_link_template),
-                filters_paths=reader.filters_paths,  # filled in as the services are read
+                filter_files=reader.filter_files,  # filled in as the services are read
             )
             try:
                 async for outcome in outcomes:
                     if opening.done() and opening.exception() is not None:
                         break  # raised below, instead of one failure per terms
                     report.outcomes.append(outcome)
-                    if bar is not None:
-                        bar.advance()
+                    if on_outcome is not None:
+                        on_outcome(outcome)
             finally:
                 await outcomes.aclose()
             await opening
     finally:
         opening.cancel()
-        if bar is not None:
-            bar.stop()
         try:
             await extractor.close()
         finally:
@@ -111,9 +106,14 @@ async def run_tracking(
                 await snapshots.close()
     # Only now that the versions are published may the state say they were extracted.
     state.save()
-    collection = reader.load()  # read by now: its errors and warnings
-    report.declaration_errors = [str(error) for error in collection.errors]
-    report.warnings = list(collection.warnings)
+    collection = collection or reader.load()  # read by now: its errors and warnings
+    if terms_types and not services:
+        # Broken files of services outside the selection may or may not declare these types:
+        # they are mentioned, not counted as failures of this run.
+        report.warnings.extend(f"not read: {error}" for error in collection.errors)
+    else:
+        report.declaration_errors = list(collection.errors)
+    report.warnings.extend(collection.warnings)
     report.seconds = time.monotonic() - started
     return report
 
@@ -121,46 +121,3 @@ async def run_tracking(
 async def _ready(snapshots: Writer, versions: Writer) -> None:
     await snapshots.ready()
     await versions.ready()
-
-
-class _Bar:
-    def __init__(self, total: int | None) -> None:
-        """A progress bar; without a `total` (the collection is still being read) it only counts."""
-        import sys
-
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._progress = Progress(
-            TextColumn("tracking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            disable=not sys.stderr.isatty(), transient=True,
-        )  # fmt: skip
-        self._task = self._progress.add_task("tracking", total=total)
-        self._progress.start()
-
-    def advance(self) -> None:
-        self._progress.advance(self._task)
-
-    def stop(self) -> None:
-        self._progress.stop()
-
-
-def summary_lines(report: Report) -> list[str]:
-    """The end-of-run summary, one line each."""
-    tracked = len(report.outcomes) - report.count("failed")
-    lines = [
-        f"{tracked} terms tracked in {report.seconds:.1f} s: "
-        f"{report.new_snapshots} new snapshots, "
-        f"{report.count('first', 'changed', 'upgraded')} new versions "
-        f"({report.count('first')} first records, {report.count('changed')} changes, "
-        f"{report.count('upgraded')} technical upgrades), "
-        f"{report.count('unchanged')} unchanged, {report.failed} failed"
-    ]
-    for warning in report.warnings:
-        lines.append(f"warning: {warning}")
-    for error in report.declaration_errors:
-        lines.append(f"failed: {error}")
-    for outcome in sorted(
-        (o for o in report.outcomes if o.status == "failed"), key=lambda o: (o.terms.service_id, o.terms.type)
-    ):
-        lines.append(f"failed: {outcome.terms.service_id} › {outcome.terms.type}: {outcome.error}")
-    return lines

@@ -26,7 +26,8 @@ def cron_trigger(expression: str) -> CronTrigger:
 
 def run_once(settings: Settings, services: Iterable[str], terms_types: Iterable[str]) -> None:
     """One scheduled run: its summary is logged; a failure is logged and the schedule goes on."""
-    from ota.run import run_tracking, summary_lines
+    from ota.report.summary import summary_lines
+    from ota.run import run_tracking
 
     try:
         report = asyncio.run(run_tracking(settings, services=services, terms_types=terms_types))

@@ -1,43 +1,52 @@
 """Tracking: fetch every terms, record its snapshots, extract and record its version.
 
 Many terms are in flight at once; the fetcher keeps each host to a few requests, extraction runs
-in worker processes so that CPU-heavy pages do not stall the network, and both repositories are
-written by one recording process (`ota.store.writer`), so commits never interleave. `track` yields one
-`Outcome` per terms, in the order they finish; a failure is an outcome, never an exception that
-stops the others.
+in child processes (`ota.pool`) so that CPU-heavy pages do not stall the network, and both
+repositories are written by one recording process (`ota.store.writer`), so commits never
+interleave. `track` yields one `Outcome` per terms, in the order they finish; a failure is an
+outcome, never an exception that stops the others. Everything this module does to the outside
+world goes through the parameters it is given.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from enum import StrEnum
 from pathlib import Path
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, Protocol
 
+from ota.collection import FilterFiles, InvalidTerms
 from ota.declarations import SourceDocument, Terms
-from ota.errors import ExtractError, FetchError, OtaError, RecordError
-from ota.extract import extract_terms
+from ota.errors import FetchError, OtaError, RecordError
 from ota.fetch import Page
-from ota.store import records as record
-from ota.store.repository import Repository
+from ota.pool import Source
+from ota.store.extractions import ExtractionState, fingerprint
+from ota.store.records import Recorded, Recording, record_snapshot, version_path
+from ota.store.versions import Baseline, plan_version, record_with_baseline
 from ota.store.writer import Writer
-from ota.worker import Worker, WorkerStopped
-
-T = TypeVar("T")
 
 Status = Literal["first", "changed", "upgraded", "unchanged", "failed"]
-#: A source document with the snapshot to extract it from: (declaration, content, MIME type).
-Source = tuple[SourceDocument, bytes, str]
 
-#: Bump when a change to ota's extraction can change the Markdown of an unchanged snapshot.
-EXTRACTION_REVISION = "1"
 #: Terms in flight at once, beyond which fetched pages would wait in memory for extraction.
 DEFAULT_TERMS_IN_FLIGHT = 128
+
+
+class Stage(StrEnum):
+    """Where tracking a terms failed."""
+
+    #: Its declaration entry is invalid (the error is a DeclarationError naming file and field).
+    DECLARATION = "declaration"
+    #: A page could not be fetched (FetchError: URL, status, whether it is likely transient).
+    FETCH = "fetch"
+    #: No Markdown could be extracted (ExtractError), or its filters could not be loaded.
+    EXTRACT = "extract"
+    #: A repository could not be written (RecordError).
+    RECORD = "record"
+    #: A bug of ota: the exception is reported with its type, and the other terms go on.
+    INTERNAL = "internal"
 
 
 def utc_now() -> datetime:
@@ -49,15 +58,42 @@ def utc_now() -> datetime:
 class Outcome:
     """What tracking one terms gave."""
 
-    terms: Terms
+    service_id: str
+    terms_type: str
     status: Status
-    new_snapshots: int = 0
-    version_id: str | None = None
-    error: str | None = None
-    #: Where a failure happened: "fetch", "extract" or "record".
-    stage: str | None = None
+    #: The declaration tracked; None when the terms' entry is invalid.
+    terms: Terms | None = None
+    #: The snapshot of each source document (new or unchanged), in declaration order.
+    snapshots: tuple[Recorded, ...] = ()
+    #: The versions this run recorded, in order (a technical upgrade may precede a change).
+    versions: tuple[Recorded, ...] = ()
+    stage: Stage | None = None
+    #: Why it failed: the error objects, with their context (URL, status, file, field…).
+    errors: tuple[Exception, ...] = ()
     #: Whether extraction was skipped because nothing it depends on changed.
     skipped_extraction: bool = False
+
+    @property
+    def error(self) -> Exception | None:
+        """The (first) reason of a failure."""
+        return self.errors[0] if self.errors else None
+
+    @property
+    def new_snapshots(self) -> int:
+        return sum(1 for snapshot in self.snapshots if snapshot.kind != "unchanged")
+
+    @property
+    def version_id(self) -> str | None:
+        """The commit of the last version recorded by this run, if any."""
+        return self.versions[-1].commit_id if self.versions else None
+
+    @classmethod
+    def failure(
+        cls, terms: Terms, stage: Stage, error: Exception, snapshots: Sequence[Recorded] = ()
+    ) -> Outcome:
+        return cls(
+            terms.service_id, terms.type, "failed", terms, tuple(snapshots), stage=stage, errors=(error,)
+        )
 
 
 class Fetch(Protocol):
@@ -68,138 +104,10 @@ class Extract(Protocol):
     def __call__(self, sources: Sequence[Source], filters_path: Path | None) -> Awaitable[str]: ...
 
 
-class ExtractionState:
-    """What each version was last extracted from, to skip extractions that cannot change it.
+class Prefilter(Protocol):
+    """What runs a terms' JavaScript filters on its pages before extraction (`ota.fetch`'s browser)."""
 
-    Kept in the versions repository's `.git` folder (never committed). Save it only once the
-    versions repository has published its commits (closed): a state that got ahead of the
-    repository would skip versions that were never recorded. Losing it only costs one
-    extraction per terms.
-    """
-
-    FILE = "ota-extractions.json"
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self._data: dict[str, str] = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError):
-            self._data = {}
-        self._dirty = False
-
-    @classmethod
-    def of(cls, repository: Repository | Writer) -> ExtractionState:
-        return cls(repository.path / ".git" / cls.FILE)
-
-    def get(self, key: str) -> str | None:
-        return self._data.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        if self._data.get(key) != value:
-            self._data[key] = value
-            self._dirty = True
-
-    def save(self) -> None:
-        """Write the state atomically (temporary file, then rename)."""
-        if not self._dirty:
-            return
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self._data, sort_keys=True), "utf-8")
-        temporary.replace(self.path)
-        self._dirty = False
-
-
-def fingerprint(
-    terms: Terms, snapshot_ids: Sequence[str], filters_path: Path | None, engine_version: str
-) -> str:
-    """Everything a version depends on: declaration, filters' code, snapshots, ota's extraction."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps([asdict(d) for d in terms.documents], sort_keys=True, default=str).encode())
-    if filters_path is not None:
-        digest.update(_file_digest(filters_path))
-    digest.update("\0".join(snapshot_ids).encode())
-    digest.update(f"{engine_version}/{EXTRACTION_REVISION}".encode())
-    return digest.hexdigest()
-
-
-def _file_digest(path: Path) -> bytes:
-    """The digest of a service's filters file, read once per version of the file, not per terms."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return b""
-    return _digest_of(path, stat.st_mtime_ns, stat.st_size)
-
-
-@lru_cache(maxsize=1024)
-def _digest_of(path: Path, mtime_ns: int, size: int) -> bytes:
-    return hashlib.sha256(path.read_bytes()).digest()
-
-
-def extract_sources(sources: Sequence[Source], filters_path: Path | None) -> str:
-    """Extraction as run in a worker process: load the service's filters, then extract."""
-    filters = None
-    if filters_path is not None:
-        from ota.collection import load_service_filters
-
-        filters = load_service_filters(filters_path)
-    return extract_terms(sources, filters)
-
-
-class ProcessExtractor:
-    """Extraction in worker processes (or inline with 0 workers), awaitable from the event loop.
-
-    The workers start with the first extraction: a run where nothing changed starts none. A
-    worker that dies (a crash of the parser on some page) fails that terms only, and is replaced.
-    """
-
-    def __init__(self, workers: int) -> None:
-        self._count = workers
-        self._idle: asyncio.Queue[Worker] = asyncio.Queue()
-        self._workers: list[Worker] = []
-        self._started: asyncio.Future[None] | None = None
-
-    async def __call__(self, sources: Sequence[Source], filters_path: Path | None) -> str:
-        if self._count <= 0:
-            return extract_sources(sources, filters_path)
-        if self._started is None:
-            self._started = asyncio.ensure_future(self._start())
-        await asyncio.shield(self._started)  # every caller gets the error if they cannot start
-        worker = await self._idle.get()
-        try:
-            return await worker.call(extract_sources, list(sources), filters_path)
-        except WorkerStopped as exc:
-            self._workers.remove(worker)
-            worker = await Worker.start()
-            self._workers.append(worker)
-            raise ExtractError(f"the extraction process stopped while extracting this terms: {exc}") from exc
-        finally:
-            self._idle.put_nowait(worker)
-
-    async def _start(self) -> None:
-        started = await asyncio.gather(*(Worker.start() for _ in range(self._count)), return_exceptions=True)
-        workers = [worker for worker in started if isinstance(worker, Worker)]
-        failures = [error for error in started if not isinstance(error, Worker)]
-        if failures:
-            for worker in workers:
-                await worker.stop()
-            raise ExtractError(f"the extraction processes could not start: {failures[0]}") from failures[0]
-        for worker in workers:
-            self._workers.append(worker)
-            self._idle.put_nowait(worker)
-
-    async def close(self) -> None:
-        workers, self._workers = self._workers, []
-        for worker in workers:
-            await worker.stop()
-
-
-@dataclass(frozen=True)
-class Recording:
-    """How versions are written: the commit trailers and snapshot links."""
-
-    engine_version: str
-    link_template: str
+    def __call__(self, sources: Sequence[Source], files: FilterFiles) -> Awaitable[list[Source]]: ...
 
 
 async def track_terms(
@@ -211,95 +119,113 @@ async def track_terms(
     versions: Writer,
     state: ExtractionState,
     recording: Recording,
-    filters_path: Path | None = None,
+    filter_files: FilterFiles | None = None,
+    prefilter: Prefilter | None = None,
     now: Callable[[], datetime] = utc_now,
 ) -> Outcome:
     """Track one terms; every failure is returned as an outcome."""
+    files = filter_files or FilterFiles()
     pages: list[Page] = []
     for document in terms.documents:  # one after the other, as OTA does, to avoid bot detection
         try:
             pages.append(await fetch(document))
         except FetchError as error:
-            return Outcome(terms, "failed", error=str(error), stage="fetch")
+            return Outcome.failure(terms, Stage.FETCH, error)
     try:
-        snapshot_records = [
-            await snapshots.run(
-                record.record_snapshot,
-                terms,
-                document,
-                page.content,
-                mime_type=page.mime_type,
-                fetch_date=page.fetched_at,
-                fetcher=page.fetcher,
-                engine_version=recording.engine_version,
-            )
-            for document, page in zip(terms.documents, pages, strict=True)
-        ]
-    except RecordError as error:
-        return Outcome(terms, "failed", error=str(error), stage="record")
-    new_snapshots = sum(1 for r in snapshot_records if r.kind != "unchanged")
-    snapshot_ids = [r.commit_id for r in snapshot_records]
-    key = record.version_path(terms)
-    current = fingerprint(terms, snapshot_ids, filters_path, recording.engine_version)
-    if state.get(key) == current:
-        return Outcome(terms, "unchanged", new_snapshots=new_snapshots, skipped_extraction=True)
-    sources = [(d, p.content, p.mime_type) for d, p in zip(terms.documents, pages, strict=True)]
-    del pages  # the worker gets its own copy; do not keep two while it works
-    try:
-        markdown = await extract(sources, filters_path)
-    except OtaError as error:  # ExtractError, or a service filters file that cannot be loaded
-        return Outcome(terms, "failed", new_snapshots=new_snapshots, error=str(error), stage="extract")
-    try:
-        recorded = await versions.run(
-            record_version_for,
-            terms,
-            markdown,
-            snapshot_records=snapshot_records,
-            recording=recording,
-            now=now,
+        snapshot_records = tuple(
+            [
+                await snapshots.run(
+                    record_snapshot,
+                    terms,
+                    document,
+                    page.content,
+                    mime_type=page.mime_type,
+                    fetch_date=page.fetched_at,
+                    fetcher=page.fetcher,
+                    engine_version=recording.engine_version,
+                )
+                for document, page in zip(terms.documents, pages, strict=True)
+            ]
         )
     except RecordError as error:
-        return Outcome(terms, "failed", new_snapshots=new_snapshots, error=str(error), stage="record")
+        return Outcome.failure(terms, Stage.RECORD, error)
+    key = version_path(terms)
+    used_files = [path for path in (files.python, files.javascript) if path is not None]
+    current = fingerprint(
+        terms, [r.commit_id for r in snapshot_records], used_files, recording.engine_version
+    )
+    if state.get(key) == current:
+        return Outcome(
+            terms.service_id, terms.type, "unchanged", terms, snapshot_records, skipped_extraction=True
+        )
+    sources = [(d, p.content, p.mime_type) for d, p in zip(terms.documents, pages, strict=True)]
+    del pages  # the extraction process gets its own copy; do not keep two while it works
+
+    async def extracted(sources: Sequence[Source]) -> str:
+        if prefilter is not None and files.javascript is not None:
+            sources = await prefilter(sources, files)
+        return await extract(sources, files.python)
+
+    try:
+        markdown = await extracted(sources)
+    except OtaError as error:  # ExtractError, or a service filters file that cannot be loaded
+        return Outcome.failure(terms, Stage.EXTRACT, error, snapshot_records)
+    del sources
+    common = {"snapshot_records": snapshot_records, "recording": recording, "now": now}
+    try:
+        plan = await versions.run(plan_version, terms, markdown, **common)
+        if isinstance(plan, Baseline):
+            recorded = await _record_with_baseline(terms, markdown, plan, extracted, versions, common)
+        else:
+            recorded = [plan] if plan.kind != "unchanged" else []
+    except RecordError as error:
+        return Outcome.failure(terms, Stage.RECORD, error, snapshot_records)
     state.set(key, current)
-    status: Status = {"first": "first", "change": "changed", "upgrade": "upgraded"}.get(
-        recorded.kind, "unchanged"
-    )  # type: ignore[assignment]
-    return Outcome(terms, status, new_snapshots=new_snapshots, version_id=recorded.commit_id)
+    return Outcome(terms.service_id, terms.type, _status(recorded), terms, snapshot_records, tuple(recorded))
 
 
-def record_version_for(
-    repository: Repository,
+async def _record_with_baseline(
     terms: Terms,
     markdown: str,
-    *,
-    snapshot_records: Sequence[record.Recorded],
-    recording: Recording,
-    now: Callable[[], datetime],
-) -> record.Recorded:
-    """Record a version, deciding in the recording process whether it is a real change.
-
-    A version extracted from the very snapshots the latest version cites only reflects a change
-    of declaration or of ota: it is a technical upgrade, dated now. Otherwise it is dated by the
-    newest snapshot it cites (OTA dated some combined versions by an older one).
-    """
-    snapshot_ids = [r.commit_id for r in snapshot_records]
-    latest = repository.latest(record.version_path(terms))
-    technical = latest is not None and all(i in latest.message for i in snapshot_ids)
-    date = now().replace(microsecond=0) if technical else max(r.date for r in snapshot_records)
-    return record.record_version(
-        repository,
+    baseline: Baseline,
+    extracted: Callable[[Sequence[Source]], Awaitable[str]],
+    versions: Writer,
+    common: Mapping[str, object],
+) -> list[Recorded]:
+    """Extract the snapshots the latest version cites with the current declaration, then record."""
+    baseline_markdown, baseline_error = None, ""
+    if baseline.sources is not None:
+        cited = [
+            (d, content, mime) for d, (content, mime) in zip(terms.documents, baseline.sources, strict=True)
+        ]
+        try:
+            baseline_markdown = await extracted(cited)
+        except OtaError as error:
+            baseline_error = str(error)
+    return await versions.run(
+        record_with_baseline,
         terms,
         markdown,
-        snapshot_ids=snapshot_ids,
-        date=date,
-        engine_version=recording.engine_version,
-        link_template=recording.link_template,
-        technical_upgrade=technical,
+        baseline,
+        baseline_markdown,
+        baseline_error=baseline_error,
+        **common,
     )
 
 
+def _status(recorded: Sequence[Recorded]) -> Status:
+    kinds = {r.kind for r in recorded}
+    if "change" in kinds:
+        return "changed"
+    if "first" in kinds:
+        return "first"
+    if "upgrade" in kinds:
+        return "upgraded"
+    return "unchanged"
+
+
 async def track(
-    terms_list: Iterable[Terms],
+    items: Iterable[Terms | InvalidTerms],
     *,
     fetch: Fetch,
     extract: Extract,
@@ -307,44 +233,48 @@ async def track(
     versions: Writer,
     state: ExtractionState,
     recording: Recording,
-    filters_paths: dict[str, Path] | None = None,
+    filter_files: Mapping[str, FilterFiles] | None = None,
+    prefilter: Prefilter | None = None,
     in_flight: int = DEFAULT_TERMS_IN_FLIGHT,
     now: Callable[[], datetime] = utc_now,
 ) -> AsyncIterator[Outcome]:
     """Track many terms at once; yield each outcome as soon as it is known.
 
-    `terms_list` is read lazily, one terms each time one finishes: at most `in_flight` are
-    started at once, so memory does not grow with the collection, and a collection that is still
-    being read (a generator) is tracked while the rest of it loads.
+    `items` is read lazily, one terms each time one finishes: at most `in_flight` are started at
+    once, so memory does not grow with the collection, and a collection that is still being read
+    (a generator) is tracked while the rest of it loads. `filter_files` may fill in meanwhile (the
+    reader's own dict). An `InvalidTerms` gives a failed outcome at once.
     """
     # The reader's own dict, filled in as services are read: never replaced by a copy.
-    if filters_paths is None:
-        filters_paths = {}
+    files = filter_files if filter_files is not None else {}
 
-    async def one(terms: Terms) -> Outcome:
+    async def one(item: Terms | InvalidTerms) -> Outcome:
+        if isinstance(item, InvalidTerms):
+            return Outcome(item.service_id, item.type, "failed", stage=Stage.DECLARATION, errors=item.errors)
         try:
             return await track_terms(
-                terms,
+                item,
                 fetch=fetch,
                 extract=extract,
                 snapshots=snapshots,
                 versions=versions,
                 state=state,
                 recording=recording,
-                filters_path=filters_paths.get(terms.service_id),
+                filter_files=files.get(item.service_id),
+                prefilter=prefilter,
                 now=now,
             )
         except Exception as error:  # a bug must not stop the other terms; it is reported
-            return Outcome(terms, "failed", error=f"{type(error).__name__}: {error}", stage="internal")
+            return Outcome.failure(item, Stage.INTERNAL, error)
 
-    remaining = iter(terms_list)
+    remaining = iter(items)
     running: set[asyncio.Task[Outcome]] = set()
     finished: asyncio.Queue[asyncio.Task[Outcome]] = asyncio.Queue()
 
     def start_next() -> None:
-        terms = next(remaining, None)
-        if terms is not None:
-            task = asyncio.ensure_future(one(terms))
+        item = next(remaining, None)
+        if item is not None:
+            task = asyncio.ensure_future(one(item))
             running.add(task)
             task.add_done_callback(finished.put_nowait)
 

@@ -9,9 +9,17 @@ from typing import Any
 
 import pytest
 
-from ota.collection import Collection, CollectionReader, load_collection, load_service_filters
+from ota.collection import (
+    Collection,
+    CollectionReader,
+    javascript_filter_names,
+    load_collection,
+    load_history,
+    python_filter_names,
+)
 from ota.declarations import STANDARD_TERMS_TYPES
 from ota.errors import DeclarationError, SettingsError
+from ota.service_filters import load_service_filters
 
 
 def write(path: Path, content: Any) -> Path:
@@ -68,29 +76,63 @@ def test_a_reader_reads_each_declaration_when_its_terms_are_asked_for(root: Path
     assert (first.service_id, first.type) == ("A", "Terms of Service") and list(reader.services) == ["A"]
     write(declarations(root) / "B.json", "{broken")  # not read yet: the reader sees the new content
     assert [(t.service_id, t.type) for t in terms] == [("C", "Imprint")]
-    assert reader.filters_paths == {"C": declarations(root) / "C.filters.py"}
+    assert reader.filter_files["C"].python == declarations(root) / "C.filters.py"
+    assert reader.filter_files["C"].python_names == {"clean"}
     collection = reader.load()
     assert list(collection.services) == ["A", "C"]
     assert [error.path.name for error in collection.errors] == ["B.json"]
 
 
 def test_a_broken_file_is_reported_and_the_others_load(root: Path) -> None:
-    """Invalid JSON (with line and column) and an invalid declaration are skipped, not fatal."""
+    """Invalid JSON (with line and column) is skipped, not fatal; an invalid terms entry fails that
+    terms only, and the rest of its service loads."""
     write(declarations(root) / "Good.json", service())
     write(declarations(root) / "Bad JSON.json", '{\n  "name": "x",\n  "terms": {,}\n}\n')
+    page = {"fetch": "https://x.org/", "select": "main"}
     write(
-        declarations(root) / "Invalid.json", {"name": "x", "terms": {"Imprint": {"fetch": "https://x.org/"}}}
+        declarations(root) / "Invalid.json",
+        {"name": "x", "terms": {"Imprint": {"fetch": "https://x.org/"}, "Privacy Policy": page}},
     )
 
     collection = load_collection(root)
 
-    assert list(collection.services) == ["Good"]
+    assert list(collection.services) == ["Good", "Invalid"]
     assert [str(error) for error in collection.errors] == [
         f"{declarations(root)}/Bad JSON.json: is not valid JSON: "
         "Expecting property name enclosed in double quotes at line 3, column 13",
+    ]
+    invalid = collection.services["Invalid"]
+    assert list(invalid.terms) == ["Privacy Policy"]
+    assert [str(error) for error in invalid.invalid["Imprint"]] == [
         f"{declarations(root)}/Invalid.json: terms › Imprint › select: "
         "is required (only a PDF, whose address ends in .pdf, may go without)",
     ]
+    assert [(item.service_id, item.type, type(item).__name__) for item in collection.select(["Invalid"])] == [
+        ("Invalid", "Imprint", "InvalidTerms"),
+        ("Invalid", "Privacy Policy", "Terms"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "is not a declaration: its JSON is nested too deeply"),
+        ('{"name": "x", "terms": ' + "[" * 900 + "]" * 900 + "}", "must be an object whose keys are terms"),
+        ('{"name": "' + "x" * (2 * 1024 * 1024) + '"}', "is larger than 1024 KiB: not a declaration"),
+    ],
+)
+def test_a_hostile_declaration_is_one_error_and_the_others_load(
+    root: Path, content: str, reason: str
+) -> None:
+    """Deep nesting or a huge file is a DeclarationError for that file only, never a crash."""
+    write(declarations(root) / "Good.json", service())
+    write(declarations(root) / "Deep.json", content)
+
+    collection = load_collection(root)
+
+    assert list(collection.services) == ["Good"]
+    (error,) = collection.errors
+    assert error.path.name == "Deep.json" and error.reason.startswith(reason[:40]), error
 
 
 def test_a_file_that_is_not_utf8_is_reported(root: Path) -> None:
@@ -143,8 +185,10 @@ def test_a_collection_may_allow_extra_terms_types(root: Path) -> None:
     """terms_types replaces the allowed list, so collections can add their own types."""
     write(declarations(root) / "A.json", service(Cookie_Notice={"fetch": "https://x.org/", "select": "p"}))
 
-    assert load_collection(root).errors[0].field == ("terms", "Cookie Notice")
-    assert "A" in load_collection(root, terms_types=STANDARD_TERMS_TYPES | {"Cookie Notice"}).services
+    (error,) = load_collection(root).services["A"].invalid["Cookie Notice"]
+    assert error.field == ("terms", "Cookie Notice")
+    extended = load_collection(root, terms_types=STANDARD_TERMS_TYPES | {"Cookie Notice"})
+    assert list(extended.services["A"].terms) == ["Cookie Notice"]
 
 
 # -- metadata ------------------------------------------------------------------------------------
@@ -198,8 +242,8 @@ def test_invalid_yaml_says_where(root: Path) -> None:
 # -- history -------------------------------------------------------------------------------------
 
 
-def test_history_files_are_attached_and_not_taken_for_services(root: Path) -> None:
-    """SERVICE_ID.history.json gives the service its earlier declarations."""
+def test_history_files_are_read_only_when_asked_for(root: Path) -> None:
+    """SERVICE_ID.history.json is noted when the collection is read and parsed by load_history."""
     write(declarations(root) / "A.json", service())
     history = {
         "Imprint": [{"fetch": "https://x.org/old", "select": "p", "validUntil": "2020-01-01T00:00:00Z"}]
@@ -209,31 +253,37 @@ def test_history_files_are_attached_and_not_taken_for_services(root: Path) -> No
     collection = load_collection(root)
 
     assert list(collection.services) == ["A"]
-    (earlier,) = collection.services["A"].history["Imprint"]
+    assert collection.services["A"].history == {}
+    assert collection.services["A"].history_path == declarations(root) / "A.history.json"
+    (earlier,) = load_history(collection.services["A"]).history["Imprint"]
     assert earlier.documents[0].location == "https://x.org/old"
 
 
-def test_a_broken_history_is_reported_and_the_current_declaration_still_tracked(root: Path) -> None:
-    """A history value that is not an array is an error naming the history file."""
+def test_a_broken_history_does_not_stop_tracking(root: Path) -> None:
+    """A history file is not checked when the collection is read: its errors come when it is used."""
     write(declarations(root) / "A.json", service())
     write(declarations(root) / "A.history.json", {"Imprint": {"fetch": "https://x.org/", "select": "p"}})
 
     collection = load_collection(root)
 
-    assert collection.services["A"].history == {}
-    assert [str(error) for error in collection.errors] == [
+    assert collection.errors == () and list(collection.services) == ["A"]
+    with pytest.raises(DeclarationError) as raised:
+        load_history(collection.services["A"])
+    assert str(raised.value) == (
         f"{declarations(root)}/A.history.json: Imprint: "
         "must be a list of earlier declarations, each with a validUntil date"
-    ]
+    )
 
 
 def test_files_without_a_declaration_are_warned_about(root: Path) -> None:
     """A history or filters file whose declaration is missing probably belongs to a renamed service."""
     write(declarations(root) / "Gone.history.json", {})
     write(declarations(root) / "Gone.filters.py", "")
+    write(declarations(root) / "Gone.filters.js", "")
 
     assert load_collection(root).warnings == (
         f"{declarations(root)}/Gone.history.json: there is no Gone.json beside it, so it is unused",
+        f"{declarations(root)}/Gone.filters.js: there is no Gone.json beside it, so it is unused",
         f"{declarations(root)}/Gone.filters.py: there is no Gone.json beside it, so it is unused",
     )
 
@@ -332,19 +382,24 @@ def test_declarations_may_use_their_service_filters_and_builtin_ones(root: Path)
 
 
 def test_an_unknown_filter_is_an_error_listing_the_valid_ones(root: Path) -> None:
-    """The message names the file, the field and every filter the declaration could use."""
+    """The message names the file, the field and every filter the declaration could use; the
+    terms is invalid, the service's other terms load."""
     imprint = {"fetch": "https://x.org/", "select": "p", "filter": ["removeShareLink"]}
-    write(declarations(root) / "A.json", service(Imprint=imprint))
+    write(
+        declarations(root) / "A.json",
+        service(Imprint=imprint, Privacy_Policy={"fetch": "https://x.org/p.pdf"}),
+    )
     write(declarations(root) / "A.filters.py", FILTERS)
     write(declarations(root) / "B.json", service())
 
     collection = load_collection(root)
 
-    assert list(collection.services) == ["B"]
-    assert [str(error) for error in collection.errors] == [
+    assert list(collection.services) == ["A", "B"] and collection.errors == ()
+    assert list(collection.services["A"].terms) == ["Privacy Policy"]
+    assert [str(error) for error in collection.services["A"].invalid["Imprint"]] == [
         f"{declarations(root)}/A.json: terms › Imprint › filter: unknown filter 'removeShareLink'; "
         "valid filters are: removeQueryParams, removeShareLinks "
-        "(service filters are the functions of A.filters.py)"
+        "(service filters are the functions of A.filters.js or A.filters.py)"
     ]
 
 
@@ -353,8 +408,9 @@ def test_builtin_filter_names_are_a_parameter(root: Path) -> None:
     imprint = {"fetch": "https://x.org/", "select": "p", "filter": ["removeEmptyLinks"]}
     write(declarations(root) / "A.json", service(Imprint=imprint))
 
-    assert load_collection(root).errors[0].reason.startswith("unknown filter 'removeEmptyLinks'")
-    assert load_collection(root, builtin_filters=frozenset({"removeEmptyLinks"})).errors == ()
+    (error,) = load_collection(root).services["A"].invalid["Imprint"]
+    assert error.reason.startswith("unknown filter 'removeEmptyLinks'")
+    assert load_collection(root, builtin_filters=frozenset({"removeEmptyLinks"})).services["A"].invalid == {}
 
 
 def test_history_entries_are_checked_against_the_filters_too(root: Path) -> None:
@@ -363,35 +419,86 @@ def test_history_entries_are_checked_against_the_filters_too(root: Path) -> None
     old = {"fetch": "https://x.org/", "select": "p", "filter": ["gone"], "validUntil": "2020-01-01T00:00:00Z"}
     write(declarations(root) / "A.history.json", {"Imprint": [old]})
 
-    (error,) = load_collection(root).errors
+    with pytest.raises(DeclarationError) as raised:
+        load_history(load_collection(root).services["A"], known_filters={"removeQueryParams"})
 
-    assert error.path.name == "A.history.json" and error.field == ("Imprint", "item 1", "filter")
+    assert raised.value.path.name == "A.history.json"
+    assert raised.value.field == ("Imprint", "item 1", "filter")
 
 
-def test_a_service_whose_filters_file_fails_is_skipped(root: Path) -> None:
-    """Its declaration cannot be extracted as written, so it is reported, not half-loaded."""
+def test_reading_a_collection_never_runs_its_filters(root: Path, tmp_path: Path) -> None:
+    """Filter names are found by parsing: a filters file whose code would run on import is not run."""
+    marker = tmp_path / "ran"
+    code = f"open({str(marker)!r}, 'w').close()\n\ndef clean(document, parameters, source):\n    pass\n"
+    write(declarations(root) / "A.filters.py", code)
+    write(
+        declarations(root) / "A.json",
+        service(Imprint={"fetch": "https://x.org/", "select": "p", "filter": ["clean"]}),
+    )
+
+    collection = load_collection(root)
+
+    assert collection.errors == () and collection.services["A"].invalid == {}
+    assert not marker.exists()
+
+
+def test_a_filters_file_that_does_not_parse_skips_its_service(root: Path) -> None:
+    """Its filters cannot be known, so the service is reported, not half-loaded; the others load."""
     write(declarations(root) / "A.json", service())
-    write(declarations(root) / "A.filters.py", "1/0\n")
+    write(declarations(root) / "A.filters.py", "def broken(:\n")
     write(declarations(root) / "B.json", service())
 
     collection = load_collection(root)
 
     assert list(collection.services) == ["B"]
     (error,) = collection.errors
-    assert str(error) == (
-        f"{declarations(root)}/A.filters.py: could not be loaded: ZeroDivisionError: division by zero"
+    assert str(error).startswith(f"{declarations(root)}/A.filters.py: is not valid Python at line 1: ")
+
+
+def test_python_filter_names_are_its_public_top_level_functions(tmp_path: Path) -> None:
+    """Functions and lambdas defined at the top level, not imported or private ones."""
+    path = write(
+        tmp_path / "A.filters.py",
+        FILTERS + "\nasync def later(d, p, s):\n    pass\n\nshort = lambda d, p, s: None\n",
     )
+    assert python_filter_names(path) == {"removeShareLinks", "later", "short"}
 
 
-def test_otas_javascript_filters_are_pointed_out(root: Path) -> None:
-    """A collection moving from OTA learns that its .filters.js must become .filters.py."""
-    write(declarations(root) / "A.json", service())
-    write(declarations(root) / "A.filters.js", "export function x() {}\n")
+def test_javascript_filter_names_are_its_exports(tmp_path: Path) -> None:
+    """`export function`, `export async function`, `export const` and `export {…}` name filters;
+    helpers that are not exported do not."""
+    source = """
+export function removeRedirectFromLinks(document) {}
+export async function slow(document) {}
+export const replaceInfoImageWithEmoji = document => {};
+function removeQueryParam(document, queryParam) {}
+const a = 1, b = 2;
+export { a, b as renamed };
+"""
+    path = write(tmp_path / "A.filters.js", source)
+    assert javascript_filter_names(path) == {
+        "removeRedirectFromLinks",
+        "slow",
+        "replaceInfoImageWithEmoji",
+        "a",
+        "renamed",
+    }
 
-    assert load_collection(root).warnings == (
-        f"{declarations(root)}/A.filters.js: ota cannot run OTA's JavaScript filters; "
-        "write them as Python functions in A.filters.py",
-    )
+
+def test_declarations_may_use_their_javascript_filters(root: Path) -> None:
+    """A filter exported by SERVICE.filters.js is known; the same name in both files is an error."""
+    imprint = {"fetch": "https://x.org/", "select": "p", "filter": ["fromJs"]}
+    privacy = {"fetch": "https://x.org/p", "select": "p", "filter": ["twice"]}
+    write(declarations(root) / "A.json", service(Imprint=imprint, Privacy_Policy=privacy))
+    write(declarations(root) / "A.filters.js", "export function fromJs(d) {}\nexport function twice(d) {}\n")
+    write(declarations(root) / "A.filters.py", "def twice(d, p, s):\n    pass\n")
+
+    collection = load_collection(root)
+
+    assert collection.filter_files["A"].javascript_names == {"fromJs", "twice"}
+    assert list(collection.services["A"].terms) == ["Imprint"]
+    (error,) = collection.services["A"].invalid["Privacy Policy"]
+    assert "filter 'twice' is defined both in A.filters.py and in A.filters.js" in error.reason
 
 
 # -- selecting terms -----------------------------------------------------------------------------
@@ -440,12 +547,25 @@ def test_select_reports_unknown_service_ids_with_a_suggestion(collection: Collec
         collection.select(service_ids=["a"])
 
 
-def test_select_explains_a_service_whose_declaration_is_broken(collection: Collection) -> None:
-    """Asking for a service that failed to load repeats why."""
-    with pytest.raises(
-        SettingsError, match=r"service 'Broken' could not be loaded: .*Broken\.json: is not valid JSON"
-    ):
-        collection.select(service_ids=["Broken"])
+def test_select_leaves_out_a_service_whose_file_is_broken(collection: Collection) -> None:
+    """A service whose file is broken is in the collection's errors (a failure of the run), not an
+    unknown service."""
+    assert collection.select(service_ids=["Broken"]) == []
+    assert [error.path.name for error in collection.errors] == ["Broken.json"]
+
+
+def test_a_reader_can_read_only_the_selected_services(root: Path) -> None:
+    """With `services`, other files are not read (a broken one is not even seen); an unknown ID is
+    a SettingsError with a suggestion."""
+    page = {"fetch": "https://x.org/", "select": "p"}
+    write(declarations(root) / "A.json", service(Imprint=page))
+    write(declarations(root) / "Broken.json", "{")
+
+    collection = load_collection(root, services=["A"])
+
+    assert list(collection.services) == ["A"] and collection.errors == ()
+    with pytest.raises(SettingsError, match=r"unknown service 'a' \(did you mean 'A'\?\)"):
+        load_collection(root, services=["a"])
 
 
 def test_select_reports_terms_types_no_chosen_service_declares(collection: Collection) -> None:

@@ -509,7 +509,7 @@ def test_unknown_filters_are_errors_when_the_known_ones_are_given() -> None:
 
     assert str(error) == (
         "declarations/Foo.json: terms › Imprint › filter: unknown filter 'typo'; valid filters are: "
-        "cleanUp, removeQueryParams (service filters are the functions of Foo.filters.py)"
+        "cleanUp, removeQueryParams (service filters are the functions of Foo.filters.js or Foo.filters.py)"
     )
     assert parse_service("Foo", data, path=PATH).terms["Imprint"].documents[0].filters[1].name == "typo"
 
@@ -809,3 +809,50 @@ def test_real_declarations_parse_and_name_their_snapshots_as_ota_did() -> None:
             assert ids == expected, case.name
             checked += len(ids)
     assert checked > 0
+
+
+def test_an_invalid_terms_entry_leaves_the_others_usable() -> None:
+    """Not strict: a bad entry (schema or filter) is listed in `invalid`, its neighbours are parsed."""
+    data = {
+        "name": "Foo",
+        "terms": {
+            "Imprint": {"fetch": "https://x.org/imprint", "selct": "main"},
+            "Privacy Polcy": {"fetch": "https://x.org/privacy", "select": "main"},
+            "Terms of Service": {"fetch": "https://x.org/tos", "select": "main", "filter": ["jsOnly"]},
+            "Trackers Policy": {"fetch": "https://x.org/cookies", "select": "main", "remvoe": "nav"},
+            "Community Guidelines": {"fetch": "https://x.org/rules", "select": "article"},
+        },
+    }
+    service = parse_service("Foo", data, path=PATH, known_filters={"removeQueryParams"}, strict=False)
+    assert list(service.terms) == ["Community Guidelines"]
+    assert sorted(service.invalid) == ["Imprint", "Privacy Polcy", "Terms of Service", "Trackers Policy"]
+    (unknown_type,) = service.invalid["Privacy Polcy"]
+    assert "did you mean 'Privacy Policy'?" in str(unknown_type)
+    assert [e.field[-1] for e in service.invalid["Imprint"]] == ["select", "selct"]
+    (filter_error,) = service.invalid["Terms of Service"]
+    assert "unknown filter 'jsOnly'" in str(filter_error)
+    with pytest.raises(DeclarationError):  # strict, the default, raises the first problem
+        parse_service("Foo", data, path=PATH, known_filters={"removeQueryParams"})
+
+
+def test_a_problem_of_the_whole_file_still_raises_when_not_strict() -> None:
+    """Without a name (or without terms) nothing of the service can be used."""
+    with pytest.raises(DeclarationError, match="name"):
+        parse_service("Foo", {"terms": {}}, path=PATH, strict=False)
+    with pytest.raises(DeclarationError, match="terms"):
+        parse_service("Foo", {"name": "Foo", "terms": []}, path=PATH, strict=False)
+
+
+def test_a_filter_conflict_is_reported_on_the_terms_using_it() -> None:
+    """A name defined twice (filters.py and filters.js) is an error where a terms uses it."""
+    data = declaration(Imprint={"fetch": "https://x.org/", "select": "p", "filter": ["twice"]})
+    service = parse_service(
+        "Foo",
+        data,
+        path=PATH,
+        known_filters={"twice"},
+        filter_conflicts={"twice": "defined in both Foo.filters.py and Foo.filters.js"},
+        strict=False,
+    )
+    (error,) = service.invalid["Imprint"]
+    assert error.field == ("terms", "Imprint", "filter") and "defined in both" in error.reason

@@ -20,7 +20,6 @@ from ota.errors import RecordError
 from ota.store import repository as gitrepo
 from ota.store.records import (
     Recorded,
-    Repository,
     extension_for,
     record_snapshot,
     record_version,
@@ -29,6 +28,7 @@ from ota.store.records import (
     version_message,
     version_path,
 )
+from ota.store.repository import Repository
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = "6.0.0"
@@ -437,7 +437,8 @@ def test_a_second_ota_process_is_refused(tmp_path: Path) -> None:
     """While one ota process has a repository open, another one (or a second open) is refused."""
     folder = tmp_path / "repo"
     code = (
-        f"from ota.store.records import Repository\nRepository.open({str(folder)!r}).close()\nprint('opened')"
+        "from ota.store.repository import Repository\n"
+        f"Repository.open({str(folder)!r}).close()\nprint('opened')"
     )
     with Repository.open(folder):
         with pytest.raises(RecordError, match="in use by another ota process"):
@@ -456,7 +457,7 @@ WRITER = textwrap.dedent(
     from datetime import UTC, datetime, timedelta
     from ota.store import pack as gitpack
     from ota.store import repository as gitrepo
-    from ota.store.records import Repository
+    from ota.store.repository import Repository
 
     folder, seed, flush_every, kill_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     gitrepo.FLUSH_EVERY = flush_every

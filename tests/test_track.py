@@ -372,7 +372,10 @@ def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServe
 
     from ota.declarations import SourceDocument, Terms
     from ota.fetch import Fetcher
-    from ota.track import ExtractionState, ProcessExtractor, Recording, Writer
+    from ota.pool import ExtractionPool
+    from ota.store.extractions import ExtractionState
+    from ota.store.records import Recording
+    from ota.store.writer import Writer
     from ota.track import track as track_all
 
     in_flight, count = 3, 12
@@ -398,10 +401,10 @@ def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServe
                 async for outcome in track_all(
                     terms_list(),
                     fetch=lambda document: fetcher.fetch(document.location),
-                    extract=ProcessExtractor(0),
+                    extract=ExtractionPool(0),
                     snapshots=snapshots,
                     versions=versions,
-                    state=ExtractionState.of(versions),
+                    state=ExtractionState.of(versions.path),
                     recording=Recording("ota test", ""),
                     in_flight=in_flight,
                 ):
@@ -414,60 +417,6 @@ def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServe
     assert asyncio.run(go()) == ["first"] * count
     assert len(ahead) == count and max(ahead) == in_flight
     assert commit_count(tmp_path / "versions") == count
-
-
-def test_an_extraction_process_that_dies_fails_its_terms_only_and_is_replaced() -> None:
-    """A crash of an extraction process (a parser bug on some page) is one failed terms."""
-    import asyncio
-    import os
-    import signal
-
-    from ota.declarations import SourceDocument
-    from ota.errors import ExtractError
-    from ota.track import ProcessExtractor
-
-    document = SourceDocument("https://example.org/terms", ("main",))
-    sources = [(document, b"<main><p>Be kind.</p></main>", "text/html")]
-
-    async def go() -> tuple[str, str]:
-        extractor = ProcessExtractor(1)
-        try:
-            first = await extractor(sources, None)
-            (worker,) = extractor._workers  # the test reaches in to kill it
-            os.kill(worker._process.pid, signal.SIGKILL)
-            await worker._process.wait()
-            with pytest.raises(ExtractError, match="extraction process stopped"):
-                await extractor(sources, None)
-            return first, await extractor(sources, None)
-        finally:
-            await extractor.close()
-
-    assert asyncio.run(go()) == ("Be kind.", "Be kind.")
-
-
-def test_extraction_processes_that_cannot_start_fail_each_extraction_without_hanging(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import asyncio
-
-    from ota import worker
-    from ota.declarations import SourceDocument
-    from ota.errors import ExtractError
-    from ota.track import ProcessExtractor
-
-    monkeypatch.setattr(worker.sys, "executable", "/nonexistent/python")
-    sources = [(SourceDocument("https://example.org/terms", ("main",)), b"<main>x</main>", "text/html")]
-
-    async def go() -> list[object]:
-        extractor = ProcessExtractor(2)
-        try:
-            calls = [extractor(sources, None) for _ in range(3)]
-            return await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 10)
-        finally:
-            await extractor.close()
-
-    results = asyncio.run(go())
-    assert all(isinstance(r, ExtractError) and "could not start" in str(r) for r in results), results
 
 
 def test_a_recording_process_that_cannot_start_is_a_record_error(

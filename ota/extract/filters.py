@@ -68,6 +68,8 @@ def remove_query_params(document: LexborHTMLParser, parameters: Any, source_docu
 
 
 BUILTIN_FILTERS: Mapping[str, Filter] = {"removeQueryParams": remove_query_params}
+#: The names of the built-in filters, for code that checks declarations without extracting.
+BUILTIN_FILTER_NAMES: frozenset[str] = frozenset(BUILTIN_FILTERS)
 
 
 def resolve_filters(

@@ -12,33 +12,14 @@ text for a record written by either engine. Git itself is driven by `ota.store.r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 from ota.declarations import SourceDocument, Terms
-from ota.store.repository import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, Record, Repository
-
-__all__ = [
-    "DEFAULT_AUTHOR_EMAIL",
-    "DEFAULT_AUTHOR_NAME",
-    "DEFAULT_SNAPSHOT_ID_TEMPLATE",
-    "SNAPSHOT_ID_MARKER",
-    "Fetcher",
-    "Kind",
-    "Record",
-    "Recorded",
-    "Repository",
-    "extension_for",
-    "record_snapshot",
-    "record_version",
-    "snapshot_message",
-    "snapshot_path",
-    "subject",
-    "version_message",
-    "version_path",
-]
+from ota.store.repository import Repository
 
 #: Replaced by the snapshot's commit id in the links of a version's message.
 SNAPSHOT_ID_MARKER = "%SNAPSHOT_ID"
@@ -54,6 +35,8 @@ _MULTIPLE_SOURCES = (
     "from {count} source documents:"
 )
 _DOCUMENT_ID_SEPARATOR = " #"
+_SOURCES_PREFIX = "This version was recorded after extracting from"
+_COMMIT_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{40}(?![0-9a-f])")
 
 # OTA uses the `mime` package (with `text/markdown` → `md`); XHTML is kept as `.html` so that a page
 # served either way stays one file. Unknown types get a family default, never OTA's `*`.
@@ -81,6 +64,14 @@ _EXTENSIONS = {
 
 Kind = Literal["first", "change", "upgrade", "unchanged"]
 Fetcher = Literal["htmlOnly", "fullDom"]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """How versions are written: the engine named in their trailers and the snapshot links."""
+
+    engine_version: str
+    link_template: str = DEFAULT_SNAPSHOT_ID_TEMPLATE
 
 
 @dataclass(frozen=True)
@@ -153,10 +144,12 @@ def version_message(
     engine_version: str,
     link_template: str = DEFAULT_SNAPSHOT_ID_TEMPLATE,
     technical_upgrade: bool = False,
+    note: str = "",
 ) -> str:
     """The commit message of a version: subject, the snapshots it was extracted from, trailers.
 
     One snapshot gives one sentence; several (combined terms) give a list, in declaration order.
+    A `note` (what a reader of this version should know) is a paragraph before the trailers.
     """
     links = [link_template.replace(SNAPSHOT_ID_MARKER, snapshot_id) for snapshot_id in snapshot_ids]
     if len(links) == 1:
@@ -168,6 +161,7 @@ def version_message(
     return _message(
         subject(terms, first_record=first_record, technical_upgrade=technical_upgrade),
         sources,
+        note,
         _trailers({"x-engine-version": engine_version}),
     )
 
@@ -203,6 +197,7 @@ def record_version(
     engine_version: str,
     link_template: str = DEFAULT_SNAPSHOT_ID_TEMPLATE,
     technical_upgrade: bool = False,
+    note: str = "",
 ) -> Recorded:
     """Commit the version of `terms` extracted from `snapshot_ids`, unless its text is unchanged.
 
@@ -218,9 +213,22 @@ def record_version(
         engine_version=engine_version,
         link_template=link_template,
         technical_upgrade=technical_upgrade,
+        note=note,
     )
     commit_id = repo.commit(path, markdown.encode("utf-8"), message=message, date=date)
     return _recorded(repo, path, commit_id, date, first=first, technical_upgrade=technical_upgrade)
+
+
+def cited_snapshot_ids(message: str) -> list[str]:
+    """The snapshot commit ids a version's message cites, in order (ota's and OTA's formats).
+
+    They are found in the paragraph that names the snapshots, whatever the link template around
+    each id: a bare id, or a link to the snapshots repository's commit page.
+    """
+    for paragraph in message.split("\n\n"):
+        if paragraph.lstrip().startswith(_SOURCES_PREFIX):
+            return _COMMIT_ID.findall(paragraph)
+    return []
 
 
 def _document_id(terms: Terms, document: SourceDocument) -> str:

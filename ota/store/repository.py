@@ -39,6 +39,7 @@ import pygit2
 from pygit2.enums import DeltaStatus, FileMode, SortMode
 
 from ota.errors import RecordError
+from ota.settings import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
 from ota.store.folder import branch_of, lock, open_or_init
 from ota.store.pack import (
     BLOB,
@@ -52,8 +53,6 @@ from ota.store.pack import (
 )
 from ota.store.pathindex import PathIndex, run_git
 
-DEFAULT_AUTHOR_NAME = "Open Terms Archive Bot"
-DEFAULT_AUTHOR_EMAIL = "bot@opentermsarchive.org"
 #: Commits held in memory before they are published (packed, branch moved, files written).
 FLUSH_EVERY = 200
 #: …or bytes of new objects, whichever comes first. With one folder per service, every commit
@@ -224,6 +223,37 @@ class Repository:
     def path(self) -> Path:
         """The folder of the repository (its working tree)."""
         return self._folder
+
+    @property
+    def cited(self) -> Repository | None:
+        """The repository whose commits this one's records cite (snapshots, for versions)."""
+        return self._cited
+
+    @_locked
+    def changed_files(self, commit_id: str) -> list[Record]:
+        """The files a commit added or changed (one, for ota's and OTA's commits), as it recorded them.
+
+        Empty when the commit is not in this repository. Unpublished commits are included.
+        """
+        self._check_open()
+        try:
+            commit = self._git.get(commit_id)
+        except (ValueError, pygit2.GitError):
+            return []
+        if not isinstance(commit, pygit2.Commit):
+            return []
+        try:
+            if commit.parents:
+                diff = commit.parents[0].tree.diff_to_tree(commit.tree)
+            else:
+                diff = commit.tree.diff_to_tree(swap=True)
+            return [
+                _record(delta.new_file.path, self._data(delta.new_file.id), commit)
+                for delta in diff.deltas
+                if delta.status in (DeltaStatus.ADDED, DeltaStatus.MODIFIED)
+            ]
+        except pygit2.GitError as exc:
+            raise RecordError(self._folder, f"could not read commit {commit_id}: {exc}") from exc
 
     @property
     def closed(self) -> bool:

@@ -1,0 +1,1 @@
+"""What leaves a run: its report and summary (and, later, logs, issue reports, notifications)."""

@@ -1,0 +1,72 @@
+"""A run's report (its outcomes and the declaration files it could not use) and its summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ota.errors import DeclarationError
+from ota.track import Outcome, Stage
+
+
+@dataclass
+class Report:
+    """What a run did."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    #: Declaration files of the selection that could not be used at all: their terms were not tracked.
+    declaration_errors: list[DeclarationError] = field(default_factory=list)
+    #: Things to fix that did not stop anything, each naming its file.
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status in statuses)
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed") + len(self.declaration_errors)
+
+    @property
+    def new_snapshots(self) -> int:
+        return sum(outcome.new_snapshots for outcome in self.outcomes)
+
+    def versions(self, kind: str) -> int:
+        """Versions of this kind ("first", "change", "upgrade") recorded by the run."""
+        return sum(1 for outcome in self.outcomes for version in outcome.versions if version.kind == kind)
+
+    @property
+    def new_versions(self) -> int:
+        return sum(len(outcome.versions) for outcome in self.outcomes)
+
+
+def error_text(error: BaseException, stage: Stage | None = None) -> str:
+    """An error in words; a bug of ota (an internal error) also says what kind of exception it was."""
+    if stage is Stage.INTERNAL:
+        return f"{type(error).__name__}: {error}"
+    return str(error)
+
+
+def summary_lines(report: Report) -> list[str]:
+    """The end-of-run summary, one line each."""
+    tracked = len(report.outcomes) - report.count("failed")
+    lines = [
+        f"{tracked} terms tracked in {report.seconds:.1f} s: "
+        f"{report.new_snapshots} new snapshots, "
+        f"{report.new_versions} new versions "
+        f"({report.versions('first')} first records, {report.versions('change')} changes, "
+        f"{report.versions('upgrade')} technical upgrades), "
+        f"{report.count('unchanged')} unchanged, {report.failed} failed"
+    ]
+    for warning in report.warnings:
+        lines.append(f"warning: {warning}")
+    for error in report.declaration_errors:
+        lines.append(f"failed: {error}")
+    failures = sorted(
+        (o for o in report.outcomes if o.status == "failed"), key=lambda o: (o.service_id, o.terms_type)
+    )
+    for outcome in failures:
+        for error in outcome.errors:
+            lines.append(
+                f"failed: {outcome.service_id} › {outcome.terms_type}: {error_text(error, outcome.stage)}"
+            )
+    return lines

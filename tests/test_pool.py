@@ -1,0 +1,90 @@
+"""The extraction pool: extraction in child processes that fail one terms when they die."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+
+from ota import worker
+from ota.declarations import SourceDocument
+from ota.errors import ExtractError
+from ota.pool import ExtractionPool
+
+SOURCES = [
+    (SourceDocument("https://example.org/terms", ("main",)), b"<main><p>Be kind.</p></main>", "text/html")
+]
+
+
+def kill(pool: ExtractionPool, index: int = 0) -> None:
+    """Kill one of the pool's processes (the test reaches in to do it)."""
+    process = pool._workers[index]._process
+    os.kill(process.pid, signal.SIGKILL)
+
+
+def test_an_extraction_process_that_dies_fails_its_terms_only_and_is_replaced() -> None:
+    """A crash of an extraction process (a parser bug on some page) is one failed terms."""
+
+    async def go() -> tuple[str, str]:
+        pool = ExtractionPool(1)
+        try:
+            first = await pool(SOURCES, None)
+            kill(pool)
+            with pytest.raises(ExtractError, match="extraction process stopped"):
+                await pool(SOURCES, None)
+            return first, await pool(SOURCES, None)
+        finally:
+            await pool.close()
+
+    assert asyncio.run(go()) == ("Be kind.", "Be kind.")
+
+
+def test_extraction_processes_that_cannot_start_fail_each_extraction_without_hanging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No process can start: every extraction fails with the reason, none waits forever."""
+    monkeypatch.setattr(worker.sys, "executable", "/nonexistent/python")
+
+    async def go() -> list[object]:
+        pool = ExtractionPool(2)
+        try:
+            calls = [pool(SOURCES, None) for _ in range(3)]
+            return await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 10)
+        finally:
+            await pool.close()
+
+    results = asyncio.run(go())
+    assert all(isinstance(r, ExtractError) and "could not start" in str(r) for r in results), results
+
+
+def test_a_dead_process_that_cannot_be_replaced_is_not_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the replacement of a dead process fails, the others go on; with none left, every later
+    extraction fails with the reason instead of reaching the dead one (or waiting forever)."""
+
+    async def go() -> tuple[list[object], list[object]]:
+        pool = ExtractionPool(2)
+        try:
+            await asyncio.gather(pool(SOURCES, None), pool(SOURCES, None))  # both processes started
+            monkeypatch.setattr(worker.sys, "executable", "/nonexistent/python")
+            kill(pool, 0)
+            with pytest.raises(ExtractError, match="extraction process stopped"):
+                await asyncio.gather(*(pool(SOURCES, None) for _ in range(2)))
+            assert pool.workers == 1
+            with_one = await asyncio.gather(*(pool(SOURCES, None) for _ in range(4)), return_exceptions=True)
+            kill(pool, 0)
+            with_none = await asyncio.wait_for(
+                asyncio.gather(*(pool(SOURCES, None) for _ in range(4)), return_exceptions=True), 10
+            )
+            return with_one, with_none
+        finally:
+            await pool.close()
+
+    with_one, with_none = asyncio.run(go())
+    assert with_one == ["Be kind."] * 4
+    assert isinstance(with_none[0], ExtractError) and "extraction process stopped" in str(with_none[0])
+    assert all(
+        isinstance(r, ExtractError) and "no extraction process could be started" in str(r)
+        for r in with_none[1:]
+    )
