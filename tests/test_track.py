@@ -477,3 +477,84 @@ def test_service_filters_from_a_filters_py_run_in_track(site: HTTPServer, tmp_pa
     assert code == 0, output
     assert "1 changes" in output
     assert version.read_text("utf-8") == "Rules\n=====\n\nBe honest."
+
+
+def test_outcomes_reach_the_caller_as_they_happen_with_their_errors(site: HTTPServer, tmp_path: Path) -> None:
+    """run_tracking hands each outcome to on_outcome before it returns; a failure keeps its error
+    object (a FetchError with its URL and status) and a typed stage."""
+    import asyncio
+
+    from ota.errors import FetchError
+    from ota.run import run_tracking
+    from ota.settings import load_settings
+    from ota.track import Stage
+
+    site.expect_request("/gone").respond_with_data("Not found", status=404)
+    extra = {
+        "Gone": {"name": "Gone", "terms": {"Imprint": {"fetch": site.url_for("/gone"), "select": "main"}}}
+    }
+    root = write_collection(tmp_path, site, extra)
+    seen = []
+    report = asyncio.run(run_tracking(load_settings(root / "ota.toml"), on_outcome=seen.append))
+
+    assert seen == report.outcomes and len(seen) == 5
+    (failed,) = [outcome for outcome in seen if outcome.status == "failed"]
+    assert (failed.service_id, failed.terms_type, failed.stage) == ("Gone", "Imprint", Stage.FETCH)
+    assert isinstance(failed.error, FetchError)
+    assert failed.error.url == site.url_for("/gone") and failed.error.status == 404
+    changed = [outcome for outcome in seen if outcome.status == "first"]
+    assert all(o.versions and o.versions[0].kind == "first" and o.snapshots for o in changed)
+
+
+def test_a_bug_is_an_internal_failure_of_one_terms(tmp_path: Path) -> None:
+    """An unexpected exception while tracking a terms is reported as an internal failure carrying the
+    exception; the other terms are tracked."""
+    import asyncio
+
+    from ota.declarations import SourceDocument, Terms
+    from ota.pool import ExtractionPool
+    from ota.store.extractions import ExtractionState
+    from ota.store.records import Recording
+    from ota.store.writer import Writer
+    from ota.track import Stage
+    from ota.track import track as track_all
+
+    from datetime import UTC, datetime
+
+    from ota.fetch import Page
+
+    async def fetch(document: SourceDocument) -> Page:
+        if "bug" in document.location:
+            raise ZeroDivisionError("a bug in ota")
+        content = b"<main><p>Be kind.</p></main>"
+        when = datetime(2026, 1, 1, tzinfo=UTC)
+        return Page(document.location, document.location, content, "text/html", "htmlOnly", when)
+
+    async def go() -> list:
+        author = {"author_name": "Bot", "author_email": "bot@example.org"}
+        snapshots = await Writer.open(tmp_path / "snapshots", **author)
+        versions = await Writer.open(tmp_path / "versions", **author, cited=snapshots)
+        items = [
+            Terms("A", "Imprint", (SourceDocument("https://example.org/bug", ("main",)),)),
+            Terms("B", "Imprint", (SourceDocument("https://example.org/terms", ("main",)),)),
+        ]
+        try:
+            return [
+                outcome
+                async for outcome in track_all(
+                    items,
+                    fetch=fetch,
+                    extract=ExtractionPool(0),
+                    snapshots=snapshots,
+                    versions=versions,
+                    state=ExtractionState.of(versions.path),
+                    recording=Recording("ota test"),
+                )
+            ]
+        finally:
+            await versions.close()
+            await snapshots.close()
+
+    outcomes = {outcome.service_id: outcome for outcome in asyncio.run(go())}
+    assert outcomes["A"].stage is Stage.INTERNAL and isinstance(outcomes["A"].error, ZeroDivisionError)
+    assert outcomes["B"].status == "first"
