@@ -510,18 +510,16 @@ def test_a_bug_is_an_internal_failure_of_one_terms(tmp_path: Path) -> None:
     """An unexpected exception while tracking a terms is reported as an internal failure carrying the
     exception; the other terms are tracked."""
     import asyncio
+    from datetime import UTC, datetime
 
     from ota.declarations import SourceDocument, Terms
+    from ota.fetch import Page
     from ota.pool import ExtractionPool
     from ota.store.extractions import ExtractionState
     from ota.store.records import Recording
     from ota.store.writer import Writer
     from ota.track import Stage
     from ota.track import track as track_all
-
-    from datetime import UTC, datetime
-
-    from ota.fetch import Page
 
     async def fetch(document: SourceDocument) -> Page:
         if "bug" in document.location:
