@@ -618,3 +618,17 @@ def test_deltas_rebuild_the_object_for_git(tmp_path: Path, edit: str) -> None:
     command = ["git", "-C", str(tmp_path), "cat-file", "blob", str(target_id)]
     read = subprocess.run(command, capture_output=True, check=False)
     assert read.returncode == 0 and read.stdout == target
+
+
+def test_index_entries_carry_the_stat_data_of_the_files_ota_writes(tmp_path: Path) -> None:
+    """The working-tree files ota writes are in the index with their size and modification time, so
+    git does not hash them again (this relies on pygit2's cffi layer: a pygit2 upgrade that changes
+    it fails here)."""
+    from ota.store.pack import INDEX_STAT_DATA
+
+    assert INDEX_STAT_DATA
+    with Repository.open(tmp_path / "repo") as repo:
+        repo.commit("S/a.md", b"hello", message="m\n", date=FETCHED)
+    stat = (tmp_path / "repo" / "S" / "a.md").stat()
+    debug = git(tmp_path / "repo", "ls-files", "--debug", "S/a.md")  # reads the index, never refreshes it
+    assert f"mtime: {int(stat.st_mtime)}:" in debug and f"size: {stat.st_size}\t" in debug, debug

@@ -289,27 +289,36 @@ def remove_partial_packs(pack_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+try:  # pygit2's cffi layer: the only way to give an index entry its stat data (see below)
+    from pygit2._libgit2 import lib as _lib  # type: ignore[import-not-found]
+    from pygit2.errors import check_error as _check_error
+
+    #: Whether index entries get the stat data of their files (a test checks it stays so).
+    INDEX_STAT_DATA = hasattr(pygit2.IndexEntry, "_to_c")
+except ImportError:  # pragma: no cover - another pygit2 layout: entries without stat data
+    INDEX_STAT_DATA = False
+
+
 def add_index_entry(index: pygit2.Index, path: str, blob_id: pygit2.Oid, stat: os.stat_result) -> None:
     """Add `path` to `index` with the stat data of the file just written, as `git add` would.
 
     pygit2's public `IndexEntry` carries no stat data, and `Index.add(path)` hashes, compresses and
-    writes the file again as a loose object; so the entry is filled through pygit2's cffi layer,
-    falling back to a stat-less entry (which git re-hashes once) if that layer ever changes.
+    writes the file again as a loose object; so the entry is filled through pygit2's cffi layer.
+    Without that layer (`INDEX_STAT_DATA` false: a pygit2 that changed it), entries go without
+    stat data, which costs git one re-hash of those files; the tests fail then, so that an upgrade
+    of pygit2 that breaks it is noticed.
     """
     entry = pygit2.IndexEntry(path, blob_id, FileMode.BLOB)
-    try:
-        from pygit2._libgit2 import lib  # type: ignore[import-not-found]
-        from pygit2.errors import check_error
-
-        centry, _keep = entry._to_c()
-        centry.ctime.seconds, centry.ctime.nanoseconds = _split_ns(stat.st_ctime_ns)
-        centry.mtime.seconds, centry.mtime.nanoseconds = _split_ns(stat.st_mtime_ns)
-        for name in ("dev", "ino", "uid", "gid"):
-            setattr(centry, name, getattr(stat, f"st_{name}") & 0xFFFFFFFF)
-        centry.file_size = stat.st_size & 0xFFFFFFFF
-        check_error(lib.git_index_add(index._index, centry), io=True)
-    except (ImportError, AttributeError, TypeError):
+    if not INDEX_STAT_DATA:
         index.add(entry)
+        return
+    centry, _keep = entry._to_c()
+    centry.ctime.seconds, centry.ctime.nanoseconds = _split_ns(stat.st_ctime_ns)
+    centry.mtime.seconds, centry.mtime.nanoseconds = _split_ns(stat.st_mtime_ns)
+    for name in ("dev", "ino", "uid", "gid"):
+        setattr(centry, name, getattr(stat, f"st_{name}") & 0xFFFFFFFF)
+    centry.file_size = stat.st_size & 0xFFFFFFFF
+    _check_error(_lib.git_index_add(index._index, centry), io=True)
 
 
 def _split_ns(ns: int) -> tuple[int, int]:

@@ -440,6 +440,7 @@ class Repository:
                 file = open(tmp, "wb")  # noqa: SIM115
             with file:
                 file.write(self._data(blob_id))
+                file.flush()  # the stat data must describe the file as written, not the empty buffer
                 stat = os.fstat(file.fileno())
             os.replace(tmp, target)
         finally:
