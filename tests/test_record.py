@@ -331,7 +331,9 @@ def test_latest_matches_git_log_after_commits_made_with_git(tmp_path: Path) -> N
             assert record.date.isoformat() == last(folder, "%ad", path).strip()
             assert record.content == (folder / path).read_bytes()
         assert repo.latest("S/missing.html") is None
-        history = [record.commit_id for record in repo.history("S/c.html")]
+        from ota.store.reader import RepositoryReader
+
+        history = [change.commit_id for change in RepositoryReader.open(folder).history("S/c.html")]
         assert history == git(folder, "log", "--format=%H", "--", "S/c.html").split()
         repo.commit("S/b.html", b"back to ota", message="ota again\n", date=FETCHED + timedelta(days=9))
     assert last(folder, "%s", "S/b.html") == "ota again\n"

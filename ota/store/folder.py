@@ -1,4 +1,5 @@
-"""The folder of a snapshots or versions repository: found, created if missing, locked.
+"""The folder of a snapshots or versions repository: found, created if missing, locked; and the
+`git` command run on it, for the few things libgit2 does not do as well (log, repack).
 
 A folder is opened only if it is itself a repository (never one of its parents), created only if
 it is missing or empty, and held by one ota process at a time with an flock that the kernel
@@ -10,6 +11,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import subprocess
 from pathlib import Path
 
 import pygit2
@@ -94,3 +96,18 @@ def branch_of(git: pygit2.Repository, folder: Path) -> str:
     if not isinstance(target, str) or not target.startswith("refs/heads/"):
         raise RecordError(folder, "HEAD is detached: check out a branch before recording")
     return target
+
+
+def run_git(gitdir: Path, folder: Path, *args: str, config: tuple[str, ...] = ()) -> bytes:
+    """Run `git [-c NAME=VALUE…] --git-dir GITDIR ARGS…`; return its output; failures become `RecordError`."""
+    options = [part for setting in config for part in ("-c", setting)]
+    command = ["git", *options, "--git-dir", str(gitdir), *args]
+    env = {**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
+    try:
+        result = subprocess.run(command, capture_output=True, env=env, check=False)
+    except OSError as exc:
+        raise RecordError(folder, f"could not run git: {exc}") from exc
+    if result.returncode != 0:
+        stderr = result.stderr.decode(errors="replace").strip()
+        raise RecordError(folder, f"git {args[0]} failed: {stderr}")
+    return result.stdout

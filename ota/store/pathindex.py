@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pygit2
 
 from ota.errors import RecordError
+from ota.store.folder import run_git
 
 FILE_NAME = "ota-records.json"
 _FORMAT = 1
@@ -88,21 +88,6 @@ class PathIndex:
                 self.head = data["head"]
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             self.commits, self.head = {}, None  # missing or unreadable: rebuilt by `sync()`
-
-
-def run_git(gitdir: Path, folder: Path, *args: str, config: tuple[str, ...] = ()) -> bytes:
-    """Run `git [-c NAME=VALUE…] --git-dir GITDIR ARGS…`; return its output; failures become `RecordError`."""
-    options = [part for setting in config for part in ("-c", setting)]
-    command = ["git", *options, "--git-dir", str(gitdir), *args]
-    env = {**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
-    try:
-        result = subprocess.run(command, capture_output=True, env=env, check=False)
-    except OSError as exc:
-        raise RecordError(folder, f"could not run git: {exc}") from exc
-    if result.returncode != 0:
-        stderr = result.stderr.decode(errors="replace").strip()
-        raise RecordError(folder, f"git {args[0]} failed: {stderr}")
-    return result.stdout
 
 
 def log_paths(gitdir: Path, folder: Path, head: str, since: str | None) -> Iterator[tuple[str, list[str]]]:

@@ -28,7 +28,8 @@ import pygit2
 from pygit2.enums import RepositoryOpenFlag
 
 from ota.errors import RecordError
-from ota.store.pathindex import PathIndex, run_git
+from ota.store.folder import run_git
+from ota.store.pathindex import PathIndex
 from ota.store.repository import Record, _is_record_path
 
 _ZERO = "0" * 40

@@ -40,7 +40,7 @@ from pygit2.enums import DeltaStatus, FileMode, SortMode
 
 from ota.errors import RecordError
 from ota.settings import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
-from ota.store.folder import branch_of, lock, open_or_init
+from ota.store.folder import branch_of, lock, open_or_init, run_git
 from ota.store.pack import (
     BLOB,
     COMMIT,
@@ -51,7 +51,7 @@ from ota.store.pack import (
     remove_partial_packs,
     write_pack,
 )
-from ota.store.pathindex import PathIndex, run_git
+from ota.store.pathindex import PathIndex
 
 #: Commits held in memory before they are published (packed, branch moved, files written).
 FLUSH_EVERY = 200
@@ -296,18 +296,6 @@ class Repository:
             record = self.latest(path)
             return None if record is None else (record.commit_id, record.date)
         return str(found.id), datetime.fromtimestamp(found.author.time, UTC)
-
-    def history(self, path: str) -> Iterator[Record]:
-        """Every record of `path`, newest first (walks the history: for viewers, not for tracking)."""
-        changes = self._changes(path)
-        while True:
-            with self._mutex:  # taken for each step, never while the caller holds a record
-                self._check_open()
-                change = next(changes, None)
-                if change is None:
-                    return
-                record = _record(path, self._data(change[1]), change[0])
-            yield record
 
     @_locked
     def paths(self) -> list[str]:
