@@ -21,15 +21,9 @@ import httpx
 import pytest
 
 from ota.errors import FetchError, SettingsError
-from ota.fetch.client import (
-    Fetcher,
-    FetchSettings,
-    Page,
-    detect_charset,
-    host_key,
-    network_error_code,
-    parse_retry_after,
-)
+from ota.fetch.client import Fetcher, FetchSettings, Page, host_key, parse_retry_after
+from ota.fetch.codes import network_error_code
+from ota.fetch.content import detect_charset
 from ota.settings import load_settings
 
 T = TypeVar("T")

@@ -18,15 +18,11 @@ them), e.g. ``Received HTTP code 404 when trying to fetch 'URL'``.
 from __future__ import annotations
 
 import asyncio
-import codecs
-import errno
 import random
-import re
-import socket
 import ssl
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +35,8 @@ import httpx
 
 from ota.errors import FetchError, SettingsError
 from ota.fetch.browser import Browser, Rendered, proxy_from_environment
+from ota.fetch.codes import network_error_code
+from ota.fetch.content import decode_text, is_text, mime_type_of
 from ota.settings import FetchSettings
 
 DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -47,8 +45,6 @@ _ACCEPT_ENCODING = "gzip, deflate"
 
 HTML_ONLY = "htmlOnly"  # the `X-fetcher` of snapshots fetched without a browser
 FULL_DOM = "fullDom"  # the `X-fetcher` of snapshots rendered by the browser
-CHARSET_SNIFF_BYTES = 1024
-TEXT_MIME_TYPES = frozenset({"application/xhtml+xml", "application/xml", "application/json"})
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 # OTA counts 403 and 406 as likely transient (bot blocking, retried at the end of the run or with
 # a browser); repeating the same plain request seconds later only annoys the site, so no retry here.
@@ -61,32 +57,6 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BOT_BLOCKING_STATUSES = frozenset({403, 406, 502})
 BOT_BLOCKING_CODE = "ECONNRESET"
 DEFAULT_PORTS = {"http": 80, "https": 443}
-
-_ERRNO_CODES = {
-    errno.ECONNREFUSED: "ECONNREFUSED",
-    errno.ECONNRESET: "ECONNRESET",
-    errno.ECONNABORTED: "ECONNRESET",
-    errno.EPIPE: "ECONNRESET",
-    errno.ETIMEDOUT: "ETIMEDOUT",
-    errno.EHOSTUNREACH: "EHOSTUNREACH",
-    errno.ENETUNREACH: "ENETUNREACH",
-}
-# OpenSSL X509_V_ERR_* verification codes → the codes Node reports.
-_CERT_CODES = {
-    9: "CERT_NOT_YET_VALID",
-    10: "CERT_HAS_EXPIRED",
-    18: "DEPTH_ZERO_SELF_SIGNED_CERT",
-    19: "SELF_SIGNED_CERT_IN_CHAIN",
-    20: "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-    21: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-    62: "ERR_TLS_CERT_ALTNAME_INVALID",
-}
-_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
-# `<meta charset="x">` and `<meta http-equiv="Content-Type" content="text/html; charset=x">`.
-_META_CHARSET = re.compile(rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
-_XML_ENCODING = re.compile(rb"""<\?xml\b[^>]*?\bencoding\s*=\s*["']\s*([\w.:-]+)""", re.IGNORECASE)
-_PYTHON_ONLY_CODECS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape"})
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 @dataclass(frozen=True)
@@ -123,59 +93,6 @@ def host_key(url: str) -> str:
     return f"{parsed.scheme}://{parsed.host}:{parsed.port or DEFAULT_PORTS[parsed.scheme]}"
 
 
-def _usable(charset: str) -> str | None:
-    name = charset.strip().lower()
-    if name in ("gb2312", "gbk", "x-gbk"):
-        return "gb18030"  # a superset: pages labelled GBK often use its extra characters
-    try:
-        b"a".decode(name)  # rejects unknown names and bytes-to-bytes codecs such as "base64"
-    except (LookupError, UnicodeError):
-        return None
-    canonical = codecs.lookup(name).name
-    return None if canonical in _PYTHON_ONLY_CODECS else canonical
-
-
-def detect_charset(content_type: str | None, head: bytes) -> str:
-    """The charset to decode a text response with, as Python's canonical codec name (``cp1252``).
-
-    The `Content-Type` charset wins, then a declaration in the first 1024 bytes of the body
-    (`<meta charset>`, `<meta http-equiv="Content-Type">`, `<?xml encoding?>`), else UTF-8.
-    Unknown names fall back to UTF-8.
-    """
-    if content_type and (match := _CHARSET_PARAM.search(content_type)):
-        return _usable(match.group(1)) or "utf-8"
-    head = head[:CHARSET_SNIFF_BYTES]
-    declared = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
-    if declared:
-        charset = _usable(declared.group(1).decode("ascii"))
-        # A declaration readable as ASCII cannot be in UTF-16/32: browsers read it as UTF-8.
-        if charset and not charset.startswith(("utf-16", "utf-32")):
-            return charset
-    return "utf-8"
-
-
-def decode_text(body: bytes, content_type: str | None) -> str:
-    """Decode a text response: a byte order mark first, then `detect_charset`; bad bytes become U+FFFD."""
-    for bom, charset in _BOMS:
-        if body.startswith(bom):
-            return body[len(bom) :].decode(charset, errors="replace")
-    text = body.decode(detect_charset(content_type, body), errors="replace")
-    return text.removeprefix("\ufeff")
-
-
-def mime_type_of(content_type: str | None, body: bytes) -> str:
-    """The lowercased MIME type without parameters; sniffed from the body when the header is missing."""
-    mime_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if mime_type:
-        return mime_type
-    return "application/pdf" if body.startswith(b"%PDF-") else "text/html"
-
-
-def is_text(mime_type: str) -> bool:
-    """Whether responses of `mime_type` are stored as decoded text rather than raw bytes."""
-    return mime_type.startswith("text/") or mime_type in TEXT_MIME_TYPES
-
-
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date); None if absent or invalid."""
     if not value:
@@ -190,42 +107,6 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if date.tzinfo is None:
         date = date.replace(tzinfo=UTC)
     return max(0.0, (date - now).total_seconds())
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """`exc` and every exception it was raised from, exception groups included (anyio uses them)."""
-    seen: set[int] = set()
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        if isinstance(current, BaseExceptionGroup):
-            stack.extend(current.exceptions)
-        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-
-
-def network_error_code(exc: BaseException) -> str:
-    """The Node-style code (ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED…) naming a transport error."""
-    causes = list(_causes(exc))
-    for cause in causes:  # the operating system's own error says most
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return _CERT_CODES.get(cause.verify_code, "UNABLE_TO_VERIFY_LEAF_SIGNATURE")
-        if isinstance(cause, ssl.SSLError):
-            return "EPROTO"
-        if isinstance(cause, socket.gaierror):
-            return "EAI_AGAIN" if cause.errno == socket.EAI_AGAIN else "ENOTFOUND"
-        if isinstance(cause, OSError) and cause.errno in _ERRNO_CODES:
-            return _ERRNO_CODES[cause.errno]
-    for cause in causes:
-        if isinstance(cause, httpx.DecodingError):
-            return "Z_DATA_ERROR"
-        if isinstance(cause, httpx.RemoteProtocolError) and "buffer too long" in str(cause):
-            return "HPE_HEADER_OVERFLOW"  # a response head over h11's limit (100 KiB with httpcore)
-    # Disconnections ("Server disconnected", "peer closed connection") are resets to Node.
-    return "ECONNRESET"
 
 
 class _Retry(Exception):
