@@ -26,10 +26,10 @@ import sys
 import time
 from pathlib import Path
 
-from ota.service_filters import load_service_filters
 from ota.declarations import STANDARD_TERMS_TYPES, parse_service
 from ota.errors import OtaError
 from ota.extract import PDF_MIME_TYPE, extract_terms
+from ota.service_filters import load_service_filters
 
 HERE = Path(__file__).resolve().parent
 

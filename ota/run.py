@@ -59,9 +59,11 @@ async def run_tracking(
     report = Report()
     # The recording process starts and opens the repositories while the first pages are fetched;
     # a repository that cannot be opened still stops the run before anything is recorded.
-    author = {"author_name": settings.author_name, "author_email": settings.author_email}
-    snapshots = await Writer.open(settings.snapshots, **author, wait=False)
-    versions = await Writer.open(settings.versions, **author, cited=snapshots, wait=False)
+    name, email = settings.author_name, settings.author_email
+    snapshots = await Writer.open(settings.snapshots, author_name=name, author_email=email, wait=False)
+    versions = await Writer.open(
+        settings.versions, author_name=name, author_email=email, cited=snapshots, wait=False
+    )
     opening = asyncio.ensure_future(_ready(snapshots, versions))
     extractor = ExtractionPool(settings.extract_workers)
     state = ExtractionState.of(versions.path)

@@ -11,7 +11,7 @@ world goes through the parameters it is given.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -237,7 +237,7 @@ async def track(
     prefilter: Prefilter | None = None,
     in_flight: int = DEFAULT_TERMS_IN_FLIGHT,
     now: Callable[[], datetime] = utc_now,
-) -> AsyncIterator[Outcome]:
+) -> AsyncGenerator[Outcome, None]:
     """Track many terms at once; yield each outcome as soon as it is known.
 
     `items` is read lazily, one terms each time one finishes: at most `in_flight` are started at

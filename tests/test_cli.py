@@ -106,3 +106,9 @@ def test_track_with_a_missing_ca_file_exits_2(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nope.pem"))
     result = CliRunner().invoke(app, ["track", "--config", str(tmp_path / "ota.toml"), "--no-progress"])
     assert result.exit_code == 2 and "SSL_CERT_FILE=" in result.output and "nope.pem" in result.output
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    """`.ci/run` and the README's test command are the same line, so CI checks what newcomers run."""
+    ci = (README.parent / ".ci" / "run").read_text("utf-8").strip().splitlines()[-1]
+    assert f"```sh\n{ci}\n```" in README.read_text("utf-8")

@@ -645,3 +645,24 @@ def test_host_delay_spaces_request_starts() -> None:
         assert len(gaps) == 3 and min(gaps) >= 0.15 - 1e-9, (host, starts[host])
     # The hosts are paced independently: b's first request does not wait for a's.
     assert starts["b.test"][0] < 0.15
+
+
+@pytest.mark.parametrize(
+    ("host", "no_proxy", "bypassed"),
+    [
+        ("example.com", "example.com", True),
+        ("www.example.com", "example.com", True),
+        ("www.example.com", ".example.com", True),
+        ("badexample.com", "example.com", False),
+        ("Example.COM", "example.com:8080", True),
+        ("127.0.0.1", "localhost, 127.0.0.1", True),
+        ("::1", "[::1]:443", True),
+        ("anything.org", "*", True),
+        ("example.org", "", False),
+    ],
+)
+def test_no_proxy_is_read_as_curl_reads_it(host: str, no_proxy: str, bypassed: bool) -> None:
+    """NO_PROXY entries match a host and its subdomains, with or without a leading dot or a port."""
+    from ota.fetch.client import bypasses_proxy
+
+    assert bypasses_proxy(host, no_proxy) is bypassed

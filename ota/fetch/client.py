@@ -21,7 +21,6 @@ import asyncio
 import random
 import ssl
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -138,6 +137,27 @@ def proxies_of(environment: Mapping[str, str]) -> dict[str, str]:
     return proxies
 
 
+def bypasses_proxy(host: str, no_proxy: str) -> bool:
+    """Whether `NO_PROXY` (comma-separated host names, domain suffixes, `*`) exempts `host`.
+
+    As curl reads it: `example.com` and `.example.com` both match `example.com` and its subdomains;
+    an entry's port, if any, is ignored; names compare without case.
+    """
+    host = host.lower().rstrip(".")
+    for entry in no_proxy.lower().split(","):
+        entry = entry.strip()
+        if entry == "*":
+            return True
+        if entry.startswith("[") and "]" in entry:
+            entry = entry[1 : entry.index("]")]
+        elif entry.count(":") == 1:
+            entry = entry.split(":", 1)[0]
+        entry = entry.lstrip(".").rstrip(".")
+        if entry and (host == entry or host.endswith("." + entry)):
+            return True
+    return False
+
+
 def _tls_context(settings: FetchSettings) -> ssl.SSLContext:
     """The TLS context of every connection: the authorities named by the settings, else certifi's."""
     try:
@@ -230,7 +250,7 @@ class Fetcher:
             scheme, _, host_port = key.partition("://")
             host = host_port.rsplit(":", 1)[0].strip("[]")
             proxy = None
-            if not urllib.request.proxy_bypass_environment(host, self._proxies):
+            if not bypasses_proxy(host, self._proxies.get("no", "")):
                 proxy = self._proxies.get(scheme) or self._proxies.get("all")
             pool = self.settings.per_host + 1
             transport = self._transports[key] = httpx.AsyncHTTPTransport(

@@ -59,8 +59,8 @@ def summary_lines(report: Report) -> list[str]:
     ]
     for warning in report.warnings:
         lines.append(f"warning: {warning}")
-    for error in report.declaration_errors:
-        lines.append(f"failed: {error}")
+    for declaration_error in report.declaration_errors:
+        lines.append(f"failed: {declaration_error}")
     failures = sorted(
         (o for o in report.outcomes if o.status == "failed"), key=lambda o: (o.service_id, o.terms_type)
     )

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import cache
 from importlib.resources import files
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import ada_url
 import fastjsonschema
@@ -155,8 +155,8 @@ def _validator(definition: str, terms_types: frozenset[str]) -> jsonschema.Draft
     import jsonschema
 
     formats = jsonschema.FormatChecker(formats=())
-    formats.checks("uri")(is_web_address)
-    formats.checks("date-time", raises=ValueError)(parse_date_time)
+    formats.checks("uri")(is_web_address)  # type: ignore[type-var]  # the stubs want Callable[[object], bool]
+    formats.checks("date-time", raises=ValueError)(_is_date_time)  # type: ignore[type-var]
     return jsonschema.Draft202012Validator(_schema(definition, terms_types), format_checker=formats)
 
 
@@ -206,20 +206,23 @@ def _explain(error: ValidationError) -> tuple[Problem, tuple[str | int, ...]]:
     schema = error.schema if isinstance(error.schema, dict) else {}
     custom = schema.get("errorMessage", {}).get(error.validator)
     kind = error.validator
+    # The stubs type these as possibly unset; an error from iter_errors always has them.
+    expected: Any = error.validator_value
+    instance: Any = error.instance
     if kind == "required":
-        missing = next(key for key in error.validator_value if key not in error.instance)
+        missing = next(key for key in expected if key not in instance)
         message = custom.get(missing) if isinstance(custom, dict) else custom
         return ((*path, missing), message or "is required"), path
     if kind == "additionalProperties":
         allowed = list(schema.get("properties", {}))
-        extra = next(key for key in error.instance if key not in allowed)
+        extra = next(key for key in instance if key not in allowed)
         where = (*path, extra)
         return (where, f"is not allowed here; valid keys are: {', '.join(allowed)}"), where
     if "propertyNames" in error.relative_schema_path:
         # The instance is a key name, which jsonschema does not put in the path.
-        path = (*path, error.instance)
+        path = (*path, instance)
     if kind == "enum":
-        return (path, _unknown_value(error.instance, error.validator_value, custom)), path
+        return (path, _unknown_value(instance, expected, custom)), path
     if custom:
         return (path, custom), path
     return (path, _generic_message(error)), path
@@ -237,7 +240,7 @@ def _unknown_value(value: Any, choices: list[Any], template: str | None) -> str:
 
 
 def _generic_message(error: ValidationError) -> str:
-    kind, expected = error.validator, error.validator_value
+    kind, expected = error.validator, cast(Any, error.validator_value)
     if kind == "type":
         kinds = [expected] if isinstance(expected, str) else list(expected)
         return "must be " + " or ".join(_TYPE_WORDS.get(k, k) for k in kinds)

@@ -138,7 +138,7 @@ def record_with_baseline(
     latest = repository.latest(path)
     assert latest is not None  # a Baseline is only planned for a terms with a version
     date = max(max(r.date for r in snapshot_records), latest.date)
-    common = {"engine_version": recording.engine_version, "link_template": recording.link_template}
+    engine, link = recording.engine_version, recording.link_template
     recorded: list[Recorded] = []
     note = ""
     if baseline_markdown is None:
@@ -158,7 +158,8 @@ def record_with_baseline(
             snapshot_ids=snapshot_ids,
             date=now().replace(microsecond=0),
             technical_upgrade=True,
-            **common,
+            engine_version=engine,
+            link_template=link,
         )
         return [upgrade] if upgrade.kind != "unchanged" else []
     elif baseline_markdown.encode("utf-8") != latest.content:
@@ -170,12 +171,20 @@ def record_with_baseline(
                 snapshot_ids=list(baseline.snapshot_ids),
                 date=date,
                 technical_upgrade=True,
-                **common,
+                engine_version=engine,
+                link_template=link,
             )
         )
     if baseline_markdown is None or markdown != baseline_markdown:
         change = record_version(
-            repository, terms, markdown, snapshot_ids=snapshot_ids, date=date, note=note, **common
+            repository,
+            terms,
+            markdown,
+            snapshot_ids=snapshot_ids,
+            date=date,
+            note=note,
+            engine_version=engine,
+            link_template=link,
         )
         if change.kind != "unchanged":
             recorded.append(change)
