@@ -26,7 +26,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ota.declarations import STANDARD_TERMS_TYPES, Service, Terms, parse_history, parse_service
+from ota.declarations import (
+    STANDARD_TERMS_TYPES,
+    Service,
+    Terms,
+    parse_history,
+    parse_service,
+    tolerate_history,
+)
 from ota.errors import DeclarationError, SettingsError
 from ota.extract.filters import BUILTIN_FILTER_NAMES
 
@@ -353,18 +360,20 @@ def load_history(
     """The service with its earlier declarations, read from its `SERVICE_ID.history.json`.
 
     History files are read only when an earlier declaration is needed (re-extracting an old
-    snapshot), never to track. Raises DeclarationError naming the file when it is invalid.
+    snapshot), never to track. What Open Terms Archive's engine tolerates in them is tolerated, with
+    a warning added to the service's. Raises DeclarationError naming the file when it is invalid.
     """
     if service.history_path is None:
         return service
+    data, warnings = tolerate_history(read_json(service.history_path), service.history_path)
     history = parse_history(
         service.id,
-        read_json(service.history_path),
+        data,
         path=service.history_path,
         terms_types=frozenset(STANDARD_TERMS_TYPES if terms_types is None else terms_types),
         known_filters=None if known_filters is None else frozenset(known_filters),
     )
-    return replace(service, history=history)
+    return replace(service, history=history, warnings=(*service.warnings, *warnings))
 
 
 def read_json(path: Path) -> Any:

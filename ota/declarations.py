@@ -272,6 +272,32 @@ def parse_history(
     return earlier
 
 
+def tolerate_history(data: Any, path: Path | str) -> tuple[Any, list[str]]:
+    """A history file with the mistakes Open Terms Archive's engine runs with corrected, and a
+    warning naming each one: a `validUntil` key written with other capitals (`ValidUntil`)."""
+    if not isinstance(data, dict):
+        return data, []
+    warnings: list[str] = []
+    fixed: dict[str, Any] = {}
+    for terms_type, entries in data.items():
+        if not isinstance(entries, list):
+            fixed[terms_type] = entries
+            continue
+        fixed_entries = []
+        for index, entry in enumerate(entries):
+            if isinstance(entry, dict) and "validUntil" not in entry:
+                for key in [key for key in entry if key.casefold() == "validuntil"]:
+                    entry = {("validUntil" if k == key else k): v for k, v in entry.items()}
+                    warnings.append(
+                        f"{path}: {terms_type} › {item_label(index)} › {key}: read as 'validUntil'; "
+                        "correct its spelling"
+                    )
+                    break
+            fixed_entries.append(entry)
+        fixed[terms_type] = fixed_entries
+    return fixed, warnings
+
+
 def declaration_errors(
     service_id: str,
     data: Any,

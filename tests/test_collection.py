@@ -575,3 +575,19 @@ def test_select_reports_terms_types_no_chosen_service_declares(collection: Colle
         match="no selected service declares the terms type 'Privacy Policy'; they declare: Imprint",
     ):
         collection.select(service_ids=["B"], terms_types=["Privacy Policy"])
+
+
+def test_a_misspelt_valid_until_is_tolerated_with_a_warning(root: Path) -> None:
+    """`ValidUntil`, which Open Terms Archive's engine runs with, is read as validUntil and named."""
+    write(declarations(root) / "Le Chat.json", service())
+    old = {"fetch": "https://x.org/old", "select": "p", "ValidUntil": "2024-01-01T00:00:00Z"}
+    write(declarations(root) / "Le Chat.history.json", {"Imprint": [old]})
+
+    service_ = load_history(load_collection(root).services["Le Chat"])
+
+    (earlier,) = service_.history["Imprint"]
+    assert earlier.valid_until is not None and earlier.valid_until.year == 2024
+    assert service_.warnings == (
+        f"{declarations(root)}/Le Chat.history.json: Imprint › item 1 › ValidUntil: read as 'validUntil'; "
+        "correct its spelling",
+    )

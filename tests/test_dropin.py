@@ -179,3 +179,28 @@ def test_a_change_whose_old_snapshots_cannot_be_extracted_says_so(
         body.rstrip().endswith("X-engine-version: ota 0.1.0")
         or "X-engine-version: ota" in body.splitlines()[-1]
     )
+
+
+def test_history_files_are_not_read_to_track(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A history file naming filters that no longer exist, or with OTA's tolerated typos, never
+    fails a run: tracking uses the current declarations only."""
+    root = collection(tmp_path)
+    url = serve(httpserver, "/tos", PAGE.format(title="Terms"))
+    write_service(root, "Le Chat", {"Terms of Service": {"fetch": url, "select": "main"}})
+    history = {
+        "Terms of Service": [
+            {
+                "fetch": url,
+                "select": "main",
+                "filter": ["aJavaScriptFilterGoneSince"],
+                "validUntil": "2024-01-01T00:00:00Z",
+            },
+            {"fetch": url, "select": "body", "ValidUntil": "2023-01-01T00:00:00Z"},
+        ]
+    }
+    (root / "declarations" / "Le Chat.history.json").write_text(json.dumps(history), "utf-8")
+
+    code, output = track(root)
+
+    assert code == 0, output
+    assert "1 terms tracked" in output and "warning" not in output
