@@ -5,6 +5,11 @@ Each child is an `ota.worker.Worker` running `extract_sources`, which imports th
 Python filters (the collection's code runs there, never in the tracking process) and extracts.
 The children start with the first extraction: a run where nothing changed starts none. A child
 that dies (a crash of the parser on some page) fails that extraction only, and is replaced.
+
+Each extraction is bounded in time and memory, since pages are written by anyone: past
+`timeout` seconds the child is killed, past `memory_limit` bytes of address space its
+allocations fail; either way that terms fails with a message saying which bound it met, and the
+child is replaced.
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ from ota.declarations import SourceDocument
 from ota.errors import ExtractError
 from ota.extract import extract_terms
 from ota.worker import Worker, WorkerStopped
+
+#: Seconds one extraction may take (a 5,000-page PDF took 267 s; real terms take well under 1 s).
+DEFAULT_TIMEOUT = 60.0
+#: Bytes of address space an extraction process may use.
+DEFAULT_MEMORY_LIMIT = 1024**3
 
 #: A source document with the snapshot to extract it from: (declaration, content, MIME type).
 Source = tuple[SourceDocument, bytes, str]
@@ -38,8 +48,16 @@ class ExtractionPool:
     With 0 workers, extraction runs in the calling process (tests, debugging).
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(
+        self,
+        workers: int,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+    ) -> None:
         self._count = workers
+        self._timeout = timeout
+        self._memory_limit = memory_limit
         self._idle: asyncio.Queue[Worker | None] = asyncio.Queue()
         self._workers: list[Worker] = []
         self._started: asyncio.Future[None] | None = None
@@ -53,7 +71,17 @@ class ExtractionPool:
         await asyncio.shield(self._started)  # every caller gets the error if they cannot start
         worker = await self._take()
         try:
-            result = await worker.call(extract_sources, list(sources), filters_path)
+            async with asyncio.timeout(self._timeout):
+                result = await worker.call(extract_sources, list(sources), filters_path)
+        except TimeoutError:
+            worker.kill()
+            await self._replace(worker)
+            raise ExtractError(self._overran(sources, f"took more than {self._timeout:g} seconds")) from None
+        except MemoryError:
+            worker.kill()  # its heap may be in any state: start afresh
+            await self._replace(worker)
+            limit = f"{(self._memory_limit or 0) / 2**20:g} MiB"
+            raise ExtractError(self._overran(sources, f"needed more than {limit} of memory")) from None
         except WorkerStopped as exc:
             await self._replace(worker)
             raise ExtractError(f"the extraction process stopped while extracting this terms: {exc}") from exc
@@ -62,6 +90,11 @@ class ExtractionPool:
             raise
         self._idle.put_nowait(worker)
         return result
+
+    @staticmethod
+    def _overran(sources: Sequence[Source], what: str) -> str:
+        locations = ", ".join(f"'{document.location}'" for document, _, _ in sources)
+        return f"the extraction of {locations} {what} and was stopped"
 
     @property
     def workers(self) -> int:
@@ -83,7 +116,7 @@ class ExtractionPool:
         self._workers.remove(dead)
         await dead.stop()  # reaps the process and closes its pipes
         try:
-            worker = await Worker.start()
+            worker = await Worker.start(memory_limit=self._memory_limit)
         except OSError as exc:
             if not self._workers:
                 self._broken = ExtractError(f"no extraction process could be started again: {exc}")
@@ -93,7 +126,10 @@ class ExtractionPool:
         self._idle.put_nowait(worker)
 
     async def _start(self) -> None:
-        started = await asyncio.gather(*(Worker.start() for _ in range(self._count)), return_exceptions=True)
+        started = await asyncio.gather(
+            *(Worker.start(memory_limit=self._memory_limit) for _ in range(self._count)),
+            return_exceptions=True,
+        )
         workers = [worker for worker in started if isinstance(worker, Worker)]
         failures = [error for error in started if not isinstance(error, Worker)]
         if failures:

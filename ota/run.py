@@ -65,7 +65,9 @@ async def run_tracking(
         settings.versions, author_name=name, author_email=email, cited=snapshots, wait=False
     )
     opening = asyncio.ensure_future(_ready(snapshots, versions))
-    extractor = ExtractionPool(settings.extract_workers)
+    extractor = ExtractionPool(
+        settings.extract_workers, timeout=settings.extract_timeout, memory_limit=settings.extract_memory * 2**20
+    )
     state = ExtractionState.of(versions.path)
     try:
         async with Fetcher(settings.fetch) as fetcher:

@@ -25,6 +25,8 @@
     [track]
     schedule = "30 */12 * * *"
     extract_workers = 2
+    extract_timeout = 60               # seconds one page's extraction may take
+    extract_memory = 1024              # MiB of memory one extraction may use
 
 Every key is converted to its type here, and a key that is unknown or of the wrong type is a
 `SettingsError` naming the file, the section and the key. The environment is read here and only
@@ -130,6 +132,9 @@ class Settings:
     schedule: str = DEFAULT_SCHEDULE
     #: Processes extracting Markdown; 0 extracts in the main process (tests, debugging).
     extract_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: Seconds one page's extraction may take, and MiB of memory it may use, before it is stopped.
+    extract_timeout: float = 60.0
+    extract_memory: int = 1024
     engine_version: str = ENGINE_VERSION
 
 
@@ -256,6 +261,8 @@ _KEYS: dict[str, dict[str, _Key]] = {
     "track": {
         "schedule": _Key("schedule", _cron),
         "extract_workers": _Key("extract_workers", _integer(0)),
+        "extract_timeout": _Key("extract_timeout", _number(0, exclusive=True)),
+        "extract_memory": _Key("extract_memory", _integer(64)),
     },
 }
 #: Option name (as `load_settings` takes it) → its key, for the same checks as the file's values.

@@ -6,10 +6,11 @@ started with the tracking process's current environment and folder. Calls and re
 pickles over the child's standard input and output, each prefixed with its length; a call is a
 module-level function and plain values.
 
-A child ignores Ctrl-C (the tracking process decides when to stop) and stops when its input
-closes, which also happens when the tracking process dies, even by SIGKILL: no process is left
-behind holding memory or a repository's lock. (multiprocessing's pools stay alive, blocked, when
-their parent is killed.)
+A child ignores Ctrl-C (the tracking process decides when to stop), stops when its input closes,
+and on Linux is killed by the kernel the moment the process that started it dies, however it dies
+(`PR_SET_PDEATHSIG`): no process is left behind holding memory or a repository's lock, not even one
+busy with a long extraction. (multiprocessing's pools stay alive, blocked, when their parent is
+killed.) A child may be given a memory limit (its address space): past it, allocations fail.
 """
 
 from __future__ import annotations
@@ -43,16 +44,30 @@ class Worker:
         self._reader = asyncio.ensure_future(self._read_results())
 
     @classmethod
-    async def start(cls) -> Worker:
+    async def start(cls, *, memory_limit: int | None = None) -> Worker:
+        """Start a child; `memory_limit` (bytes) bounds its address space."""
+        options = ["--memory", str(memory_limit)] if memory_limit else []
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "ota.worker",
+            "--parent",
+            str(os.getpid()),
+            *options,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             limit=_LIMIT,
         )
         return cls(process)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def kill(self) -> None:
+        """End the child at once (a call that overran its time); its calls fail with WorkerStopped."""
+        if self._process.returncode is None:
+            self._process.kill()
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` in the child. Raises WorkerStopped if the child is gone."""
@@ -131,11 +146,34 @@ def serve(requests: BinaryIO, results: BinaryIO) -> None:
         except Exception as exc:  # an exception that does not pickle still gets its words across
             words = f"{type(answer[1]).__name__}: {answer[1]} (not picklable: {exc})"
             data = pickle.dumps((False, RuntimeError(words)))
-        results.write(len(data).to_bytes(_HEADER, "big") + data)
-        results.flush()
+        try:
+            results.write(len(data).to_bytes(_HEADER, "big") + data)
+            results.flush()
+        except BrokenPipeError:  # the parent is gone: nobody is waiting for this result
+            return
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel to kill this process when its parent dies (Linux); exit if it already has."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request above: nobody will read us
+        os._exit(0)
 
 
 def main() -> None:
+    arguments = sys.argv[1:]
+    options = dict(zip(arguments[0::2], arguments[1::2], strict=False))
+    if "--parent" in options:
+        _die_with_parent(int(options["--parent"]))
+    if "--memory" in options:
+        import resource
+
+        limit = int(options["--memory"])
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     results = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not corrupt the results

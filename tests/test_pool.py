@@ -88,3 +88,89 @@ def test_a_dead_process_that_cannot_be_replaced_is_not_reused(monkeypatch: pytes
         isinstance(r, ExtractError) and "no extraction process could be started" in str(r)
         for r in with_none[1:]
     )
+
+
+SLOW_AND_GREEDY = """
+import time
+
+
+def slow(document, parameters, source_document):
+    time.sleep(30)
+
+
+def greedy(document, parameters, source_document):
+    hoard = bytearray(2 * 1024**3)
+"""
+
+
+def filtered(name: str) -> list:
+    from ota.declarations import FilterRef
+
+    document = SourceDocument("https://example.org/terms", ("main",), filters=(FilterRef(name),))
+    return [(document, b"<main><p>Be kind.</p></main>", "text/html")]
+
+
+def test_an_extraction_over_its_time_or_memory_is_stopped_and_fails_its_terms_only(tmp_path) -> None:
+    """A page whose extraction takes too long, or needs too much memory, fails with the bound it met;
+    its process is replaced and the next extraction works."""
+    filters = tmp_path / "A.filters.py"
+    filters.write_text(SLOW_AND_GREEDY, "utf-8")
+
+    async def go() -> tuple[str, str, str]:
+        pool = ExtractionPool(1, timeout=1, memory_limit=512 * 2**20)
+        try:
+            with pytest.raises(ExtractError) as slow:
+                await pool(filtered("slow"), filters)
+            with pytest.raises(ExtractError) as greedy:
+                await pool(filtered("greedy"), filters)
+            return str(slow.value), str(greedy.value), await pool(SOURCES, None)
+        finally:
+            await pool.close()
+
+    slow, greedy, after = asyncio.run(go())
+    assert slow == "the extraction of 'https://example.org/terms' took more than 1 seconds and was stopped"
+    assert (
+        greedy
+        == "the extraction of 'https://example.org/terms' needed more than 512 MiB of memory and was stopped"
+    )
+    assert after == "Be kind."
+
+
+PARENT = """
+import asyncio, sys, time
+from ota.worker import Worker
+
+async def main():
+    worker = await Worker.start()
+    print(worker.pid, flush=True)
+    await worker.call(time.sleep, 300)
+
+asyncio.run(main())
+"""
+
+
+def test_a_child_busy_with_a_long_call_dies_with_its_parent() -> None:
+    """Killing the process that started a child (SIGKILL: no clean-up runs) ends the child at once,
+    even in the middle of a call, instead of letting it finish its work for nobody."""
+    import subprocess
+    import sys
+    import time
+
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    parent.stdout.close()
+    deadline = time.monotonic() + 10  # the call would last 300 s: only the kernel's signal ends it sooner
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"  # a zombie has ended, only its entry is left
+    except FileNotFoundError:
+        return False

@@ -218,11 +218,22 @@ def shallow_copy(lex: LexborNode) -> Node:
     return _element(lex, tag, _namespace(lex))
 
 
-def deep_copy(lex: LexborNode, namespace: str | None = None) -> Node | None:
+#: The deepest nesting of elements copied for conversion. Browsers' parsers stop nesting at 512
+#: levels; the conversion recurses once per level, and deeper pages exist only to break parsers.
+MAX_NESTING = 2000
+
+
+class TooDeep(Exception):
+    """The selection nests elements more than `MAX_NESTING` levels deep."""
+
+
+def deep_copy(lex: LexborNode, namespace: str | None = None, depth: int = 0) -> Node | None:
     """A copy of a lexbor node and all it contains (None for nodes other than elements, texts, comments).
 
-    `namespace` is the element's own, when the caller knows it.
+    `namespace` is the element's own, when the caller knows it. Raises TooDeep past `MAX_NESTING`.
     """
+    if depth > MAX_NESTING:
+        raise TooDeep(f"elements are nested more than {MAX_NESTING} levels deep")
     tag = lex.tag
     if tag == "-text":
         return Node(TEXT, "#text", data=lex.text_content or "")
@@ -241,7 +252,7 @@ def deep_copy(lex: LexborNode, namespace: str | None = None) -> Node | None:
             child_namespace = _child_namespace(namespace, tag, lex, child_tag)
         else:
             child_namespace = namespace
-        copied = deep_copy(child, child_namespace)
+        copied = deep_copy(child, child_namespace, depth + 1)
         if copied is not None:
             copy.append(copied)
     return copy

@@ -43,14 +43,22 @@ def html_to_markdown(
     page.strip_tags(["script", "style"])
     links.normalise_email_protection(page, document.location)
     select.remove(page, document.remove)
-    selected = select.select(page, document.select)
+    try:
+        selected = select.select(page, document.select)
+    except (dom.TooDeep, RecursionError) as error:
+        raise ExtractError(f"The web page at '{document.location}' cannot be extracted: {error}") from None
     if not any(child.type == ELEMENT for child in selected.children()):
         raise ExtractError(
             f'The provided selector "{selectors_text(document.select)}" has no match in the web page at '
             f"'{document.location}'. This could be due to elements being removed before content selection "
             'if "remove" and "select" selectors match the same content.'
         )
-    markdown = to_markdown(selected)
+    try:
+        markdown = to_markdown(selected)
+    except RecursionError:  # not expected below MAX_NESTING levels: a clear failure all the same
+        raise ExtractError(
+            f"The web page at '{document.location}' cannot be extracted: it is nested too deeply"
+        ) from None
     if not markdown:
         raise ExtractError(
             f'The provided selector "{selectors_text(document.select)}" matches an empty content in the web '

@@ -144,6 +144,8 @@ def _pages(data: bytes) -> Iterator[tuple[int, list[_Char]]]:
         device = _GlyphCollector(resources)
         interpreter = PDFPageInterpreter(resources, device)
         pages = list(PDFPage.create_pages(document))
+    except MemoryError:
+        raise  # the extraction's memory bound, reported by ota.pool
     except Exception as exc:
         raise ExtractError("Can't parse PDF file") from exc
     if not pages:
@@ -152,6 +154,8 @@ def _pages(data: bytes) -> Iterator[tuple[int, list[_Char]]]:
         try:
             interpreter.process_page(page)
             layout = device.get_result()
+        except MemoryError:
+            raise
         except Exception as exc:
             raise ExtractError("Can't parse PDF file") from exc
         yield number, _glyphs(layout)
