@@ -18,7 +18,7 @@ from ota.report.summary import Report
 from ota.settings import Settings
 from ota.store.extractions import ExtractionState
 from ota.store.records import Recording
-from ota.store.writer import Writer
+from ota.store.writer import Writer, commits_not_by_ota
 from ota.track import Outcome, track
 
 if TYPE_CHECKING:
@@ -66,7 +66,9 @@ async def run_tracking(
     )
     opening = asyncio.ensure_future(_ready(snapshots, versions))
     extractor = ExtractionPool(
-        settings.extract_workers, timeout=settings.extract_timeout, memory_limit=settings.extract_memory * 2**20
+        settings.extract_workers,
+        timeout=settings.extract_timeout,
+        memory_limit=settings.extract_memory * 2**20,
     )
     state = ExtractionState.of(versions.path)
     try:
@@ -99,6 +101,8 @@ async def run_tracking(
             finally:
                 await outcomes.aclose()
             await opening
+            for writer in (snapshots, versions):
+                report.warnings.extend(await _commits_not_by_ota(writer))
     finally:
         opening.cancel()
         try:
@@ -120,6 +124,16 @@ async def run_tracking(
     report.warnings.extend(collection.warnings)
     report.seconds = time.monotonic() - started
     return report
+
+
+async def _commits_not_by_ota(writer: Writer) -> list[str]:
+    """Warnings naming the commits made in a repository since the last run by someone else than ota."""
+    found = await writer.run(commits_not_by_ota)
+    return [
+        f"{writer.path}: commit {commit_id[:12]} by {author} changed {', '.join(paths) or 'no record'}: "
+        "ota records nothing over such changes until they are reverted"
+        for commit_id, author, paths in found
+    ]
 
 
 async def _ready(snapshots: Writer, versions: Writer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
@@ -57,3 +58,115 @@ def test_ota_extract_on_a_page_nested_too_deep_is_one_line(tmp_path: Path) -> No
         "ota: The web page at 'https://example.org/deep' cannot be extracted: "
         "elements are nested more than 2000 levels deep\n"
     )
+
+
+# -- repositories are append-only evidence -----------------------------------------------------------
+
+PAGE = "<html><body><main><p>Rule {}.</p></main></body></html>"
+
+
+def tracked_collection(server: HTTPServer, root: Path, rule: str = "one") -> Path:
+    """A collection of two terms on the test server, tracked once."""
+    server.expect_request("/a").respond_with_data(PAGE.format(rule), content_type="text/html")
+    server.expect_request("/b").respond_with_data(PAGE.format("b"), content_type="text/html")
+    declarations = root / "declarations"
+    declarations.mkdir()
+    terms = {
+        "Terms of Service": {"fetch": server.url_for("/a"), "select": "main"},
+        "Privacy Policy": {"fetch": server.url_for("/b"), "select": "main"},
+    }
+    (declarations / "S.json").write_text(json.dumps({"name": "S", "terms": terms}), "utf-8")
+    (root / "ota.toml").write_text("[track]\nextract_workers = 0\n", "utf-8")
+    code, output = track(root)
+    assert code == 0, output
+    return root
+
+
+def change_page(server: HTTPServer, rule: str) -> None:
+    server.clear()
+    server.expect_request("/a").respond_with_data(PAGE.format(rule), content_type="text/html")
+    server.expect_request("/b").respond_with_data(PAGE.format("b"), content_type="text/html")
+
+
+def human_git(repo: Path, *args: str) -> None:
+    import subprocess
+
+    env = {"GIT_AUTHOR_NAME": "A Human", "GIT_AUTHOR_EMAIL": "human@example.org"}
+    env |= {"GIT_COMMITTER_NAME": "A Human", "GIT_COMMITTER_EMAIL": "human@example.org"}
+    subprocess.run(
+        ["git", "-C", str(repo), *args],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **env},
+    )
+
+
+def test_a_committed_hand_edit_is_never_recorded_over(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A version edited and committed by hand: the terms' next change fails with a message naming
+    the commit (reported at the run too); the other terms are tracked; reverting the edit lets
+    ota record again."""
+    root = tracked_collection(httpserver, tmp_path)
+    versions = root / "versions"
+    (versions / "S" / "Terms of Service.md").write_text("Rule one, as a human would have it.", "utf-8")
+    human_git(versions, "commit", "-qam", "fix the rule")
+    edit = git(versions, "rev-parse", "HEAD").strip()
+    change_page(httpserver, "two")
+
+    code, output = track(root)
+
+    assert code == 1, output
+    assert f"S/Terms of Service.md: changed by commit {edit[:12]} (A Human <human@example.org>" in output
+    assert (
+        f"warning: {versions}: commit {edit[:12]} by A Human <human@example.org> "
+        "changed S/Terms of Service.md" in output
+    )
+    assert (versions / "S" / "Terms of Service.md").read_text(
+        "utf-8"
+    ) == "Rule one, as a human would have it."
+
+    human_git(versions, "revert", "--no-edit", edit)
+    code, output = track(root)
+    assert code == 0, output
+    assert (versions / "S" / "Terms of Service.md").read_text("utf-8") == "Rule two."
+    assert git(versions, "log", "-1", "--format=%s").strip() == "Record new changes of S Terms of Service"
+
+
+def test_a_committed_deletion_is_not_a_new_first_record(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A version deleted by a commit: ota refuses to record it again as a 'First record'."""
+    root = tracked_collection(httpserver, tmp_path)
+    versions = root / "versions"
+    human_git(versions, "rm", "-q", "S/Terms of Service.md")
+    human_git(versions, "commit", "-qm", "remove")
+    change_page(httpserver, "two")
+
+    code, output = track(root)
+
+    assert code == 1 and "S/Terms of Service.md: deleted by commit" in output, output
+    assert "First record" not in git(versions, "log", "-1", "--format=%s")
+    assert len(git(versions, "log", "--format=%H", "--", "S/Terms of Service.md").split()) == 2
+
+
+def test_an_uncommitted_edit_is_never_overwritten(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """An edit in the working tree, staged or not, is kept and the terms fails saying how to resolve
+    it; the other terms of the run are tracked."""
+    root = tracked_collection(httpserver, tmp_path)
+    versions = root / "versions"
+    edited = versions / "S" / "Terms of Service.md"
+    edited.write_text("my notes", "utf-8")
+    (versions / "S" / "Privacy Policy.md").write_text("staged notes", "utf-8")
+    human_git(versions, "add", "S/Privacy Policy.md")
+    change_page(httpserver, "two")
+    httpserver.clear()
+    httpserver.expect_request("/a").respond_with_data(PAGE.format("two"), content_type="text/html")
+    httpserver.expect_request("/b").respond_with_data(PAGE.format("b2"), content_type="text/html")
+
+    code, output = track(root)
+
+    assert code == 1, output
+    assert (
+        "S/Terms of Service.md: was edited in the working tree; ota records nothing over a change" in output
+    )
+    assert "S/Privacy Policy.md: has a change staged in the index" in output
+    assert edited.read_text("utf-8") == "my notes"
+    assert git(versions, "diff", "--cached", "--name-only").strip() == "S/Privacy Policy.md"
+    assert "Record new changes" not in git(versions, "log", "--format=%s")

@@ -35,6 +35,9 @@ class PathIndex:
         self._folder = folder  # for error messages
         self.commits: dict[str, str] = {}
         self.head: str | None = None  # the HEAD `commits` describes
+        #: (commit id, author, paths) of the commits `sync` found since the HEAD it last saw, newest
+        #: first; empty when it had to read the whole history (a first use or a rewritten history).
+        self.new_commits: list[tuple[str, str, list[str]]] = []
         self.exists = self._file.exists()
         self._load()
 
@@ -71,9 +74,12 @@ class PathIndex:
                 since = None  # `since` no longer exists
         if since is None or head is None:
             self.commits = {}
+        self.new_commits = []
         if head is not None:
             seen: set[str] = set()
-            for commit_id, paths in log_paths(self._gitdir, self._folder, head, since):
+            for commit_id, author, paths in log_paths(self._gitdir, self._folder, head, since):
+                if since is not None:
+                    self.new_commits.append((commit_id, author, paths))
                 for path in paths:
                     if path not in seen:  # newest first: the first commit met is the last change
                         seen.add(path)
@@ -90,20 +96,27 @@ class PathIndex:
             self.commits, self.head = {}, None  # missing or unreadable: rebuilt by `sync()`
 
 
-def log_paths(gitdir: Path, folder: Path, head: str, since: str | None) -> Iterator[tuple[str, list[str]]]:
-    """(commit id, paths it changed) from `head` back to `since` (excluded), newest first."""
-    args = ["log", "-z", f"--format={_LOG_HEADER}%H", "--name-only", "--no-renames", "--no-color", head]
+def log_paths(
+    gitdir: Path, folder: Path, head: str, since: str | None
+) -> Iterator[tuple[str, str, list[str]]]:
+    """(commit id, author, paths it changed) from `head` back to `since` (excluded), newest first."""
+    fmt = f"--format={_LOG_HEADER}%H %an <%ae>"
+    args = ["log", "-z", fmt, "--name-only", "--no-renames", "--no-color", head]
     output = run_git(gitdir, folder, *args, *([f"^{since}"] if since else []))
     # NUL-separated tokens: "\x01<id>" opens a commit, then its paths, the first one after "\n".
     commit_id: str | None = None
+    author = ""
     paths: list[str] = []
     for token in output.decode("utf-8", errors="replace").split("\0"):
         token = token.lstrip("\n")
         if token.startswith(_LOG_HEADER):
             if commit_id is not None:
-                yield commit_id, paths
-            commit_id, paths = token[1:], []
+                yield commit_id, author, paths
+            header = token[1:].split("\n", 1)[0]
+            commit_id, author, paths = header[:40], header[41:], []
+            if "\n" in token:  # the first path follows the header on the same token
+                paths.append(token.split("\n", 1)[1])
         elif token:
             paths.append(token)
     if commit_id is not None:
-        yield commit_id, paths
+        yield commit_id, author, paths

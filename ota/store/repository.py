@@ -68,6 +68,11 @@ MAX_PACKS = 40
 
 _SESSION = "ota-session"
 _TMP = "ota-tmp"
+#: Written before a batch is published ("OLD NEW" branch tips), removed once its files are written:
+#: after a crash, recovery rewrites the files of that batch only, never a change someone else made.
+_PUBLISHING = "ota-publishing"
+#: Authors whose commits are records: ota's configured bot and Open Terms Archive's own.
+OTA_BOT = "Open Terms Archive Bot <bot@opentermsarchive.org>"
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -125,6 +130,9 @@ class Repository:
         self._signature = f"{author[0]} <{author[1]}>"
         self._paths = PathIndex(self._gitdir, self._folder)
         self._unpublished_files: dict[str, pygit2.Oid] = {}  # path → blob, for working tree and index
+        #: Record files with changes ota did not make (staged, or edited in the working tree).
+        self._dirty: dict[str, str] = {}
+        self._checked: dict[str, str | None] = {}  # path → why ota may not record it (None: it may)
         self._unpublished_commits = 0
         self._tmp_counter = 0
         self._paths_saved_at = time.monotonic()
@@ -172,6 +180,7 @@ class Repository:
         if session.exists() or not self._paths.exists:
             self._recover()
         self._paths.sync(self._git, self._published_id())
+        self._dirty = self._changes_not_committed()
         session.write_text(f"{os.getpid()}\n")
 
     @_locked
@@ -186,10 +195,12 @@ class Repository:
                 self._cited.flush()
             try:
                 write_pack(self._gitdir / "objects" / "pack", self._pending)
+                (self._gitdir / _PUBLISHING).write_text(f"{self._published_id() or '-'} {self._head}\n")
             except OSError as exc:
                 raise RecordError(self._folder, f"could not write a pack: {exc}") from exc
             self._move_branch(self._head)
         self._write_files()  # outside the test above: retried by the next flush if it failed
+        (self._gitdir / _PUBLISHING).unlink(missing_ok=True)
         self._pending.clear()
         self._unpublished_commits = 0
         if save_paths or time.monotonic() - self._paths_saved_at >= SAVE_PATHS_EVERY:
@@ -223,6 +234,15 @@ class Repository:
     def path(self) -> Path:
         """The folder of the repository (its working tree)."""
         return self._folder
+
+    def commits_not_by_ota(self) -> list[tuple[str, str, list[str]]]:
+        """The commits made since ota last had this repository open whose author is not a
+        tracker's (commit id, author, record files they changed), newest first."""
+        return [
+            (commit_id, author, [path for path in paths if _is_record_path(path)])
+            for commit_id, author, paths in self._paths.new_commits
+            if author not in (self._signature, OTA_BOT)
+        ]
 
     @property
     def cited(self) -> Repository | None:
@@ -333,6 +353,7 @@ class Repository:
         try:
             if self._trees.blob_id(parts) == blob_id:
                 return None
+            self._check_untouched(path)
             self._pending.add(blob_id, BLOB, bytes(content))
             tree_id = self._trees.set_blob(parts, blob_id)
         except (pygit2.GitError, ValueError) as exc:
@@ -447,6 +468,67 @@ class Repository:
                 continue
             yield commit, blob_id
 
+    def _check_untouched(self, path: str) -> None:
+        """Raise RecordError unless `path` is, in the working tree, the index and HEAD, what ota's
+        own latest record of it left: a repository of evidence is appended to, never rewritten."""
+        if path in self._dirty:
+            raise RecordError(
+                self._folder,
+                f"{path}: {self._dirty[path]}; ota records nothing over a change it did not make: commit "
+                f"it, or undo it (git -C '{self._folder}' checkout HEAD -- '{path}')",
+            )
+        if path not in self._checked:
+            self._checked[path] = self._foreign_change(path)
+        reason = self._checked[path]
+        if reason is not None:
+            raise RecordError(self._folder, f"{path}: {reason}")
+
+    def _foreign_change(self, path: str) -> str | None:
+        """Why the latest change of `path` on the branch was not a record (a hand edit), or None."""
+        commit_id = self._paths.get(path)
+        found = self._git.get(commit_id) if commit_id is not None else None
+        if not isinstance(found, pygit2.Commit) or self._is_record(found):
+            return None
+        current = self._blob_id(path)
+        # The last record made by a tracker, walking back: rare, only for files someone changed.
+        expected = next((blob for commit, blob in self._changes(path) if self._is_record(commit)), None)
+        if current is not None and current == expected:
+            return None  # changed, then put back as the tracker recorded it
+        author = f"{found.author.name} <{found.author.email}>"
+        what = "deleted" if current is None else "changed"
+        return (
+            f"{what} by commit {str(found.id)[:12]} ({author}, "
+            f"{datetime.fromtimestamp(found.author.time, UTC):%Y-%m-%d}), which is not a record of ota; ota "
+            "records nothing over it: revert that commit (git revert) to record again"
+        )
+
+    def _is_record(self, commit: pygit2.Commit) -> bool:
+        author = f"{commit.author.name} <{commit.author.email}>"
+        return author in (self._signature, OTA_BOT)
+
+    def _changes_not_committed(self) -> dict[str, str]:
+        """Record files that differ between HEAD, the index and the working tree, with how."""
+        if self._workdir is None or self._head is None:
+            return {}
+        found: dict[str, str] = {}
+        try:
+            index = self._git.index
+            index.read(True)
+            for delta in index.diff_to_tree(self._commit(self._head).tree).deltas:
+                path = delta.old_file.path or delta.new_file.path
+                if _is_record_path(path):
+                    found[path] = "has a change staged in the index"
+            for delta in index.diff_to_workdir().deltas:
+                path = delta.old_file.path
+                if _is_record_path(path) and path not in found:
+                    deleted = delta.status == DeltaStatus.DELETED
+                    found[path] = (
+                        "was deleted from the working tree" if deleted else "was edited in the working tree"
+                    )
+        except (pygit2.GitError, OSError) as exc:
+            raise RecordError(self._folder, f"could not compare the working tree with HEAD: {exc}") from exc
+        return found
+
     def _recover(self) -> None:
         """Undo what a killed session can leave; safe because we hold the lock. Idempotent."""
         for name in ("index.lock", "HEAD.lock", "packed-refs.lock", f"{self._branch}.lock"):
@@ -457,21 +539,32 @@ class Repository:
             for leftover in (self._gitdir / _TMP).iterdir():
                 leftover.unlink(missing_ok=True)
         remove_partial_packs(self._gitdir / "objects" / "pack")
-        if self._workdir is None or self._head is None:
+        marker = self._gitdir / _PUBLISHING
+        if self._workdir is None or self._head is None or not marker.exists():
+            marker.unlink(missing_ok=True)
             return
+        # Killed while publishing a batch: the branch may have moved without the batch's files and
+        # index entries following. Those files, and only those, are brought to HEAD.
+        old = (marker.read_text().split() or ["-"])[0]  # "-": the batch was the branch's first
+        head = self._commit(self._head)
+        try:
+            before = self._commit(pygit2.Oid(hex=old)).tree if old != "-" else None
+        except (ValueError, KeyError, pygit2.GitError):
+            before = None
         index = self._git.index
         try:
             index.read(True)
-            # tree (old side) → index (new side): the paths published since the index was written.
-            for delta in index.diff_to_tree(self._commit(self._head).tree).deltas:
-                path = delta.old_file.path
-                if delta.status == DeltaStatus.ADDED or not _is_record_path(path):
-                    continue  # staged by someone else, or a root file: not ours to touch
-                if delta.old_file.mode in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
-                    self._write_file(index, path, delta.old_file.id)
+            batch = (
+                before.diff_to_tree(head.tree) if before is not None else head.tree.diff_to_tree(swap=True)
+            )
+            for delta in batch.deltas:
+                path = delta.new_file.path
+                if _is_record_path(path) and delta.new_file.mode in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
+                    self._write_file(index, path, delta.new_file.id)
             index.write()
         except (pygit2.GitError, OSError) as exc:
             raise RecordError(self._folder, f"could not restore the working tree: {exc}") from exc
+        marker.unlink()
 
 
 def _record(path: str, content: bytes, commit: pygit2.Commit) -> Record:

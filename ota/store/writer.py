@@ -131,5 +131,10 @@ def _run(name: str, function: Callable[..., T], args: tuple[Any, ...], kwargs: d
     return function(_REPOSITORIES[name], *args, **kwargs)
 
 
+def commits_not_by_ota(repository: Repository) -> list[tuple[str, str, list[str]]]:
+    """`Repository.commits_not_by_ota`, to be run by `Writer.run`."""
+    return repository.commits_not_by_ota()
+
+
 def _close(name: str) -> None:
     _REPOSITORIES.pop(name).close()
