@@ -62,6 +62,7 @@ DEFAULT_USER_AGENT = (
     "Chrome/126.0.0.0 Safari/537.36 ota"
 )
 DEFAULT_TIMEOUT = 30.0  # seconds for one attempt, redirects and body included (OTA: the whole fetch)
+DEFAULT_TOTAL_TIMEOUT = 75.0  # seconds for all the attempts at a page and the waits between them
 DEFAULT_MAX_REDIRECTS = 20
 DEFAULT_MAX_SIZE = 32 * 1024 * 1024
 DEFAULT_CONCURRENCY = 64
@@ -82,6 +83,7 @@ class FetchSettings:
     accept_language: str = DEFAULT_ACCEPT_LANGUAGE  # may be a list such as "en-IE, en-GB, en"
     user_agent: str = DEFAULT_USER_AGENT
     timeout: float = DEFAULT_TIMEOUT
+    total_timeout: float = DEFAULT_TOTAL_TIMEOUT
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     max_size: int = DEFAULT_MAX_SIZE
     concurrency: int = DEFAULT_CONCURRENCY
@@ -240,6 +242,7 @@ _KEYS: dict[str, dict[str, _Key]] = {
         "accept_language": _Key("fetch.accept_language", _string),
         "user_agent": _Key("fetch.user_agent", _string),
         "timeout": _Key("fetch.timeout", _number(0, exclusive=True)),
+        "total_timeout": _Key("fetch.total_timeout", _number(0, exclusive=True)),
         "max_redirects": _Key("fetch.max_redirects", _integer(0)),
         "max_size": _Key("fetch.max_size", _integer(1)),
         "concurrency": _Key("fetch.concurrency", _integer(1)),

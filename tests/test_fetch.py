@@ -529,9 +529,24 @@ def test_retry_budget_bounds_the_total_wait(server: Server) -> None:
     sleep = SleepRecorder()
     settings = FetchSettings(max_attempts=10, retry_budget=15, backoff_base=10)
     error = fetch_error(server.url("/page"), settings, sleep=sleep, rand=lambda: 1.0)
-    assert str(error) == f"Received HTTP code 500 when trying to fetch '{server.url('/page')}'"
+    assert (
+        str(error)
+        == f"Received HTTP code 500 when trying to fetch '{server.url('/page')}' (3 attempts in 15 s)"
+    )
     assert sleep.delays == [10, 5]
     assert server.hits["/page"] == 3
+
+
+def test_total_timeout_bounds_the_whole_fetch_of_a_page(server: Server) -> None:
+    """A host that never answers costs total_timeout, not max_attempts × timeout, and the message
+    says how long ota waited and how many attempts it made."""
+    server.reply("/page", Reply(delay=5))
+    settings = FetchSettings(timeout=0.4, total_timeout=1.0, max_attempts=10, backoff_base=0.01)
+    error = fetch_error(server.url("/page"), settings)
+    assert str(error).startswith("Timed out after ")
+    assert f" seconds when trying to fetch '{server.url('/page')}' (" in str(error)
+    assert str(error).endswith(" attempts in 1 s)")
+    assert 2 <= server.hits["/page"] <= 3
 
 
 def test_max_attempts_bounds_the_attempts(server: Server) -> None:

@@ -45,6 +45,8 @@ _ACCEPT_ENCODING = "gzip, deflate"
 HTML_ONLY = "htmlOnly"  # the `X-fetcher` of snapshots fetched without a browser
 FULL_DOM = "fullDom"  # the `X-fetcher` of snapshots rendered by the browser
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: An attempt is not started with less time than this left in the page's `total_timeout`.
+_MIN_ATTEMPT = 1.0
 # OTA counts 403 and 406 as likely transient (bot blocking, retried at the end of the run or with
 # a browser); repeating the same plain request seconds later only annoys the site, so no retry here.
 TRANSIENT_STATUSES = RETRIED_STATUSES | {403, 406}
@@ -176,6 +178,14 @@ def _utc_now() -> datetime:
 def may_be_bot_blocking(error: FetchError) -> bool:
     """Whether OTA would try `error`'s page again with a browser (HTTP 403, 406, 502, ECONNRESET)."""
     return error.status in BOT_BLOCKING_STATUSES or BOT_BLOCKING_CODE in str(error)
+
+
+def _tried(error: FetchError, attempts: int, seconds: float) -> FetchError:
+    """`error`, its message saying how many attempts were made and for how long, when more than one."""
+    if attempts == 1:
+        return error
+    message = f"{error} ({attempts} attempts in {seconds:.0f} s)"
+    return FetchError(error.url, message, status=error.status, transient=error.transient)
 
 
 def _status_error(url: str, status: int) -> FetchError:
@@ -348,22 +358,30 @@ class Fetcher:
             key = host_key(url)
         except httpx.InvalidURL as exc:
             raise FetchError(url, f"Invalid URL '{url}': {exc}") from exc
-        waited = 0.0
+        waited = spent = 0.0  # seconds waiting between attempts; seconds of attempts and waits
         for attempt in range(1, settings.max_attempts + 1):
+            budget = min(settings.timeout, settings.total_timeout - spent)
             try:
-                async with self._slot(key):
-                    return await self._attempt(url)
+                async with self._slot(key):  # waiting for a slot is politeness, not this page's time
+                    started = self._clock()
+                    try:
+                        return await self._attempt(url, budget)
+                    finally:
+                        spent += self._clock() - started
             except _Retry as retry:
                 remaining = settings.retry_budget - waited
                 if retry.retry_after is not None:
                     delay = retry.retry_after
                 else:
                     delay = min(remaining, settings.backoff_base * 2 ** (attempt - 1) * self._rand())
-                if attempt == settings.max_attempts or delay > remaining or remaining <= 0:
-                    raise retry.error from retry.__cause__
+                least = min(_MIN_ATTEMPT, settings.timeout / 4)  # worth starting another attempt
+                out_of_time = spent + delay + least > settings.total_timeout
+                if attempt == settings.max_attempts or delay > remaining or remaining <= 0 or out_of_time:
+                    raise _tried(retry.error, attempt, spent) from retry.__cause__
                 # No slot is held here: other fetches to this host go on while this one waits.
                 await self._sleep(delay)
                 waited += delay
+                spent += delay
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     @asynccontextmanager
@@ -390,15 +408,15 @@ class Fetcher:
             finally:
                 self._global.release()
 
-    async def _attempt(self, url: str) -> Page:
-        """One attempt, redirects included, within the timeout; raises `_Retry` or `FetchError`."""
-        timeout = self.settings.timeout
+    async def _attempt(self, url: str, timeout: float) -> Page:
+        """One attempt, redirects included, within `timeout` seconds; raises `_Retry` or `FetchError`."""
         try:
             async with asyncio.timeout(timeout):
                 return await self._get(url)
         except (TimeoutError, httpx.TimeoutException) as exc:
+            seconds = f"{round(timeout, 1):g}"
             error = FetchError(
-                url, f"Timed out after {timeout:g} seconds when trying to fetch '{url}'", transient=True
+                url, f"Timed out after {seconds} seconds when trying to fetch '{url}'", transient=True
             )
             raise _Retry(error) from exc
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
