@@ -221,13 +221,17 @@ class CollectionReader:
             for name in self._names
             if name.endswith(".json") and not name.endswith(HISTORY_SUFFIX) and not name.startswith(".")
         )
+        hidden = sorted(name for name in self._names if name.startswith(".") and name.endswith(".json"))
         selected = self.service_ids if services is None else sorted(set(services))
         for service_id in selected:
             if service_id not in self.service_ids:
                 raise SettingsError(unknown_service(service_id, self.service_ids, self.declarations))
         self.services: dict[str, Service] = {}
         self.errors: list[DeclarationError] = []
-        self.warnings: list[str] = []
+        self.warnings: list[str] = [
+            f"{self.declarations / name}: ignored: a service ID (the file name) cannot start with a dot"
+            for name in hidden
+        ]
         self.filter_files: dict[str, FilterFiles] = {}
         self._unread = iter(selected)
         self._whole = services is None
@@ -269,6 +273,9 @@ class CollectionReader:
 
     def _read_service(self, service_id: str) -> Service | None:
         path = self.declarations / f"{service_id}.json"
+        if problem := service_id_problem(service_id):
+            self.errors.append(DeclarationError(path, f"cannot be a service declaration: {problem}"))
+            return None
         try:
             files = self._filter_files(service_id)
             conflicts = {
@@ -310,6 +317,24 @@ class CollectionReader:
             javascript=javascript if has_javascript else None,
             javascript_names=javascript_filter_names(javascript) if has_javascript else frozenset(),
         )
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def service_id_problem(service_id: str) -> str | None:
+    """Why a file name cannot be a service ID (it names folders and commit subjects), or None.
+
+    OTA's IDs keep spaces, capitals and punctuation; a line break or another control character
+    would split commit subjects, and leading or trailing spaces cannot be told apart by readers.
+    """
+    if not service_id:
+        return "the service ID (the file name without .json) is empty"
+    if _CONTROL.search(service_id):
+        return f"the service ID {service_id!r} contains a line break or another control character"
+    if service_id != service_id.strip():
+        return f"the service ID {service_id!r} starts or ends with a space"
+    return None
 
 
 def python_filter_names(path: Path) -> frozenset[str]:

@@ -210,6 +210,23 @@ def _cron(value: Any) -> str:
     return expression
 
 
+def _terms_types(value: Any) -> tuple[str, ...]:
+    names = _strings(value)
+    for name in names:
+        if (
+            not name.strip()
+            or name != name.strip()
+            or "/" in name
+            or name.startswith(".")
+            or any(ord(char) < 32 for char in name)
+        ):
+            raise _Invalid(
+                f"{name!r} cannot be a terms type: it names files, so no '/', no leading dot or space, "
+                "no control character"
+            )
+    return names
+
+
 def _path(value: Any) -> Path:
     if isinstance(value, Path):
         return value
@@ -236,7 +253,7 @@ _KEYS: dict[str, dict[str, _Key]] = {
         "declarations": _Key("declarations", _path),
         "snapshots": _Key("snapshots", _path),
         "versions": _Key("versions", _path),
-        "terms_types": _Key("extra_terms_types", _strings),
+        "terms_types": _Key("extra_terms_types", _terms_types),
     },
     "fetch": {
         "accept_language": _Key("fetch.accept_language", _string),

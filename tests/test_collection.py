@@ -591,3 +591,24 @@ def test_a_misspelt_valid_until_is_tolerated_with_a_warning(root: Path) -> None:
         f"{declarations(root)}/Le Chat.history.json: Imprint › item 1 › ValidUntil: read as 'validUntil'; "
         "correct its spelling",
     )
+
+
+def test_file_names_that_cannot_be_service_ids_are_reported(root: Path) -> None:
+    """A hidden `.json` file is mentioned, not silently ignored; a line break in a file name is an
+    error for that file (it would split commit subjects); the others load."""
+    write(declarations(root) / "...json", service())
+    write(declarations(root) / ".hidden.json", service())
+    write(declarations(root) / "Bad\nName.json", service())
+    write(declarations(root) / "Good.json", service())
+
+    collection = load_collection(root)
+
+    assert list(collection.services) == ["Good"]
+    assert [error.reason for error in collection.errors] == [
+        "cannot be a service declaration: the service ID 'Bad\\nName' contains a line break or another "
+        "control character"
+    ]
+    assert collection.warnings == (
+        f"{declarations(root)}/...json: ignored: a service ID (the file name) cannot start with a dot",
+        f"{declarations(root)}/.hidden.json: ignored: a service ID (the file name) cannot start with a dot",
+    )

@@ -140,6 +140,7 @@ def test_the_environment_is_resolved_here_once(tmp_path: Path) -> None:
         ('[track]\nschedule = "every day"\n', "[track] schedule: 'every day' is not a cron expression"),
         ('[collection]\nterms_types = "Foo"\n', "[collection] terms_types: must be a list of strings"),
         ("[collection]\nterms_types = [1]\n", "[collection] terms_types: must be a list of strings"),
+        ('[collection]\nterms_types = ["../../escape"]\n', "'../../escape' cannot be a terms type"),
         ("[collection]\nversions = 3\n", "[collection] versions: must be a folder path, not a number (3)"),
         ('[recorder]\nauthor_name = "A <b>"\n', "[recorder] author_name: cannot contain <, >"),
         ('[recorder]\nauthor_email = "a\\nb"\n', "[recorder] author_email: cannot contain <, >"),
