@@ -126,7 +126,8 @@ def proxy_from_environment(environ: Mapping[str, str] | None = None) -> dict[str
     return proxy
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (Playwright's run on with a call log)."""
     message = getattr(exc, "message", None) or str(exc)
     return (message.strip().splitlines() or [type(exc).__name__])[0]
 
@@ -153,7 +154,7 @@ class Browser:
         self._lock = asyncio.Lock()
         self._playwright: Playwright | None = None
         self._chromium: Chromium | None = None
-        self._failure: _Unavailable | None = None  # why Chromium cannot be started, once known
+        self._failure: BrowserUnavailable | None = None  # why Chromium cannot be started, once known
 
     @property
     def running(self) -> bool:
@@ -266,30 +267,41 @@ class Browser:
         finally:
             await response.dispose()
 
-    async def _started(self, url: str) -> Chromium:
+    async def started(self) -> Chromium:
+        """The running Chromium, started if needed; raises `BrowserUnavailable` when it cannot start.
+
+        For the other modules of `ota.fetch` that drive pages themselves (`ota.fetch.jsfilters`).
+        """
         async with self._lock:
             if self._chromium is not None and self._chromium.is_connected():
                 return self._chromium
-            if self._failure is None:
+            failure = self._failure
+            if failure is None:
                 try:
                     self._chromium = await self._launch()
-                except _Unavailable as exc:
-                    self._failure = exc
+                except BrowserUnavailable as exc:
+                    failure = self._failure = exc
                 else:
                     self.launches += 1
                     return self._chromium
-            message = f"Cannot fetch '{url}' with a browser (executeClientScripts): {self._failure.reason}"
-            raise FetchError(url, message) from self._failure
+            raise BrowserUnavailable(failure.reason) from failure
+
+    async def _started(self, url: str) -> Chromium:
+        try:
+            return await self.started()
+        except BrowserUnavailable as exc:
+            message = f"Cannot fetch '{url}' with a browser (executeClientScripts): {exc.reason}"
+            raise FetchError(url, message) from exc
 
     async def _launch(self) -> Chromium:
         executable = shutil.which(self.executable)
         if executable is None:
-            raise _Unavailable(f"Chromium is not installed at '{self.executable}'; {INSTALL_HINT}")
+            raise BrowserUnavailable(f"Chromium is not installed at '{self.executable}'; {INSTALL_HINT}")
         try:
             from playwright.async_api import async_playwright
         except ImportError as exc:
             reason = "the playwright Python package is not installed (pip install playwright)"
-            raise _Unavailable(reason) from exc
+            raise BrowserUnavailable(reason) from exc
         from playwright.async_api import Error as PlaywrightError
 
         try:
@@ -304,7 +316,7 @@ class Browser:
                 **options,
             )
         except (PlaywrightError, OSError) as exc:
-            raise _Unavailable(f"Chromium ('{executable}') did not start: {_first_line(exc)}") from exc
+            raise BrowserUnavailable(f"Chromium ('{executable}') did not start: {first_line(exc)}") from exc
 
     @staticmethod
     def _timed_out(url: str, timeout: float) -> FetchError:
@@ -316,7 +328,7 @@ class Browser:
 
         if isinstance(exc, PlaywrightTimeout):
             return self._timed_out(url, timeout)
-        detail = _first_line(exc)
+        detail = first_line(exc)
         match = _NET_ERROR.search(detail)
         if match is None:
             return FetchError(url, f"Browser error when trying to fetch '{url}': {detail}")
@@ -330,8 +342,8 @@ class Browser:
         return FetchError(url, message, transient=code in TRANSIENT_CODES)
 
 
-class _Unavailable(Exception):
-    """Chromium cannot be started, for `reason`; every later render fails with it."""
+class BrowserUnavailable(Exception):
+    """Chromium cannot be started, for `reason`; every later use of the `Browser` fails with it."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
