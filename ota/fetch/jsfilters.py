@@ -62,8 +62,10 @@ BUILTIN_FILTERS_SOURCE = resources.files("ota.fetch").joinpath("builtin_filters.
 
 # Loads the page into a sandboxed iframe, then the built-in and the service's filters as ES modules.
 _LOAD = """async ([url, builtinSource, serviceSource]) => {
+  document.body.replaceChildren(); // the previous page of this origin, if any
   const frame = document.createElement('iframe');
   frame.sandbox = 'allow-same-origin';
+  frame.style.display = 'none'; // no layout: not needed by the DOM, and a third of the time
   await new Promise(resolve => {
     frame.addEventListener('load', resolve, { once: true });
     frame.src = url;
@@ -215,9 +217,10 @@ class _Tab:
         document: SourceDocument,
         timeout: float,
     ) -> str:
-        self.load = _Load(url=url, runner_url=_runner_url(url), html=html)
+        self.load = load = _Load(url=url, runner_url=_runner_url(url), html=html)
         async with asyncio.timeout(GRACE + timeout):  # the module's top-level code runs here
-            await self.tab.goto(self.load.runner_url, wait_until="load")
+            if self.tab.url != load.runner_url:  # a runner is reused for pages of its origin
+                await self.tab.goto(load.runner_url, wait_until="load")
             loaded = await self.tab.evaluate(_LOAD, [url, BUILTIN_FILTERS_SOURCE, module_source])
         if not self.load.served:
             raise ExtractError(
@@ -257,11 +260,13 @@ class _FilterError(Exception):
 class JsFilterTabs:
     """Up to `size` tabs of one `Browser` kept to run JavaScript filters, one page at a time each.
 
-    Reusing a tab saves creating a browser context and a renderer for every page. Isolation is
-    kept where it matters: every page is a new document in a new runner page, with a new instance
-    of the filters module; only storage a filter would write itself (cookies, localStorage) is
-    shared by the pages of one origin filtered in the same tab. (OTA imports a module once for a
-    whole run, so its filters share even their module-level variables.) A tab whose filter timed
+    Reusing a tab saves creating a browser context and a renderer for every page, and a runner
+    page is kept for the next page of its origin (an idle tab whose runner has the page's origin is
+    preferred). Isolation is kept where it matters: every page is a new document with a new
+    instance of the filters module (imported again from a new `blob:` URL); what a filter would
+    write itself into the runner's global object or into storage (cookies, localStorage) is seen
+    by the next pages of that origin in that tab. OTA shares more: it imports a module once for a
+    whole run, so its filters share even their module-level variables. A tab whose filter timed
     out or whose renderer failed is closed and replaced.
     """
 
@@ -286,7 +291,7 @@ class JsFilterTabs:
     ) -> str:
         """`apply_js_filters` in a reused tab; waits while all `size` tabs are busy."""
         async with self._slots:
-            tab = self._idle.pop() if self._idle else await _open(self.browser, module_name)
+            tab = self._take(_runner_url(url)) or await _open(self.browser, module_name)
             try:
                 return await tab.apply(
                     html,
@@ -302,6 +307,13 @@ class JsFilterTabs:
                     self._idle.append(tab)
                 else:
                     await tab.close()
+
+    def _take(self, runner_url: str) -> _Tab | None:
+        """An idle tab, preferably one whose runner already has the page's origin."""
+        if not self._idle:
+            return None
+        index = next((i for i, tab in enumerate(self._idle) if tab.tab.url == runner_url), -1)
+        return self._idle.pop(index)
 
     async def aclose(self) -> None:
         """Close the idle tabs; tabs in use are closed when their page is done."""
