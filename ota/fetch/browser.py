@@ -6,6 +6,10 @@ and kept until `aclose`. Each render gets a fresh browser context (cookies, stor
 after it. Playwright's errors are translated here into `FetchError`s in OTA's words; the HTTP
 status of the main document is left to the caller, who owns what a status means.
 
+Chromium ignores `SSL_CERT_FILE` and `SSL_CERT_DIR`: the authorities they name (an intercepting
+proxy's) are given as `ca_certificates`, and Chromium is started with a HOME of its own whose NSS
+database trusts them (`ota.fetch.nssdb`), with every other check of certificates unchanged.
+
 The snapshot of a rendered page is what OTA stores (puppeteer's `page.content()`): the document's
 doctype as the browser serialises it, then `document.documentElement.outerHTML`.
 """
@@ -16,13 +20,16 @@ import asyncio
 import os
 import re
 import shutil
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ota.errors import FetchError
+from ota.fetch.nssdb import TrustError, make_home
 
 if TYPE_CHECKING:  # playwright is imported on the first render: it takes 0.2 s to import
     from playwright.async_api import Browser as Chromium
@@ -145,11 +152,17 @@ class Browser:
         user_agent: str,
         accept_language: str,
         proxy: Mapping[str, str] | None = None,
+        ca_certificates: Sequence[Path] = (),
     ) -> None:
+        """`ca_certificates`: PEM files, or folders of PEM files, of authorities to trust besides
+        Chromium's own roots (those `SSL_CERT_FILE` and `SSL_CERT_DIR` name for plain HTTP).
+        """
         self.executable = executable
         self.user_agent = user_agent
         self.accept_language = accept_language
         self.proxy = dict(proxy) if proxy else None
+        self.ca_certificates = tuple(Path(path) for path in ca_certificates)
+        self._home: Path | None = None  # Chromium's HOME, whose NSS database trusts `ca_certificates`
         self.launches = 0  # Chromium processes started, for tests and logs
         self._lock = asyncio.Lock()
         self._playwright: Playwright | None = None
@@ -177,6 +190,12 @@ class Browser:
             if playwright is not None:
                 with suppress(Exception):
                     await asyncio.wait_for(playwright.stop(), CLOSE_TIMEOUT)
+            self._remove_home()
+
+    def _remove_home(self) -> None:
+        home, self._home = self._home, None
+        if home is not None:
+            shutil.rmtree(home, ignore_errors=True)
 
     async def render(self, url: str, *, wait_for: tuple[str, ...], timeout: float, wait: float) -> Rendered:
         """Load `url` (until the `load` event, within `timeout` seconds) and return the page.
@@ -304,10 +323,12 @@ class Browser:
             raise BrowserUnavailable(reason) from exc
         from playwright.async_api import Error as PlaywrightError
 
+        options: dict[str, Any] = {"proxy": self.proxy} if self.proxy else {}
+        if self.ca_certificates:
+            options["env"] = await self._trusting_environment()
         try:
             if self._playwright is None:
                 self._playwright = await async_playwright().start()
-            options: dict[str, Any] = {"proxy": self.proxy} if self.proxy else {}
             return await self._playwright.chromium.launch(
                 executable_path=executable,
                 headless=True,
@@ -316,7 +337,20 @@ class Browser:
                 **options,
             )
         except (PlaywrightError, OSError) as exc:
+            self._remove_home()
             raise BrowserUnavailable(f"Chromium ('{executable}') did not start: {first_line(exc)}") from exc
+
+    async def _trusting_environment(self) -> dict[str, str]:
+        """Chromium's environment: this process's, with a HOME whose NSS database trusts the CAs."""
+        self._remove_home()
+        home = self._home = Path(tempfile.mkdtemp(prefix="ota-chromium-"))
+        try:
+            await asyncio.to_thread(make_home, home, self.ca_certificates)
+        except TrustError as exc:
+            self._remove_home()
+            raise BrowserUnavailable(f"Chromium cannot trust the CA certificates: {exc}") from exc
+        # The environment is passed through as it is (Playwright replaces it whole), HOME aside.
+        return {**os.environ, "HOME": str(home)}
 
     @staticmethod
     def _timed_out(url: str, timeout: float) -> FetchError:
