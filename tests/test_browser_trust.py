@@ -1,12 +1,16 @@
 """Tests of what Chromium trusts and how it is confined (ota.fetch.browser, ota.fetch.nssdb): extra
 certificate authorities, checked against HTTPS servers on 127.0.0.1 whose certificates a test CA
-issued."""
+issued, and the sandbox, proved by launching Chromium as an unprivileged user."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import ssl
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +20,7 @@ import trustme
 from pytest_httpserver import HTTPServer
 
 from ota.errors import FetchError
-from ota.fetch.browser import Browser, Rendered
+from ota.fetch.browser import Browser, Rendered, sandbox_enabled
 from ota.fetch.nssdb import TrustError, make_home, pem_certificates
 from tests.test_browser import CHROMIUM, needs_chromium
 
@@ -162,3 +166,70 @@ def test_make_home_without_certutil_says_what_to_install(ca_file: Path, tmp_path
         "trusting CA certificates in Chromium needs certutil; "
         "install Debian's libnss3-tools package (apt-get install libnss3-tools)"
     )
+
+
+# -- the sandbox ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "euid", "expected"),
+    [(None, 0, False), (None, 1000, True), (True, 0, True), (False, 1000, False), (True, 1000, True)],
+)
+def test_the_sandbox_is_on_unless_running_as_root_or_turned_off(
+    setting: bool | None, euid: int, expected: bool
+) -> None:
+    """None decides from the effective user: Chromium cannot start its sandbox as root."""
+    assert sandbox_enabled(setting, euid=euid) is expected
+
+
+def test_a_browser_decides_its_sandbox_when_built() -> None:
+    """The automatic choice follows this process's effective user."""
+    assert Browser(user_agent="x", accept_language="en").sandbox is (os.geteuid() != 0)
+    assert Browser(user_agent="x", accept_language="en", sandbox=False).sandbox is False
+
+
+NOBODY = 65534
+_SANDBOXED_CHILD = """
+import asyncio, sys
+from ota.fetch.browser import Browser
+
+async def main():
+    browser = Browser(sys.argv[1], user_agent="ota-test", accept_language="en")
+    try:
+        print("sandbox setting:", browser.sandbox)
+        rendered = await browser.render(sys.argv[2], wait_for=(), timeout=20, wait=0)
+        print("rendered:", rendered.body.decode())
+        tab = await (await browser.started()).new_page()
+        await tab.goto("chrome://sandbox")
+        print(await tab.inner_text("body"))
+    finally:
+        await browser.aclose()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+def test_chromium_runs_in_its_sandbox_for_an_unprivileged_user(httpserver: HTTPServer) -> None:
+    """As user nobody, the automatic setting turns the sandbox on, and Chromium renders in it."""
+    httpserver.expect_request("/terms").respond_with_data(TERMS, content_type="text/html")
+    with tempfile.TemporaryDirectory() as home:
+        os.chown(home, NOBODY, NOBODY)
+        command = [
+            "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+            sys.executable, "-c", _SANDBOXED_CHILD, CHROMIUM, httpserver.url_for("/terms"),
+        ]  # fmt: skip
+        environment = {"HOME": home, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        child = subprocess.run(
+            command, cwd=home, env=environment, capture_output=True, text=True, timeout=120, check=False
+        )
+    output = child.stdout + child.stderr
+    if "No usable sandbox" in output:
+        pytest.skip(f"this machine refuses Chromium's sandbox to unprivileged users: {output[-500:]}")
+    assert child.returncode == 0, output
+    assert "sandbox setting: True" in output
+    assert "<main>Secure terms</main>" in output
+    assert "Seccomp-BPF sandbox\tYes" in output
+    assert "You are adequately sandboxed." in output

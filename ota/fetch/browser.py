@@ -9,6 +9,8 @@ status of the main document is left to the caller, who owns what a status means.
 Chromium ignores `SSL_CERT_FILE` and `SSL_CERT_DIR`: the authorities they name (an intercepting
 proxy's) are given as `ca_certificates`, and Chromium is started with a HOME of its own whose NSS
 database trusts them (`ota.fetch.nssdb`), with every other check of certificates unchanged.
+Chromium's sandbox is on unless ota runs as root (where Chromium cannot start it) or `sandbox`
+turns it off.
 
 The snapshot of a rendered page is what OTA stores (puppeteer's `page.content()`): the document's
 doctype as the browser serialises it, then `document.documentElement.outerHTML`.
@@ -38,13 +40,12 @@ if TYPE_CHECKING:  # playwright is imported on the first render: it takes 0.2 s 
 
 DEFAULT_EXECUTABLE = "/usr/bin/chromium"
 INSTALL_HINT = "install Debian's chromium package (apt-get install chromium)"
-# `--headless --no-sandbox` run as root in a container; the `--disable-*` flags stop Chromium's own
-# background connections (updates, sync, field trials), which the sandbox of this machine refuses
-# many at a time. AutomationControlled: no `navigator.webdriver`, which bot checks look for (OTA
-# uses puppeteer's stealth plugin for the same reason).
+# The `--disable-*` flags stop Chromium's own background connections (updates, sync, field
+# trials), which the sandbox of this machine refuses many at a time. AutomationControlled: no
+# `navigator.webdriver`, which bot checks look for (OTA uses puppeteer's stealth plugin for the
+# same reason). `--no-sandbox` is added only when the sandbox is off (`sandbox_enabled`).
 CHROMIUM_FLAGS = (
     "--headless",
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
@@ -133,6 +134,17 @@ def proxy_from_environment(environ: Mapping[str, str] | None = None) -> dict[str
     return proxy
 
 
+def sandbox_enabled(sandbox: bool | None, euid: int | None = None) -> bool:
+    """Whether Chromium runs in its sandbox: as set, else (None) unless the process runs as root.
+
+    Chromium refuses to start its sandbox as root. Elsewhere it needs user namespaces (Debian's
+    chromium ships no setuid sandbox helper); where a container forbids them, set it off.
+    """
+    if sandbox is not None:
+        return sandbox
+    return (os.geteuid() if euid is None else euid) != 0
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an error's message (Playwright's run on with a call log)."""
     message = getattr(exc, "message", None) or str(exc)
@@ -153,15 +165,18 @@ class Browser:
         accept_language: str,
         proxy: Mapping[str, str] | None = None,
         ca_certificates: Sequence[Path] = (),
+        sandbox: bool | None = None,
     ) -> None:
         """`ca_certificates`: PEM files, or folders of PEM files, of authorities to trust besides
         Chromium's own roots (those `SSL_CERT_FILE` and `SSL_CERT_DIR` name for plain HTTP).
+        `sandbox`: Chromium's sandbox on or off; None: on, unless this process runs as root.
         """
         self.executable = executable
         self.user_agent = user_agent
         self.accept_language = accept_language
         self.proxy = dict(proxy) if proxy else None
         self.ca_certificates = tuple(Path(path) for path in ca_certificates)
+        self.sandbox = sandbox_enabled(sandbox)
         self._home: Path | None = None  # Chromium's HOME, whose NSS database trusts `ca_certificates`
         self.launches = 0  # Chromium processes started, for tests and logs
         self._lock = asyncio.Lock()
@@ -332,13 +347,18 @@ class Browser:
             return await self._playwright.chromium.launch(
                 executable_path=executable,
                 headless=True,
-                args=list(CHROMIUM_FLAGS),
+                # Playwright passes `--no-sandbox` unless `chromium_sandbox` is set.
+                args=[*CHROMIUM_FLAGS, *(() if self.sandbox else ("--no-sandbox",))],
+                chromium_sandbox=self.sandbox,
                 timeout=LAUNCH_TIMEOUT * 1000,
                 **options,
             )
         except (PlaywrightError, OSError) as exc:
             self._remove_home()
-            raise BrowserUnavailable(f"Chromium ('{executable}') did not start: {first_line(exc)}") from exc
+            reason = f"Chromium ('{executable}') did not start: {first_line(exc)}"
+            if self.sandbox and "sandbox" in str(exc).lower():
+                reason += " (its sandbox needs user namespaces; where they are refused, turn the sandbox off)"
+            raise BrowserUnavailable(reason) from exc
 
     async def _trusting_environment(self) -> dict[str, str]:
         """Chromium's environment: this process's, with a HOME whose NSS database trusts the CAs."""
