@@ -317,6 +317,61 @@ def test_a_missing_chromium_is_a_clear_extract_error() -> None:
     )
 
 
+# Markup whose tree browsers build in ways a serialiser must take care to give back.
+ROUND_TRIPS = {
+    "newline after <pre>": (
+        "<main><pre>\n\nline 1\nline 2</pre><textarea>\n\nt</textarea><listing>\n\nl</listing></main>"
+    ),
+    "content in <select>": (
+        "<main><p>a</p><select><option>A</option><div>b <b>c</b></div></select><p>d</p></main>"
+    ),
+    "<noscript> in <head>": (
+        "<head><noscript><style>p {}</style><p>in head</p></noscript></head><main><p>x</p></main>"
+    ),
+    "<template>": "<main><template><p>template</p></template><p>x</p></main>",
+    "foster parenting": "<main><table><tr><td>a</td></tr>text<p>para</p><tr><td>b</td></table></main>",
+    "characters": (
+        "<main><p title='a&lt;b&gt;&quot;'>&amp;lt; &nbsp; &#128512; \x00 \x0c \r\n &#xD800;</p></main>"
+    ),
+    "foreign content": (
+        "<main><svg><![CDATA[x <b>y</b>]]><title>t</title></svg><math><mi>m</mi></math></main>"
+    ),
+    "misnested": "<main><a href=x>1<a href=y>2</a></a><form><p>a<form><p>b</form></form><p>c<table>d</main>",
+}
+
+
+def test_a_no_op_filter_gives_back_the_tree_lexbor_parses() -> None:
+    """Serialised by Chromium and parsed again, tricky markup gives the Markdown it gives directly."""
+    document = SourceDocument(URL, select=("main",))
+
+    async def go() -> dict[str, str]:
+        chromium = browser()
+        tabs = JsFilterTabs(chromium, size=1)
+        try:
+            return {
+                name: await tabs.apply(
+                    html,
+                    url=URL,
+                    module_source="export function noop() {}",
+                    module_name="noop.filters.js",
+                    filters=(FilterRef("noop"),),
+                    document=document,
+                )
+                for name, html in ROUND_TRIPS.items()
+            }
+        finally:
+            await tabs.aclose()
+            await chromium.aclose()
+
+    filtered = run(go())
+    differing = [
+        name
+        for name, html in ROUND_TRIPS.items()
+        if html_to_markdown(filtered[name], document) != html_to_markdown(html, document)
+    ]
+    assert differing == []
+
+
 # -- fidelity on the compatibility corpus ---------------------------------------------------------
 
 COMPAT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "compat-corpus"
