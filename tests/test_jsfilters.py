@@ -160,6 +160,15 @@ def test_the_page_is_parsed_with_scripting_off_and_its_scripts_never_run() -> No
     assert "data-loaded" not in result and "data-failed" not in result
 
 
+def test_a_declared_url_is_the_document_url_as_browsers_write_it() -> None:
+    """Upper-case hosts, spaces, non-ASCII paths and host names load, canonicalised as by jsdom."""
+    declared = "https://Bücher.EXAMPLE:443/a b/é?x=ü#top"
+    document = SourceDocument(declared, select=("main",))
+    result = apply((FilterRef("describePage"),), url=declared, document=document)
+    assert 'data-url="https://xn--bcher-kva.example/a%20b/%C3%A9?x=%C3%BC#top"' in result
+    assert 'data-title="Terms"' in result
+
+
 def test_no_request_leaves_the_browser(httpserver: HTTPServer) -> None:
     """The page, its images, styles, scripts, frames and prefetches are never requested."""
     httpserver.expect_request("/").respond_with_data("should not be requested")

@@ -166,22 +166,24 @@ class _Tab:
         return opened
 
     async def _route(self, route: Route) -> None:
-        request = route.request
+        """Serve the runner and the page, once each; refuse everything else."""
         load = self.load
-        with suppress(Exception):  # a tab closed meanwhile
+        try:
+            request = route.request
             if request.is_navigation_request():
-                frame = request.frame
-                if frame.parent_frame is None and request.url == load.runner_url:
+                parent = request.frame.parent_frame
+                if parent is None and request.url == load.runner_url:
                     await route.fulfill(status=200, content_type="text/html; charset=utf-8", body=RUNNER_HTML)
                     return
-                if (
-                    not load.served
-                    and frame.parent_frame is not None
-                    and request.url == _unfragmented(load.url)
-                ):
+                # The runner's only frame is the page's: its first navigation is the page (its URL as
+                # Chromium canonicalises it); frames of the page itself come later.
+                if parent is not None and not load.served:
                     load.served = True
                     await route.fulfill(status=200, headers=PAGE_HEADERS, body=load.html)
                     return
+        except Exception:  # a tab closed meanwhile, or a request without a frame: refused below
+            pass
+        with suppress(Exception):
             # "aborted" (net::ERR_ABORTED): a frame whose navigation is refused keeps its document.
             await route.abort("aborted")
 
@@ -388,10 +390,6 @@ async def _open(browser: Browser, module_name: str) -> _Tab:
     except PlaywrightError as exc:
         message = f"Cannot run the JavaScript filters {module_name!r}: the browser failed: {first_line(exc)}"
         raise ExtractError(message) from exc
-
-
-def _unfragmented(url: str) -> str:
-    return url.split("#", 1)[0]
 
 
 def _runner_url(url: str) -> str:
