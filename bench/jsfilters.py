@@ -10,6 +10,7 @@ filter is applied through `ota.fetch.jsfilters`, so the figures are the fixed co
   from the snapshot itself, byte for byte (errors included); differing documents are listed.
 
     python bench/jsfilters.py --corpus ../shared/compat-corpus [--check] [--limit N] [--rounds 1]
+        [--concurrency 1,4]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -134,14 +136,15 @@ async def check(snapshots: list[Snapshot], browser: Browser) -> list[str]:
     return differing
 
 
-async def bench(snapshots: list[Snapshot], rounds: int, fidelity: bool) -> None:
+async def bench(snapshots: list[Snapshot], rounds: int, levels: list[int], fidelity: bool) -> None:
     browser = Browser(user_agent="ota-bench", accept_language="en")
     try:
         await browser.started()
         megabytes = sum(len(s.html) for s in snapshots) / 1e6
         print(f"{len(snapshots)} HTML snapshots, {megabytes:.1f} MB; no-op filter; best of {rounds} rounds")
+        print(f"{os.cpu_count()} CPUs, load average before: {os.getloadavg()[0]:.1f}")
         for mode in ("new context per page", "reused tabs"):
-            for concurrency in (1, 4):
+            for concurrency in levels:
                 best: tuple[float, list[float]] | None = None
                 for _ in range(rounds):
                     tabs = JsFilterTabs(browser, size=concurrency) if mode == "reused tabs" else None
@@ -160,6 +163,7 @@ async def bench(snapshots: list[Snapshot], rounds: int, fidelity: bool) -> None:
                     f"per page median {statistics.median(costs) * 1000:4.0f} ms, "
                     f"p90 {deciles[-1] * 1000:4.0f} ms, mean {statistics.mean(costs) * 1000:4.0f} ms"
                 )
+        print(f"load average after: {os.getloadavg()[0]:.1f} (other processes slow every figure down)")
         if fidelity:
             differing = await check(snapshots, browser)
             same = len(snapshots) - len(differing)
@@ -178,13 +182,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--limit", type=int, help="only the first N snapshots")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each mode; the best is printed")
+    parser.add_argument("--concurrency", default="1,4", help="pages filtered at once, comma-separated")
     parser.add_argument("--check", action="store_true", help="also compare the Markdown, with and without")
     args = parser.parse_args(argv)
     snapshots = corpus_snapshots(args.corpus, args.filters)[: args.limit]
     if not snapshots:
         print(f"no HTML snapshots in {args.corpus}", file=sys.stderr)
         return 2
-    asyncio.run(bench(snapshots, args.rounds, args.check))
+    levels = [int(level) for level in args.concurrency.split(",")]
+    asyncio.run(bench(snapshots, args.rounds, levels, args.check))
     return 0
 
 
