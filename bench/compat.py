@@ -10,15 +10,19 @@ error) and prints:
 - failures (extraction errors);
 - throughput: cases per second, MB of snapshots per second, wall time, peak memory (RSS).
 
-Service filters: OTA's JavaScript filters are not in the corpus; `--filters DIR` gives Python
-equivalents as `SERVICE_ID.filters.py` (default: bench/compat-filters).
+Service filters: a case's own `filters.js` (OTA's JavaScript filters, as the engine ran them) is
+used when the case folder has one, else `SERVICE_ID.filters.js` from `--js-filters DIR`, run in
+Chromium as `ota track` runs them; otherwise `--filters DIR` gives Python equivalents as
+`SERVICE_ID.filters.py` (default: bench/compat-filters; the corpus ships no `filters.js`).
 
     python bench/compat.py --corpus ../shared/compat-corpus --outputs /tmp/compat-out [--json report.json]
+                           [--js-filters DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import difflib
 import json
 import resource
@@ -26,9 +30,12 @@ import sys
 import time
 from pathlib import Path
 
+from ota.collection import FilterFiles, javascript_filter_names
 from ota.declarations import STANDARD_TERMS_TYPES, parse_service
 from ota.errors import OtaError
 from ota.extract import PDF_MIME_TYPE, extract_terms
+from ota.fetch.browser import Browser
+from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
 from ota.service_filters import load_service_filters
 
 HERE = Path(__file__).resolve().parent
@@ -42,19 +49,22 @@ def line_similarity(expected: str, actual: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def run_case(folder: Path, filters_dir: Path | None) -> tuple[str, str | None, int]:
-    """(Markdown or "", error or None, snapshot bytes) for one case."""
+async def run_case(
+    folder: Path, filters_dir: Path | None, js_dir: Path | None, browser: JavaScript
+) -> tuple[str, str | None, int, bool]:
+    """(Markdown or "", error or None, snapshot bytes, whether JavaScript filters ran) for one case."""
     meta = json.loads((folder / "case.json").read_text("utf-8"))
     data = json.loads((folder / "declaration.json").read_text("utf-8"))
     service_id = meta["service"]
     types = frozenset(STANDARD_TERMS_TYPES) | frozenset(data["terms"])
     size = 0
+    javascript = folder / "filters.js"
+    if not javascript.is_file() and js_dir is not None:
+        javascript = js_dir / f"{service_id}.filters.js"
+    python = filters_dir / f"{service_id}.filters.py" if filters_dir is not None else None
     try:
         service = parse_service(service_id, data, path=folder / "declaration.json", terms_types=types)
         terms = service.terms[meta["terms_type"]]
-        filters = None
-        if filters_dir is not None and (filters_dir / f"{service_id}.filters.py").is_file():
-            filters = load_service_filters(filters_dir / f"{service_id}.filters.py")
         sources = []
         for document, name, mime in zip(
             terms.documents, meta["snapshot_files"], meta["snapshot_mimes"], strict=True
@@ -62,9 +72,34 @@ def run_case(folder: Path, filters_dir: Path | None) -> tuple[str, str | None, i
             content = (folder / "snapshots" / name).read_bytes()
             size += len(content)
             sources.append((document, content, PDF_MIME_TYPE if mime == PDF_MIME_TYPE else "text/html"))
-        return extract_terms(sources, filters), None, size
+        names = javascript_filter_names(javascript) if javascript.is_file() else frozenset()
+        if any(ref.name in names for document in terms.documents for ref in document.filters):
+            files = FilterFiles(javascript=javascript, javascript_names=names)
+            sources = await browser.prefilter()(sources, files)
+            return extract_terms(sources), None, size, True
+        filters = load_service_filters(python) if python is not None and python.is_file() else None
+        return extract_terms(sources, filters), None, size, False
     except (OtaError, KeyError, ValueError) as error:
-        return "", f"{type(error).__name__}: {error}", size
+        return "", f"{type(error).__name__}: {error}", size, False
+
+
+class JavaScript:
+    """The browser for cases with JavaScript filters, started on the first one."""
+
+    def __init__(self) -> None:
+        self._browser: Browser | None = None
+        self._tabs: JsFilterTabs | None = None
+
+    def prefilter(self) -> JavaScriptPrefilter:
+        if self._tabs is None:
+            self._browser = Browser(user_agent="ota compat bench", accept_language="en")
+            self._tabs = JsFilterTabs(self._browser, size=1)
+        return JavaScriptPrefilter(self._tabs)
+
+    async def aclose(self) -> None:
+        if self._tabs is not None and self._browser is not None:
+            await self._tabs.aclose()
+            await self._browser.aclose()
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -86,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--filters", type=Path, default=HERE / "compat-filters", help="SERVICE_ID.filters.py folder"
     )
+    parser.add_argument("--js-filters", type=Path, help="SERVICE_ID.filters.js folder (OTA's filters)")
     parser.add_argument("--no-filters", action="store_true", help="run without any service filters")
     parser.add_argument("--json", type=Path, help="write the figures and per-case results here")
     args = parser.parse_args(argv)
@@ -99,10 +135,14 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     total_bytes = 0
+    javascript = JavaScript()
+    loop = asyncio.new_event_loop()
     started = time.perf_counter()
     for folder in cases:
         case_started = time.perf_counter()
-        markdown, error, size = run_case(folder, filters_dir)
+        markdown, error, size, ran_js = loop.run_until_complete(
+            run_case(folder, filters_dir, None if args.no_filters else args.js_filters, javascript)
+        )
         seconds = time.perf_counter() - case_started
         total_bytes += size
         (args.outputs / f"{folder.name}.md").write_text(
@@ -122,9 +162,12 @@ def main(argv: list[str] | None = None) -> int:
                 "similarity": 1.0 if exact else (0.0 if error else line_similarity(expected, markdown)),
                 "error": error,
                 "seconds": round(seconds, 4),
+                "javascript_filters": ran_js,
             }
         )
     wall = time.perf_counter() - started
+    loop.run_until_complete(javascript.aclose())
+    loop.close()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     html = [r for r in rows if r["mime"] == "text/html"]
@@ -135,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             [r for r in html if not r["uses_js_filters"] and not r["declaration_uncertain"]]
         ),
         "service_filter_cases": summarise([r for r in rows if r["uses_js_filters"]]),
+        "javascript_filter_cases": summarise([r for r in rows if r["javascript_filters"]]),
         "uncertain_declaration_cases": summarise([r for r in rows if r["declaration_uncertain"]]),
         "pdf": summarise([r for r in rows if r["mime"] == "application/pdf"]),
         "by_engine_major": {
@@ -172,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         line("cases with service filters", figures["service_filter_cases"])
         + f" (filters from {figures['filters']})"
     )
+    print(line("  of which run with OTA's JavaScript filters", figures["javascript_filter_cases"]))
     print(line("cases with uncertain declarations", figures["uncertain_declaration_cases"]))
     print(line("PDF cases", figures["pdf"]))
     for major, s in figures["by_engine_major"].items():

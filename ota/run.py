@@ -90,6 +90,7 @@ async def run_tracking(
                 state=state,
                 recording=Recording(settings.engine_version, settings.snapshot_link_template),
                 filter_files=reader.filter_files,  # filled in as the services are read
+                prefilter=fetcher.javascript_filters(timeout=settings.extract_timeout),
             )
             try:
                 async for outcome in outcomes:

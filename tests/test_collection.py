@@ -398,7 +398,7 @@ def test_an_unknown_filter_is_an_error_listing_the_valid_ones(root: Path) -> Non
     assert list(collection.services["A"].terms) == ["Privacy Policy"]
     assert [str(error) for error in collection.services["A"].invalid["Imprint"]] == [
         f"{declarations(root)}/A.json: terms › Imprint › filter: unknown filter 'removeShareLink'; "
-        "valid filters are: removeQueryParams, removeShareLinks "
+        "valid filters are: convertSpacesToStandard, removeQueryParams, removeShareLinks "
         "(service filters are the functions of A.filters.js or A.filters.py)"
     ]
 

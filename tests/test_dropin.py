@@ -204,3 +204,53 @@ def test_history_files_are_not_read_to_track(httpserver: HTTPServer, tmp_path: P
 
     assert code == 0, output
     assert "1 terms tracked" in output and "warning" not in output
+
+
+FILTERS_JS = """
+export function removeBanners(document) {
+  document.querySelectorAll('.banner').forEach(element => element.remove());
+}
+
+export function rewriteLinks(document, parameters) {
+  document.querySelectorAll('a[href]').forEach(link => {
+    link.href = link.href.replace(parameters.from, parameters.to);
+  });
+}
+
+export const broken = document => document.querySelector('#missing').remove();
+"""
+
+FILTERED_PAGE = """<html><body><main><h1>Rules</h1><div class="banner">Accept cookies</div>
+<p>Read the <a href="/redirect/abc/help">help</a>.</p></main></body></html>"""
+
+
+def test_javascript_filters_run_in_track(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A SERVICE.filters.js filter (removing elements, rewriting links with parameters) is applied
+    as OTA applies it, in the recorded version; a throwing filter fails its terms only, with the
+    filter's name and message."""
+    root = collection(tmp_path)
+    url = serve(httpserver, "/rules", FILTERED_PAGE)
+    write_service(
+        root,
+        "Claude.ai",
+        {
+            "Terms of Service": {
+                "fetch": url,
+                "select": "main",
+                "filter": ["removeBanners", {"rewriteLinks": {"from": "/redirect/abc/", "to": "/"}}],
+            },
+            "Privacy Policy": {"fetch": url, "select": "main", "filter": ["broken"]},
+        },
+    )
+    (root / "declarations" / "Claude.ai.filters.js").write_text(FILTERS_JS, "utf-8")
+
+    code, output = track(root)
+
+    assert code == 1, output
+    version = (root / "versions" / "Claude.ai" / "Terms of Service.md").read_text("utf-8")
+    assert version == f"Rules\n=====\n\nRead the [help]({httpserver.url_for('/help')})."
+    assert (
+        'failed: Claude.ai › Privacy Policy: The filter function "broken" failed: TypeError: '
+        "Cannot read properties of null (reading 'remove')"
+    ) in output
+    assert "1 terms tracked" in output

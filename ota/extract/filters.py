@@ -14,6 +14,7 @@ Built-in filters are in `BUILTIN_FILTERS`; a service's own filters are the funct
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +68,36 @@ def remove_query_params(document: LexborHTMLParser, parameters: Any, source_docu
         element.attrs[attribute] = url.href
 
 
-BUILTIN_FILTERS: Mapping[str, Filter] = {"removeQueryParams": remove_query_params}
+#: Unicode's space separators (general category Zs) other than the plain space: U+00A0 no-break
+#: space, U+1680 Ogham space mark, U+2000–U+200A en quad to hair space, U+202F narrow no-break
+#: space, U+205F medium mathematical space, U+3000 ideographic space (JavaScript's `\p{Zs}`).
+_SPACE_SEPARATORS = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+
+
+def convert_spaces_to_standard(
+    document: LexborHTMLParser, parameters: Any, source_document: SourceDocument
+) -> None:
+    """Replace every Unicode space separator by a plain space in the text of the body.
+
+    Every text node under `<body>` (those of `script`, `style` and `noscript` included, not those of
+    `<template>` contents) is rewritten only when it holds such a space, as OTA's filter does.
+    """
+    body = document.body
+    if body is None:
+        return
+    changed = [
+        node
+        for node in body.traverse(include_text=True)
+        if node.is_text_node and _SPACE_SEPARATORS.search(node.text_content or "")
+    ]
+    for node in changed:
+        node.replace_with(_SPACE_SEPARATORS.sub(" ", node.text_content or ""))
+
+
+BUILTIN_FILTERS: Mapping[str, Filter] = {
+    "convertSpacesToStandard": convert_spaces_to_standard,
+    "removeQueryParams": remove_query_params,
+}
 #: The names of the built-in filters, for code that checks declarations without extracting.
 BUILTIN_FILTER_NAMES: frozenset[str] = frozenset(BUILTIN_FILTERS)
 

@@ -6,6 +6,12 @@ and kept until `aclose`. Each render gets a fresh browser context (cookies, stor
 after it. Playwright's errors are translated here into `FetchError`s in OTA's words; the HTTP
 status of the main document is left to the caller, who owns what a status means.
 
+Chromium ignores `SSL_CERT_FILE` and `SSL_CERT_DIR`: the authorities they name (an intercepting
+proxy's) are given as `ca_certificates`, and Chromium is started with a HOME of its own whose NSS
+database trusts them (`ota.fetch.nssdb`), with every other check of certificates unchanged.
+Chromium's sandbox is on unless ota runs as root (where Chromium cannot start it) or `sandbox`
+turns it off.
+
 The snapshot of a rendered page is what OTA stores (puppeteer's `page.content()`): the document's
 doctype as the browser serialises it, then `document.documentElement.outerHTML`.
 """
@@ -16,13 +22,16 @@ import asyncio
 import os
 import re
 import shutil
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from ota.errors import FetchError
+from ota.fetch.nssdb import TrustError, make_home
 
 if TYPE_CHECKING:  # playwright is imported on the first render: it takes 0.2 s to import
     from playwright.async_api import Browser as Chromium
@@ -31,13 +40,12 @@ if TYPE_CHECKING:  # playwright is imported on the first render: it takes 0.2 s 
 
 DEFAULT_EXECUTABLE = "/usr/bin/chromium"
 INSTALL_HINT = "install Debian's chromium package (apt-get install chromium)"
-# `--headless --no-sandbox` run as root in a container; the `--disable-*` flags stop Chromium's own
-# background connections (updates, sync, field trials), which the sandbox of this machine refuses
-# many at a time. AutomationControlled: no `navigator.webdriver`, which bot checks look for (OTA
-# uses puppeteer's stealth plugin for the same reason).
+# The `--disable-*` flags stop Chromium's own background connections (updates, sync, field
+# trials), which the sandbox of this machine refuses many at a time. AutomationControlled: no
+# `navigator.webdriver`, which bot checks look for (OTA uses puppeteer's stealth plugin for the
+# same reason). `--no-sandbox` is added only when the sandbox is off (`sandbox_enabled`).
 CHROMIUM_FLAGS = (
     "--headless",
-    "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
@@ -126,7 +134,19 @@ def proxy_from_environment(environ: Mapping[str, str] | None = None) -> dict[str
     return proxy
 
 
-def _first_line(exc: BaseException) -> str:
+def sandbox_enabled(sandbox: bool | None, euid: int | None = None) -> bool:
+    """Whether Chromium runs in its sandbox: as set, else (None) unless the process runs as root.
+
+    Chromium refuses to start its sandbox as root. Elsewhere it needs user namespaces (Debian's
+    chromium ships no setuid sandbox helper); where a container forbids them, set it off.
+    """
+    if sandbox is not None:
+        return sandbox
+    return (os.geteuid() if euid is None else euid) != 0
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (Playwright's run on with a call log)."""
     message = getattr(exc, "message", None) or str(exc)
     return (message.strip().splitlines() or [type(exc).__name__])[0]
 
@@ -144,16 +164,25 @@ class Browser:
         user_agent: str,
         accept_language: str,
         proxy: Mapping[str, str] | None = None,
+        ca_certificates: Sequence[Path] = (),
+        sandbox: bool | None = None,
     ) -> None:
+        """`ca_certificates`: PEM files, or folders of PEM files, of authorities to trust besides
+        Chromium's own roots (those `SSL_CERT_FILE` and `SSL_CERT_DIR` name for plain HTTP).
+        `sandbox`: Chromium's sandbox on or off; None: on, unless this process runs as root.
+        """
         self.executable = executable
         self.user_agent = user_agent
         self.accept_language = accept_language
         self.proxy = dict(proxy) if proxy else None
+        self.ca_certificates = tuple(Path(path) for path in ca_certificates)
+        self.sandbox = sandbox_enabled(sandbox)
+        self._home: Path | None = None  # Chromium's HOME, whose NSS database trusts `ca_certificates`
         self.launches = 0  # Chromium processes started, for tests and logs
         self._lock = asyncio.Lock()
         self._playwright: Playwright | None = None
         self._chromium: Chromium | None = None
-        self._failure: _Unavailable | None = None  # why Chromium cannot be started, once known
+        self._failure: BrowserUnavailable | None = None  # why Chromium cannot be started, once known
 
     @property
     def running(self) -> bool:
@@ -176,6 +205,12 @@ class Browser:
             if playwright is not None:
                 with suppress(Exception):
                     await asyncio.wait_for(playwright.stop(), CLOSE_TIMEOUT)
+            self._remove_home()
+
+    def _remove_home(self) -> None:
+        home, self._home = self._home, None
+        if home is not None:
+            shutil.rmtree(home, ignore_errors=True)
 
     async def render(self, url: str, *, wait_for: tuple[str, ...], timeout: float, wait: float) -> Rendered:
         """Load `url` (until the `load` event, within `timeout` seconds) and return the page.
@@ -266,45 +301,76 @@ class Browser:
         finally:
             await response.dispose()
 
-    async def _started(self, url: str) -> Chromium:
+    async def started(self) -> Chromium:
+        """The running Chromium, started if needed; raises `BrowserUnavailable` when it cannot start.
+
+        For the other modules of `ota.fetch` that drive pages themselves (`ota.fetch.jsfilters`).
+        """
         async with self._lock:
             if self._chromium is not None and self._chromium.is_connected():
                 return self._chromium
-            if self._failure is None:
+            failure = self._failure
+            if failure is None:
                 try:
                     self._chromium = await self._launch()
-                except _Unavailable as exc:
-                    self._failure = exc
+                except BrowserUnavailable as exc:
+                    failure = self._failure = exc
                 else:
                     self.launches += 1
                     return self._chromium
-            message = f"Cannot fetch '{url}' with a browser (executeClientScripts): {self._failure.reason}"
-            raise FetchError(url, message) from self._failure
+            raise BrowserUnavailable(failure.reason) from failure
+
+    async def _started(self, url: str) -> Chromium:
+        try:
+            return await self.started()
+        except BrowserUnavailable as exc:
+            message = f"Cannot fetch '{url}' with a browser (executeClientScripts): {exc.reason}"
+            raise FetchError(url, message) from exc
 
     async def _launch(self) -> Chromium:
         executable = shutil.which(self.executable)
         if executable is None:
-            raise _Unavailable(f"Chromium is not installed at '{self.executable}'; {INSTALL_HINT}")
+            raise BrowserUnavailable(f"Chromium is not installed at '{self.executable}'; {INSTALL_HINT}")
         try:
             from playwright.async_api import async_playwright
         except ImportError as exc:
             reason = "the playwright Python package is not installed (pip install playwright)"
-            raise _Unavailable(reason) from exc
+            raise BrowserUnavailable(reason) from exc
         from playwright.async_api import Error as PlaywrightError
 
+        options: dict[str, Any] = {"proxy": self.proxy} if self.proxy else {}
+        if self.ca_certificates:
+            options["env"] = await self._trusting_environment()
         try:
             if self._playwright is None:
                 self._playwright = await async_playwright().start()
-            options: dict[str, Any] = {"proxy": self.proxy} if self.proxy else {}
             return await self._playwright.chromium.launch(
                 executable_path=executable,
                 headless=True,
-                args=list(CHROMIUM_FLAGS),
+                # Playwright passes `--no-sandbox` unless `chromium_sandbox` is set.
+                args=[*CHROMIUM_FLAGS, *(() if self.sandbox else ("--no-sandbox",))],
+                chromium_sandbox=self.sandbox,
                 timeout=LAUNCH_TIMEOUT * 1000,
                 **options,
             )
         except (PlaywrightError, OSError) as exc:
-            raise _Unavailable(f"Chromium ('{executable}') did not start: {_first_line(exc)}") from exc
+            self._remove_home()
+            reason = f"Chromium ('{executable}') did not start: {first_line(exc)}"
+            if self.sandbox and "sandbox" in str(exc).lower():
+                reason += " (its sandbox needs user namespaces; where they are refused, turn the sandbox off)"
+            raise BrowserUnavailable(reason) from exc
+
+    async def _trusting_environment(self) -> dict[str, str]:
+        """Chromium's environment: this process's, with a HOME whose NSS database trusts the CAs."""
+        self._remove_home()
+        home = self._home = Path(tempfile.mkdtemp(prefix="ota-chromium-"))
+        try:
+            await asyncio.to_thread(make_home, home, self.ca_certificates)
+        except TrustError as exc:
+            self._remove_home()
+            raise BrowserUnavailable(f"Chromium cannot trust the CA certificates: {exc}") from exc
+        # The environment is passed through as it is (Playwright replaces it whole), HOME aside.
+        return {**os.environ, "HOME": str(home)}
 
     @staticmethod
     def _timed_out(url: str, timeout: float) -> FetchError:
@@ -316,7 +382,7 @@ class Browser:
 
         if isinstance(exc, PlaywrightTimeout):
             return self._timed_out(url, timeout)
-        detail = _first_line(exc)
+        detail = first_line(exc)
         match = _NET_ERROR.search(detail)
         if match is None:
             return FetchError(url, f"Browser error when trying to fetch '{url}': {detail}")
@@ -330,8 +396,8 @@ class Browser:
         return FetchError(url, message, transient=code in TRANSIENT_CODES)
 
 
-class _Unavailable(Exception):
-    """Chromium cannot be started, for `reason`; every later render fails with it."""
+class BrowserUnavailable(Exception):
+    """Chromium cannot be started, for `reason`; every later use of the `Browser` fails with it."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

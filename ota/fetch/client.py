@@ -36,6 +36,7 @@ from ota.errors import FetchError, SettingsError
 from ota.fetch.browser import Browser, Rendered, proxy_from_environment
 from ota.fetch.codes import network_error_code
 from ota.fetch.content import decode_text, is_text, mime_type_of
+from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
 from ota.settings import FetchSettings
 
 DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -242,7 +243,10 @@ class Fetcher:
             user_agent=settings.user_agent,
             accept_language=settings.accept_language,
             proxy=proxy_from_environment(settings.proxy_environment),
+            ca_certificates=[path for path in (settings.ca_file, settings.ca_dir) if path is not None],
+            sandbox=settings.browser_sandbox,
         )
+        self._js_tabs: JsFilterTabs | None = None
         self._browser_pages = asyncio.Semaphore(settings.browser_pages)
 
     def _transport_for(self, key: str) -> httpx.AsyncBaseTransport:
@@ -288,8 +292,16 @@ class Fetcher:
         try:
             for transport in transports:
                 await transport.aclose()
+            if self._js_tabs is not None:
+                await self._js_tabs.aclose()
         finally:
             await self._browser.aclose()
+
+    def javascript_filters(self, *, timeout: float) -> JavaScriptPrefilter:
+        """What runs JavaScript filters in this fetcher's browser (started on the first filter)."""
+        if self._js_tabs is None:
+            self._js_tabs = JsFilterTabs(self._browser, size=min(2, self.settings.browser_pages))
+        return JavaScriptPrefilter(self._js_tabs, timeout=timeout)
 
     async def fetch(
         self, url: str, *, execute_client_scripts: bool | None = False, wait_for: tuple[str, ...] = ()

@@ -1,0 +1,490 @@
+"""Run Open Terms Archive's JavaScript filters (`SERVICE_ID.filters.js`), unchanged, in Chromium.
+
+OTA parses a page with jsdom (scripting off, the fetch URL as document URL) and calls each
+declared filter on that DOM; a service's filters are an ES module. Here the same happens in a
+headless Chromium, and the filtered document goes back, serialised, to the Python pipeline.
+
+How a page is loaded, with no page script and no network:
+
+- a tab of a fresh (or reused, see `JsFilterTabs`) browser context is routed: the top-level
+  document is a blank *runner* page of the page's origin; the page itself is loaded by the runner
+  into an ``<iframe sandbox="allow-same-origin">`` whose request is fulfilled with the snapshot's
+  HTML; every other request is aborted, and a ``Content-Security-Policy: default-src 'none'``
+  header on the page stops its subresources (images, styles, frames, prefetches) before they are
+  even requested;
+- a sandbox without ``allow-scripts`` disables scripting for the page: its scripts, event handler
+  attributes and ``javascript:`` URLs never run, and the HTML parser runs with the scripting flag
+  off, so ``<noscript>`` content is markup, as jsdom and lexbor parse it. ``allow-same-origin``
+  keeps the page's origin, so the runner may reach its DOM; ``document.URL``, ``<base>`` and
+  ``link.href`` resolve as for the original page;
+- the filters module is imported by the runner, whose scripting is on, from a ``blob:`` URL: a real
+  ES module (exports, helpers, async functions, top-level await). A page whose scripting is off
+  cannot import modules at all, not even from DevTools evaluation or an isolated world (Chromium
+  rejects dynamic imports there), hence the two documents. The filters thus run in another realm
+  than the page's DOM, as OTA's run in Node's realm on jsdom's DOM.
+
+Each filter is one evaluation, bounded by `timeout`; a filter that does not return in time is
+abandoned by closing its browser context, which ends a renderer stuck in a loop.
+
+The filtered page is serialised as `page.content()` does, and parsed again by lexbor: a no-op
+filter changes the Markdown of none of the 182 HTML source documents of the compatibility corpus.
+One fix makes it so: the newline a parser drops after `<pre>`, `<textarea>` and `<listing>` is
+given back. What still differs: elements nested more than 512 deep (Chromium's parser makes the
+deeper ones siblings) and the obsolete `<plaintext>` (its closing tags become text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ada_url
+
+from ota.errors import ExtractError
+from ota.fetch.browser import CLOSE_TIMEOUT, Browser, BrowserUnavailable, first_line
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, Page, Route
+
+    from ota.collection import FilterFiles
+    from ota.declarations import FilterRef, Selector, SourceDocument
+
+DEFAULT_TIMEOUT = 30.0  # seconds for one filter
+DEFAULT_TABS = 4
+GRACE = 10.0  # seconds for loading the page and the module, and for serialising the result
+RUNNER_PATH = "/.ota-js-filters"  # the runner page's path, on the page's origin
+RUNNER_HTML = "<!DOCTYPE html><html><head><title>ota</title></head><body></body></html>"
+# Subresources are refused by the browser before any request; DNS prefetching is off.
+PAGE_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Content-Security-Policy": "default-src 'none'",
+    "X-DNS-Prefetch-Control": "off",
+}
+BUILTIN_FILTERS_SOURCE = resources.files("ota.fetch").joinpath("builtin_filters.mjs").read_text("utf-8")
+
+# Loads the page into a sandboxed iframe, then the built-in and the service's filters as ES modules.
+_LOAD = """async ([url, builtinSource, serviceSource]) => {
+  document.body.replaceChildren(); // the previous page of this origin, if any
+  const frame = document.createElement('iframe');
+  frame.sandbox = 'allow-same-origin';
+  frame.style.display = 'none'; // no layout: not needed by the DOM, and a third of the time
+  await new Promise(resolve => {
+    frame.addEventListener('load', resolve, { once: true });
+    frame.src = url;
+    document.body.append(frame);
+  });
+  const page = frame.contentDocument;
+  const load = source => import(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
+  const builtins = await load(builtinSource);
+  let service;
+  try {
+    service = await load(serviceSource);
+  } catch (error) {
+    return { error: describe(error) };
+  }
+  const functions = module => Object.keys(module).filter(name => typeof module[name] === 'function');
+  window.ota = { page, builtins, service };
+  return { builtins: functions(builtins), service: functions(service) };
+
+  function describe(error) {
+    try { return String(error); } catch { return Object.prototype.toString.call(error); }
+  }
+}"""
+# Calls one filter as OTA does; resolves to null, or to the error as `String(error)` gives it.
+_RUN = """async ([name, builtin, hasParameters, parameters, context]) => {
+  const { page, builtins, service } = window.ota;
+  try {
+    if (builtin) {
+      await builtins[name](page, hasParameters ? parameters : undefined, context);
+    } else if (hasParameters && parameters) {
+      await service[name](page, parameters, context);
+    } else {
+      await service[name](page, context);
+    }
+    return null;
+  } catch (error) {
+    try { return String(error); } catch { return Object.prototype.toString.call(error); }
+  }
+}"""
+# What `page.content()` gives: the doctype as the browser serialises it, then the root element.
+# A parser drops the newline that follows <pre>, <textarea> and <listing>, and Chromium serialises
+# them without adding one back, so a text starting with a newline would lose it when parsed again:
+# it is doubled first (the page is not used afterwards).
+_SERIALISE = """() => {
+  const page = window.ota.page;
+  for (const element of page.querySelectorAll('pre, textarea, listing')) {
+    const first = element.firstChild;
+    if (first && first.nodeType === Node.TEXT_NODE && first.data.startsWith('\\n')) {
+      first.data = '\\n' + first.data;
+    }
+  }
+  const doctype = page.doctype ? new XMLSerializer().serializeToString(page.doctype) : '';
+  return doctype + (page.documentElement ? page.documentElement.outerHTML : '');
+}"""
+
+
+@dataclass
+class _Load:
+    """What the routes of a tab serve while one page is filtered."""
+
+    url: str = ""
+    runner_url: str = ""
+    html: str = ""
+    served: bool = False
+
+
+class _Tab:
+    """A browser context with one tab, routed to serve one page at a time and nothing else."""
+
+    def __init__(self, context: BrowserContext, tab: Page) -> None:
+        self.context = context
+        self.tab = tab
+        self.load = _Load()
+        self.healthy = True
+
+    @classmethod
+    async def open(cls, browser: Browser) -> _Tab:
+        chromium = await browser.started()
+        context = await chromium.new_context(
+            java_script_enabled=True,  # for the runner; the page's own scripting is off (sandbox)
+            service_workers="block",
+            accept_downloads=False,
+            bypass_csp=False,
+        )
+        try:
+            tab = await context.new_page()
+            opened = cls(context, tab)
+            await context.route("**/*", opened._route)
+        except BaseException:
+            with suppress(Exception):
+                await asyncio.wait_for(context.close(), CLOSE_TIMEOUT)
+            raise
+        return opened
+
+    async def _route(self, route: Route) -> None:
+        """Serve the runner and the page, once each; refuse everything else."""
+        load = self.load
+        try:
+            request = route.request
+            if request.is_navigation_request():
+                parent = request.frame.parent_frame
+                if parent is None and request.url == load.runner_url:
+                    await route.fulfill(status=200, content_type="text/html; charset=utf-8", body=RUNNER_HTML)
+                    return
+                # The runner's only frame is the page's: its first navigation is the page (its URL as
+                # Chromium canonicalises it); frames of the page itself come later.
+                if parent is not None and not load.served:
+                    load.served = True
+                    await route.fulfill(status=200, headers=PAGE_HEADERS, body=load.html)
+                    return
+        except Exception:  # a tab closed meanwhile, or a request without a frame: refused below
+            pass
+        with suppress(Exception):
+            # "aborted" (net::ERR_ABORTED): a frame whose navigation is refused keeps its document.
+            await route.abort("aborted")
+
+    async def close(self) -> None:
+        with suppress(Exception):
+            await asyncio.wait_for(self.context.close(), CLOSE_TIMEOUT)
+
+    async def apply(
+        self,
+        html: str,
+        *,
+        url: str,
+        module_source: str,
+        module_name: str,
+        filters: Sequence[FilterRef],
+        document: SourceDocument,
+        timeout: float,
+    ) -> str:
+        """Load `html` as served from `url`, run `filters` and return the filtered document.
+
+        After an error other than an `ExtractError` of the filters themselves, `healthy` is False
+        and the tab must be closed (a renderer may still be busy in a filter).
+        """
+        from playwright.async_api import Error as PlaywrightError
+
+        self.healthy = False
+        try:
+            result = await self._apply(html, url, module_source, module_name, filters, document, timeout)
+        except _FilterError as exc:
+            self.healthy = True
+            raise ExtractError(str(exc)) from None
+        except TimeoutError as exc:
+            message = f"Timed out after {GRACE + timeout:g} seconds loading '{url}' to run {module_name!r}"
+            raise ExtractError(message) from exc
+        except PlaywrightError as exc:
+            message = f"The browser failed to run the JavaScript filters of {module_name!r} on '{url}': "
+            raise ExtractError(message + first_line(exc)) from exc
+        self.healthy = True
+        return result
+
+    async def _apply(
+        self,
+        html: str,
+        url: str,
+        module_source: str,
+        module_name: str,
+        filters: Sequence[FilterRef],
+        document: SourceDocument,
+        timeout: float,
+    ) -> str:
+        self.load = load = _Load(url=url, runner_url=_runner_url(url), html=html)
+        async with asyncio.timeout(GRACE + timeout):  # the module's top-level code runs here
+            if self.tab.url != load.runner_url:  # a runner is reused for pages of its origin
+                await self.tab.goto(load.runner_url, wait_until="load")
+            loaded = await self.tab.evaluate(_LOAD, [url, BUILTIN_FILTERS_SOURCE, module_source])
+        if not self.load.served:
+            raise ExtractError(
+                f"The page at '{url}' could not be loaded in the browser to run {module_name!r}"
+            )
+        if "error" in loaded:
+            raise _FilterError(
+                f"The JavaScript filters {module_name!r} could not be loaded: {loaded['error']}"
+            )
+        builtins, service = set(loaded["builtins"]), set(loaded["service"])
+        for ref in filters:
+            if ref.name not in builtins and ref.name not in service:
+                valid = ", ".join(sorted(builtins | service))
+                raise _FilterError(f'Unknown filter "{ref.name}"; the filters available are: {valid}')
+        context = _context(document, filters)
+        for ref in filters:
+            parameters = _json(ref.parameters) if ref.has_parameters else None
+            call = [ref.name, ref.name in builtins, ref.has_parameters, parameters, context]
+            try:
+                async with asyncio.timeout(timeout):
+                    error = await self.tab.evaluate(_RUN, call)
+            except TimeoutError:
+                raise ExtractError(
+                    f'The filter function "{ref.name}" did not finish within {timeout:g} seconds'
+                ) from None
+            if error is not None:
+                raise _FilterError(f'The filter function "{ref.name}" failed: {error}')
+        async with asyncio.timeout(GRACE):
+            result: str = await self.tab.evaluate(_SERIALISE)
+        return result
+
+
+class _FilterError(Exception):
+    """A filter failed or is unknown, or the module did not load: the tab is still usable."""
+
+
+class JsFilterTabs:
+    """Up to `size` tabs of one `Browser` kept to run JavaScript filters, one page at a time each.
+
+    Reusing a tab saves creating a browser context and a renderer for every page, and a runner
+    page is kept for the next page of its origin (an idle tab whose runner has the page's origin is
+    preferred). Isolation is kept where it matters: every page is a new document with a new
+    instance of the filters module (imported again from a new `blob:` URL); what a filter would
+    write itself into the runner's global object or into storage (cookies, localStorage) is seen
+    by the next pages of that origin in that tab. OTA shares more: it imports a module once for a
+    whole run, so its filters share even their module-level variables. A tab whose filter timed
+    out or whose renderer failed is closed and replaced.
+    """
+
+    def __init__(self, browser: Browser, *, size: int = DEFAULT_TABS) -> None:
+        if size < 1:
+            raise ValueError(f"size must be at least 1, not {size}")
+        self.browser = browser
+        self._idle: list[_Tab] = []
+        self._slots = asyncio.Semaphore(size)
+        self._closed = False
+
+    async def apply(
+        self,
+        html: str,
+        *,
+        url: str,
+        module_source: str,
+        module_name: str,
+        filters: Sequence[FilterRef],
+        document: SourceDocument,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> str:
+        """`apply_js_filters` in a reused tab; waits while all `size` tabs are busy."""
+        async with self._slots:
+            tab = self._take(_runner_url(url)) or await _open(self.browser, module_name)
+            try:
+                return await tab.apply(
+                    html,
+                    url=url,
+                    module_source=module_source,
+                    module_name=module_name,
+                    filters=filters,
+                    document=document,
+                    timeout=timeout,
+                )
+            finally:
+                if tab.healthy and not self._closed:
+                    self._idle.append(tab)
+                else:
+                    await tab.close()
+
+    def _take(self, runner_url: str) -> _Tab | None:
+        """An idle tab, preferably one whose runner already has the page's origin."""
+        if not self._idle:
+            return None
+        index = next((i for i, tab in enumerate(self._idle) if tab.tab.url == runner_url), -1)
+        return self._idle.pop(index)
+
+    async def aclose(self) -> None:
+        """Close the idle tabs; tabs in use are closed when their page is done."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for tab in idle:
+            await tab.close()
+
+
+async def apply_js_filters(
+    browser: Browser,
+    html: str,
+    *,
+    url: str,
+    module_source: str,
+    module_name: str,
+    filters: Sequence[FilterRef],
+    document: SourceDocument,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> str:
+    """Run OTA JavaScript filters on a page in a fresh browser context; return the filtered page.
+
+    `html` is loaded as if served from `url`, with its own scripts off and no network; the ES module
+    `module_source` (a `SERVICE_ID.filters.js`, named `module_name` in errors) is imported and
+    `filters` run in order with OTA's calling convention: `await fn(document, context)`, or
+    `await fn(document, parameters, context)` when the filter is declared with parameters that
+    JavaScript holds true, `context` being `{fetch, select, remove, filter}` of `document`. The
+    built-in filters (`removeQueryParams`, `convertSpacesToStandard`) are looked up first. Each
+    filter has `timeout` seconds. The result is the doctype as the browser serialises it followed
+    by the root element's `outerHTML`, what `page.content()` gives.
+
+    Raises `ExtractError`: a filter threw (`The filter function "NAME" failed: TypeError: …`), did
+    not finish in time, is unknown, the module did not load, or Chromium is not available.
+    """
+    tab = await _open(browser, module_name)
+    try:
+        return await tab.apply(
+            html,
+            url=url,
+            module_source=module_source,
+            module_name=module_name,
+            filters=filters,
+            document=document,
+            timeout=timeout,
+        )
+    finally:
+        await tab.close()
+
+
+async def _open(browser: Browser, module_name: str) -> _Tab:
+    from playwright.async_api import Error as PlaywrightError
+
+    try:
+        return await _Tab.open(browser)
+    except BrowserUnavailable as exc:
+        raise ExtractError(f"Cannot run the JavaScript filters {module_name!r}: {exc.reason}") from exc
+    except PlaywrightError as exc:
+        message = f"Cannot run the JavaScript filters {module_name!r}: the browser failed: {first_line(exc)}"
+        raise ExtractError(message) from exc
+
+
+def _runner_url(url: str) -> str:
+    try:
+        origin = ada_url.URL(url).origin
+    except ValueError as exc:
+        raise ExtractError(f"Cannot run JavaScript filters on '{url}': not a valid URL") from exc
+    if origin == "null":
+        raise ExtractError(f"Cannot run JavaScript filters on '{url}': only http(s) pages can be filtered")
+    return origin + RUNNER_PATH
+
+
+def _json(value: Any) -> Any:
+    """Declared parameters as JSON values (tuples → arrays), as the filters receive them."""
+    return json.loads(json.dumps(value))
+
+
+def _selectors(selectors: tuple[Selector, ...]) -> Any:
+    """The declared `select`/`remove` as OTA hands it: one selector alone, several as an array.
+
+    ota keeps selectors as a tuple, so a one-item array is handed as that item.
+    """
+    values = [json.loads(s.as_json()) if not isinstance(s, str) else s for s in selectors]
+    return values[0] if len(values) == 1 else values
+
+
+def _context(document: SourceDocument, filters: Sequence[FilterRef]) -> dict[str, Any]:
+    """The second argument OTA gives every filter."""
+    return {
+        "fetch": document.location,
+        "select": _selectors(document.select),
+        "remove": _selectors(document.remove),
+        "filter": [ref.name for ref in filters],
+    }
+
+
+class JavaScriptPrefilter:
+    """Runs a terms' JavaScript filters on its pages before extraction (`ota.track.Prefilter`).
+
+    For each HTML source document that names a filter of its service's `SERVICE_ID.filters.js`, the
+    declared filters up to the last JavaScript one run in the browser (built-in filters among them
+    by their JavaScript counterparts, in declared order); the filtered page goes on to extraction
+    with the filters left, which are built-in or Python ones. A Python filter declared before a
+    JavaScript one cannot run there: that terms fails, saying so. Pages without JavaScript filters
+    pass through untouched, so only the terms that name one pay for the browser.
+    """
+
+    def __init__(self, tabs: JsFilterTabs, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self._tabs = tabs
+        self._timeout = timeout
+        self._modules: dict[tuple[Path, int, int], str] = {}
+
+    async def __call__(
+        self, sources: Sequence[tuple[SourceDocument, bytes, str]], files: FilterFiles
+    ) -> list[tuple[SourceDocument, bytes, str]]:
+        filtered = []
+        for document, content, mime_type in sources:
+            names = [ref.name for ref in document.filters]
+            javascript = [i for i, name in enumerate(names) if name in files.javascript_names]
+            if not javascript or files.javascript is None or mime_type == "application/pdf":
+                filtered.append((document, content, mime_type))
+                continue
+            cut = javascript[-1] + 1
+            python = [name for name in names[:cut] if name in files.python_names]
+            if python:
+                raise ExtractError(
+                    f"The filter {python[0]!r} of {files.python.name if files.python else 'filters.py'} is "
+                    f"declared before the JavaScript filter {names[javascript[-1]]!r}: ota runs JavaScript "
+                    "filters first; declare the Python ones after them"
+                )
+            html = await self._tabs.apply(
+                content.decode("utf-8", errors="replace"),
+                url=document.location,
+                module_source=self._module(files.javascript),
+                module_name=files.javascript.name,
+                filters=document.filters[:cut],
+                document=document,
+                timeout=self._timeout,
+            )
+            filtered.append(
+                (replace(document, filters=document.filters[cut:]), html.encode("utf-8"), mime_type)
+            )
+        return filtered
+
+    def _module(self, path: Path) -> str:
+        """The module's source, read once per version of the file."""
+        try:
+            stat = path.stat()
+            key = (path, stat.st_mtime_ns, stat.st_size)
+            if key not in self._modules:
+                if len(self._modules) >= 256:  # a collection's worth of services; then start afresh
+                    self._modules.clear()
+                self._modules[key] = path.read_text("utf-8")
+            return self._modules[key]
+        except (OSError, UnicodeDecodeError) as error:
+            raise ExtractError(f"{path}: cannot be read: {error}") from error
