@@ -120,7 +120,9 @@ def track(
             bar.stop()
     for line in summary_lines(report):
         typer.echo(line)
-    raise typer.Exit(EXIT_FAILURES if report.failed else EXIT_OK)
+    for fatal in report.fatal:
+        typer.echo(f"ota: {fatal}", err=True)
+    raise typer.Exit(EXIT_CANNOT_RUN if report.fatal else EXIT_FAILURES if report.failed else EXIT_OK)
 
 
 class _ProgressBar:

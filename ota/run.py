@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 from ota.collection import CollectionReader, InvalidTerms
 from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument, Terms
+from ota.errors import OtaError
 from ota.fetch import Fetcher, Page
 from ota.pool import ExtractionPool
 from ota.report.summary import Report
 from ota.settings import Settings
 from ota.store.extractions import ExtractionState
 from ota.store.records import Recording
-from ota.store.writer import Writer, commits_not_by_ota
+from ota.store.writer import Writer, opening_notes
 from ota.track import Outcome, track
 
 if TYPE_CHECKING:
@@ -103,18 +104,21 @@ async def run_tracking(
                 await outcomes.aclose()
             await opening
             for writer in (snapshots, versions):
-                report.warnings.extend(await _commits_not_by_ota(writer))
+                report.warnings.extend(await writer.run(opening_notes))
     finally:
         opening.cancel()
-        try:
-            await extractor.close()
-        finally:
+        # Versions first: closing them publishes the snapshots they cite, then their own commits.
+        for close in (extractor.close, versions.close, snapshots.close):
             try:
-                await versions.close()  # publishes the snapshots first: versions cite them
-            finally:
-                await snapshots.close()
+                await close()
+            except OtaError as error:  # a disk full, a branch moved by hand: said after the summary
+                report.fatal.append(error)
     # Only now that the versions are published may the state say they were extracted.
-    state.save()
+    if not report.fatal:
+        try:
+            report.warnings.extend(state.save())
+        except OtaError as error:
+            report.warnings.append(f"{error} (the next run extracts every terms again)")
     collection = collection or reader.load()  # read by now: its errors and warnings
     if terms_types and not services:
         # Broken files of services outside the selection may or may not declare these types:
@@ -125,16 +129,6 @@ async def run_tracking(
     report.warnings.extend(collection.warnings)
     report.seconds = time.monotonic() - started
     return report
-
-
-async def _commits_not_by_ota(writer: Writer) -> list[str]:
-    """Warnings naming the commits made in a repository since the last run by someone else than ota."""
-    found = await writer.run(commits_not_by_ota)
-    return [
-        f"{writer.path}: commit {commit_id[:12]} by {author} changed {', '.join(paths) or 'no record'}: "
-        "ota records nothing over such changes until they are reverted"
-        for commit_id, author, paths in found
-    ]
 
 
 async def _ready(snapshots: Writer, versions: Writer) -> None:

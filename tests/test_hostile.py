@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
@@ -170,3 +171,112 @@ def test_an_uncommitted_edit_is_never_overwritten(httpserver: HTTPServer, tmp_pa
     assert edited.read_text("utf-8") == "my notes"
     assert git(versions, "diff", "--cached", "--name-only").strip() == "S/Privacy Policy.md"
     assert "Record new changes" not in git(versions, "log", "--format=%s")
+
+
+# -- errors of the disk and of git state files -------------------------------------------------------
+
+
+def _mount(*args: str) -> bool:
+    """Run mount; False when this machine does not let the test mount (not root, no capability)."""
+    import subprocess
+
+    return subprocess.run(["mount", *args], capture_output=True, check=False).returncode == 0
+
+
+def _umount(target: Path) -> None:
+    import subprocess
+
+    subprocess.run(["umount", str(target)], capture_output=True, check=False)
+
+
+def test_a_read_only_repository_is_one_line_and_exit_2(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A versions repository on a read-only file system stops the run before anything is fetched,
+    with one line naming it (it was a traceback with exit 1)."""
+    import pytest
+
+    root = tracked_collection(httpserver, tmp_path)
+    versions = root / "versions"
+    if not _mount("--bind", "-o", "ro", str(versions), str(versions)):
+        pytest.skip("this machine does not let the test mount a read-only folder")
+    try:
+        code, output = track(root)
+    finally:
+        _umount(versions)
+    assert code == 2, output
+    assert output.strip().splitlines() == [
+        f"ota: {versions}: cannot be written (Read-only file system: {versions}/.git/ota-lock)"
+    ]
+
+
+def test_a_full_disk_keeps_the_summary_and_the_next_run_recovers(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """The repositories on a disk that fills up: the run ends with its summary, then one line saying
+    what could not be written (exit 2); once there is room, the next run records everything and the
+    repositories are sound."""
+    import random
+    import subprocess
+
+    import pytest
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if not _mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)):
+        pytest.skip("this machine does not let the test mount a tmpfs")
+    try:
+        declarations = tmp_path / "declarations"
+        declarations.mkdir()
+        rng = random.Random(7)
+        for number in range(30):  # 30 × 60 KB of text that does not compress: more than the 1 MB disk
+            text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(60_000))
+            httpserver.expect_request(f"/{number}").respond_with_data(
+                f"<main><p>{text}</p></main>", content_type="text/html"
+            )
+            terms = {"Imprint": {"fetch": httpserver.url_for(f"/{number}"), "select": "main"}}
+            (declarations / f"S{number:02}.json").write_text(json.dumps({"name": "S", "terms": terms}))
+        (tmp_path / "ota.toml").write_text(
+            '[collection]\nsnapshots = "disk/snapshots"\nversions = "disk/versions"\n'
+            "[track]\nextract_workers = 0\n"
+        )
+        code, output = track(tmp_path)
+        assert code == 2, output
+        assert "terms tracked in" in output.splitlines()[0]
+        assert "No space left on device" in output.splitlines()[-1]
+        assert output.splitlines()[-1].startswith("ota: ")
+
+        assert _mount("-o", "remount,size=64m", str(disk))
+        code, output = track(tmp_path)
+        assert code == 0, output
+        for repo in ("snapshots", "versions"):
+            assert len(git(disk / repo, "ls-files").splitlines()) == 30
+            assert git(disk / repo, "status", "--porcelain") == ""
+            subprocess.run(
+                ["git", "-C", str(disk / repo), "fsck", "--strict"], check=True, capture_output=True
+            )
+        assert len(git(disk / "versions", "log", "--format=%H").split()) == 30
+    finally:
+        _umount(disk)
+
+
+def test_damaged_git_state_files_are_rebuilt_not_fatal(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A corrupt .git/index is kept aside and rebuilt from HEAD (with a warning); an
+    ota-extractions.json that cannot be written and an ota-tmp that is a file do not fail runs."""
+    root = tracked_collection(httpserver, tmp_path)
+    versions = root / "versions"
+    (versions / ".git" / "index").write_bytes(b"DIRC" + b"\x00\x00\x00\x09" + b"garbage" * 20)
+    (versions / ".git" / "ota-extractions.json").unlink()
+    (versions / ".git" / "ota-extractions.json").mkdir()
+    shutil.rmtree(versions / ".git" / "ota-tmp", ignore_errors=True)
+    (versions / ".git" / "ota-tmp").write_text("not a folder")
+    change_page(httpserver, "two")
+
+    code, output = track(root)
+
+    assert code == 0, output
+    assert ".git/index could not be read" in output and "rebuilt from HEAD" in output
+    assert "ota-extractions.json was not a file: it was moved to ota-extractions.json.unusable-" in output
+    assert (versions / "S" / "Terms of Service.md").read_text("utf-8") == "Rule two."
+    assert git(versions, "status", "--porcelain") == ""
+    change_page(httpserver, "three")
+    code, output = track(root)  # and the next run is clean
+    assert code == 0 and "warning" not in output, output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ota.errors import DeclarationError
+from ota.errors import DeclarationError, OtaError
 from ota.track import Outcome, Stage
 
 
@@ -17,6 +17,9 @@ class Report:
     declaration_errors: list[DeclarationError] = field(default_factory=list)
     #: Things to fix that did not stop anything, each naming its file.
     warnings: list[str] = field(default_factory=list)
+    #: Errors that stopped part of the run from being kept (a repository that could not publish
+    #: its last commits): the summary still says what was done, then these; the exit code is 2.
+    fatal: list[OtaError] = field(default_factory=list)
     seconds: float = 0.0
 
     def count(self, *statuses: str) -> int:

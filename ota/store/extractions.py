@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from functools import lru_cache
@@ -50,10 +51,27 @@ class ExtractionState:
             self._data[key] = value
             self._dirty = True
 
-    def save(self) -> None:
-        """Write the state atomically (temporary file, then rename); RecordError if it cannot be."""
+    def save(self) -> list[str]:
+        """Write the state atomically (temporary file, then rename); RecordError if it cannot be.
+
+        Something else than a file where the state goes (a folder) is moved aside so that the
+        state can be written; the returned warnings say so.
+        """
         if not self._dirty:
-            return
+            return []
+        warnings = []
+        for place in (self.path, self.path.with_name(self.path.name + ".tmp")):
+            if place.exists() and not place.is_file():
+                aside = place.with_name(f"{place.name}.unusable-{int(time.time())}")
+                try:
+                    place.rename(aside)
+                except OSError as error:
+                    raise RecordError(
+                        self.path.parent.parent, f"could not save {self.path.name}: {error}"
+                    ) from error
+                warnings.append(
+                    f"{place} was not a file: it was moved to {aside.name} and the state written anew"
+                )
         temporary = self.path.with_name(self.path.name + ".tmp")
         try:
             temporary.write_text(json.dumps(self._data, sort_keys=True), "utf-8")
@@ -61,6 +79,7 @@ class ExtractionState:
         except OSError as error:
             raise RecordError(self.path.parent.parent, f"could not save {self.path.name}: {error}") from error
         self._dirty = False
+        return warnings
 
 
 def fingerprint(

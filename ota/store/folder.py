@@ -75,7 +75,10 @@ def _object_format(git: pygit2.Repository) -> str:
 
 def lock(gitdir: Path, folder: Path) -> int:
     """Take the repository's ota lock (a file descriptor to close to release it), or raise."""
-    fd = os.open(gitdir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(gitdir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise RecordError(folder, f"cannot be written ({exc.strerror}: {gitdir / LOCK})") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:

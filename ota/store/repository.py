@@ -132,6 +132,8 @@ class Repository:
         self._unpublished_files: dict[str, pygit2.Oid] = {}  # path → blob, for working tree and index
         #: Record files with changes ota did not make (staged, or edited in the working tree).
         self._dirty: dict[str, str] = {}
+        #: What opening had to repair, in words, for the run's report.
+        self.repairs: list[str] = []
         self._checked: dict[str, str | None] = {}  # path → why ota may not record it (None: it may)
         self._unpublished_commits = 0
         self._tmp_counter = 0
@@ -175,6 +177,10 @@ class Repository:
         root = self._git[self._head].peel(pygit2.Tree).id if self._head is not None else None
         self._trees = TreeCache(self._git, self._pending, root)
         session = self._gitdir / _SESSION
+        tmp = self._gitdir / _TMP
+        if tmp.exists() and not tmp.is_dir():  # ota's own scratch place, taken by something else
+            tmp.unlink()
+        self._repair_index()
         # A first use (no path index yet) is treated like a crash: the engine this repository comes
         # from may have been killed too, leaving its own stale locks behind.
         if session.exists() or not self._paths.exists:
@@ -467,6 +473,27 @@ class Repository:
             if any(_tree_blob_id(parent.tree, path) == blob_id for parent in commit.parents):
                 continue
             yield commit, blob_id
+
+    def _repair_index(self) -> None:
+        """Rebuild from HEAD an index git cannot read (kept aside), instead of failing every run."""
+        if self._workdir is None or self._head is None:
+            return
+        try:
+            self._git.index.read(True)
+            return
+        except (pygit2.GitError, OSError, RuntimeError) as exc:
+            damaged = self._gitdir / "index"
+            kept = damaged.with_name(f"index.damaged-{int(time.time())}")
+            self.repairs.append(
+                f"{self._folder}: .git/index could not be read ({exc}); it was kept as .git/{kept.name} "
+                "and rebuilt from HEAD (working-tree files are untouched: check `git status`)"
+            )
+        try:
+            os.replace(damaged, kept)
+            self._git.index.read_tree(self._commit(self._head).tree)
+            self._git.index.write()
+        except (pygit2.GitError, OSError) as exc:
+            raise RecordError(self._folder, f"could not rebuild .git/index: {exc}") from exc
 
     def _check_untouched(self, path: str) -> None:
         """Raise RecordError unless `path` is, in the working tree, the index and HEAD, what ota's

@@ -131,9 +131,18 @@ def _run(name: str, function: Callable[..., T], args: tuple[Any, ...], kwargs: d
     return function(_REPOSITORIES[name], *args, **kwargs)
 
 
-def commits_not_by_ota(repository: Repository) -> list[tuple[str, str, list[str]]]:
-    """`Repository.commits_not_by_ota`, to be run by `Writer.run`."""
-    return repository.commits_not_by_ota()
+def opening_notes(repository: Repository) -> list[str]:
+    """What a run should tell about a repository it opened (run by `Writer.run`): what opening
+    repaired, and the commits made since the last run by someone else than ota."""
+    return [
+        *repository.repairs,
+        *(
+            f"{repository.path}: commit {commit_id[:12]} by {author} changed "
+            f"{', '.join(paths) or 'no record'}: ota records nothing over such changes until they are "
+            "reverted"
+            for commit_id, author, paths in repository.commits_not_by_ota()
+        ),
+    ]
 
 
 def _close(name: str) -> None:
