@@ -10,12 +10,15 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ota import __version__
 from ota.errors import DeclarationError, ExtractError, OtaError, RecordError, SettingsError
+
+if TYPE_CHECKING:
+    from ota.settings import Settings
 
 app = typer.Typer(
     name="ota",
@@ -203,6 +206,79 @@ def extract(
             sys.stdout.write("\n")
     else:
         output.write_text(markdown, "utf-8")
+
+
+DeclarationsOption = Annotated[
+    Path | None, typer.Option(help="Declarations folder [./declarations, or as ota.toml says].")
+]
+
+
+@app.command()
+def validate(
+    service: Annotated[
+        list[str] | None, typer.Argument(help="Service IDs to check (default: every declaration).")
+    ] = None,
+    terms_type: Annotated[
+        list[str] | None,
+        typer.Option("--terms-type", "-t", help="Check only this terms type live (repeatable)."),
+    ] = None,
+    schema_only: Annotated[
+        bool, typer.Option("--schema-only", help="Check the files only; fetch nothing (much faster).")
+    ] = False,
+    modified: Annotated[
+        bool,
+        typer.Option(
+            "--modified", help="Check only the declarations changed since the main branch, committed or not."
+        ),
+    ] = False,
+    json_report: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report as JSON to this file (for CI).")
+    ] = None,
+    declarations: DeclarationsOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check declarations: every problem of every file at once, then each page live. Records nothing."""
+    from ota.contrib.problems import Problem
+    from ota.contrib.validate import validate as run_validation
+
+    settings = _settings(config, declarations)
+
+    def show(problem: Problem) -> None:
+        typer.echo(f"{problem.severity}: {problem}")
+        if problem.suggestion:
+            typer.echo(f"  suggestion: {problem.suggestion}")
+
+    try:
+        report = asyncio.run(
+            run_validation(
+                settings,
+                services=service or (),
+                terms_types=terms_type or (),
+                schema_only=schema_only,
+                modified=modified,
+                on_problem=show,
+            )
+        )
+    except (SettingsError, DeclarationError, RecordError) as error:
+        raise _fail(str(error)) from error
+    if modified and not report.services:
+        typer.echo("no declaration changed since the main branch: nothing to check")
+    typer.echo(report.summary())
+    if json_report is not None:
+        try:
+            json_report.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n", "utf-8")
+        except OSError as error:
+            raise _fail(f"{json_report}: cannot be written: {error.strerror}") from error
+    raise typer.Exit(EXIT_FAILURES if report.errors else EXIT_OK)
+
+
+def _settings(config: Path | None, declarations: Path | None) -> Settings:
+    from ota.settings import load_settings
+
+    try:
+        return load_settings(config, overrides={"declarations": declarations})
+    except SettingsError as error:
+        raise _fail(str(error)) from error
 
 
 def _all_types(data: object) -> frozenset[str]:
