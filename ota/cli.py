@@ -272,6 +272,54 @@ def validate(
     raise typer.Exit(EXIT_FAILURES if report.errors else EXIT_OK)
 
 
+@app.command()
+def lint(
+    service: Annotated[
+        list[str] | None, typer.Argument(help="Service IDs to lint (default: every declaration).")
+    ] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Rewrite the files that are not formatted.")] = False,
+    modified: Annotated[
+        bool, typer.Option("--modified", help="Only the declarations changed since the main branch.")
+    ] = False,
+    declarations: DeclarationsOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check that declaration files are formatted as Open Terms Archive formats them (2 spaces…)."""
+    from ota.contrib.lint import lint as lint_files
+
+    settings = _settings(config, declarations)
+    folder = settings.declarations
+    if not folder.is_dir():
+        raise _fail(f"{folder}: no such folder: expected the collection's declarations here")
+    services = list(service or ())
+    if modified:
+        from ota.contrib.modified import modified_terms
+
+        try:
+            changed = modified_terms(folder)
+        except RecordError as error:
+            raise _fail(str(error)) from error
+        services = [name for name in changed if not services or name in services]
+        if not services:
+            typer.echo("no declaration changed since the main branch: nothing to lint")
+            raise typer.Exit(EXIT_OK)
+    results = lint_files(folder, services, fix=fix)
+    for result in results:
+        if result.status == "invalid":
+            typer.echo(f"{result.path}: {result.reason}")
+        elif result.status == "differs":
+            typer.echo(f"{result.path}: not formatted as Open Terms Archive formats declarations")
+        elif result.status == "fixed":
+            typer.echo(f"{result.path}: formatted")
+    differing = sum(1 for result in results if result.status == "differs")
+    invalid = sum(1 for result in results if result.status == "invalid")
+    fixed = sum(1 for result in results if result.status == "fixed")
+    summary = f"{len(results)} file(s) checked: "
+    summary += f"{fixed} formatted" if fix else f"{differing} to format (ota lint --fix formats them)"
+    typer.echo(summary + (f", {invalid} not readable as JSON" if invalid else ""))
+    raise typer.Exit(EXIT_FAILURES if differing or invalid else EXIT_OK)
+
+
 def _settings(config: Path | None, declarations: Path | None) -> Settings:
     from ota.settings import load_settings
 
