@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ota import __version__
-from ota.errors import DeclarationError, ExtractError, OtaError, RecordError, SettingsError
+from ota.errors import DeclarationError, ExtractError, FetchError, OtaError, RecordError, SettingsError
 
 if TYPE_CHECKING:
+    from ota.fetch import Page
     from ota.settings import Settings
 
 app = typer.Typer(
@@ -208,6 +209,10 @@ def extract(
         output.write_text(markdown, "utf-8")
 
 
+def _is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))
+
+
 DeclarationsOption = Annotated[
     Path | None, typer.Option(help="Declarations folder [./declarations, or as ota.toml says].")
 ]
@@ -318,6 +323,81 @@ def lint(
     summary += f"{fixed} formatted" if fix else f"{differing} to format (ota lint --fix formats them)"
     typer.echo(summary + (f", {invalid} not readable as JSON" if invalid else ""))
     raise typer.Exit(EXIT_FAILURES if differing or invalid else EXIT_OK)
+
+
+@app.command()
+def new(
+    url: Annotated[str, typer.Argument(help="The address of the page holding the terms.")],
+    service: Annotated[
+        str | None, typer.Option("--service", help="Service ID (default: from the page's site name).")
+    ] = None,
+    terms_type: Annotated[
+        str | None,
+        typer.Option("--type", help='Terms type (default: from the page\'s title), e.g. "Privacy Policy".'),
+    ] = None,
+    browser: Annotated[
+        bool, typer.Option("--browser", help="Render the page in a browser (executeClientScripts).")
+    ] = False,
+    write: Annotated[
+        bool, typer.Option("--write", help="Write declarations/SERVICE_ID.json (never over an existing one).")
+    ] = False,
+    declarations: DeclarationsOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Propose a declaration for a page: JSON on stdout, the Markdown ota would record on stderr."""
+    from ota.contrib.lint import format_json
+    from ota.contrib.propose import propose
+    from ota.declarations import STANDARD_TERMS_TYPES, declaration_errors
+    from ota.schema.terms_types import suggest_terms_type
+
+    settings = _settings(config, declarations)
+    if not _is_url(url):
+        raise _fail(f"'{url}' is not a web address: it must start with http:// or https://")
+    allowed = (*STANDARD_TERMS_TYPES, *settings.extra_terms_types)
+    if terms_type is not None and terms_type not in allowed:
+        close = suggest_terms_type(terms_type, allowed)
+        hint = f" (did you mean '{close}'?)" if close else ""
+        raise _fail(f"unknown terms type '{terms_type}'{hint}; valid types are: {', '.join(sorted(allowed))}")
+    page = _fetched_page(settings, url, browser)
+    proposal = propose(page, url=url, service_id=service, terms_type=terms_type, browser=browser)
+    text = format_json(proposal.declaration())
+    sys.stdout.write(text)
+    for note in proposal.notes:
+        typer.echo(f"ota: {note}", err=True)
+    if proposal.markdown is not None:
+        typer.echo(proposal.markdown, err=True)
+    if not write:
+        return
+    path = settings.declarations / f"{proposal.service_id}.json"
+    errors = declaration_errors(proposal.service_id, proposal.declaration(), path=path, terms_types=allowed)
+    if errors:
+        raise _fail(f"not written, the proposal needs correcting first: {errors[0]}", EXIT_FAILURES)
+    if path.exists():
+        raise _fail(
+            f"{path}: exists, not overwritten; add the terms above to it by hand, "
+            "or choose another --service",
+            EXIT_FAILURES,
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as file:  # "x": never over a file created meanwhile
+            file.write(text)
+    except OSError as error:
+        raise _fail(f"{path}: cannot be written: {error.strerror}") from error
+    typer.echo(f"ota: wrote {path}", err=True)
+
+
+def _fetched_page(settings: Settings, url: str, browser: bool) -> Page:
+    from ota.fetch import Fetcher
+
+    async def fetch() -> Page:
+        async with Fetcher(settings.fetch) as fetcher:
+            return await fetcher.fetch(url, execute_client_scripts=True if browser else None)
+
+    try:
+        return asyncio.run(fetch())
+    except FetchError as error:
+        raise _fail(str(error), EXIT_FAILURES) from error
 
 
 def _settings(config: Path | None, declarations: Path | None) -> Settings:
