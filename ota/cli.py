@@ -18,6 +18,7 @@ from ota import __version__
 from ota.errors import DeclarationError, ExtractError, FetchError, OtaError, RecordError, SettingsError
 
 if TYPE_CHECKING:
+    from ota.declarations import SourceDocument
     from ota.fetch import Page
     from ota.settings import Settings
 
@@ -154,15 +155,26 @@ def extract(
     declaration: Annotated[Path, typer.Argument(help="The service declaration (SERVICE_ID.json).")],
     terms_type: Annotated[str, typer.Argument(help='The terms type, e.g. "Privacy Policy".')],
     snapshot: Annotated[
-        list[Path], typer.Argument(help="Snapshot file(s), one per source document, in declaration order.")
-    ],
+        list[str] | None,
+        typer.Argument(
+            help="Saved page(s) or URL(s), one per source document, in declaration order "
+            "(default: fetch the declared addresses)."
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the Markdown to this file.")
     ] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option(help="Keep the fetched pages in this folder, named as ota names snapshots."),
+    ] = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Print the Markdown ota would record for these snapshots (to test selectors on a saved page)."""
+    """Print the Markdown ota would record for saved pages or live URLs (to test selectors)."""
+    from dataclasses import replace
+
     from ota.declarations import parse_service
-    from ota.extract import PDF_MIME_TYPE, extract_terms
+    from ota.extract import extract_terms
     from ota.service_filters import load_service_filters
 
     try:
@@ -184,21 +196,40 @@ def extract(
         raise _fail(
             f"{declaration} declares no '{terms_type}'; it declares: {', '.join(sorted(service.terms))}"
         )
-    if len(snapshot) != len(terms.documents):
+    given = snapshot or [document.location for document in terms.documents]
+    if len(given) != len(terms.documents):
         raise _fail(
             f"'{terms_type}' has {len(terms.documents)} source document(s) "
-            f"but {len(snapshot)} snapshot(s) were given"
+            f"but {len(given)} snapshot(s) were given"
         )
+    # A URL is fetched as tracking fetches the declared page; its address replaces the declared
+    # one, since links are made absolute against the address the page came from.
+    documents = [
+        replace(document, location=item) if _is_url(item) else document
+        for document, item in zip(terms.documents, given, strict=True)
+    ]
+    fetched = {index for index, item in enumerate(given) if _is_url(item)}
+    pages = _fetched_pages(config, [documents[index] for index in sorted(fetched)], save)
     filters_path = declaration.with_name(f"{service_id}.filters.py")
     try:
         filters = load_service_filters(filters_path) if filters_path.is_file() else None
-        sources = [
-            (document, path.read_bytes(), PDF_MIME_TYPE if path.suffix.lower() == ".pdf" else "text/html")
-            for document, path in zip(terms.documents, snapshot, strict=True)
-        ]
+        sources = []
+        for index, (document, item) in enumerate(zip(documents, given, strict=True)):
+            if index in fetched:
+                page = pages.pop(0)
+                if save is not None:
+                    from ota.contrib.pages import save_page
+
+                    save_page(save, terms, document, page)
+                sources.append((document, page.content, page.mime_type))
+            else:
+                from ota.contrib.pages import saved_mime_type
+
+                path = Path(item)
+                sources.append((document, path.read_bytes(), saved_mime_type(path)))
         markdown = extract_terms(sources, filters)
     except OSError as error:
-        raise _fail(f"{error.filename}: cannot be read: {error.strerror}") from error
+        raise _fail(f"{error.filename}: cannot be read or written: {error.strerror}") from error
     except (ExtractError, DeclarationError) as error:
         raise _fail(str(error), EXIT_FAILURES) from error
     if output is None:
@@ -211,6 +242,35 @@ def extract(
 
 def _is_url(text: str) -> bool:
     return text.startswith(("http://", "https://"))
+
+
+def _fetched_pages(config: Path | None, documents: list[SourceDocument], save: Path | None) -> list[Page]:
+    """The pages of `documents`, fetched as tracking does; exits on failure."""
+    if not documents:
+        return []
+    from ota.contrib.pages import fetch_pages
+    from ota.settings import load_settings
+
+    try:
+        settings = load_settings(config)
+    except SettingsError as error:
+        raise _fail(str(error)) from error
+    if save is not None:
+        _refuse_repositories(save, settings)
+    try:
+        return asyncio.run(fetch_pages(settings.fetch, documents))
+    except (FetchError, SettingsError) as error:
+        raise _fail(str(error), EXIT_FAILURES) from error
+
+
+def _refuse_repositories(folder: Path, settings: Settings) -> None:
+    """Contributor tools never write into the snapshots or versions repository."""
+    target = folder.resolve()
+    for name, repository in (("snapshots", settings.snapshots), ("versions", settings.versions)):
+        if target == repository.resolve() or repository.resolve() in target.parents:
+            raise _fail(
+                f"{folder}: is in the {name} repository, which only `ota track` writes; choose another folder"
+            )
 
 
 DeclarationsOption = Annotated[

@@ -86,6 +86,22 @@ def test_new_proposes_a_durable_selector_whose_extraction_holds_the_terms(
     assert not any(is_generated(name) for name in select.replace(".", " ").split())
 
 
+def test_the_preview_is_what_ota_extract_gives_for_the_written_declaration(
+    site: HTTPServer, tmp_path: Path
+) -> None:
+    """--write writes the proposal; `ota extract` of that file on the same URL prints the previewed text."""
+    url = site.url_for("/cookies")
+    code, stdout, stderr = new(tmp_path, url, "--service", "Example Cookies", "--write")
+    assert code == 0, stderr
+    written = tmp_path / "declarations" / "Example Cookies.json"
+    assert written.read_text("utf-8") == stdout
+    result = CliRunner().invoke(
+        app, ["extract", str(written), "Trackers Policy", "--config", str(tmp_path / "ota.toml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout + "\n" in stderr  # the preview is the Markdown, as extraction gives it
+
+
 def test_write_never_overwrites_an_existing_declaration(site: HTTPServer, tmp_path: Path) -> None:
     """An existing declaration is left as it is: exit 1, and a line saying so."""
     existing = tmp_path / "declarations" / "Example.json"
