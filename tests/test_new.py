@@ -135,6 +135,65 @@ def test_a_page_that_cannot_be_fetched_or_a_bad_address_fails_in_one_line(
     assert code == 2 and "is not a web address" in stderr
 
 
+# A privacy policy with a section about cookies (its heading's id says "cookie-banner"), and a real
+# cookie banner inside the content.
+COOKIE_SECTIONS = f"""<!DOCTYPE html><html><head><title>Privacy Policy | Example</title></head><body>
+<main><h1>Privacy Policy</h1>{CLAUSES}
+<section id="cookies"><h2 id="why-no-cookie-banner">Why there is no cookie banner</h2>
+<p>We set only the cookies the service needs to work, so no consent is asked of you for them.</p></section>
+<div class="cookie-notice"><p>This site uses cookies.</p><button>OK</button></div>
+</main></body></html>"""
+# Terms written as one long list of sections, each a list of clauses: readability takes the list
+# of the longest section for the content.
+SUB_CLAUSE = (
+    "<li><p>Sub-clause {}.{}: the provider may suspend accounts that break the rules, "
+    "and tell them why.</p></li>"
+)
+LONG_CLAUSE = (
+    "<li><p>" + "An extra long sub-clause about liability, its limits, and what they mean for you. " * 6
+)
+NESTED_CLAUSES = "".join(
+    f"<li><h3>Section {n}</h3><ol>"
+    + "".join(SUB_CLAUSE.format(n, m) for m in range(3))
+    + (LONG_CLAUSE + "</p></li>") * (4 if n == 7 else 0)
+    + "</ol></li>"
+    for n in range(10)
+)
+NESTED_PAGE = f"""<!DOCTYPE html><html><head><title>Terms of Service</title></head><body>
+<header><a href="/">Home</a></header><div class="legal"><h1>Terms of Service</h1>
+<p>These terms apply to everyone who uses the service, from the day they sign up.</p>
+<ol>{NESTED_CLAUSES}</ol></div><footer>© Example</footer></body></html>"""
+
+
+def test_a_section_about_cookies_is_terms_and_only_the_banner_is_removed(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """Ids that mention cookies on headings and sections are terms; a cookie notice box is not."""
+    httpserver.expect_request("/privacy").respond_with_data(COOKIE_SECTIONS, content_type="text/html")
+    code, stdout, stderr = new(tmp_path, httpserver.url_for("/privacy"), "--service", "Example")
+    assert code == 0, stderr
+    entry = json.loads(stdout)["terms"]["Privacy Policy"]
+    assert (entry["select"], entry["remove"]) == ("main", ".cookie-notice")
+    assert "Why there is no cookie banner" in stderr and "no consent is asked" in stderr
+    assert "This site uses cookies." not in stderr
+
+
+def test_terms_written_as_nested_lists_are_selected_whole(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """When readability takes one section's list, the proposal still selects the whole terms."""
+    httpserver.expect_request("/terms").respond_with_data(NESTED_PAGE, content_type="text/html")
+    code, stdout, stderr = new(tmp_path, httpserver.url_for("/terms"), "--service", "Example")
+    assert code == 0, stderr
+    assert json.loads(stdout)["terms"]["Terms of Service"]["select"] == "div.legal"
+    for text in (
+        "These terms apply to everyone",
+        "Sub-clause 0.0",
+        "Sub-clause 9.2",
+        "An extra long sub-clause",
+    ):
+        assert text in stderr
+    assert "Home" not in stderr and "© Example" not in stderr
+
+
 @pytest.mark.parametrize(
     ("name", "generated"),
     [
@@ -148,6 +207,13 @@ def test_a_page_that_cannot_be_fetched_or_a_bad_address_fails_in_one_line(
         ("legal", False),
         ("col-md-6", False),
         ("MuiContainer-root", False),
+        ("TableOfContents_nav__EfJPB", True),  # CSS modules: a hash after the names
+        ("Content--ldJRupka", True),
+        ("framer-pzJyc", True),
+        ("xwnkcuf", True),  # atomic CSS
+        ("mount_0_0_Oo", True),  # React root of Meta's pages, new at each load
+        ("TableOfContents", False),
+        ("FAQ", False),
     ],
 )
 def test_generated_class_names_are_told_from_written_ones(name: str, generated: bool) -> None:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from ota.contrib.selectors import elements, remove_candidates, stable_selector
+from ota.contrib.selectors import elements, own_selector, remove_candidates, stable_selector
 from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument
 from ota.errors import ExtractError
 from ota.extract import PDF_MIME_TYPE, extract
@@ -124,9 +124,85 @@ def find_terms(html: str, url: str) -> tuple[str, list[str]]:
     nodes = elements(page)
     if not nodes:
         return "body", []
-    chosen = _readability_choice(page, nodes, url)
-    chosen = _widened(chosen)
+    chosen = _refined(page, _readability_choice(page, nodes, url))
     return stable_selector(page, chosen), remove_candidates(page, chosen)
+
+
+#: Elements inside which terms never begin: a list item, a table cell, a paragraph, inline text.
+_INNER_TAGS = frozenset(
+    "li ol ul dl dt dd table thead tbody tfoot tr td th p span em strong b i a blockquote".split()
+)
+#: Page furniture: a container holding one of these beside the content is not the content.
+_CHROME_TAGS = frozenset({"nav", "header", "footer", "aside", "form"})
+_CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search"})
+#: Climbing to a parent is worth it when its other children add at most this much text (a title,
+#: an introduction) to the content: more, and they are something else.
+CLIMB_RATIO = 0.25
+CLIMB_SLACK = 200
+
+
+def _is_chrome(node: LexborNode) -> bool:
+    return node.tag in _CHROME_TAGS or (node.attributes.get("role") or "").lower() in _CHROME_ROLES
+
+
+def _refined(page: LexborHTMLParser, node: LexborNode) -> LexborNode:
+    """readability's choice, corrected where terms pages mislead it.
+
+    Long legal texts are lists of lists, and readability may pick one clause; it may also give up
+    and answer the whole body, or pick a block of the footer. So: the page's `main` when the
+    choice is the body or lies outside it in the page's furniture; out of any list, table or
+    paragraph; up to the parents that add only a title or an introduction; then the `main` or
+    `article` around, when it adds little.
+    """
+    main = _unique_main(page)
+    if node.tag in ("body", "html") or any(_is_chrome(a) for a in _ancestors(node)[1:]):
+        if main is not None:
+            node = main
+        elif node.tag in ("body", "html"):
+            node = _largest_article(page, node) or node
+    outermost = None
+    for ancestor in _ancestors(node):
+        if ancestor.tag in ("body", "html"):
+            break
+        if ancestor.tag in _INNER_TAGS:
+            outermost = ancestor
+    if (
+        outermost is not None
+        and outermost.parent is not None
+        and outermost.parent.tag not in ("body", "html")
+    ):
+        node = outermost.parent
+    node = _climbed(page, node)
+    return _widened(node)
+
+
+def _unique_main(page: LexborHTMLParser) -> LexborNode | None:
+    found = page.css('main, [role="main"]')
+    return found[0] if len(found) == 1 else None
+
+
+def _largest_article(page: LexborHTMLParser, body: LexborNode) -> LexborNode | None:
+    """The article holding most of the page's text, when it holds at least half of it."""
+    articles = sorted(page.css("article"), key=_text_length, reverse=True)
+    if articles and _text_length(articles[0]) >= 0.5 * _text_length(body):
+        return articles[0]
+    return None
+
+
+def _climbed(page: LexborHTMLParser, node: LexborNode) -> LexborNode:
+    """Up through the parents whose other children add only a little text and no furniture, as
+    long as they can be named as durably."""
+    while (parent := node.parent) is not None and parent.tag not in ("body", "html"):
+        if own_selector(page, parent) is None and own_selector(page, node) is not None:
+            break
+        others = [child for child in parent.iter() if child.mem_id != node.mem_id]
+        if any(_is_chrome(child) or child.css_first("nav, header, footer, aside") for child in others):
+            break
+        length = _text_length(node)
+        if _text_length(parent) - length > length * CLIMB_RATIO + CLIMB_SLACK:
+            break
+        node = parent
+    return node
 
 
 def _readability_choice(page: LexborHTMLParser, nodes: list[LexborNode], url: str) -> LexborNode:

@@ -17,9 +17,21 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-# Class names written by CSS-in-JS libraries and CSS modules, not by people.
-_GENERATOR_PREFIX = re.compile(r"^(?:css|sc|jsx|svelte|emotion|jss|tw|styled|makeStyles)-", re.IGNORECASE)
+# Class names written by CSS-in-JS libraries, site builders and CSS modules, not by people.
+_GENERATOR_PREFIX = re.compile(
+    r"^(?:(?:css|sc|jsx|svelte|emotion|jss|tw|styled|makeStyles|framer)-|mount_\d)", re.IGNORECASE
+)
 _SEGMENTS = re.compile(r"[-_]+")
+# How people write words in names: `content`, `Content`, `TableOfContents`, `termsOfUse`.
+_WORD_CASE = re.compile(r"^[A-Z]?[a-z]+(?:[A-Z][a-z]+)*$")
+# Atomic CSS (Meta's stylex): `x` and six to eight characters, such as `xwnkcuf`.
+_ATOMIC = re.compile(r"^x[a-z0-9]{6,8}$")
+# Utility classes (Tailwind and the like) say how an element looks, not what it is.
+_UTILITY = re.compile(
+    r"^(?:text|bg|font|leading|tracking|p[xytrbl]?|m[xytrbl]?|w|h|min-[wh]|max-[wh]|gap|space-[xy]|flex|grid|"
+    r"col|row|items|justify|self|place|order|z|opacity|overflow|border|rounded|shadow|ring|inset|top|left|"
+    r"right|bottom|sm|md|lg|xl|2xl)(?:-|$)"
+)
 _IDENTIFIER = re.compile(r"^-?[A-Za-z_][A-Za-z0-9_-]*$")
 # Words that make a class or an id name the content rather than its layout.
 _MEANINGFUL = re.compile(
@@ -27,10 +39,19 @@ _MEANINGFUL = re.compile(
     re.IGNORECASE,
 )
 _SEMANTIC_TAGS = ("main", "article")
-#: Ids, classes and roles of what a page shows besides its terms, to leave out of them.
-_COOKIE_BANNER = re.compile(
-    r"cookie|consent|gdpr|onetrust|didomi|truste|cmp-|cc-(?:window|banner)|usercentrics", re.IGNORECASE
+#: Ids and classes of cookie banners: a cookie word with a word for a box on screen, or the name of a
+#: consent platform. A section of a privacy policy about cookies (`#cookies`, `#cookie-statement`)
+#: is terms, not a banner.
+_COOKIE_WORD = re.compile(r"cookie|consent|gdpr", re.IGNORECASE)
+_BOX_WORD = re.compile(r"banner|bar|notice|popup|pop-up|modal|dialog|overlay|box|prompt|wall", re.IGNORECASE)
+_CONSENT_PLATFORM = re.compile(
+    r"onetrust|didomi|cookiebot|usercentrics|truste|cc-window|cc-banner|qc-cmp|cmpbox|sp_message",
+    re.IGNORECASE,
 )
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+#: At most this share of the content's text may go in one `remove` candidate: a banner is short.
+MAX_REMOVED_SHARE = 0.2
+MAX_REMOVED_LENGTH = 3000
 _NAVIGATION = re.compile(r"breadcrumb|(?:^|[-_\s])nav(?:$|[-_\s]|igation|bar)|skip-link", re.IGNORECASE)
 
 
@@ -43,13 +64,24 @@ def is_generated(name: str) -> bool:
     """
     if _GENERATOR_PREFIX.match(name):
         return True
+    if _ATOMIC.match(name) and sum(1 for char in name[1:] if char in "aeiou") <= 1:
+        return True
     for segment in _SEGMENTS.split(name):
         has_digit = any(char.isdigit() for char in segment)
         has_letter = any(char.isalpha() for char in segment)
         if len(segment) >= 4 and has_digit and has_letter:
             return True
-    inner_capitals = sum(1 for char in name[1:] if char.isupper())
-    return name.isalpha() and 5 <= len(name) <= 8 and inner_capitals >= 2
+        # A hash's letters: `aopSS`, `EfJPB`, `ldJRupka`, `kJzQdP`; not `TableOfContents`, nor an
+        # acronym such as `FAQ`.
+        hashed = segment.isalpha() and not segment.isupper() and not _WORD_CASE.match(segment)
+        if 4 <= len(segment) <= 10 and hashed:
+            return True
+    return False
+
+
+def is_utility(name: str) -> bool:
+    """Whether a class says how the element looks (`text-p1`, `mt-4`, `flex`), not what it is."""
+    return bool(_UTILITY.match(name))
 
 
 def _is_element(node: LexborNode) -> bool:
@@ -88,7 +120,7 @@ def _ident(name: str) -> str | None:
 
 def _classes(node: LexborNode) -> list[str]:
     names = (node.attributes.get("class") or "").split()
-    stable = [name for name in names if not is_generated(name) and _ident(name)]
+    stable = [name for name in names if not is_generated(name) and not is_utility(name) and _ident(name)]
     # Classes that say "content" or "terms" first: they outlive layout classes.
     return sorted(stable, key=lambda name: not _MEANINGFUL.search(name))
 
@@ -114,13 +146,14 @@ def _quoted(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _unique_own_selector(page: LexborHTMLParser, node: LexborNode) -> str | None:
+def own_selector(page: LexborHTMLParser, node: LexborNode) -> str | None:
+    """A selector naming `node` alone by what it is (an id, `main`, a class), if it has one."""
     return next((s for s in _own_selectors(node) if matches_only(page, s, node)), None)
 
 
 def stable_selector(page: LexborHTMLParser, node: LexborNode) -> str:
     """A selector matching `node` alone in `page`, as durable as the page allows."""
-    own = _unique_own_selector(page, node)
+    own = own_selector(page, node)
     if own is not None:
         return own
     # A path of child steps from the nearest ancestor that can be named on its own.
@@ -132,7 +165,7 @@ def stable_selector(page: LexborHTMLParser, node: LexborNode) -> str:
         if parent is None or not _is_element(parent) or parent.tag == "html":
             anchor = None
             break
-        anchor = "body" if parent.tag == "body" else _unique_own_selector(page, parent)
+        anchor = "body" if parent.tag == "body" else own_selector(page, parent)
         if anchor is not None:
             break
         current = parent
@@ -176,17 +209,23 @@ def _within(node: LexborNode, container: LexborNode) -> bool:
     return False
 
 
-def _names(node: LexborNode) -> str:
-    return f"{node.attributes.get('id') or ''} {node.attributes.get('class') or ''}"
+def _is_cookie_banner(name: str) -> bool:
+    return bool(_CONSENT_PLATFORM.search(name) or (_COOKIE_WORD.search(name) and _BOX_WORD.search(name)))
 
 
 def _unwanted(node: LexborNode) -> bool:
     """Whether `node` is a cookie banner or navigation, not terms."""
+    if node.tag in _HEADINGS:  # a heading's id is its title's slug: `#cookie-banners` is a title
+        return False
     role = (node.attributes.get("role") or "").lower()
     if node.tag == "nav" or role == "navigation":
         return True
-    names = _names(node)
-    return bool(_COOKIE_BANNER.search(names) or _NAVIGATION.search(names))
+    names = (node.attributes.get("id") or "").split() + (node.attributes.get("class") or "").split()
+    return any(_is_cookie_banner(name) or _NAVIGATION.search(name) for name in names)
+
+
+def _text_length(node: LexborNode) -> int:
+    return len(" ".join((node.text(deep=True) or "").split()))
 
 
 def remove_candidates(page: LexborHTMLParser, container: LexborNode) -> list[str]:
@@ -196,10 +235,11 @@ def remove_candidates(page: LexborHTMLParser, container: LexborNode) -> list[str
     terms away.
     """
     found: list[LexborNode] = []
+    limit = min(MAX_REMOVED_LENGTH, MAX_REMOVED_SHARE * _text_length(container))
     for node in container.traverse():
         if _same(node, container) or not _is_element(node) or not _unwanted(node):
             continue
-        if any(_within(node, earlier) for earlier in found):
+        if any(_within(node, earlier) for earlier in found) or _text_length(node) > limit:
             continue
         found.append(node)
     selectors: list[str] = []
@@ -222,7 +262,7 @@ def _removal_selectors(node: LexborNode) -> Iterator[str]:
     if element_id and not is_generated(element_id) and _ident(element_id):
         yield f"#{element_id}"
     for name in (node.attributes.get("class") or "").split():
-        unwanted = _COOKIE_BANNER.search(name) or _NAVIGATION.search(name)
+        unwanted = _is_cookie_banner(name) or _NAVIGATION.search(name)
         if unwanted and not is_generated(name) and _ident(name):
             yield f".{name}"
     if node.tag == "nav":
