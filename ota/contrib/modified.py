@@ -11,13 +11,18 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ota.collection import HISTORY_SUFFIX, JAVASCRIPT_FILTERS_SUFFIX, PYTHON_FILTERS_SUFFIX
 from ota.store.changes import changed_since_main, file_at
 
+_SUFFIXES = (HISTORY_SUFFIX, PYTHON_FILTERS_SUFFIX, JAVASCRIPT_FILTERS_SUFFIX, ".json")
 
-def _service_id(name: str) -> str | None:
-    from ota.contrib.validate import service_id_of
 
-    return service_id_of(name)
+def service_id_of(name: str) -> str | None:
+    """The service a file of the declarations folder belongs to (None for other files)."""
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix) and not name.startswith("."):
+            return name[: -len(suffix)]
+    return None
 
 
 def modified_terms(folder: Path) -> dict[str, set[str] | None]:
@@ -31,7 +36,7 @@ def modified_terms(folder: Path) -> dict[str, set[str] | None]:
     changes = changed_since_main(folder)
     found: dict[str, set[str] | None] = {}
     for path in changes.paths:
-        service_id = _service_id(path.name) if path.parent == folder else None
+        service_id = service_id_of(path.name) if path.parent == folder else None
         if service_id is None or not (folder / f"{service_id}.json").is_file():
             continue
         types: set[str] | None

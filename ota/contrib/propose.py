@@ -1,10 +1,11 @@
 """`ota new`: a declaration proposed for a page whose selector the contributor does not know yet.
 
 readability (readability-lxml, the algorithm of Firefox's reader view) finds the page's main
-content; ota then names that element with a durable selector (`ota.contrib.selectors`), widens it
-to the `main` or `article` around it when that adds only a heading or two, proposes to remove the
-cookie banners and navigation inside it, and extracts the terms with that declaration exactly as
-tracking would, so that what the contributor previews is what ota would record.
+content; ota corrects its choice where terms pages mislead it (one clause of a long list, the whole
+body, a footer block: see `_refined`, measured by bench/propose.py on real pages), names that
+element with a durable selector (`ota.contrib.selectors`), proposes to remove the cookie banners
+and navigation inside it, and extracts the terms with that declaration exactly as tracking would,
+so that what the contributor previews is what ota would record.
 
 readability parses pages with lxml, whose tree may differ from the HTML5 tree extraction uses;
 so each element of ota's tree is numbered (`data-ota-n`) before readability reads the page, and

@@ -34,6 +34,7 @@ from ota.collection import (
     unknown_service,
 )
 from ota.contrib.live import check_terms
+from ota.contrib.modified import modified_terms, service_id_of
 from ota.contrib.problems import Problem, ValidationReport, schema_suggestion
 from ota.declarations import (
     STANDARD_TERMS_TYPES,
@@ -50,7 +51,6 @@ from ota.track import Prefilter
 
 #: Terms checked live at once (the fetcher keeps each host to its own limit).
 TERMS_IN_FLIGHT = 16
-_SUFFIXES = (HISTORY_SUFFIX, PYTHON_FILTERS_SUFFIX, JAVASCRIPT_FILTERS_SUFFIX, ".json")
 
 
 @dataclass
@@ -62,14 +62,6 @@ class _Checked:
     service: Service | None = None
     data: Any = None
     files: FilterFiles = field(default_factory=FilterFiles)
-
-
-def service_id_of(name: str) -> str | None:
-    """The service a file of the declarations folder belongs to (None for other files)."""
-    for suffix in _SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix) and not name.startswith("."):
-            return name[: -len(suffix)]
-    return None
 
 
 async def validate(
@@ -108,8 +100,6 @@ async def validate(
     selected = wanted or known
     live_types: dict[str, set[str] | None] = dict.fromkeys(selected)  # None: every terms type
     if modified:
-        from ota.contrib.modified import modified_terms
-
         changed = modified_terms(folder)
         selected = [service_id for service_id in selected if service_id in changed]
         live_types = {service_id: changed[service_id] for service_id in selected}
