@@ -10,12 +10,17 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ota import __version__
-from ota.errors import DeclarationError, ExtractError, OtaError, RecordError, SettingsError
+from ota.errors import DeclarationError, ExtractError, FetchError, OtaError, RecordError, SettingsError
+
+if TYPE_CHECKING:
+    from ota.declarations import SourceDocument
+    from ota.fetch import Page
+    from ota.settings import Settings
 
 app = typer.Typer(
     name="ota",
@@ -152,15 +157,26 @@ def extract(
     declaration: Annotated[Path, typer.Argument(help="The service declaration (SERVICE_ID.json).")],
     terms_type: Annotated[str, typer.Argument(help='The terms type, e.g. "Privacy Policy".')],
     snapshot: Annotated[
-        list[Path], typer.Argument(help="Snapshot file(s), one per source document, in declaration order.")
-    ],
+        list[str] | None,
+        typer.Argument(
+            help="Saved page(s) or URL(s), one per source document, in declaration order "
+            "(default: fetch the declared addresses)."
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the Markdown to this file.")
     ] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option(help="Keep the fetched pages in this folder, named as ota names snapshots."),
+    ] = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Print the Markdown ota would record for these snapshots (to test selectors on a saved page)."""
+    """Print the Markdown ota would record for saved pages or live URLs (to test selectors)."""
+    from dataclasses import replace
+
     from ota.declarations import parse_service
-    from ota.extract import PDF_MIME_TYPE, extract_terms
+    from ota.extract import extract_terms
     from ota.service_filters import load_service_filters
 
     try:
@@ -182,21 +198,40 @@ def extract(
         raise _fail(
             f"{declaration} declares no '{terms_type}'; it declares: {', '.join(sorted(service.terms))}"
         )
-    if len(snapshot) != len(terms.documents):
+    given = snapshot or [document.location for document in terms.documents]
+    if len(given) != len(terms.documents):
         raise _fail(
             f"'{terms_type}' has {len(terms.documents)} source document(s) "
-            f"but {len(snapshot)} snapshot(s) were given"
+            f"but {len(given)} snapshot(s) were given"
         )
+    # A URL is fetched as tracking fetches the declared page; its address replaces the declared
+    # one, since links are made absolute against the address the page came from.
+    documents = [
+        replace(document, location=item) if _is_url(item) else document
+        for document, item in zip(terms.documents, given, strict=True)
+    ]
+    fetched = {index for index, item in enumerate(given) if _is_url(item)}
+    pages = _fetched_pages(config, [documents[index] for index in sorted(fetched)], save)
     filters_path = declaration.with_name(f"{service_id}.filters.py")
     try:
         filters = load_service_filters(filters_path) if filters_path.is_file() else None
-        sources = [
-            (document, path.read_bytes(), PDF_MIME_TYPE if path.suffix.lower() == ".pdf" else "text/html")
-            for document, path in zip(terms.documents, snapshot, strict=True)
-        ]
+        sources = []
+        for index, (document, item) in enumerate(zip(documents, given, strict=True)):
+            if index in fetched:
+                page = pages.pop(0)
+                if save is not None:
+                    from ota.contrib.pages import save_page
+
+                    save_page(save, terms, document, page)
+                sources.append((document, page.content, page.mime_type))
+            else:
+                from ota.contrib.pages import saved_mime_type
+
+                path = Path(item)
+                sources.append((document, path.read_bytes(), saved_mime_type(path)))
         markdown = extract_terms(sources, filters)
     except OSError as error:
-        raise _fail(f"{error.filename}: cannot be read: {error.strerror}") from error
+        raise _fail(f"{error.filename}: cannot be read or written: {error.strerror}") from error
     except (ExtractError, DeclarationError) as error:
         raise _fail(str(error), EXIT_FAILURES) from error
     if output is None:
@@ -205,6 +240,235 @@ def extract(
             sys.stdout.write("\n")
     else:
         output.write_text(markdown, "utf-8")
+
+
+def _is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))
+
+
+def _fetched_pages(config: Path | None, documents: list[SourceDocument], save: Path | None) -> list[Page]:
+    """The pages of `documents`, fetched as tracking does; exits on failure."""
+    if not documents:
+        return []
+    from ota.contrib.pages import fetch_pages
+    from ota.settings import load_settings
+
+    try:
+        settings = load_settings(config)
+    except SettingsError as error:
+        raise _fail(str(error)) from error
+    if save is not None:
+        _refuse_repositories(save, settings)
+    try:
+        return asyncio.run(fetch_pages(settings.fetch, documents))
+    except (FetchError, SettingsError) as error:
+        raise _fail(str(error), EXIT_FAILURES) from error
+
+
+def _refuse_repositories(folder: Path, settings: Settings) -> None:
+    """Contributor tools never write into the snapshots or versions repository."""
+    target = folder.resolve()
+    for name, repository in (("snapshots", settings.snapshots), ("versions", settings.versions)):
+        if target == repository.resolve() or repository.resolve() in target.parents:
+            raise _fail(
+                f"{folder}: is in the {name} repository, which only `ota track` writes; choose another folder"
+            )
+
+
+DeclarationsOption = Annotated[
+    Path | None, typer.Option(help="Declarations folder [./declarations, or as ota.toml says].")
+]
+
+
+@app.command()
+def validate(
+    service: Annotated[
+        list[str] | None, typer.Argument(help="Service IDs to check (default: every declaration).")
+    ] = None,
+    terms_type: Annotated[
+        list[str] | None,
+        typer.Option("--terms-type", "-t", help="Check only this terms type live (repeatable)."),
+    ] = None,
+    schema_only: Annotated[
+        bool, typer.Option("--schema-only", help="Check the files only; fetch nothing (much faster).")
+    ] = False,
+    modified: Annotated[
+        bool,
+        typer.Option(
+            "--modified", help="Check only the declarations changed since the main branch, committed or not."
+        ),
+    ] = False,
+    json_report: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report as JSON to this file (for CI).")
+    ] = None,
+    declarations: DeclarationsOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check declarations: every problem of every file at once, then each page live. Records nothing."""
+    from ota.contrib.problems import Problem
+    from ota.contrib.validate import validate as run_validation
+
+    settings = _settings(config, declarations)
+
+    def show(problem: Problem) -> None:
+        typer.echo(f"{problem.severity}: {problem}")
+        if problem.suggestion:
+            typer.echo(f"  suggestion: {problem.suggestion}")
+
+    try:
+        report = asyncio.run(
+            run_validation(
+                settings,
+                services=service or (),
+                terms_types=terms_type or (),
+                schema_only=schema_only,
+                modified=modified,
+                on_problem=show,
+            )
+        )
+    except (SettingsError, DeclarationError, RecordError) as error:
+        raise _fail(str(error)) from error
+    if modified and not report.services:
+        typer.echo("no declaration changed since the main branch: nothing to check")
+    typer.echo(report.summary())
+    if json_report is not None:
+        try:
+            json_report.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n", "utf-8")
+        except OSError as error:
+            raise _fail(f"{json_report}: cannot be written: {error.strerror}") from error
+    raise typer.Exit(EXIT_FAILURES if report.errors else EXIT_OK)
+
+
+@app.command()
+def lint(
+    service: Annotated[
+        list[str] | None, typer.Argument(help="Service IDs to lint (default: every declaration).")
+    ] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Rewrite the files that are not formatted.")] = False,
+    modified: Annotated[
+        bool, typer.Option("--modified", help="Only the declarations changed since the main branch.")
+    ] = False,
+    declarations: DeclarationsOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check that declaration files are formatted as Open Terms Archive formats them (2 spaces…)."""
+    from ota.contrib.lint import lint as lint_files
+
+    settings = _settings(config, declarations)
+    folder = settings.declarations
+    if not folder.is_dir():
+        raise _fail(f"{folder}: no such folder: expected the collection's declarations here")
+    services = list(service or ())
+    if modified:
+        from ota.contrib.modified import modified_terms
+
+        try:
+            changed = modified_terms(folder)
+        except RecordError as error:
+            raise _fail(str(error)) from error
+        services = [name for name in changed if not services or name in services]
+        if not services:
+            typer.echo("no declaration changed since the main branch: nothing to lint")
+            raise typer.Exit(EXIT_OK)
+    results = lint_files(folder, services, fix=fix)
+    for result in results:
+        if result.status == "invalid":
+            typer.echo(f"{result.path}: {result.reason}")
+        elif result.status == "differs":
+            typer.echo(f"{result.path}: not formatted as Open Terms Archive formats declarations")
+        elif result.status == "fixed":
+            typer.echo(f"{result.path}: formatted")
+    differing = sum(1 for result in results if result.status == "differs")
+    invalid = sum(1 for result in results if result.status == "invalid")
+    fixed = sum(1 for result in results if result.status == "fixed")
+    summary = f"{len(results)} file(s) checked: "
+    summary += f"{fixed} formatted" if fix else f"{differing} to format (ota lint --fix formats them)"
+    typer.echo(summary + (f", {invalid} not readable as JSON" if invalid else ""))
+    raise typer.Exit(EXIT_FAILURES if differing or invalid else EXIT_OK)
+
+
+@app.command()
+def new(
+    url: Annotated[str, typer.Argument(help="The address of the page holding the terms.")],
+    service: Annotated[
+        str | None, typer.Option("--service", help="Service ID (default: from the page's site name).")
+    ] = None,
+    terms_type: Annotated[
+        str | None,
+        typer.Option("--type", help='Terms type (default: from the page\'s title), e.g. "Privacy Policy".'),
+    ] = None,
+    browser: Annotated[
+        bool, typer.Option("--browser", help="Render the page in a browser (executeClientScripts).")
+    ] = False,
+    write: Annotated[
+        bool, typer.Option("--write", help="Write declarations/SERVICE_ID.json (never over an existing one).")
+    ] = False,
+    declarations: DeclarationsOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Propose a declaration for a page: JSON on stdout, the Markdown ota would record on stderr."""
+    from ota.contrib.lint import format_json
+    from ota.contrib.propose import propose
+    from ota.declarations import STANDARD_TERMS_TYPES, declaration_errors
+    from ota.schema.terms_types import suggest_terms_type
+
+    settings = _settings(config, declarations)
+    if not _is_url(url):
+        raise _fail(f"'{url}' is not a web address: it must start with http:// or https://")
+    allowed = (*STANDARD_TERMS_TYPES, *settings.extra_terms_types)
+    if terms_type is not None and terms_type not in allowed:
+        close = suggest_terms_type(terms_type, allowed)
+        hint = f" (did you mean '{close}'?)" if close else ""
+        raise _fail(f"unknown terms type '{terms_type}'{hint}; valid types are: {', '.join(sorted(allowed))}")
+    page = _fetched_page(settings, url, browser)
+    proposal = propose(page, url=url, service_id=service, terms_type=terms_type, browser=browser)
+    text = format_json(proposal.declaration())
+    sys.stdout.write(text)
+    for note in proposal.notes:
+        typer.echo(f"ota: {note}", err=True)
+    if proposal.markdown is not None:
+        typer.echo(proposal.markdown, err=True)
+    if not write:
+        return
+    path = settings.declarations / f"{proposal.service_id}.json"
+    errors = declaration_errors(proposal.service_id, proposal.declaration(), path=path, terms_types=allowed)
+    if errors:
+        raise _fail(f"not written, the proposal needs correcting first: {errors[0]}", EXIT_FAILURES)
+    if path.exists():
+        raise _fail(
+            f"{path}: exists, not overwritten; add the terms above to it by hand, "
+            "or choose another --service",
+            EXIT_FAILURES,
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as file:  # "x": never over a file created meanwhile
+            file.write(text)
+    except OSError as error:
+        raise _fail(f"{path}: cannot be written: {error.strerror}") from error
+    typer.echo(f"ota: wrote {path}", err=True)
+
+
+def _fetched_page(settings: Settings, url: str, browser: bool) -> Page:
+    from ota.fetch import Fetcher
+
+    async def fetch() -> Page:
+        async with Fetcher(settings.fetch) as fetcher:
+            return await fetcher.fetch(url, execute_client_scripts=True if browser else None)
+
+    try:
+        return asyncio.run(fetch())
+    except FetchError as error:
+        raise _fail(str(error), EXIT_FAILURES) from error
+
+
+def _settings(config: Path | None, declarations: Path | None) -> Settings:
+    from ota.settings import load_settings
+
+    try:
+        return load_settings(config, overrides={"declarations": declarations})
+    except SettingsError as error:
+        raise _fail(str(error)) from error
 
 
 def _all_types(data: object) -> frozenset[str]:

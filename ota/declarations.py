@@ -319,7 +319,6 @@ def declaration_errors(
     data, _ = _upgrade_legacy(data, path)
     problems = schema_problems(data, definition="service", terms_types=terms_types)
     if isinstance(data, dict) and isinstance(data.get("terms"), dict):
-        broken = {where[1] for where, _ in problems if len(where) >= 2 and where[0] == "terms"}
         # In file order: problems of missing keys first, then key by key, each terms entry's
         # schema problems followed by the checks a schema cannot make.
         ordered = [p for p in problems if not p[0] or p[0][0] not in data]
@@ -328,10 +327,13 @@ def declaration_errors(
             if key != "terms":
                 continue
             for terms_type, entry in data["terms"].items():
-                ordered.extend(p for p in problems if p[0][:2] == ("terms", terms_type))
-                if terms_type not in broken:
-                    where = ("terms", terms_type)
-                    ordered.extend(_entry_problems(entry, where, known_filters, filter_conflicts, service_id))
+                found = [p for p in problems if p[0][:2] == ("terms", terms_type)]
+                ordered.extend(found)
+                where = ("terms", terms_type)
+                more = _entry_problems(entry, where, known_filters, filter_conflicts, service_id)
+                # An entry with a schema problem still has its other parts checked: every
+                # problem is named at once, not one per correction.
+                ordered.extend(p for p in more if not _named(p[0], found, where))
         problems = ordered
     return [DeclarationError(path, message, _field(where)) for where, message in problems]
 
@@ -346,10 +348,12 @@ def history_errors(
 ) -> list[DeclarationError]:
     """Every problem of a history file, in the order they appear in the file (empty when valid)."""
     problems = schema_problems(data, definition="history", terms_types=terms_types)
-    if not problems:
+    if isinstance(data, dict):
+        found = list(problems)
         for terms_type, entries in data.items():
-            for index, entry in enumerate(entries):
-                problems.extend(_entry_problems(entry, (terms_type, index), known_filters, None, service_id))
+            for index, entry in enumerate(entries if isinstance(entries, list) else ()):
+                more = _entry_problems(entry, (terms_type, index), known_filters, None, service_id)
+                problems.extend(p for p in more if not _named(p[0], found, (terms_type, index)))
     return [DeclarationError(path, message, _field(where)) for where, message in problems]
 
 
@@ -384,23 +388,41 @@ def _field(where: Iterable[str | int]) -> tuple[str, ...]:
 # -- checks the schema cannot express ------------------------------------------------------------
 
 
+def _named(
+    place: tuple[str | int, ...],
+    found: Iterable[tuple[tuple[str | int, ...], str]],
+    entry: tuple[str | int, ...],
+) -> bool:
+    """Whether the schema already named a problem at `place` or around it, within the entry."""
+    return any(len(other) > len(entry) and place[: len(other)] == other for other, _ in found)
+
+
 def _entry_problems(
-    entry: dict[str, Any],
+    entry: Any,
     where: tuple[str | int, ...],
     known_filters: Collection[str] | None,
     filter_conflicts: Mapping[str, str] | None,
     service_id: str,
 ) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """Problems of one schema-valid terms entry, at the terms level then in each combined document."""
+    """Problems of one terms entry that a schema cannot find, at the terms level then in each
+    combined document. Parts of the wrong shape are skipped: the schema names them."""
+    if not isinstance(entry, dict):
+        return
+    combined = entry.get("combine")
     parts = [(where, entry)]
-    if "combine" in entry:
-        parts += [((*where, "combine", index), item) for index, item in enumerate(entry["combine"])]
+    if isinstance(combined, list):
+        parts += [
+            ((*where, "combine", index), item)
+            for index, item in enumerate(combined)
+            if isinstance(item, dict)
+        ]
     for place, part in parts:
         for key in ("select", "remove"):
             for selector_place, selector in _css_selectors(part.get(key), (*place, key)):
                 if not _parses_as_css(selector):
                     yield selector_place, f"'{selector}' is not a valid CSS selector (or one ota cannot read)"
-        for name in _filter_names(part.get("filter", ())):
+        filters = part.get("filter")
+        for name in _filter_names(filters if isinstance(filters, list) else []):
             if filter_conflicts and name in filter_conflicts:
                 yield (*place, "filter"), filter_conflicts[name]
             elif known_filters is not None and name not in known_filters:
@@ -413,7 +435,9 @@ def _entry_problems(
                     ),
                 )
     seen: dict[str, int] = {}
-    for index, item in enumerate(entry.get("combine", ())):
+    for index, item in enumerate(combined if isinstance(combined, list) else ()):
+        if not isinstance(item, dict) or not isinstance(item.get("fetch"), str):
+            continue
         if item["fetch"] in seen:
             yield (
                 (*where, "combine", index, "fetch"),
@@ -431,8 +455,12 @@ def _css_selectors(value: Any, where: tuple[str | int, ...]) -> Iterator[tuple[t
         place = where if index is None else (*where, index)
         if isinstance(item, str):
             yield place, item
-        else:
-            yield from (((*place, key), selector) for key, selector in item.items() if key in _RANGE_KEYS)
+        elif isinstance(item, dict):
+            yield from (
+                ((*place, key), selector)
+                for key, selector in item.items()
+                if key in _RANGE_KEYS and isinstance(selector, str)
+            )
 
 
 _RANGE_KEYS = {
@@ -455,7 +483,10 @@ def _parses_as_css(selector: str) -> bool:
 
 def _filter_names(filters: list[Any]) -> Iterator[str]:
     for item in filters:
-        yield item if isinstance(item, str) else next(iter(item))
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict) and len(item) == 1:
+            yield next(iter(item))
 
 
 def _document_id_clashes(terms: Terms) -> Iterator[str]:

@@ -434,7 +434,8 @@ def test_the_standard_list_has_otas_44_types() -> None:
         (
             {"fetch": "https://x.org/", "select": "p", "remvoe": "a"},
             ("remvoe",),
-            "is not allowed here; valid keys are: fetch, select, remove, filter, executeClientScripts",
+            "is not allowed here (did you mean 'remove'?); valid keys are: fetch, select, remove, filter, "
+            "executeClientScripts",
         ),
     ],
 )

@@ -26,6 +26,22 @@ def parse(html: str) -> LexborHTMLParser:
     return document
 
 
+def prepare(
+    html: str,
+    document: SourceDocument,
+    service_filters: dict[str, Filter] | None = None,
+) -> LexborHTMLParser:
+    """The page as `remove` and `select` see it: parsed, filtered, its links absolute, without
+    scripts and styles (raises ExtractError when a filter fails)."""
+    filters = resolve_filters(document.filters, service_filters)
+    page = parse(html)
+    apply_filters(page, document, filters)
+    links.make_links_absolute(page, document.location)
+    page.strip_tags(["script", "style"])
+    links.normalise_email_protection(page, document.location)
+    return page
+
+
 def html_to_markdown(
     html: str,
     document: SourceDocument,
@@ -36,12 +52,7 @@ def html_to_markdown(
     Raises ExtractError with OTA's messages when a selector matches nothing, matches only
     empty content, or a filter fails.
     """
-    filters = resolve_filters(document.filters, service_filters)
-    page = parse(html)
-    apply_filters(page, document, filters)
-    links.make_links_absolute(page, document.location)
-    page.strip_tags(["script", "style"])
-    links.normalise_email_protection(page, document.location)
+    page = prepare(html, document, service_filters)
     select.remove(page, document.remove)
     try:
         selected = select.select(page, document.select)

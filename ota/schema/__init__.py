@@ -2,6 +2,8 @@
 
 - `declaration.schema.json`: the JSON Schema of service declarations and their history files;
   `schema_problems` validates against it and words each problem for a declaration's author.
+- `terms-types.json`: what OTA's terms types are also called (from OTA's terms-types dataset), so
+  that an unknown type gets the right suggestion (`ota.schema.terms_types`).
 - `MIME_EXTENSIONS`: the file extensions that OTA's `mime` package (4.1.2) maps to a MIME type.
   Source document IDs drop such an extension (`en.html` → `en`) and keep any other one
   (`terms.aspx` stays `terms.aspx`), and these IDs name snapshot files, so the list must be
@@ -195,13 +197,16 @@ def schema_problems(
     validator = _validator(definition, terms_types)
     found: dict[tuple[str | int, ...], tuple[Problem, tuple[int, ...]]] = {}
     for error in validator.iter_errors(instance):
-        problem, anchor = _explain(error)
-        found.setdefault(problem[0], (problem, _document_position(instance, anchor)))
+        for problem, anchor in _explain(error):
+            found.setdefault(problem[0], (problem, _document_position(instance, anchor)))
     return [problem for problem, _ in sorted(found.values(), key=lambda found: found[1])]
 
 
-def _explain(error: ValidationError) -> tuple[Problem, tuple[str | int, ...]]:
-    """The problem in words, and the path that places it in the file (for sorting)."""
+def _explain(error: ValidationError) -> list[tuple[Problem, tuple[str | int, ...]]]:
+    """The problems in words, each with the path that places it in the file (for sorting).
+
+    One error is one problem, except keys that are not allowed: each one is named.
+    """
     path = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     custom = schema.get("errorMessage", {}).get(error.validator)
@@ -212,29 +217,45 @@ def _explain(error: ValidationError) -> tuple[Problem, tuple[str | int, ...]]:
     if kind == "required":
         missing = next(key for key in expected if key not in instance)
         message = custom.get(missing) if isinstance(custom, dict) else custom
-        return ((*path, missing), message or "is required"), path
+        return [(((*path, missing), message or "is required"), path)]
     if kind == "additionalProperties":
         allowed = list(schema.get("properties", {}))
-        extra = next(key for key in instance if key not in allowed)
-        where = (*path, extra)
-        return (where, f"is not allowed here; valid keys are: {', '.join(allowed)}"), where
+        return [
+            (((*path, extra), _not_allowed(extra, allowed)), (*path, extra))
+            for extra in instance
+            if extra not in allowed
+        ]
     if "propertyNames" in error.relative_schema_path:
         # The instance is a key name, which jsonschema does not put in the path.
         path = (*path, instance)
     if kind == "enum":
-        return (path, _unknown_value(instance, expected, custom)), path
+        return [((path, _unknown_value(instance, expected, custom)), path)]
     if custom:
-        return (path, custom), path
-    return (path, _generic_message(error)), path
+        return [((path, custom), path)]
+    return [((path, _generic_message(error)), path)]
+
+
+def _not_allowed(key: str, allowed: list[str]) -> str:
+    folded = {name.casefold(): name for name in allowed}
+    close = difflib.get_close_matches(key.casefold(), list(folded), n=1)
+    hint = f" (did you mean '{folded[close[0]]}'?)" if close else ""
+    return f"is not allowed here{hint}; valid keys are: {', '.join(allowed)}"
 
 
 def _unknown_value(value: Any, choices: list[Any], template: str | None) -> str:
     names = sorted(str(choice) for choice in choices)
-    folded = {name.casefold(): name for name in names}
-    close = difflib.get_close_matches(str(value).casefold(), list(folded), n=1)
+    if template and "terms type" in template:
+        # Terms types are matched by meaning too: `Cookie Policy` is a `Trackers Policy`.
+        from ota.schema.terms_types import suggest_terms_type
+
+        suggested = suggest_terms_type(str(value), names)
+    else:
+        folded = {name.casefold(): name for name in names}
+        close = difflib.get_close_matches(str(value).casefold(), list(folded), n=1)
+        suggested = folded[close[0]] if close else None
     return (template or "unknown value {value}{suggestion}; valid values are: {choices}").format(
         value=f"'{value}'",
-        suggestion=f" (did you mean '{folded[close[0]]}'?)" if close else "",
+        suggestion=f" (did you mean '{suggested}'?)" if suggested else "",
         choices=", ".join(names),
     )
 
