@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ota import __version__
-from ota.errors import DeclarationError, ExtractError, FetchError, OtaError, RecordError, SettingsError
+from ota.errors import DeclarationError, FetchError, OtaError, RecordError, SettingsError
 
 if TYPE_CHECKING:
-    from ota.declarations import SourceDocument
     from ota.fetch import Page
     from ota.settings import Settings
 
@@ -173,96 +172,45 @@ def extract(
     config: ConfigOption = None,
 ) -> None:
     """Print the Markdown ota would record for saved pages or live URLs (to test selectors)."""
-    from dataclasses import replace
-
-    from ota.declarations import parse_service
-    from ota.extract import extract_terms
-    from ota.service_filters import load_service_filters
-
-    try:
-        data = json.loads(declaration.read_text("utf-8"))
-        service_id = declaration.name.removesuffix(".json")
-        service = parse_service(
-            service_id, data, path=declaration, terms_types=_all_types(data), strict=False
-        )
-    except OSError as error:
-        raise _fail(f"{declaration}: cannot be read: {error.strerror}") from error
-    except ValueError as error:
-        raise _fail(f"{declaration}: invalid JSON: {error}") from error
-    except DeclarationError as error:
-        raise _fail(str(error)) from error
-    if terms_type in service.invalid:
-        raise _fail("; ".join(str(error) for error in service.invalid[terms_type]))
-    terms = service.terms.get(terms_type)
-    if terms is None:
-        raise _fail(
-            f"{declaration} declares no '{terms_type}'; it declares: {', '.join(sorted(service.terms))}"
-        )
-    given = snapshot or [document.location for document in terms.documents]
-    if len(given) != len(terms.documents):
-        raise _fail(
-            f"'{terms_type}' has {len(terms.documents)} source document(s) "
-            f"but {len(given)} snapshot(s) were given"
-        )
-    # A URL is fetched as tracking fetches the declared page; its address replaces the declared
-    # one, since links are made absolute against the address the page came from.
-    documents = [
-        replace(document, location=item) if _is_url(item) else document
-        for document, item in zip(terms.documents, given, strict=True)
-    ]
-    fetched = {index for index, item in enumerate(given) if _is_url(item)}
-    pages = _fetched_pages(config, [documents[index] for index in sorted(fetched)], save)
-    filters_path = declaration.with_name(f"{service_id}.filters.py")
-    try:
-        filters = load_service_filters(filters_path) if filters_path.is_file() else None
-        sources = []
-        for index, (document, item) in enumerate(zip(documents, given, strict=True)):
-            if index in fetched:
-                page = pages.pop(0)
-                if save is not None:
-                    from ota.contrib.pages import save_page
-
-                    save_page(save, terms, document, page)
-                sources.append((document, page.content, page.mime_type))
-            else:
-                from ota.contrib.pages import saved_mime_type
-
-                path = Path(item)
-                sources.append((document, path.read_bytes(), saved_mime_type(path)))
-        markdown = extract_terms(sources, filters)
-    except OSError as error:
-        raise _fail(f"{error.filename}: cannot be read or written: {error.strerror}") from error
-    except (ExtractError, DeclarationError) as error:
-        raise _fail(str(error), EXIT_FAILURES) from error
-    if output is None:
-        sys.stdout.write(markdown)
-        if sys.stdout.isatty():
-            sys.stdout.write("\n")
-    else:
-        output.write_text(markdown, "utf-8")
-
-
-def _is_url(text: str) -> bool:
-    return text.startswith(("http://", "https://"))
-
-
-def _fetched_pages(config: Path | None, documents: list[SourceDocument], save: Path | None) -> list[Page]:
-    """The pages of `documents`, fetched as tracking does; exits on failure."""
-    if not documents:
-        return []
-    from ota.contrib.pages import fetch_pages
+    from ota.contrib.extracting import declared_pages, extract_terms_of, is_url, terms_of
     from ota.settings import load_settings
 
     try:
-        settings = load_settings(config)
+        terms, files = terms_of(declaration, terms_type)
+    except (DeclarationError, SettingsError) as error:
+        raise _fail(str(error)) from error
+    given = snapshot or declared_pages(terms)
+    try:
+        # Saved files only need no settings: an ota.toml with an error does not stop them.
+        settings = load_settings(config) if any(is_url(item) for item in given) else _quiet_settings(config)
     except SettingsError as error:
         raise _fail(str(error)) from error
     if save is not None:
         _refuse_repositories(save, settings)
     try:
-        return asyncio.run(fetch_pages(settings.fetch, documents))
-    except (FetchError, SettingsError) as error:
+        extracted = asyncio.run(extract_terms_of(terms, files, given, settings=settings, save=save))
+    except SettingsError as error:
+        raise _fail(str(error)) from error
+    except OSError as error:
+        raise _fail(f"{error.filename}: cannot be read or written: {error.strerror}") from error
+    except OtaError as error:  # FetchError, ExtractError, DeclarationError of a filters file
         raise _fail(str(error), EXIT_FAILURES) from error
+    if output is None:
+        sys.stdout.write(extracted.markdown)
+        if sys.stdout.isatty():
+            sys.stdout.write("\n")
+    else:
+        output.write_text(extracted.markdown, "utf-8")
+
+
+def _quiet_settings(config: Path | None) -> Settings:
+    """The settings when they matter little (extraction bounds only): the defaults if they are bad."""
+    from ota.settings import Settings, load_settings
+
+    try:
+        return load_settings(config)
+    except SettingsError:
+        return Settings()
 
 
 def _refuse_repositories(folder: Path, settings: Settings) -> None:
@@ -413,7 +361,9 @@ def new(
     from ota.schema.terms_types import suggest_terms_type
 
     settings = _settings(config, declarations)
-    if not _is_url(url):
+    from ota.contrib.extracting import is_url
+
+    if not is_url(url):
         raise _fail(f"'{url}' is not a web address: it must start with http:// or https://")
     allowed = (*STANDARD_TERMS_TYPES, *settings.extra_terms_types)
     if terms_type is not None and terms_type not in allowed:

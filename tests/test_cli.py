@@ -77,7 +77,7 @@ def test_extract_names_what_is_wrong(tmp_path: Path) -> None:
     result = runner.invoke(app, ["extract", str(declaration), "Privacy Policy", str(page)])
     assert result.exit_code == 2 and "declares no 'Privacy Policy'" in result.output
     result = runner.invoke(app, ["extract", str(declaration), "Terms of Service", str(page), str(page)])
-    assert result.exit_code == 2 and "1 source document(s) but 2 snapshot(s)" in result.output
+    assert result.exit_code == 2 and "1 source document(s) but 2 page(s) were given" in result.output
     bad = write_declaration(tmp_path, {"fetch": "https://example.com/terms", "select": 3})
     result = runner.invoke(app, ["extract", str(bad), "Terms of Service", str(page)])
     assert result.exit_code == 2 and "Example.json: terms › Terms of Service › select" in result.output

@@ -254,3 +254,31 @@ def test_javascript_filters_run_in_track(httpserver: HTTPServer, tmp_path: Path)
         "Cannot read properties of null (reading 'remove')"
     ) in output
     assert "1 terms tracked" in output
+
+
+def test_ota_extract_runs_a_services_javascript_filters(tmp_path: Path) -> None:
+    """`ota extract` applies SERVICE.filters.js beside the declaration, as tracking does."""
+    from typer.testing import CliRunner
+
+    from ota.cli import app
+
+    declarations = tmp_path / "declarations"
+    declaration = write_service(
+        tmp_path,
+        "Claude.ai",
+        {
+            "Terms of Service": {
+                "fetch": "https://example.org/rules",
+                "select": "main",
+                "filter": ["removeBanners"],
+            }
+        },
+    )
+    (declarations / "Claude.ai.filters.js").write_text(FILTERS_JS, "utf-8")
+    page = tmp_path / "page.html"
+    page.write_text(FILTERED_PAGE, "utf-8")
+
+    result = CliRunner().invoke(app, ["extract", str(declaration), "Terms of Service", str(page)])
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "Rules\n=====\n\nRead the [help](https://example.org/redirect/abc/help)."

@@ -250,16 +250,18 @@ def test_terms_types_option_limits_the_live_checks(site: HTTPServer, tmp_path: P
     assert "has no match" not in output and "1 page(s) fetched twice" in output
 
 
-def test_javascript_filters_are_reported_as_not_checked_live(site: HTTPServer, tmp_path: Path) -> None:
-    """A terms using a filter of SERVICE.filters.js is not checked live, and a warning says so."""
+def test_javascript_filters_run_in_the_live_checks(site: HTTPServer, tmp_path: Path) -> None:
+    """A terms using a filter of SERVICE.filters.js is checked live with the filter applied in
+    the browser, as in tracking: a filter that empties the selection is caught."""
     write(tmp_path, "ota.toml", FAST_FETCH)
-    entry = {"fetch": site.url_for("/good"), "select": "main", "filter": ["cleanUp"]}
+    entry = {"fetch": site.url_for("/good"), "select": "main", "filter": ["emptyMain"]}
     write(tmp_path / "declarations", "Js.json", {"name": "Js", "terms": {"Terms of Service": entry}})
-    write(tmp_path / "declarations", "Js.filters.js", "export function cleanUp(document) {}\n")
+    script = "export function emptyMain(document) { document.querySelector('main').replaceChildren(); }\n"
+    write(tmp_path / "declarations", "Js.filters.js", script)
     code, output = run(tmp_path)
-    assert code == 0, output
-    assert "uses JavaScript filters (cleanUp) of Js.filters.js" in output
-    assert not site.log  # nothing was fetched for it
+    assert code == 1, output
+    assert "matches an empty content" in output
+    assert site.log  # its page was fetched and filtered
 
 
 def test_python_filters_run_in_the_live_checks(site: HTTPServer, tmp_path: Path) -> None:

@@ -129,6 +129,8 @@ async def validate(
     report.documents = sum(len(terms.documents) for _, terms in jobs)
     slots = asyncio.Semaphore(TERMS_IN_FLIGHT)
     async with Fetcher(settings.fetch) as fetcher:
+        # OTA's JavaScript filters run in the fetcher's browser, as in a tracking run.
+        javascript = prefilter or fetcher.javascript_filters(timeout=settings.extract_timeout)
 
         async def one(item: _Checked, terms_type: str) -> list[Problem]:
             assert item.service is not None
@@ -139,7 +141,7 @@ async def validate(
                     path=folder / f"{item.service_id}.json",
                     fetcher=fetcher,
                     filter_files=item.files,
-                    prefilter=prefilter,
+                    prefilter=javascript,
                 )
 
         tasks = [asyncio.ensure_future(one(item, terms.type)) for item, terms in jobs]
