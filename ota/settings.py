@@ -30,8 +30,9 @@
 
 Every key is converted to its type here, and a key that is unknown or of the wrong type is a
 `SettingsError` naming the file, the section and the key. The environment is read here and only
-here: `OTA_CONFIG`, `OTA_ACCEPT_LANGUAGE`, the proxy variables (`HTTP_PROXY`, `HTTPS_PROXY`,
-`ALL_PROXY`, `NO_PROXY`, in either case) and `SSL_CERT_FILE` / `SSL_CERT_DIR`.
+here: `OTA_CONFIG`, `OTA_ACCEPT_LANGUAGE`, `OTA_ALLOW_PRIVATE_ADDRESSES`, the proxy variables
+(`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, in either case) and `SSL_CERT_FILE` /
+`SSL_CERT_DIR`.
 
 Precedence: command-line options, then the environment, then `ota.toml`, then the defaults below.
 """
@@ -99,6 +100,10 @@ class FetchSettings:
     browser_sandbox: bool | None = None
     #: The proxy variables of the environment (`HTTP_PROXY`, `no_proxy`…), as they were set.
     proxy_environment: Mapping[str, str] = field(default_factory=dict)
+    #: Fetch loopback, private, link-local… addresses too (`ota.fetch.guard`): tests, intranets.
+    allow_private_addresses: bool = False
+    #: Networks allowed although not public (CIDR notation), when the guard is on.
+    allowed_networks: tuple[str, ...] = ()
     #: Certificate authorities to trust instead of the default ones (`SSL_CERT_FILE`, `SSL_CERT_DIR`).
     ca_file: Path | None = None
     ca_dir: Path | None = None
@@ -210,6 +215,18 @@ def _cron(value: Any) -> str:
     return expression
 
 
+def _networks(value: Any) -> tuple[str, ...]:
+    import ipaddress
+
+    networks = _strings(value)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise _Invalid(f'{network!r} is not a network such as "10.1.0.0/16" or "fd00::/8"') from None
+    return networks
+
+
 def _terms_types(value: Any) -> tuple[str, ...]:
     names = _strings(value)
     for name in names:
@@ -272,6 +289,8 @@ _KEYS: dict[str, dict[str, _Key]] = {
         "browser_pages": _Key("fetch.browser_pages", _integer(1)),
         "browser_wait": _Key("fetch.browser_wait", _number(0)),
         "browser_sandbox": _Key("fetch.browser_sandbox", _boolean),
+        "allow_private_addresses": _Key("fetch.allow_private_addresses", _boolean),
+        "allowed_networks": _Key("fetch.allowed_networks", _networks),
     },
     "recorder": {
         "snapshot_link_template": _Key("snapshot_link_template", _string),
@@ -369,6 +388,11 @@ def _environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if environ.get("OTA_ACCEPT_LANGUAGE"):
         values["fetch.accept_language"] = environ["OTA_ACCEPT_LANGUAGE"]
+    allow = environ.get("OTA_ALLOW_PRIVATE_ADDRESSES", "")
+    if allow:
+        if allow not in ("0", "1", "true", "false"):
+            raise SettingsError(f"OTA_ALLOW_PRIVATE_ADDRESSES={allow}: must be 1 (allow) or 0")
+        values["fetch.allow_private_addresses"] = allow in ("1", "true")
     values["fetch.proxy_environment"] = {
         name: value for name, value in environ.items() if name.lower().endswith("_proxy") and value
     }

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
+from typing import Any
+
 import pytest
+
+from ota.settings import FetchSettings, load_settings
 
 
 @pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A proxy from the environment would intercept requests to 127.0.0.1: no test uses one."""
+def _local_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests fetch from servers on 127.0.0.1, which ota's address guard refuses: they set
+    OTA_ALLOW_PRIVATE_ADDRESSES=1, here only. (The guard's own tests build their settings without
+    it.) A proxy from the environment would intercept those requests: no test uses one."""
+    monkeypatch.setenv("OTA_ALLOW_PRIVATE_ADDRESSES", "1")
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
+
+
+def fetch_settings(**overrides: Any) -> FetchSettings:
+    """Fetch settings as the environment makes them (so with the fixture above), changed by `overrides`."""
+    return replace(load_settings(environ=dict(os.environ)).fetch, **overrides)

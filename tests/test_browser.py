@@ -19,6 +19,7 @@ import pytest
 from ota.errors import FetchError
 from ota.fetch import FULL_DOM, HTML_ONLY, Fetcher, FetchSettings, Page
 from ota.fetch.browser import Browser, proxy_from_environment
+from tests.conftest import fetch_settings
 
 T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
@@ -149,7 +150,7 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 def fetch(url: str, settings: FetchSettings | None = None, **options: Any) -> Page:
     async def go() -> Page:
-        async with Fetcher(settings) as fetcher:
+        async with Fetcher(settings or fetch_settings()) as fetcher:
             return await fetcher.fetch(url, **options)
 
     return run(go())
@@ -173,11 +174,11 @@ def free_port() -> int:
 def test_scripted_terms_are_captured_by_the_browser_and_not_by_plain_http(site: Site) -> None:
     """executeClientScripts renders the page and waits for the selector to have text."""
     site.reply("/terms", Reply(body=SCRIPTED_TERMS))
-    settings = FetchSettings(accept_language="en-IE, en-GB, en", user_agent="ota-test-agent/1.0")
+    settings = fetch_settings(accept_language="en-IE, en-GB, en", user_agent="ota-test-agent/1.0")
     url = site.url("/terms")
 
     async def go() -> tuple[Page, Page]:
-        async with Fetcher(settings) as fetcher:
+        async with Fetcher(settings or fetch_settings()) as fetcher:
             plain = await fetcher.fetch(url, execute_client_scripts=False)
             rendered = await fetcher.fetch(url, execute_client_scripts=True, wait_for=("#terms",))
             return plain, rendered
@@ -201,7 +202,7 @@ def test_a_selector_that_never_matches_is_waited_for_at_most_browser_wait(site: 
     url = site.url("/terms")
 
     async def go() -> tuple[Page, float]:
-        async with Fetcher(FetchSettings(browser_wait=1.0)) as fetcher:
+        async with Fetcher(fetch_settings(browser_wait=1.0)) as fetcher:
             await fetcher.fetch(url, execute_client_scripts=True)  # starts the browser
             start = time.monotonic()
             page = await fetcher.fetch(url, execute_client_scripts=True, wait_for=("main", "#missing"))
@@ -220,7 +221,7 @@ def test_http_errors_through_the_browser_use_otas_message(site: Site) -> None:
 
     async def go() -> list[FetchError]:
         errors = []
-        async with Fetcher() as fetcher:
+        async with Fetcher(fetch_settings()) as fetcher:
             for path in ("/missing", "/forbidden"):
                 with pytest.raises(FetchError) as caught:
                     await fetcher.fetch(site.url(path), execute_client_scripts=True)
@@ -264,7 +265,7 @@ def test_no_browser_fallback_when_scripts_are_disabled(site: Site) -> None:
 def test_a_connection_reset_falls_back_to_the_browser_but_a_404_does_not(site: Site) -> None:
     """ECONNRESET is bot blocking to OTA; a 404 is not, and is not fetched again."""
     site.routes["/terms"] = lambda request: Reply() if request.from_browser else Reply(reset=True)
-    settings = FetchSettings(max_attempts=1)
+    settings = fetch_settings(max_attempts=1)
     assert fetch(site.url("/terms"), settings, execute_client_scripts=None).fetcher == FULL_DOM
     error = fetch_error(site.url("/gone"), settings, execute_client_scripts=None)
     assert error.status == 404
@@ -279,10 +280,10 @@ def test_browser_pages_and_the_per_host_limit_bound_concurrent_renders(
 ) -> None:
     """At most `browser_pages` pages render at once, and no more than `per_host` for one host."""
     site.reply("/slow", Reply(delay=1.0))  # long enough for the renders to overlap
-    settings = FetchSettings(browser_pages=pages, per_host=per_host)
+    settings = fetch_settings(browser_pages=pages, per_host=per_host)
 
     async def go() -> list[Page]:
-        async with Fetcher(settings) as fetcher:
+        async with Fetcher(settings or fetch_settings()) as fetcher:
             fetches = [fetcher.fetch(site.url(f"/slow?{n}"), execute_client_scripts=True) for n in range(4)]
             return await asyncio.gather(*fetches)
 
@@ -307,7 +308,7 @@ def test_a_slow_page_times_out_after_the_fetch_timeout(site: Site) -> None:
     """The navigation timeout is the fetch timeout."""
     site.reply("/slow", Reply(delay=4))
     url = site.url("/slow")
-    error = fetch_error(url, FetchSettings(timeout=1), execute_client_scripts=True)
+    error = fetch_error(url, fetch_settings(timeout=1), execute_client_scripts=True)
     assert str(error) == f"Timed out after 1 seconds when trying to fetch '{url}'"
     assert error.transient
 
@@ -320,7 +321,7 @@ def test_a_script_that_never_yields_cannot_hang_the_fetch(site: Site) -> None:
     url = site.url("/loop")
     start = time.monotonic()
     error = fetch_error(
-        url, FetchSettings(timeout=1, browser_wait=0.5), execute_client_scripts=True, wait_for=("main",)
+        url, fetch_settings(timeout=1, browser_wait=0.5), execute_client_scripts=True, wait_for=("main",)
     )
     assert str(error) == f"Timed out after 1 seconds when trying to fetch '{url}'"
     assert time.monotonic() - start < 15
@@ -335,14 +336,14 @@ def test_non_html_documents_keep_their_own_content(site: Site) -> None:
     site.reply("/terms.txt", Reply(headers={"Content-Type": "text/plain; charset=latin-1"}, body=b"Caf\xe9"))
 
     async def go() -> list[Page]:
-        async with Fetcher() as fetcher:
+        async with Fetcher(fetch_settings()) as fetcher:
             return [
                 await fetcher.fetch(site.url(path), execute_client_scripts=True)
                 for path in ("/terms.pdf", "/terms.txt")
             ]
 
     pdf_page, text_page = run(go())
-    assert {request.headers["user-agent"] for request in site.requests} == {FetchSettings().user_agent}
+    assert {request.headers["user-agent"] for request in site.requests} == {fetch_settings().user_agent}
     assert (pdf_page.mime_type, pdf_page.content, pdf_page.fetcher) == ("application/pdf", pdf, FULL_DOM)
     assert (text_page.mime_type, text_page.content) == ("text/plain", "Café".encode())
 
@@ -372,7 +373,7 @@ def test_one_chromium_serves_every_render_until_closed(site: Site) -> None:
 def test_a_missing_chromium_is_a_clear_fetch_error(site: Site) -> None:
     """Without Chromium a browser fetch says what to install; the fallback keeps the plain error."""
     site.reply("/terms", Reply(403, body=b"Forbidden"))
-    settings = FetchSettings(browser_path="/nonexistent/chromium")
+    settings = fetch_settings(browser_path="/nonexistent/chromium")
     url = site.url("/terms")
     error = fetch_error(url, settings, execute_client_scripts=True)
     assert str(error) == (

@@ -25,6 +25,7 @@ from ota.fetch.client import Fetcher, FetchSettings, Page, host_key, parse_retry
 from ota.fetch.codes import network_error_code
 from ota.fetch.content import detect_charset
 from ota.settings import load_settings
+from tests.conftest import fetch_settings
 
 T = TypeVar("T")
 
@@ -175,7 +176,7 @@ class SleepRecorder:
 
 def fetch(url: str, settings: FetchSettings | None = None, **seams: Any) -> Page:
     async def go() -> Page:
-        async with Fetcher(settings or FetchSettings(), **seams) as fetcher:
+        async with Fetcher(settings or fetch_settings(), **seams) as fetcher:
             return await fetcher.fetch(url)
 
     return run(go())
@@ -187,7 +188,9 @@ def fetch_error(url: str, settings: FetchSettings | None = None, **seams: Any) -
     return caught.value
 
 
-QUICK = FetchSettings(backoff_base=0.01)
+def quick() -> FetchSettings:
+    """Settings whose retries wait little."""
+    return fetch_settings(backoff_base=0.01)
 
 
 # Decoding
@@ -293,7 +296,7 @@ def test_page_records_urls_fetcher_and_second_precision_utc_date(server: Server)
 def test_request_headers_come_from_settings(server: Server) -> None:
     """Accept-Language (a list is allowed) and a browser-like User-Agent naming ota are sent."""
     server.reply("/page", Reply())
-    fetch(server.url("/page"), FetchSettings(accept_language="en-IE, en-GB, en"))
+    fetch(server.url("/page"), fetch_settings(accept_language="en-IE, en-GB, en"))
     headers = server.requests[0].headers
     assert headers["accept-language"] == "en-IE, en-GB, en"
     assert headers["user-agent"].startswith("Mozilla/5.0") and "ota" in headers["user-agent"]
@@ -305,7 +308,7 @@ def test_cookies_are_kept_along_redirects_but_not_between_fetches(server: Server
     server.reply("/page", Reply())
 
     async def go() -> None:
-        async with Fetcher() as fetcher:
+        async with Fetcher(fetch_settings()) as fetcher:
             await fetcher.fetch(server.url("/login"))
             await fetcher.fetch(server.url("/page"))
 
@@ -327,7 +330,7 @@ def test_proxies_are_taken_from_the_environment(monkeypatch: pytest.MonkeyPatch)
         settings = load_settings(environ=os.environ).fetch
         proxy.reply(direct.url("/page"), Reply(body=b"<p>proxied</p>"))
         assert fetch(direct.url("/page"), settings).content == b"<p>proxied</p>"  # not excepted any more
-        assert fetch(direct.url("/page")).content == b"<p>direct</p>"  # settings without proxies
+        assert fetch(direct.url("/page"), fetch_settings(proxy_environment={})).content == b"<p>direct</p>"
     assert [hit.path for hit in proxy.requests] == ["http://terms.example/tos", direct.url("/page")]
     assert [hit.path for hit in direct.requests] == ["/page", "/page"]
 
@@ -338,7 +341,7 @@ def test_proxies_are_taken_from_the_environment(monkeypatch: pytest.MonkeyPatch)
 def test_http_error_status_has_otas_message_and_is_not_retried(server: Server) -> None:
     """A 404 fails at once with OTA's message."""
     url = server.url("/missing")
-    error = fetch_error(url, QUICK)
+    error = fetch_error(url, quick())
     assert str(error) == f"Received HTTP code 404 when trying to fetch '{url}'"
     assert (error.status, error.transient, error.url) == (404, False, url)
     assert server.hits["/missing"] == 1
@@ -348,7 +351,7 @@ def test_http_error_status_has_otas_message_and_is_not_retried(server: Server) -
 def test_bot_blocking_statuses_are_transient_but_not_retried(server: Server, status: int) -> None:
     """403 and 406 are worth another try later in the run, not seconds later."""
     server.reply("/page", Reply(status))
-    error = fetch_error(server.url("/page"), QUICK)
+    error = fetch_error(server.url("/page"), quick())
     assert (error.status, error.transient, server.hits["/page"]) == (status, True, 1)
 
 
@@ -365,7 +368,7 @@ def test_connection_refused() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/"
-    error = fetch_error(url, FetchSettings(max_attempts=1))
+    error = fetch_error(url, fetch_settings(max_attempts=1))
     assert str(error) == f"Network system error ECONNREFUSED occurred when trying to fetch '{url}'"
     assert error.transient
 
@@ -374,12 +377,12 @@ def test_connection_reset_is_retried(server: Server) -> None:
     """A server hanging up without answering is ECONNRESET, retried like other transient failures."""
     server.routes["/flaky"] = lambda hit: Reply(reset=True) if hit.count == 1 else Reply()
     sleep = SleepRecorder()
-    assert fetch(server.url("/flaky"), QUICK, sleep=sleep).content == b"<p>Hello</p>"
+    assert fetch(server.url("/flaky"), quick(), sleep=sleep).content == b"<p>Hello</p>"
     assert server.hits["/flaky"] == 2 and len(sleep.delays) == 1
 
     server.reply("/gone", Reply(reset=True))
     url = server.url("/gone")
-    error = fetch_error(url, FetchSettings(max_attempts=1))
+    error = fetch_error(url, fetch_settings(max_attempts=1))
     assert str(error) == f"Network system error ECONNRESET occurred when trying to fetch '{url}'"
 
 
@@ -387,7 +390,7 @@ def test_timeout_message_uses_the_configured_seconds(server: Server) -> None:
     """A server slower than the timeout fails with OTA's message."""
     server.reply("/slow", Reply(delay=0.5))
     url = server.url("/slow")
-    error = fetch_error(url, FetchSettings(timeout=0.1, max_attempts=1))
+    error = fetch_error(url, fetch_settings(timeout=0.1, max_attempts=1))
     assert str(error) == f"Timed out after 0.1 seconds when trying to fetch '{url}'"
     assert error.transient
 
@@ -396,7 +399,7 @@ def test_corrupt_compressed_body(server: Server) -> None:
     """A body that does not inflate is reported as Node does (Z_DATA_ERROR), not retried."""
     server.reply("/page", Reply(headers={"Content-Type": "text/html", "Content-Encoding": "gzip"}))
     url = server.url("/page")
-    error = fetch_error(url, QUICK)
+    error = fetch_error(url, quick())
     assert str(error) == f"Network system error Z_DATA_ERROR occurred when trying to fetch '{url}'"
     assert not error.transient and server.hits["/page"] == 1
 
@@ -412,15 +415,15 @@ def test_compressed_body_is_inflated(server: Server) -> None:
 def test_unusable_settings_are_refused() -> None:
     """A zero limit would block every fetch forever: refused when the settings are built."""
     with pytest.raises(SettingsError, match="per_host"):
-        FetchSettings(per_host=0)
+        fetch_settings(per_host=0)
     with pytest.raises(SettingsError, match="timeout"):
-        FetchSettings(timeout=-1)
+        fetch_settings(timeout=-1)
 
 
 def test_too_many_redirects(server: Server) -> None:
     """Following stops after max_redirects, naming the URL that redirected once too often."""
     server.routes["/loop"] = lambda hit: Reply(302, headers={"Location": f"/loop?{len(server.requests)}"})
-    error = fetch_error(server.url("/loop"), FetchSettings(max_redirects=3))
+    error = fetch_error(server.url("/loop"), fetch_settings(max_redirects=3))
     assert str(error) == f"maximum redirect reached at: {server.url('/loop?3')}"
     assert not error.transient
     assert server.hits == Counter({"/loop": 1, "/loop?1": 1, "/loop?2": 1, "/loop?3": 1})
@@ -448,10 +451,10 @@ def test_size_cap(server: Server, declared: bool) -> None:
     headers = {"Content-Type": "text/html"} | ({"Content-Length": "5000"} if declared else {})
     server.reply("/big", Reply(headers=headers, body=body))
     url = server.url("/big")
-    error = fetch_error(url, FetchSettings(max_size=4096))
+    error = fetch_error(url, fetch_settings(max_size=4096))
     assert url in str(error) and "4096 bytes" in str(error)
     assert not error.transient
-    assert fetch(url, FetchSettings(max_size=5000)).content == body
+    assert fetch(url, fetch_settings(max_size=5000)).content == body
 
 
 def test_large_response_headers_are_accepted(server: Server) -> None:
@@ -498,7 +501,7 @@ def test_503_twice_then_200_succeeds(server: Server) -> None:
     """Transient statuses are retried with growing, jittered delays."""
     server.routes["/page"] = lambda hit: Reply(503) if hit.count <= 2 else Reply()
     sleep = SleepRecorder()
-    page = fetch(server.url("/page"), FetchSettings(backoff_base=1.0), sleep=sleep, rand=lambda: 0.5)
+    page = fetch(server.url("/page"), fetch_settings(backoff_base=1.0), sleep=sleep, rand=lambda: 0.5)
     assert page.content == b"<p>Hello</p>"
     assert server.hits["/page"] == 3
     assert sleep.delays == [0.5, 1.0]  # full jitter: rand × base × 2^(attempt-1)
@@ -510,7 +513,7 @@ def test_retry_after_is_honoured(server: Server) -> None:
         Reply(429, headers={"Retry-After": "1"}, body=b"") if hit.count == 1 else Reply()
     )
     sleep = SleepRecorder()
-    assert fetch(server.url("/page"), QUICK, sleep=sleep).content == b"<p>Hello</p>"
+    assert fetch(server.url("/page"), quick(), sleep=sleep).content == b"<p>Hello</p>"
     assert sleep.delays == [1.0]
 
 
@@ -518,7 +521,7 @@ def test_retry_after_beyond_the_budget_gives_up_at_once(server: Server) -> None:
     """Waiting longer than the retry budget allows is pointless: fail now, transient."""
     server.reply("/page", Reply(503, headers={"Retry-After": "120"}))
     sleep = SleepRecorder()
-    error = fetch_error(server.url("/page"), FetchSettings(retry_budget=60), sleep=sleep)
+    error = fetch_error(server.url("/page"), fetch_settings(retry_budget=60), sleep=sleep)
     assert (error.status, error.transient) == (503, True)
     assert sleep.delays == [] and server.hits["/page"] == 1
 
@@ -527,7 +530,7 @@ def test_retry_budget_bounds_the_total_wait(server: Server) -> None:
     """Backoff delays are cut to what remains of the budget, then the fetch fails."""
     server.reply("/page", Reply(500))
     sleep = SleepRecorder()
-    settings = FetchSettings(max_attempts=10, retry_budget=15, backoff_base=10)
+    settings = fetch_settings(max_attempts=10, retry_budget=15, backoff_base=10)
     error = fetch_error(server.url("/page"), settings, sleep=sleep, rand=lambda: 1.0)
     assert (
         str(error)
@@ -541,7 +544,7 @@ def test_total_timeout_bounds_the_whole_fetch_of_a_page(server: Server) -> None:
     """A host that never answers costs total_timeout, not max_attempts × timeout, and the message
     says how long ota waited and how many attempts it made."""
     server.reply("/page", Reply(delay=5))
-    settings = FetchSettings(timeout=0.4, total_timeout=1.0, max_attempts=10, backoff_base=0.01)
+    settings = fetch_settings(timeout=0.4, total_timeout=1.0, max_attempts=10, backoff_base=0.01)
     error = fetch_error(server.url("/page"), settings)
     assert str(error).startswith("Timed out after ")
     assert f" seconds when trying to fetch '{server.url('/page')}' (" in str(error)
@@ -552,7 +555,7 @@ def test_total_timeout_bounds_the_whole_fetch_of_a_page(server: Server) -> None:
 def test_max_attempts_bounds_the_attempts(server: Server) -> None:
     """A server that keeps failing is tried max_attempts times."""
     server.reply("/page", Reply(502))
-    error = fetch_error(server.url("/page"), FetchSettings(max_attempts=3), sleep=SleepRecorder())
+    error = fetch_error(server.url("/page"), fetch_settings(max_attempts=3), sleep=SleepRecorder())
     assert (error.status, error.transient, server.hits["/page"]) == (502, True, 3)
 
 
@@ -578,7 +581,7 @@ def test_host_slot_is_released_while_waiting_to_retry(server: Server) -> None:
         async def sleep(delay: float) -> None:
             await other_done.wait()  # deadlocks if the retry kept the only slot
 
-        async with Fetcher(FetchSettings(per_host=1), sleep=sleep) as fetcher:
+        async with Fetcher(fetch_settings(per_host=1), sleep=sleep) as fetcher:
             flaky = asyncio.create_task(fetcher.fetch(server.url("/flaky")))
             while not server.hits["/flaky"]:
                 await asyncio.sleep(0.01)
@@ -619,7 +622,7 @@ def test_per_host_limit(two_hosts: tuple[Server, Server]) -> None:
     """20 fetches at once: 2 in flight per host, the two hosts served in parallel."""
     a, b = two_hosts
     urls = [server.url(f"/page?{i}") for i in range(10) for server in (a, b)]
-    fetch_all(urls, FetchSettings(per_host=2))
+    fetch_all(urls, fetch_settings(per_host=2))
     assert a.stats.max_in_flight == Counter({"a": 2, "b": 2})
     assert a.stats.max_total == 4  # both hosts at once, not taking turns
 
@@ -628,7 +631,7 @@ def test_global_concurrency_limit(two_hosts: tuple[Server, Server]) -> None:
     """No more than `concurrency` requests are in flight, whatever the hosts."""
     a, b = two_hosts
     urls = [server.url(f"/page?{i}") for i in range(6) for server in (a, b)]
-    fetch_all(urls, FetchSettings(concurrency=3, per_host=10))
+    fetch_all(urls, fetch_settings(concurrency=3, per_host=10))
     assert a.stats.max_total == 3
 
 
@@ -648,7 +651,7 @@ def test_host_delay_spaces_request_starts() -> None:
         return httpx.Response(200, headers={"Content-Type": "text/html"}, content=b"<p>x</p>")
 
     async def go() -> None:
-        settings = FetchSettings(per_host=4, host_delay=0.15)
+        settings = fetch_settings(per_host=4, host_delay=0.15)
         transport = httpx.MockTransport(handler)
         async with Fetcher(settings, transport=transport, sleep=sleep, clock=lambda: now) as fetcher:
             urls = [f"http://{host}/page?{i}" for i in range(4) for host in ("a.test", "b.test")]

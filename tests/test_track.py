@@ -12,6 +12,7 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from ota.cli import app
+from tests.conftest import fetch_settings
 from tests.pdfs import make_pdf
 
 TERMS_PAGE = """<html><head><title>Terms</title><script>var x = 1;</script></head>
@@ -397,7 +398,7 @@ def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServe
             tmp_path / "versions", author_name="Bot", author_email="bot@example.org", cited=snapshots
         )
         try:
-            async with Fetcher() as fetcher:
+            async with Fetcher(fetch_settings()) as fetcher:
                 async for outcome in track_all(
                     terms_list(),
                     fetch=lambda document: fetcher.fetch(document.location),

@@ -36,7 +36,9 @@ from ota.errors import FetchError, SettingsError
 from ota.fetch.browser import Browser, Rendered, proxy_from_environment
 from ota.fetch.codes import network_error_code
 from ota.fetch.content import decode_text, is_text, mime_type_of
+from ota.fetch.guard import AddressPolicy, AddressRefused, Resolver, resolve
 from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
+from ota.fetch.transport import GuardedTransport
 from ota.settings import FetchSettings
 
 DEFAULT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -181,6 +183,16 @@ def may_be_bot_blocking(error: FetchError) -> bool:
     return error.status in BOT_BLOCKING_STATUSES or BOT_BLOCKING_CODE in str(error)
 
 
+def _refused(url: str, current: str, refusal: AddressRefused) -> FetchError:
+    """The failure of a fetch the address guard stopped, naming the URL and the address."""
+    redirected = f" (redirected to '{current}')" if current != url else ""
+    return FetchError(
+        url,
+        f"Refused to fetch '{url}'{redirected}: {refusal}; ota fetches public addresses only "
+        "(allow others with [fetch] allow_private_addresses or allowed_networks)",
+    )
+
+
 def _tried(error: FetchError, attempts: int, seconds: float) -> FetchError:
     """`error`, its message saying how many attempts were made and for how long, when more than one."""
     if attempts == 1:
@@ -202,8 +214,8 @@ class Fetcher:
     """Fetch pages concurrently and politely, with HTTP clients and one browser for the whole run.
 
     Use as ``async with Fetcher(settings) as fetcher: page = await fetcher.fetch(url)``. The
-    `transport`, `sleep`, `clock` (monotonic seconds), `now` (aware UTC datetime) and `rand`
-    (uniform in [0, 1)) parameters are seams for tests.
+    `transport`, `sleep`, `clock` (monotonic seconds), `now` (aware UTC datetime), `rand`
+    (uniform in [0, 1)) and `resolver` (host name → addresses) parameters are seams for tests.
     """
 
     def __init__(
@@ -215,9 +227,15 @@ class Fetcher:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = _utc_now,
         rand: Callable[[], float] = random.random,
+        resolver: Resolver = resolve,
     ) -> None:
         self.settings = settings = settings or FetchSettings()
         self._sleep, self._clock, self._now, self._rand = sleep, clock, now, rand
+        self._resolver = resolver
+        #: Which addresses may be connected to (`ota.fetch.guard`).
+        self.policy = AddressPolicy(
+            allow_private=settings.allow_private_addresses, allowed_networks=settings.allowed_networks
+        )
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _Host] = {}
         self._transport = transport
@@ -267,12 +285,12 @@ class Fetcher:
             if not bypasses_proxy(host, self._proxies.get("no", "")):
                 proxy = self._proxies.get(scheme) or self._proxies.get("all")
             pool = self.settings.per_host + 1
-            transport = self._transports[key] = httpx.AsyncHTTPTransport(
-                verify=self._tls,
-                limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
-                http1=True,
-                http2=False,
+            transport = self._transports[key] = GuardedTransport(
+                ssl_context=self._tls,
+                connections=pool,
+                policy=self.policy,
                 proxy=proxy,
+                resolver=self._resolver,
             )
         return transport
 
@@ -450,7 +468,10 @@ class Fetcher:
             request = httpx.Request("GET", _http_url(current), headers=self._headers, extensions=extensions)
             if jar is not None:
                 jar.set_cookie_header(request)
-            response = await transport.handle_async_request(request)
+            try:
+                response = await transport.handle_async_request(request)
+            except AddressRefused as exc:
+                raise _refused(url, current, exc) from exc
             response.request = request
             try:
                 location = response.headers.get("location")
