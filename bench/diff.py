@@ -5,8 +5,10 @@ Prints the median and the 95th percentile of the run times of `diff_texts` and `
 - corpus: every pair of successive versions of the same terms in the compatibility corpus
   (cases sharing a `COLLECTION__SERVICE__TERMS-TYPE__` prefix, ordered by `version_date`);
 - synthetic: two ~50 KB versions that differ in a few paragraphs, and a first version (empty old);
-- pathological: unrelated 1 MB texts (many paragraphs, then one paragraph each), and 50,000
-  one-word paragraphs against a few edits of themselves and against unrelated ones.
+- a 2,800-token table row with 25 cells changed (repetitive tokens: difflib's worst case);
+- pathological: unrelated 1 MB texts (many paragraphs, then one paragraph each), a 1 MB paragraph
+  with 20 words changed, and 50,000 one-word paragraphs against a few edits of themselves and
+  against unrelated ones.
 
 `--engines` also runs the corpus and the pathological cases with other LCS engines put in place
 of rapidfuzz (stdlib difflib with and without autojunk, and fast-diff-match-patch when installed),
@@ -101,12 +103,18 @@ def synthetic_cases() -> list[tuple[str, str, str]]:
     for _ in range(25):
         cells[rng.randrange(len(cells))] = rng.choice(("Yes", "No"))
     edited_row = "| " + " | ".join(cells) + " |"
+    one_paragraph = big_a.replace("\n", " ")
+    paragraph_words = one_paragraph.split(" ")
+    for _ in range(20):
+        paragraph_words[rng.randrange(len(paragraph_words))] = "changed"
+    edited_paragraph = " ".join(paragraph_words)
     return [
         ("synthetic 50 KB, few changes", doc, few_changes(rng, doc)),
         ("synthetic 50 KB, first version", "", doc),
         ("one 2,800-token table row, 25 cells changed", row, edited_row),
         ("1 MB vs unrelated 1 MB, paragraphs", big_a, big_b),
-        ("1 MB vs unrelated 1 MB, one paragraph each", big_a.replace("\n", " "), big_b.replace("\n", " ")),
+        ("1 MB vs unrelated 1 MB, one paragraph each", one_paragraph, big_b.replace("\n", " ")),
+        ("1 MB in one paragraph, 20 words changed", one_paragraph, edited_paragraph),
         ("50,000 one-word paragraphs, 20 edited", "\n\n".join(one_word), "\n\n".join(edited)),
         ("50,000 one-word paragraphs vs unrelated", "\n\n".join(one_word), "\n\n".join(other)),
     ]

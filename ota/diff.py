@@ -31,8 +31,9 @@ Bounds
 The LCS engine is rapidfuzz's bit-parallel Indel (exact, C++): its time and memory grow with
 len(a) × len(b) / 64, whatever the inputs, so it is given problems of at most `MAX_CELLS`. A larger
 one loses its common prefix and suffix, then is cut at anchors, the elements found exactly once on
-each side, kept in order (patience diff); each gap is diffed the same way. A gap still too large
-and without anchor, or met after `ANCHOR_WORK` × (len(a) + len(b)) elements of anchoring, matches
+each side, kept in order (patience diff), or if there are none, the n-th occurrences of elements
+found as often on each side; each gap is diffed the same way. A gap still too large and without
+anchor, or met after `ANCHOR_WORK` × (len(a) + len(b)) elements of anchoring, matches
 nothing: it shows whole as deleted and inserted. Pairing in a large stretch compares blocks near
 its diagonal only. Unrelated 1 MB texts take about a second; nothing is quadratic in Python.
 """
@@ -44,8 +45,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from itertools import accumulate
-from operator import itemgetter
+from itertools import accumulate, compress
+from operator import itemgetter, not_
 from typing import Literal
 
 from rapidfuzz.distance import Indel, Opcodes
@@ -319,6 +320,8 @@ def _best_pairs(olds: list[list[str]], news: list[list[str]]) -> list[tuple[int,
     scored = []
     for i, j in candidates:
         x, y = old_sets[i], new_sets[j]
+        if 2 * min(len(x), len(y)) < PAIR_SIMILARITY * (len(x) + len(y)):
+            continue  # too different in size to be similar enough: no need to intersect
         similarity = 2 * len(x & y) / (len(x) + len(y)) if x or y else 1.0
         if similarity >= PAIR_SIMILARITY:
             scored.append((-similarity, i, j))
@@ -375,10 +378,10 @@ def _diff_tokens(a: list[str], b: list[str]) -> tuple[tuple[Token, ...], int, in
             a1, b1 = c1, d1
         segments.append((equal, a1, a2, b1, b2))
 
-    ka = [index for index, token in enumerate(a) if not token.isspace()]
-    kb = [index for index, token in enumerate(b) if not token.isspace()]
+    ka = list(compress(range(len(a)), map(not_, map(str.isspace, a))))
+    kb = list(compress(range(len(b)), map(not_, map(str.isspace, b))))
     matched: list[Run] = []
-    for x, y, size in matching_runs([a[index] for index in ka], [b[index] for index in kb]):
+    for x, y, size in matching_runs(list(map(a.__getitem__, ka)), list(map(b.__getitem__, kb))):
         i1, i2, j1, j2 = ka[x], ka[x + size - 1] + 1, kb[y], kb[y + size - 1] + 1
         if a[i1:i2] == b[j1:j2]:  # the whitespace between these words is the same too
             matched.append((i1, j1, i2 - i1))
@@ -470,13 +473,15 @@ def matching_runs(a: Sequence[str], b: Sequence[str]) -> list[Run]:
             todo.append((a0, a1, b0, b1))
             continue
         budget -= (a1 - a0) + (b1 - b0)
-        anchors = _unique_anchors(a[a0:a1], b[b0:b1]) if budget >= 0 else []
+        anchors = _anchors(a[a0:a1], b[b0:b1]) if budget >= 0 else []
         # Without anchor, nothing matches in this gap, which shows as deleted and inserted whole.
         gap_i, gap_j = a0, b0
         for i, j in anchors:
-            todo.append((gap_i, a0 + i, gap_j, b0 + j))  # the gap before this anchor
-            runs.append((a0 + i, b0 + j, 1))
-            gap_i, gap_j = a0 + i + 1, b0 + j + 1
+            i, j = a0 + i, b0 + j
+            if i > gap_i or j > gap_j:
+                todo.append((gap_i, i, gap_j, j))  # the gap before this anchor
+            runs.append((i, j, 1))
+            gap_i, gap_j = i + 1, j + 1
         if anchors:
             todo.append((gap_i, a1, gap_j, b1))
     merged: list[Run] = []
@@ -506,11 +511,22 @@ def _equal_runs(opcodes: Opcodes) -> list[Run]:
     return [(op.src_start, op.dest_start, op.src_end - op.src_start) for op in opcodes if op.tag == "equal"]
 
 
-def _unique_anchors(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
-    """Positions of the elements found once in `a` and once in `b`, longest chain in order."""
+def _anchors(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
+    """Positions of the elements found once in `a` and once in `b`, longest chain in order.
+
+    When no element is unique, the n-th occurrences of elements found as often in `a` as in `b`
+    are paired instead: after a few replaced words, the other words still pair up right.
+    """
     count_a, count_b = Counter(a), Counter(b)
     where_b = {x: j for j, x in enumerate(b) if count_b[x] == 1}
     pairs = [(i, where_b[x]) for i, x in enumerate(a) if count_a[x] == 1 and x in where_b]
+    if not pairs:
+        positions: dict[str, list[int]] = {}
+        for j, x in enumerate(b):
+            if count_a[x] == count_b[x]:
+                positions.setdefault(x, []).append(j)
+        following = {x: iter(js) for x, js in positions.items()}
+        pairs = [(i, next(following[x])) for i, x in enumerate(a) if x in following]
     # Longest increasing subsequence of j (pairs are sorted by i), by patience sorting.
     tails: list[int] = []  # tails[k]: the smallest last j of a chain of length k + 1
     tail_at: list[int] = []  # and the index in pairs where that chain ends
@@ -518,7 +534,11 @@ def _unique_anchors(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]
     for index, (_, j) in enumerate(pairs):
         pile = bisect.bisect_left(tails, j)
         back.append(tail_at[pile - 1] if pile else -1)
-        tails[pile : pile + 1], tail_at[pile : pile + 1] = [j], [index]
+        if pile == len(tails):
+            tails.append(j)
+            tail_at.append(index)
+        else:
+            tails[pile], tail_at[pile] = j, index
     chain: list[tuple[int, int]] = []
     index = tail_at[-1] if tail_at else -1
     while index >= 0:

@@ -366,14 +366,26 @@ def test_problems_over_the_cap_still_align_at_unique_anchors(monkeypatch: pytest
     assert (diff.words_added, diff.words_removed) == (1, 13)
 
 
-def test_problems_over_the_cap_without_anchors_match_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Over MAX_CELLS with no element found once on each side, nothing matches: shown deleted and inserted."""
+def test_over_the_cap_without_unique_elements_equal_counts_anchor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Over MAX_CELLS with no unique word, words as frequent on both sides anchor: edits stay local."""
     monkeypatch.setattr(ota.diff, "MAX_CELLS", 16)
-    assert matching_runs(["s"] * 10 + ["x"] * 10, ["x"] * 10 + ["s"] * 10) == []
-    words = " ".join(["same"] * 10 + ["other"] * 10)
-    tokens, added, removed = diff_words(words, words[::-1])
-    assert [token.op for token in tokens] == ["delete", "insert"]
-    assert (added, removed) == (20, 20)
+    words = [f"w{index % 7}" for index in range(300)]
+    old = " ".join(words)
+    words[100], words[200] = "changed", "edited"
+    tokens, added, removed = diff_words(old, " ".join(words))
+    assert (added, removed) == (2, 2)
+    assert [token.text for token in tokens if token.op == "insert"] == ["changed", "edited"]
+
+
+def test_problems_over_the_cap_without_anchors_match_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over MAX_CELLS with no element as frequent on both sides, nothing matches: all deleted, inserted."""
+    monkeypatch.setattr(ota.diff, "MAX_CELLS", 16)
+    assert matching_runs(["s"] * 10 + ["x"] * 5, ["x"] * 10 + ["s"] * 5) == []
+    tokens, added, removed = diff_words("s " * 10 + "x " * 5, "x " * 10 + "s " * 5)
+    assert [token.op for token in tokens] == ["delete", "insert", "equal"]
+    assert (added, removed) == (15, 15)
 
 
 def test_hash_collisions_in_the_lcs_engine_never_match_different_tokens() -> None:
