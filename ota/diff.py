@@ -16,26 +16,24 @@ How a diff is made
    least half of their tokens (Dice coefficient of their token sets), most similar pairs first, in
    order; the others are *deleted* or *inserted*. A deleted block whose exact content is inserted
    elsewhere is marked `moved` on both sides.
-3. **Words.** A changed pair is diffed token by token. Tokens are words (letters and digits, with
-   inner apostrophes, hyphens and dots: `don't`, `opt-out`, `4.2`), URLs, CJK characters one by
-   one, Markdown escapes, runs of one punctuation character (`**`, `====`) and runs of whitespace;
-   a side's tokens join to that side exactly. Words and punctuation are matched first, whitespace
-   only then, so spaces never pull words apart. An equal stretch squeezed between two changes and
-   no longer than either is folded into them (diff-match-patch's semantic cleanup; see `_absorbs`),
-   so "~~may share your data~~ will never sell your information" reads as one rewrite.
+3. **Words.** A changed pair is diffed token by token: words (`don't`, `opt-out`, `4.2`), URLs,
+   CJK characters, Markdown escapes, runs of one punctuation character (`**`), runs of whitespace.
+   Words and punctuation are matched first, whitespace only then, so spaces never pull words
+   apart; an equal stretch between two changes and no longer than either is folded into them
+   (diff-match-patch's semantic cleanup, see `_absorbs`): "~~may share your data~~ will never
+   sell your information" reads as one rewrite.
 4. **Counts.** A word is a token that starts with a letter or a digit. `words_added` and
    `words_removed` count the words of inserted and deleted tokens, moved blocks included.
 
 Bounds
 ------
-The LCS engine is rapidfuzz's bit-parallel Indel (exact, C++): its time and memory grow with
-len(a) × len(b) / 64, whatever the inputs, so it is given problems of at most `MAX_CELLS`. A larger
-one loses its common prefix and suffix, then is cut at anchors, the elements found exactly once on
-each side, kept in order (patience diff), or if there are none, the n-th occurrences of elements
-found as often on each side; each gap is diffed the same way. A gap still too large and without
-anchor, or met after `ANCHOR_WORK` × (len(a) + len(b)) elements of anchoring, matches
-nothing: it shows whole as deleted and inserted. Pairing in a large stretch compares blocks near
-its diagonal only. Unrelated 1 MB texts take about a second; nothing is quadratic in Python.
+The LCS engine, rapidfuzz's bit-parallel Indel (exact, C++), costs len(a) × len(b) / 64 whatever
+the inputs, so it gets problems of at most `MAX_CELLS`. A larger one loses its common prefix and
+suffix, then is cut at anchors (elements found once on each side, or else the n-th occurrences of
+elements found as often on each side, longest chain in order: patience diff) and each gap is diffed
+the same way. A gap still too large and without anchor, or met after `ANCHOR_WORK` × (len(a) +
+len(b)) elements of anchoring, matches nothing: it shows deleted and inserted whole. Pairing in a
+large stretch compares blocks near its diagonal only. So 1 MB texts take a second or two at worst.
 """
 
 from __future__ import annotations
@@ -43,13 +41,13 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate, compress
 from operator import itemgetter, not_
 from typing import Literal
 
-from rapidfuzz.distance import Indel, Opcodes
+from rapidfuzz.distance import Indel
 
 Op = Literal["equal", "insert", "delete"]
 BlockOp = Literal["equal", "insert", "delete", "change"]
@@ -68,7 +66,7 @@ PAIR_ALL = 2_500
 PAIR_BAND = 25
 
 # Blocks end at blank lines, and at a line end when the next line starts a list item or a table row.
-_SEPARATOR = re.compile(r"(\n(?:[ \t]*\n)+|\n(?=[ \t]*(?:(?:[*+-]|\d{1,9}[.)])[ \t]|\|)))")
+_SEPARATOR = re.compile(r"(\n(?:[ \t\r]*\n)+|\n(?=[ \t]*(?:(?:[*+-]|\d{1,9}[.)])[ \t]|\|)))")
 _KIND = re.compile(
     r"(?P<code>\s*(?:```|~~~))"
     r"|(?P<rule>[ \t]*(?:[*_-][ \t]*){3,}\Z)"
@@ -130,11 +128,10 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class Hunk:
-    """Changed blocks with their context, and how many unchanged blocks are folded around them.
+    """Changed blocks with context; `start` indexes `blocks[0]` in `TextDiff.blocks`.
 
-    `start` is the index of `blocks[0]` in `TextDiff.blocks`. A hunk's `folded_after` is the next
-    one's `folded_before`; the last hunk's counts the unchanged blocks down to the end.
-    """
+    `folded_before`/`folded_after` count the unchanged blocks folded before and after it (a hunk's
+    `folded_after` is the next one's `folded_before`)."""
 
     start: int
     blocks: tuple[Block, ...]
@@ -495,20 +492,20 @@ def matching_runs(a: Sequence[str], b: Sequence[str]) -> list[Run]:
 
 def _lcs_runs(a: Sequence[str], b: Sequence[str], i0: int, j0: int) -> list[Run]:
     """The runs of a longest common subsequence of `a` and `b`, offset by (i0, j0)."""
-    if not a or not b:
-        return []
-    runs = _equal_runs(Indel.opcodes(a, b))
+    runs = _equal_runs(a, b) if a and b else []
     # rapidfuzz compares strings by their hash: should two differ with one hash, compare ids.
     if any(a[i : i + size] != b[j : j + size] for i, j, size in runs):
         ids: dict[str, int] = {}
-        runs = _equal_runs(
-            Indel.opcodes([ids.setdefault(x, len(ids)) for x in a], [ids.setdefault(x, len(ids)) for x in b])
-        )
+        runs = _equal_runs([ids.setdefault(x, len(ids)) for x in a], [ids.setdefault(x, len(ids)) for x in b])
     return [(i0 + i, j0 + j, size) for i, j, size in runs]
 
 
-def _equal_runs(opcodes: Opcodes) -> list[Run]:
-    return [(op.src_start, op.dest_start, op.src_end - op.src_start) for op in opcodes if op.tag == "equal"]
+def _equal_runs(a: Sequence[Hashable], b: Sequence[Hashable]) -> list[Run]:
+    return [
+        (op.src_start, op.dest_start, op.src_end - op.src_start)
+        for op in Indel.opcodes(a, b)
+        if op.tag == "equal"
+    ]
 
 
 def _anchors(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
