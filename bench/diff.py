@@ -12,7 +12,8 @@ Prints the median and the 95th percentile of the run times of `diff_texts` and `
 
 `--engines` also runs the corpus and the pathological cases with other LCS engines put in place
 of rapidfuzz (stdlib difflib with and without autojunk, and fast-diff-match-patch when installed),
-with the number of words they mark as changed (fewer is a tighter diff).
+with the number of words they mark as changed (fewer is a tighter diff), and each engine alone on
+whole documents as one token sequence (stopped after two minutes).
 
     python bench/diff.py [--corpus ../shared/compat-corpus] [--runs 20] [--engines]
 """
@@ -226,8 +227,28 @@ def compare_engines(pairs: list[tuple[str, str, str]], cases: list[tuple[str, st
             print(f"{name}\n  corpus: {summary(seconds)}   words marked changed: {changed}")
             for case, old, new in cases[2:]:
                 print(f"  {case}: {summary(timings(lambda o=old, n=new: diff_texts(o, n), 1))}")
+            whole_documents(engine, pairs)
     finally:
         ota.diff._lcs_runs = original
+
+
+def whole_documents(engine: Runs, pairs: list[tuple[str, str, str]], budget: float = 120.0) -> None:
+    """The engine alone on each pair's whole token sequences (no blocks): what ota.diff avoids."""
+    cpus, edits, started = [], 0, time.process_time()
+    for _, old, new in pairs:
+        a, b = ota.diff.tokenize(old), ota.diff.tokenize(new)
+        cpu = time.process_time()
+        same = sum(size for _, _, size in engine(a, b, 0, 0))
+        cpus.append(time.process_time() - cpu)
+        edits += len(a) + len(b) - 2 * same
+        if time.process_time() - started > budget:
+            break
+    ordered = [cpu * 1e3 for cpu in sorted(cpus)]
+    median, p95 = ordered[len(ordered) // 2], ordered[round(0.95 * (len(ordered) - 1))]
+    print(
+        f"  whole documents as one sequence ({len(cpus)} of {len(pairs)} pairs, {budget:.0f} s at most):"
+        f" CPU median {median:.1f} ms, p95 {p95:.1f} ms, max {ordered[-1]:.0f} ms; tokens changed {edits}"
+    )
 
 
 def main() -> None:

@@ -256,6 +256,13 @@ def test_equal_words_next_to_a_pure_insertion_stay_equal() -> None:
     ]
 
 
+def test_changes_of_spaces_keep_the_words_between_them_equal() -> None:
+    """Changed spacing around a word changes no word: the word stays equal between the two changes."""
+    tokens, added, removed = diff_words("a  b c", "a b  c")
+    assert [token.text for token in tokens if token.op == "equal"] == ["a", "b", "c"]
+    assert (added, removed) == (0, 0)
+
+
 def test_side_by_side_columns_come_from_each_blocks_sides() -> None:
     """Each block gives the old column (equal and deleted tokens) and the new column (equal and inserted)."""
     diff = diff_texts("Keep.\n\nWe sell data.\n\nGone paragraph here.", "Keep.\n\nWe never sell data.")
@@ -285,6 +292,12 @@ def test_list_items_table_rows_and_headings_are_blocks_of_their_own() -> None:
         "heading", "heading", "paragraph", "list_item", "list_item", "list_item",
         "table_row", "table_row", "rule", "quote", "code",
     ]  # fmt: skip
+
+
+def test_crlf_text_splits_at_blank_lines_too() -> None:
+    """A text with CRLF line ends is cut into paragraphs and list items like an LF one."""
+    blocks = split_blocks("One.\r\n\r\nTwo:\r\n*   a")
+    assert [content for content, _ in blocks] == ["One.\r", "Two:\r", "*   a"]
 
 
 def test_one_changed_list_item_is_one_changed_block() -> None:
