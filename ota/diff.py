@@ -286,10 +286,10 @@ def _pair_stretch(olds: list[tuple[str, str]], news: list[tuple[str, str]]) -> l
     i = j = 0
     for pi, pj in [*_best_pairs(old_tokens, new_tokens), (len(olds), len(news))]:
         for (content, sep), tokens in zip(olds[i:pi], old_tokens[i:pi], strict=True):
-            removed = _word_sums(tokens)[-1]
+            removed = sum(map(str.isalnum, map(_FIRST, tokens)))
             out.append(Block("delete", block_kind(content), (Token("delete", content),), sep, "", 0, removed))
         for (content, sep), tokens in zip(news[j:pj], new_tokens[j:pj], strict=True):
-            added = _word_sums(tokens)[-1]
+            added = sum(map(str.isalnum, map(_FIRST, tokens)))
             out.append(Block("insert", block_kind(content), (Token("insert", content),), "", sep, added))
         if pi < len(olds):
             (old_content, old_sep), (new_content, new_sep) = olds[pi], news[pj]
