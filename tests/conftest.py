@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
+
+# Hypothesis keeps caches in ./.hypothesis by default: tests write nothing into the source tree.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "ota-hypothesis")
 
 
 @pytest.fixture(autouse=True)

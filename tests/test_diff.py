@@ -24,8 +24,8 @@ from ota.diff import (
 
 COMPAT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "compat-corpus"
 
-# No example database (it would be written into the source tree) and no deadline (timing is the
-# bench's business; a loaded machine must not fail a test).
+# No example database (a failure prints the example to reproduce it) and no deadline (timing is
+# the bench's business; a loaded machine must not fail a test).
 PROPERTIES = settings(database=None, deadline=None, max_examples=300)
 
 # Texts made of the pieces turndown's Markdown is made of, so that blocks, list items, table rows
