@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from ota.settings import FetchSettings, load_settings
+
+# Hypothesis keeps caches in ./.hypothesis by default: tests write nothing into the source tree.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "ota-hypothesis")
 
 
 @pytest.fixture(autouse=True)
