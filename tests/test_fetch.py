@@ -681,6 +681,6 @@ def test_host_delay_spaces_request_starts() -> None:
 )
 def test_no_proxy_is_read_as_curl_reads_it(host: str, no_proxy: str, bypassed: bool) -> None:
     """NO_PROXY entries match a host and its subdomains, with or without a leading dot or a port."""
-    from ota.fetch.client import bypasses_proxy
+    from ota.fetch.proxy import bypasses_proxy
 
     assert bypasses_proxy(host, no_proxy) is bypassed

@@ -234,3 +234,73 @@ def test_ota_track_refuses_a_declaration_naming_a_private_address(
     assert code == 1, output
     assert f"failed: Inside › Imprint: Refused to fetch '{httpserver.url_for('/terms')}': " in output
     assert httpserver.log == []
+
+
+# -- the browser's connections ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def other_loopback() -> Any:
+    """A server on 127.0.0.2: a loopback address the guard must refuse (it records any request)."""
+    server = HTTPServer(host="127.0.0.2", port=0)
+    server.expect_request("/").respond_with_data("<main>internal</main>", content_type="text/html")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.clear()
+        server.stop()
+
+
+def render(url: str, settings: FetchSettings) -> Any:
+    async def go() -> Any:
+        async with Fetcher(settings) as fetcher:
+            try:
+                return await fetcher.fetch(url, execute_client_scripts=True)
+            except FetchError as error:
+                return error
+
+    return asyncio.run(go())
+
+
+@pytest.mark.browser
+def test_the_browser_is_refused_a_redirect_to_another_loopback_address(
+    httpserver: HTTPServer, other_loopback: HTTPServer
+) -> None:
+    """Chromium's connections go through the guard's proxy: a page on the allowed 127.0.0.1 that
+    redirects to 127.0.0.2 fails with the refusal, and 127.0.0.2 receives nothing."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    target = f"http://127.0.0.2:{other_loopback.port}/"
+    httpserver.expect_request("/terms").respond_with_data("", status=302, headers={"Location": target})
+    url = httpserver.url_for("/terms").replace("localhost", "127.0.0.1")
+
+    error = render(url, guarded(allowed_networks=("127.0.0.1/32",)))
+
+    assert isinstance(error, FetchError), error
+    assert str(error).startswith(
+        f"Refused to fetch '{url}' (redirected to '{target}'): 127.0.0.2 is a loopback"
+    )
+    assert other_loopback.log == []
+
+
+@pytest.mark.browser
+def test_the_browser_renders_an_allowed_page_without_its_refused_subresources(
+    httpserver: HTTPServer, other_loopback: HTTPServer
+) -> None:
+    """Images, frames and scripts pointing at a refused address are not loaded; the page is."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    internal = f"http://127.0.0.2:{other_loopback.port}/"
+    page = (
+        f'<html><body><main><p>Public terms.</p><img src="{internal}"><iframe src="{internal}"></iframe>'
+        f'<script src="{internal}"></script></main></body></html>'
+    )
+    httpserver.expect_request("/terms").respond_with_data(page, content_type="text/html")
+    url = httpserver.url_for("/terms").replace("localhost", "127.0.0.1")
+
+    rendered = render(url, guarded(allowed_networks=("127.0.0.1/32",)))
+
+    assert not isinstance(rendered, FetchError), rendered
+    assert b"Public terms." in rendered.content
+    assert other_loopback.log == []

@@ -28,15 +28,17 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from ota.errors import FetchError
+from ota.fetch.guard import AddressPolicy, Resolver, refused_fetch, resolve
 from ota.fetch.nssdb import TrustError, make_home
+from ota.fetch.proxy import REFUSED_HEADER, GuardProxy
 
 if TYPE_CHECKING:  # playwright is imported on the first render: it takes 0.2 s to import
     from playwright.async_api import Browser as Chromium
     from playwright.async_api import Page as Tab
-    from playwright.async_api import Playwright, Response
+    from playwright.async_api import Playwright, Request, Response
 
 DEFAULT_EXECUTABLE = "/usr/bin/chromium"
 INSTALL_HINT = "install Debian's chromium package (apt-get install chromium)"
@@ -166,11 +168,18 @@ class Browser:
         proxy: Mapping[str, str] | None = None,
         ca_certificates: Sequence[Path] = (),
         sandbox: bool | None = None,
+        policy: AddressPolicy | None = None,
+        resolver: Resolver = resolve,
     ) -> None:
         """`ca_certificates`: PEM files, or folders of PEM files, of authorities to trust besides
         Chromium's own roots (those `SSL_CERT_FILE` and `SSL_CERT_DIR` name for plain HTTP).
         `sandbox`: Chromium's sandbox on or off; None: on, unless this process runs as root.
+        `policy`: the addresses Chromium may connect to (`ota.fetch.guard`); every connection then
+        goes through a local proxy that checks them (`ota.fetch.proxy`); `resolver` is its seam.
         """
+        self.policy = policy
+        self._resolver = resolver
+        self._guard: GuardProxy | None = None
         self.executable = executable
         self.user_agent = user_agent
         self.accept_language = accept_language
@@ -206,6 +215,9 @@ class Browser:
                 with suppress(Exception):
                     await asyncio.wait_for(playwright.stop(), CLOSE_TIMEOUT)
             self._remove_home()
+            guard, self._guard = self._guard, None
+            if guard is not None:
+                await guard.aclose()
 
     def _remove_home(self) -> None:
         home, self._home = self._home, None
@@ -249,15 +261,22 @@ class Browser:
         from playwright.async_api import Error as PlaywrightError
 
         statuses: list[int] = []
+        navigated: list[str] = []  # the addresses of the main document, redirects included
+
+        def on_request(request: Request) -> None:
+            if request.is_navigation_request() and request.frame == tab.main_frame:
+                navigated.append(request.url)
 
         def on_response(response: Response) -> None:
             if response.request.is_navigation_request() and response.frame == tab.main_frame:
                 statuses.append(response.status)
 
+        tab.on("request", on_request)
         tab.on("response", on_response)
         try:
             response = await tab.goto(url, wait_until="load", timeout=timeout * 1000)
         except PlaywrightError as exc:
+            self._raise_if_refused(url, navigated)
             # Chromium fails a navigation whose error status (4xx, 5xx) comes with an empty body.
             if "net::ERR_HTTP_RESPONSE_CODE_FAILURE" in exc.message and statuses:
                 return Rendered(tab.url, statuses[-1], None, b"", rendered=False)
@@ -265,6 +284,8 @@ class Browser:
         if response is None:
             raise FetchError(url, f"Response is empty when trying to fetch '{url}'")
         status = response.status
+        if status == 403 and await response.header_value(REFUSED_HEADER):
+            self._raise_if_refused(url, navigated)
         if not (200 <= status < 300 or status == 304):
             return Rendered(tab.url, status, None, b"", rendered=False)
         content_type = await response.header_value("content-type")
@@ -339,6 +360,8 @@ class Browser:
         from playwright.async_api import Error as PlaywrightError
 
         options: dict[str, Any] = {"proxy": self.proxy} if self.proxy else {}
+        if self.policy is not None and self.policy.restricts:
+            options["proxy"] = await self._guarded_proxy()
         if self.ca_certificates:
             options["env"] = await self._trusting_environment()
         try:
@@ -360,6 +383,30 @@ class Browser:
                 reason += " (its sandbox needs user namespaces; where they are refused, turn the sandbox off)"
             raise BrowserUnavailable(reason) from exc
 
+    async def _guarded_proxy(self) -> dict[str, str]:
+        """Start the guard's proxy (chained to the configured one, if any); Chromium's proxy setting."""
+        assert self.policy is not None
+        upstream = None
+        if self.proxy:
+            parts = urlsplit(self.proxy["server"])
+            credentials = ""
+            if self.proxy.get("username"):
+                user = quote(self.proxy["username"], safe="")
+                credentials = f"{user}:{quote(self.proxy.get('password', ''), safe='')}@"
+            upstream = f"{parts.scheme}://{credentials}{parts.netloc}"
+        if self._guard is not None:
+            await self._guard.aclose()
+        self._guard = GuardProxy(
+            self.policy,
+            resolver=self._resolver,
+            upstream=upstream,
+            upstream_bypass=self.proxy.get("bypass", "") if self.proxy else "",
+        )
+        address = await self._guard.start()
+        # `<-loopback>`: Chromium otherwise never proxies 127.0.0.1 and localhost, which the guard
+        # must see too.
+        return {"server": address, "bypass": "<-loopback>"}
+
     async def _trusting_environment(self) -> dict[str, str]:
         """Chromium's environment: this process's, with a HOME whose NSS database trusts the CAs."""
         self._remove_home()
@@ -371,6 +418,15 @@ class Browser:
             raise BrowserUnavailable(f"Chromium cannot trust the CA certificates: {exc}") from exc
         # The environment is passed through as it is (Playwright replaces it whole), HOME aside.
         return {**os.environ, "HOME": str(home)}
+
+    def _raise_if_refused(self, url: str, navigated: Sequence[str]) -> None:
+        """Raise the guard's refusal when it stopped the navigation to one of these addresses."""
+        if self._guard is None:
+            return
+        for current in reversed([url, *navigated]):
+            refusal = self._guard.refusal(urlsplit(current).hostname or "")
+            if refusal is not None:
+                raise refused_fetch(url, current, refusal)
 
     @staticmethod
     def _timed_out(url: str, timeout: float) -> FetchError:

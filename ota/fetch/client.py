@@ -21,7 +21,7 @@ import asyncio
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,8 +36,9 @@ from ota.errors import FetchError, SettingsError
 from ota.fetch.browser import Browser, Rendered, proxy_from_environment
 from ota.fetch.codes import network_error_code
 from ota.fetch.content import decode_text, is_text, mime_type_of
-from ota.fetch.guard import AddressPolicy, AddressRefused, Resolver, resolve
+from ota.fetch.guard import AddressPolicy, AddressRefused, Resolver, refused_fetch, resolve
 from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
+from ota.fetch.proxy import bypasses_proxy, proxies_of
 from ota.fetch.transport import GuardedTransport
 from ota.settings import FetchSettings
 
@@ -129,40 +130,6 @@ class _Host:
     next_start: float = float("-inf")
 
 
-def proxies_of(environment: Mapping[str, str]) -> dict[str, str]:
-    """Proxy URLs by scheme (and `no`: the bypass list) from proxy variables, as curl reads them.
-
-    The same rules as `urllib.request.getproxies_environment`, on a given mapping: lowercase
-    names win over uppercase ones.
-    """
-    proxies: dict[str, str] = {}
-    for name, value in sorted(environment.items(), key=lambda item: item[0].islower()):
-        if value and name.lower().endswith("_proxy"):
-            proxies[name.lower()[: -len("_proxy")]] = value
-    return proxies
-
-
-def bypasses_proxy(host: str, no_proxy: str) -> bool:
-    """Whether `NO_PROXY` (comma-separated host names, domain suffixes, `*`) exempts `host`.
-
-    As curl reads it: `example.com` and `.example.com` both match `example.com` and its subdomains;
-    an entry's port, if any, is ignored; names compare without case.
-    """
-    host = host.lower().rstrip(".")
-    for entry in no_proxy.lower().split(","):
-        entry = entry.strip()
-        if entry == "*":
-            return True
-        if entry.startswith("[") and "]" in entry:
-            entry = entry[1 : entry.index("]")]
-        elif entry.count(":") == 1:
-            entry = entry.split(":", 1)[0]
-        entry = entry.lstrip(".").rstrip(".")
-        if entry and (host == entry or host.endswith("." + entry)):
-            return True
-    return False
-
-
 def _tls_context(settings: FetchSettings) -> ssl.SSLContext:
     """The TLS context of every connection: the authorities named by the settings, else certifi's."""
     try:
@@ -181,16 +148,6 @@ def _utc_now() -> datetime:
 def may_be_bot_blocking(error: FetchError) -> bool:
     """Whether OTA would try `error`'s page again with a browser (HTTP 403, 406, 502, ECONNRESET)."""
     return error.status in BOT_BLOCKING_STATUSES or BOT_BLOCKING_CODE in str(error)
-
-
-def _refused(url: str, current: str, refusal: AddressRefused) -> FetchError:
-    """The failure of a fetch the address guard stopped, naming the URL and the address."""
-    redirected = f" (redirected to '{current}')" if current != url else ""
-    return FetchError(
-        url,
-        f"Refused to fetch '{url}'{redirected}: {refusal}; ota fetches public addresses only "
-        "(allow others with [fetch] allow_private_addresses or allowed_networks)",
-    )
 
 
 def _tried(error: FetchError, attempts: int, seconds: float) -> FetchError:
@@ -263,6 +220,8 @@ class Fetcher:
             proxy=proxy_from_environment(settings.proxy_environment),
             ca_certificates=[path for path in (settings.ca_file, settings.ca_dir) if path is not None],
             sandbox=settings.browser_sandbox,
+            policy=self.policy,
+            resolver=resolver,
         )
         self._js_tabs: JsFilterTabs | None = None
         self._browser_pages = asyncio.Semaphore(settings.browser_pages)
@@ -471,7 +430,7 @@ class Fetcher:
             try:
                 response = await transport.handle_async_request(request)
             except AddressRefused as exc:
-                raise _refused(url, current, exc) from exc
+                raise refused_fetch(url, current, exc) from exc
             response.request = request
             try:
                 location = response.headers.get("location")

@@ -29,6 +29,8 @@ from typing import Any
 
 import httpcore
 
+from ota.errors import FetchError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -91,6 +93,16 @@ class AddressPolicy:
         if not ip.is_global:
             return "not a public address"
         return None
+
+
+def refused_fetch(url: str, current: str, refusal: AddressRefused) -> FetchError:
+    """The failure of a fetch the address guard stopped, naming the URL, the redirect and the address."""
+    redirected = f" (redirected to '{current}')" if current != url else ""
+    return FetchError(
+        url,
+        f"Refused to fetch '{url}'{redirected}: {refusal}; ota fetches public addresses only "
+        "(allow others with [fetch] allow_private_addresses or allowed_networks)",
+    )
 
 
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
