@@ -18,6 +18,7 @@ from ota.report.summary import Report
 from ota.settings import Settings
 from ota.store.extractions import ExtractionState
 from ota.store.records import Recording
+from ota.store.signing import SshSigner
 from ota.store.writer import Writer
 from ota.track import Outcome, track
 
@@ -59,10 +60,14 @@ async def run_tracking(
     report = Report()
     # The recording process starts and opens the repositories while the first pages are fetched;
     # a repository that cannot be opened still stops the run before anything is recorded.
-    name, email = settings.author_name, settings.author_email
-    snapshots = await Writer.open(settings.snapshots, author_name=name, author_email=email, wait=False)
+    name, email, key = settings.author_name, settings.author_email, settings.signing_key
+    if key is not None:
+        SshSigner.load(key)  # a key that cannot sign stops the run before anything is fetched
+    snapshots = await Writer.open(
+        settings.snapshots, author_name=name, author_email=email, wait=False, signing_key=key
+    )
     versions = await Writer.open(
-        settings.versions, author_name=name, author_email=email, cited=snapshots, wait=False
+        settings.versions, author_name=name, author_email=email, cited=snapshots, wait=False, signing_key=key
     )
     opening = asyncio.ensure_future(_ready(snapshots, versions))
     extractor = ExtractionPool(settings.extract_workers)

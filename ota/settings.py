@@ -22,9 +22,15 @@
     author_name = "Open Terms Archive Bot"
     author_email = "bot@opentermsarchive.org"
 
+    signing_key = "keys/ota"            # SSH private key: every commit is signed (git's gpg.format = ssh)
+    allowed_signers = "allowed_signers" # who may sign (ssh-keygen's format); `ota verify` checks with it
+
     [track]
     schedule = "30 */12 * * *"
     extract_workers = 2
+
+    [verify]
+    accept_explained = false           # exit 0 when every difference has a likely cause
 
 Every key is converted to its type here, and a key that is unknown or of the wrong type is a
 `SettingsError` naming the file, the section and the key. The environment is read here and only
@@ -131,6 +137,12 @@ class Settings:
     #: Processes extracting Markdown; 0 extracts in the main process (tests, debugging).
     extract_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     engine_version: str = ENGINE_VERSION
+    #: SSH private key signing every commit ota makes; None: commits are not signed.
+    signing_key: Path | None = None
+    #: Allowed-signers file (ssh-keygen's format) naming the keys trusted to sign the repositories.
+    allowed_signers: Path | None = None
+    #: Whether `ota verify` exits 0 when every difference found has a likely cause.
+    accept_explained: bool = False
 
 
 # -- the keys of ota.toml ---------------------------------------------------------------------------
@@ -211,6 +223,14 @@ def _path(value: Any) -> Path:
     return Path(value)
 
 
+def _file(value: Any) -> Path:
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str) or not value:
+        raise _Invalid(f"must be a file path, not {_shown(value)}")
+    return Path(value)
+
+
 def _shown(value: Any) -> str:
     kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}
     return f"{kind.get(type(value), type(value).__name__)} ({value!r})"
@@ -252,10 +272,15 @@ _KEYS: dict[str, dict[str, _Key]] = {
         "snapshot_link_template": _Key("snapshot_link_template", _string),
         "author_name": _Key("author_name", _one_line),
         "author_email": _Key("author_email", _one_line),
+        "signing_key": _Key("signing_key", _file),
+        "allowed_signers": _Key("allowed_signers", _file),
     },
     "track": {
         "schedule": _Key("schedule", _cron),
         "extract_workers": _Key("extract_workers", _integer(0)),
+    },
+    "verify": {
+        "accept_explained": _Key("accept_explained", _boolean),
     },
 }
 #: Option name (as `load_settings` takes it) → its key, for the same checks as the file's values.
@@ -263,6 +288,8 @@ _BY_TARGET = {
     key.target: (section, name, key) for section, keys in _KEYS.items() for name, key in keys.items()
 }
 _PATH_TARGETS = {"declarations", "snapshots", "versions"}
+#: Files named by a setting: relative to the file, and checked to be readable.
+_FILE_TARGETS = {"signing_key", "allowed_signers"}
 _FETCH_FIELDS = {f.name for f in fields(FetchSettings)}
 
 
@@ -327,7 +354,8 @@ def _file_values(config: Path) -> dict[str, Any]:
                     f"{config}: [{section}] {name}: unknown setting; known: {', '.join(keys)}"
                 )
             converted = _converted(key, value, f"{config}: [{section}] {name}")
-            values[key.target] = base / converted if key.target in _PATH_TARGETS else converted
+            relative = key.target in _PATH_TARGETS | _FILE_TARGETS
+            values[key.target] = base / converted if relative else converted
     return values
 
 
@@ -336,6 +364,15 @@ def _converted(key: _Key, value: Any, where: str) -> Any:
         return key.convert(value)
     except _Invalid as error:
         raise SettingsError(f"{where}: {error}") from None
+
+
+def _check_readable(target: str, path: Path) -> None:
+    section, name, _ = _BY_TARGET[target]
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise SettingsError(f"[{section}] {name}: {path}: cannot be read: {error.strerror}") from error
 
 
 def _environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -367,6 +404,8 @@ def _build(values: Mapping[str, Any]) -> Settings:
         if target.startswith("fetch.")
     }
     top = {target: value for target, value in values.items() if not target.startswith("fetch.")}
+    for target in _FILE_TARGETS & set(top):
+        _check_readable(target, top[target])
     unknown = set(fetch) - _FETCH_FIELDS
     if unknown:  # a bug in this module, not a user error
         raise AssertionError(f"unknown fetch fields {sorted(unknown)}")
