@@ -35,7 +35,7 @@ from ota.extract import PDF_MIME_TYPE
 from ota.pool import ExtractionPool, Source
 from ota.settings import Settings
 from ota.store.declared import DeclarationsHistory
-from ota.store.reader import Change, RepositoryReader
+from ota.store.reader import Change, CommitInfo, RepositoryReader
 from ota.store.signing import AllowedSigners
 from ota.verify.commits import check_commits
 from ota.verify.declared import Declarations, Declared
@@ -97,6 +97,8 @@ async def verify_archive(
     report = VerifyReport(accept_explained=settings.accept_explained)
     bot = (settings.author_name, settings.author_email)
 
+    # The two history indexes are built by `git log`, in parallel: on a long history, the longest step.
+    await asyncio.gather(asyncio.to_thread(snapshots.changes), asyncio.to_thread(versions.changes))
     version_changes = [c for c in versions.changes() if selection.wants(c.path)]
     to_check = [
         c
@@ -111,7 +113,7 @@ async def verify_archive(
         on_total(len(to_check))
 
     # Commits first: who made them, their signatures, and when ota last recorded anything.
-    activity = check_commits(
+    activity, infos = check_commits(
         report, {"snapshots": snapshots, "versions": versions}, bot=bot, allowed=allowed, selection=selection
     )
     snapshot_changes = snapshots.changes()
@@ -132,6 +134,7 @@ async def verify_archive(
         checker = _VersionChecker(
             report=report,
             versions=versions,
+            infos=infos,
             snapshots=snapshots,
             by_snapshot=by_snapshot,
             declarations=declarations,
@@ -178,6 +181,7 @@ class _VersionChecker:
         *,
         report: VerifyReport,
         versions: RepositoryReader,
+        infos: dict[str, CommitInfo],
         snapshots: RepositoryReader,
         by_snapshot: dict[str, list[Change]],
         declarations: Declarations,
@@ -189,6 +193,7 @@ class _VersionChecker:
     ) -> None:
         self.report = report
         self.versions = versions
+        self.infos = infos
         self.snapshots = snapshots
         self.by_snapshot = by_snapshot
         self.declarations = declarations
@@ -219,7 +224,7 @@ class _VersionChecker:
             position = history.index(change)
             previous = history[position - 1] if position else None
             following = history[position + 1] if position + 1 < len(history) else None
-            info = self.versions.commit_info(change.commit_id)
+            info = self.infos.get(change.commit_id)
             if info is None:  # listed by the log, so present: a repository changed under our feet
                 continue
             version = read_version(change, info)

@@ -27,14 +27,16 @@ def check_commits(
     bot: tuple[str, str],
     allowed: AllowedSigners | None,
     selection: Selection,
-) -> list[datetime]:
+) -> tuple[list[datetime], dict[str, CommitInfo]]:
     """Check the authors and signatures of every commit of `repositories` (by name).
 
     Version commits' authors are checked with their format (`ota.verify.records`); here other
     authors are counted, and reported for the other repositories. Returns the sorted dates of
-    the commits ota made (its `X-engine-version` trailer), which tell when it last ran.
+    the commits ota made (its `X-engine-version` trailer), which tell when it last ran, and the
+    commits of the "versions" repository that touch a selected file (read once, used again).
     """
     activity: list[datetime] = []
+    kept: dict[str, CommitInfo] = {}
     for name, reader in repositories.items():
         paths: dict[str, list[str]] = {}
         for change in reader.changes():
@@ -51,6 +53,8 @@ def check_commits(
             if not touched and (selection.services or selection.terms_types):
                 continue
             report.commits_checked += 1
+            if name == "versions" and touched:
+                kept[info.commit_id] = info
             author = f"{info.author_name} <{info.author_email}>"
             if (info.author_name, info.author_email) != bot:
                 report.other_authors[author] += 1
@@ -71,7 +75,7 @@ def check_commits(
             signing_since = signing_since or info.commit_id
             told_untrusted = _check_signature(report, name, info, allowed, told_untrusted)
     activity.sort()
-    return activity
+    return activity, kept
 
 
 def _check_signature(

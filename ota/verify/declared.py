@@ -70,6 +70,7 @@ class Declarations:
         self._parsed: dict[tuple[str, str], Service | str] = {}
         self._with_history: dict[str, Service | str] = {}
         self._filter_files: dict[str, Path] = {}
+        self._memo: dict[tuple[str, str, object], Declared] = {}
 
     @property
     def versioned(self) -> bool:
@@ -135,6 +136,12 @@ class Declarations:
     # -- from git ----------------------------------------------------------------------------------
 
     def _from_state(self, service_id: str, terms_type: str, state: ServiceState) -> Declared:
+        key = (service_id, terms_type, state.commit_id)
+        if key not in self._memo:
+            self._memo[key] = self._read_state(service_id, terms_type, state)
+        return self._memo[key]
+
+    def _read_state(self, service_id: str, terms_type: str, state: ServiceState) -> Declared:
         assert self._history is not None
         origin = f"declarations commit {state.commit_id[:12]} ({state.date:%Y-%m-%d %H:%M})"
         blob = state.blob(".json")
@@ -183,25 +190,21 @@ class Declarations:
         if isinstance(service, str):
             return Declared(None, f"{service_id}.json", error=service)
         try:
-            terms = terms_in_force(service, terms_type, date)
+            terms: Terms | None = terms_in_force(service, terms_type, date)
         except KeyError:
-            return self._declared(
-                service, terms_type, f"{service_id}.json", *self._current_filters(service_id)
+            terms = None
+        until = terms.valid_until if terms is not None else None
+        key = (service_id, terms_type, until)
+        if key not in self._memo:
+            filters_path, javascript_path, files_key = self._current_filters(service_id)
+            origin = f"{service_id}.json"
+            if terms is not None and until is not None:
+                origin = f"{service_id}.history.json (valid until {until:%Y-%m-%d %H:%M})"
+                service = replace(service, terms={**service.terms, terms_type: terms})
+            self._memo[key] = self._declared(
+                service, terms_type, origin, filters_path, javascript_path, files_key
             )
-        if terms.valid_until is None:
-            return self._declared(
-                service, terms_type, f"{service_id}.json", *self._current_filters(service_id)
-            )
-        origin = f"{service_id}.history.json (valid until {terms.valid_until:%Y-%m-%d %H:%M})"
-        filters_path, javascript_path, key = self._current_filters(service_id)
-        return self._declared(
-            replace(service, terms={**service.terms, terms_type: terms}),
-            terms_type,
-            origin,
-            filters_path,
-            javascript_path,
-            key,
-        )
+        return self._memo[key]
 
     def _current(self, service_id: str, terms_type: str) -> Declared:
         service = self._collection.services.get(service_id)
@@ -246,8 +249,11 @@ class Declarations:
             problems = service.invalid.get(terms_type)
             error = "; ".join(map(str, problems)) if problems else f"{service.id} declares no {terms_type}"
             return Declared(None, origin, error=error, key=(None, files_key), since=since)
-        python_names = python_filter_names(filters_path) if filters_path else frozenset()
-        javascript_names = javascript_filter_names(javascript_path) if javascript_path else frozenset()
+        try:
+            python_names = python_filter_names(filters_path) if filters_path else frozenset()
+            javascript_names = javascript_filter_names(javascript_path) if javascript_path else frozenset()
+        except DeclarationError as error:
+            return Declared(None, origin, error=str(error), key=(None, files_key), since=since)
         used = {ref.name for document in terms.documents for ref in document.filters}
         needs = frozenset(used - BUILTIN_FILTER_NAMES - python_names) & javascript_names
         return Declared(
