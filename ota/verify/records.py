@@ -201,16 +201,10 @@ def check_citations(
                 f"is dated before the snapshot {snapshot_id[:12]} it cites "
                 f"({snapshot.date:%Y-%m-%dT%H:%M:%SZ})"
             )
-            if not version.by_ota and combined:
-                found.append(
-                    _finding(
-                        change,
-                        "date",
-                        message,
-                        "explained",
-                        "Open Terms Archive's engine dated combined terms' versions by an older snapshot",
-                    )
-                )
+            if not version.by_ota and (combined or version.kind == "upgrade"):
+                what = "combined terms' versions" if combined else "technical upgrades"
+                cause = f"Open Terms Archive's engine dated {what} by an older snapshot"
+                found.append(_finding(change, "date", message, "explained", cause))
             else:
                 found.append(_finding(change, "date", message))
     return found, cited
