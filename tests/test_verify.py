@@ -149,6 +149,10 @@ def test_a_history_recorded_by_ota_track_verifies(site: HTTPServer, tmp_path: Pa
     assert code == 0, output
     assert "3 versions checked" in output and "3 reproduced, 0 explained, 0 unexplained" in output
     assert data["counts"]["reproduced"] == 3 and data["ok"] is True  # type: ignore[index]
+    code, output, _ = verify(root, "--since", "2999-01-01")
+    assert code == 0 and "0 versions checked" in output
+    code, output, _ = verify(root, "--since", "yesterday")
+    assert code == 2 and "--since yesterday: not a date" in output
 
 
 def test_a_version_edited_and_committed_by_hand_is_reported(site: HTTPServer, tmp_path: Path) -> None:
