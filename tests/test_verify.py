@@ -292,3 +292,35 @@ def test_verify_needs_the_repositories(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 2 and "snapshots" in result.output
+
+
+def test_without_git_the_history_file_gives_the_declaration_in_force(
+    site: HTTPServer, tmp_path: Path
+) -> None:
+    """In a declarations folder that is not a git repository, SERVICE.history.json entries are in
+    force until their validUntil: a version recorded before a change reproduces with the old entry,
+    and the change that followed it calls for a technical upgrade."""
+    root = tmp_path / "plain"
+    (root / "declarations").mkdir(parents=True)
+    old = declaration(site)
+    (root / "declarations" / "Example.json").write_text(json.dumps(old), "utf-8")
+    (root / "ota.toml").write_text("[track]\nextract_workers = 0\n", "utf-8")
+    track(root, "-t", "Terms of Service")
+    time.sleep(1.1)
+    (root / "declarations" / "Example.json").write_text(
+        json.dumps(declaration(site, remove=".extra")), "utf-8"
+    )
+    code, output, data = verify(root)
+    assert code == 1
+    [finding] = findings(data)
+    assert finding["check"] == "reproduction" and "(Example.json)" in finding["message"]
+    history = {
+        "Terms of Service": [
+            {**old["terms"]["Terms of Service"], "validUntil": datetime.now(UTC).isoformat()}
+        ]
+    }  # type: ignore[index]
+    (root / "declarations" / "Example.history.json").write_text(json.dumps(history), "utf-8")
+    code, output, data = verify(root)
+    assert not findings(data), output  # reproduced with the history entry…
+    [finding] = findings(data, "explained")  # …and the change after it awaits its technical upgrade
+    assert finding["check"] == "upgrade" and "(Example.json)" in finding["message"]

@@ -292,9 +292,11 @@ class _VersionChecker:
                 continue
             candidate, _ = await self._extract(other, cited)
             if candidate is not None and candidate.encode("utf-8") == expected:
-                self._explained(
-                    version, what, f"a declaration change near that date: {other.origin} gives it"
-                )
+                if other.since is not None:  # a commit of the declarations repository
+                    cause = f"a declaration change near that date: {other.origin} gives it"
+                else:
+                    cause = f"the declaration of {other.origin} gives it"
+                self._explained(version, what, cause)
                 return
         if version.engine is not None and version.engine != self.engine:
             engine = version.engine if version.by_ota else f"Open Terms Archive's engine {version.engine}"
@@ -303,13 +305,13 @@ class _VersionChecker:
         if version.engine is None:
             self._explained(version, what, "recorded by an engine that did not name itself")
             return
-        cause = None
+        hint = None
         if declared.filters_path is not None and not self.declarations.versioned:
-            cause = (
+            hint = (
                 f"the service's filters ({declared.filters_path.name}) may have changed since: the "
                 "declarations folder is not a git repository, so their history is unknown"
             )
-        self.report.add(self._finding(version, "reproduction", what, "unexplained", cause))
+        self.report.add(self._finding(version, "reproduction", what, "unexplained", hint))
 
     async def _check_upgrades(
         self,
