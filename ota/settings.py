@@ -32,6 +32,10 @@
     [verify]
     accept_explained = false           # exit 0 when every difference has a likely cause
 
+    [timestamps]
+    authority = "https://tsa.example/" # RFC 3161 time-stamping authority witnessing each run's commits
+    certificates = "tsa-roots.pem"     # its root certificates, which `ota verify` checks tokens with
+
 Every key is converted to its type here, and a key that is unknown or of the wrong type is a
 `SettingsError` naming the file, the section and the key. The environment is read here and only
 here: `OTA_CONFIG`, `OTA_ACCEPT_LANGUAGE`, the proxy variables (`HTTP_PROXY`, `HTTPS_PROXY`,
@@ -143,6 +147,10 @@ class Settings:
     allowed_signers: Path | None = None
     #: Whether `ota verify` exits 0 when every difference found has a likely cause.
     accept_explained: bool = False
+    #: RFC 3161 time-stamping authority (URL) asked to witness the branch tips after each run.
+    timestamp_authority: str | None = None
+    #: PEM certificates of the authorities trusted to sign timestamps.
+    timestamp_certificates: Path | None = None
 
 
 # -- the keys of ota.toml ---------------------------------------------------------------------------
@@ -231,6 +239,13 @@ def _file(value: Any) -> Path:
     return Path(value)
 
 
+def _url(value: Any) -> str:
+    text = _string(value)
+    if not text.startswith(("http://", "https://")):
+        raise _Invalid(f"must be an http:// or https:// URL, not {text!r}")
+    return text
+
+
 def _shown(value: Any) -> str:
     kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}
     return f"{kind.get(type(value), type(value).__name__)} ({value!r})"
@@ -282,6 +297,10 @@ _KEYS: dict[str, dict[str, _Key]] = {
     "verify": {
         "accept_explained": _Key("accept_explained", _boolean),
     },
+    "timestamps": {
+        "authority": _Key("timestamp_authority", _url),
+        "certificates": _Key("timestamp_certificates", _file),
+    },
 }
 #: Option name (as `load_settings` takes it) → its key, for the same checks as the file's values.
 _BY_TARGET = {
@@ -289,7 +308,7 @@ _BY_TARGET = {
 }
 _PATH_TARGETS = {"declarations", "snapshots", "versions"}
 #: Files named by a setting: relative to the file, and checked to be readable.
-_FILE_TARGETS = {"signing_key", "allowed_signers"}
+_FILE_TARGETS = {"signing_key", "allowed_signers", "timestamp_certificates"}
 _FETCH_FIELDS = {f.name for f in fields(FetchSettings)}
 
 

@@ -213,3 +213,5 @@ def test_signing_and_verify_settings_are_files_beside_the_config(tmp_path: Path)
         load_settings(write(tmp_path, '[recorder]\nallowed_signers = "nowhere"\n'), environ={})
     with pytest.raises(SettingsError, match=r"\[verify\] accept_explained: must be true or false"):
         load_settings(write(tmp_path, '[verify]\naccept_explained = "yes"\n'), environ={})
+    with pytest.raises(SettingsError, match=r"\[timestamps\] authority: must be an http:// or https:// URL"):
+        load_settings(write(tmp_path, '[timestamps]\nauthority = "tsa.example"\n'), environ={})

@@ -223,6 +223,17 @@ class RepositoryReader:
                 return None
             return _commit_info(commit) if isinstance(commit, pygit2.Commit) else None
 
+    def notes(self, ref: str) -> dict[str, str]:
+        """The notes of a notes ref (`refs/notes/…`), by the commit they annotate; empty without it."""
+        with self._lock:
+            if self._git.references.get(ref) is None:
+                return {}
+            try:
+                notes = self._git.notes(ref)  # type: ignore[call-arg]  # the stubs miss its argument
+                return {str(note.annotated_id): note.message for note in notes}
+            except pygit2.GitError as exc:
+                raise RecordError(self._folder, f"could not read {ref}: {exc}") from exc
+
     def commits(self) -> Iterator[CommitInfo]:
         """Every commit up to the branch tip, oldest first (parents before children)."""
         with self._lock:

@@ -10,9 +10,10 @@ date, so anyone holding the three repositories can check it. For each version co
 3. while it is in force, every later declaration still gives it, or a technical upgrade follows
    (unless the tracker recorded nothing since the declaration changed).
 
-Then every commit of both repositories: its author, its signature once signing started, and the
-date order of each file's records. The repositories are only read (`RepositoryReader`); the
-extraction runs in child processes on every core (`ota.pool.ExtractionPool`).
+Then every commit of both repositories: its author, its signature once signing started, the
+date order of each file's records, and the trusted timestamps kept with them. The repositories are
+only read (`RepositoryReader`); the extraction runs in child processes on every core
+(`ota.pool.ExtractionPool`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ota.settings import Settings
 from ota.store.declared import DeclarationsHistory
 from ota.store.reader import Change, CommitInfo, RepositoryReader
 from ota.store.signing import AllowedSigners
+from ota.store.timestamps import load_roots
 from ota.verify.commits import check_commits
 from ota.verify.declared import Declarations, Declared
 from ota.verify.findings import Check, Finding, Severity, VerifyReport
@@ -48,6 +50,7 @@ from ota.verify.records import (
     read_version,
     split_path,
 )
+from ota.verify.timestamps import check_timestamps
 
 
 class Extract(Protocol):
@@ -112,10 +115,12 @@ async def verify_archive(
     if on_total is not None:
         on_total(len(to_check))
 
+    roots = load_roots(settings.timestamp_certificates) if settings.timestamp_certificates else None
     # Commits first: who made them, their signatures, and when ota last recorded anything.
     activity, infos = check_commits(
         report, {"snapshots": snapshots, "versions": versions}, bot=bot, allowed=allowed, selection=selection
     )
+    check_timestamps(report, {"snapshots": snapshots, "versions": versions}, roots)
     snapshot_changes = snapshots.changes()
     by_snapshot: dict[str, list[Change]] = defaultdict(list)
     for change in snapshot_changes:
