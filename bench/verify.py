@@ -172,8 +172,8 @@ def main() -> None:
         )
         print(
             f"peak memory (RSS): verifying process {peak_rss_mb(resource.RUSAGE_SELF):.0f} MB "
-            f"(before verifying: {rss_before:.0f} MB), largest extraction process "
-            f"{peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+            f"(before verifying: {rss_before:.0f} MB), largest child process (extraction or "
+            f"git log) {peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
         )
         if counts["reproduced"] != counts["versions"]:
             for line in report.summary_lines(limit=10):
