@@ -132,13 +132,13 @@ def track(
 class _ProgressBar:
     """A progress bar on the terminal: it counts terms, against a total once one is known."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str = "tracking") -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(
-            TextColumn("tracking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+            TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
         )
-        self._task = self._progress.add_task("tracking", total=None)
+        self._task = self._progress.add_task(label, total=None)
         self._progress.start()
 
     def set_total(self, total: int) -> None:
@@ -149,6 +149,73 @@ class _ProgressBar:
 
     def stop(self) -> None:
         self._progress.stop()
+
+
+@app.command()
+def verify(
+    service: Annotated[
+        list[str] | None, typer.Option("--service", "-s", help="Check only this service ID (repeatable).")
+    ] = None,
+    terms_type: Annotated[
+        list[str] | None, typer.Option("--terms-type", "-t", help="Check only this terms type (repeatable).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Check only the versions dated from this date (YYYY-MM-DD[THH:MM:SS]).")
+    ] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write every finding to this file.")
+    ] = None,
+    declarations: Annotated[Path | None, typer.Option(help="Declarations folder [./declarations].")] = None,
+    snapshots: Annotated[Path | None, typer.Option(help="Snapshots repository [./snapshots].")] = None,
+    versions: Annotated[Path | None, typer.Option(help="Versions repository [./versions].")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
+    config: ConfigOption = None,
+) -> None:
+    """Check every version against the snapshots it cites and the declaration then in force."""
+    from datetime import UTC, datetime
+
+    from ota.settings import load_settings
+    from ota.verify import Selection, verify_archive
+
+    try:
+        settings = load_settings(
+            config, overrides={"declarations": declarations, "snapshots": snapshots, "versions": versions}
+        )
+        start = None
+        if since is not None:
+            try:
+                start = datetime.fromisoformat(since)
+            except ValueError:
+                raise SettingsError(
+                    f"--since {since}: not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)"
+                ) from None
+            start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    except SettingsError as error:
+        raise _fail(str(error)) from error
+    selection = Selection(frozenset(service or ()), frozenset(terms_type or ()), start)
+    bar = _ProgressBar("verifying") if progress and sys.stderr.isatty() else None
+    try:
+        report = asyncio.run(
+            verify_archive(
+                settings,
+                selection=selection,
+                on_total=bar.set_total if bar else None,
+                on_progress=(lambda: bar.advance(None)) if bar else None,
+            )
+        )
+    except (SettingsError, DeclarationError, RecordError) as error:
+        raise _fail(str(error)) from error
+    finally:
+        if bar is not None:
+            bar.stop()
+    for line in report.summary_lines():
+        typer.echo(line)
+    if json_file is not None:
+        try:
+            report.write_json(json_file)
+        except OSError as error:
+            raise _fail(f"{json_file}: cannot be written: {error.strerror}") from error
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_FAILURES)
 
 
 @app.command()

@@ -12,13 +12,16 @@ from typing import TYPE_CHECKING
 
 from ota.collection import CollectionReader, InvalidTerms
 from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument, Terms
-from ota.errors import OtaError
+from ota.errors import FetchError, OtaError, RecordError
 from ota.fetch import Fetcher, Page
+from ota.fetch.timestamps import request_timestamp
 from ota.pool import ExtractionPool
 from ota.report.summary import Report
 from ota.settings import Settings
 from ota.store.extractions import ExtractionState
 from ota.store.records import Recording
+from ota.store.signing import SshSigner
+from ota.store.timestamps import add_timestamp, untimestamped_tip
 from ota.store.writer import Writer, opening_notes
 from ota.track import Outcome, track
 
@@ -60,10 +63,14 @@ async def run_tracking(
     report = Report()
     # The recording process starts and opens the repositories while the first pages are fetched;
     # a repository that cannot be opened still stops the run before anything is recorded.
-    name, email = settings.author_name, settings.author_email
-    snapshots = await Writer.open(settings.snapshots, author_name=name, author_email=email, wait=False)
+    name, email, key = settings.author_name, settings.author_email, settings.signing_key
+    if key is not None:
+        SshSigner.load(key)  # a key that cannot sign stops the run before anything is fetched
+    snapshots = await Writer.open(
+        settings.snapshots, author_name=name, author_email=email, wait=False, signing_key=key
+    )
     versions = await Writer.open(
-        settings.versions, author_name=name, author_email=email, cited=snapshots, wait=False
+        settings.versions, author_name=name, author_email=email, cited=snapshots, wait=False, signing_key=key
     )
     opening = asyncio.ensure_future(_ready(snapshots, versions))
     extractor = ExtractionPool(
@@ -119,6 +126,8 @@ async def run_tracking(
             report.warnings.extend(state.save())
         except OtaError as error:
             report.warnings.append(f"{error} (the next run extracts every terms again)")
+    if settings.timestamp_authority is not None:
+        report.warnings.extend(await _timestamp(settings, settings.timestamp_authority))
     collection = collection or reader.load()  # read by now: its errors and warnings
     if terms_types and not services:
         # Broken files of services outside the selection may or may not declare these types:
@@ -129,6 +138,20 @@ async def run_tracking(
     report.warnings.extend(collection.warnings)
     report.seconds = time.monotonic() - started
     return report
+
+
+async def _timestamp(settings: Settings, authority: str) -> list[str]:
+    """Have the time-stamping authority witness each repository's new branch tip; what failed."""
+    problems = []
+    for folder in (settings.snapshots, settings.versions):
+        try:
+            tip = untimestamped_tip(folder)
+            if tip is not None:
+                token = await request_timestamp(authority, tip.encode(), settings.fetch)
+                add_timestamp(folder, tip, token, (settings.author_name, settings.author_email))
+        except (FetchError, RecordError) as error:
+            problems.append(f"no timestamp for {folder}: {error}")
+    return problems
 
 
 async def _ready(snapshots: Writer, versions: Writer) -> None:

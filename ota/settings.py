@@ -22,11 +22,21 @@
     author_name = "Open Terms Archive Bot"
     author_email = "bot@opentermsarchive.org"
 
+    signing_key = "keys/ota"            # SSH private key: every commit is signed (git's gpg.format = ssh)
+    allowed_signers = "allowed_signers" # who may sign (ssh-keygen's format); `ota verify` checks with it
+
     [track]
     schedule = "30 */12 * * *"
     extract_workers = 2
     extract_timeout = 60               # seconds one page's extraction may take
     extract_memory = 1024              # MiB of memory one extraction may use
+
+    [verify]
+    accept_explained = false           # exit 0 when every difference has a likely cause
+
+    [timestamps]
+    authority = "https://tsa.example/" # RFC 3161 time-stamping authority witnessing each run's commits
+    certificates = "tsa-roots.pem"     # its root certificates, which `ota verify` checks tokens with
 
 Every key is converted to its type here, and a key that is unknown or of the wrong type is a
 `SettingsError` naming the file, the section and the key. The environment is read here and only
@@ -143,6 +153,16 @@ class Settings:
     extract_timeout: float = 60.0
     extract_memory: int = 1024
     engine_version: str = ENGINE_VERSION
+    #: SSH private key signing every commit ota makes; None: commits are not signed.
+    signing_key: Path | None = None
+    #: Allowed-signers file (ssh-keygen's format) naming the keys trusted to sign the repositories.
+    allowed_signers: Path | None = None
+    #: Whether `ota verify` exits 0 when every difference found has a likely cause.
+    accept_explained: bool = False
+    #: RFC 3161 time-stamping authority (URL) asked to witness the branch tips after each run.
+    timestamp_authority: str | None = None
+    #: PEM certificates of the authorities trusted to sign timestamps.
+    timestamp_certificates: Path | None = None
 
 
 # -- the keys of ota.toml ---------------------------------------------------------------------------
@@ -252,6 +272,21 @@ def _path(value: Any) -> Path:
     return Path(value)
 
 
+def _file(value: Any) -> Path:
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str) or not value:
+        raise _Invalid(f"must be a file path, not {_shown(value)}")
+    return Path(value)
+
+
+def _url(value: Any) -> str:
+    text = _string(value)
+    if not text.startswith(("http://", "https://")):
+        raise _Invalid(f"must be an http:// or https:// URL, not {text!r}")
+    return text
+
+
 def _shown(value: Any) -> str:
     kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}
     return f"{kind.get(type(value), type(value).__name__)} ({value!r})"
@@ -296,6 +331,8 @@ _KEYS: dict[str, dict[str, _Key]] = {
         "snapshot_link_template": _Key("snapshot_link_template", _string),
         "author_name": _Key("author_name", _one_line),
         "author_email": _Key("author_email", _one_line),
+        "signing_key": _Key("signing_key", _file),
+        "allowed_signers": _Key("allowed_signers", _file),
     },
     "track": {
         "schedule": _Key("schedule", _cron),
@@ -303,12 +340,21 @@ _KEYS: dict[str, dict[str, _Key]] = {
         "extract_timeout": _Key("extract_timeout", _number(0, exclusive=True)),
         "extract_memory": _Key("extract_memory", _integer(64)),
     },
+    "verify": {
+        "accept_explained": _Key("accept_explained", _boolean),
+    },
+    "timestamps": {
+        "authority": _Key("timestamp_authority", _url),
+        "certificates": _Key("timestamp_certificates", _file),
+    },
 }
 #: Option name (as `load_settings` takes it) → its key, for the same checks as the file's values.
 _BY_TARGET = {
     key.target: (section, name, key) for section, keys in _KEYS.items() for name, key in keys.items()
 }
 _PATH_TARGETS = {"declarations", "snapshots", "versions"}
+#: Files named by a setting: relative to the file, and checked to be readable.
+_FILE_TARGETS = {"signing_key", "allowed_signers", "timestamp_certificates"}
 _FETCH_FIELDS = {f.name for f in fields(FetchSettings)}
 
 
@@ -373,7 +419,8 @@ def _file_values(config: Path) -> dict[str, Any]:
                     f"{config}: [{section}] {name}: unknown setting; known: {', '.join(keys)}"
                 )
             converted = _converted(key, value, f"{config}: [{section}] {name}")
-            values[key.target] = base / converted if key.target in _PATH_TARGETS else converted
+            relative = key.target in _PATH_TARGETS | _FILE_TARGETS
+            values[key.target] = base / converted if relative else converted
     return values
 
 
@@ -382,6 +429,15 @@ def _converted(key: _Key, value: Any, where: str) -> Any:
         return key.convert(value)
     except _Invalid as error:
         raise SettingsError(f"{where}: {error}") from None
+
+
+def _check_readable(target: str, path: Path) -> None:
+    section, name, _ = _BY_TARGET[target]
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise SettingsError(f"[{section}] {name}: {path}: cannot be read: {error.strerror}") from error
 
 
 def _environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -418,6 +474,8 @@ def _build(values: Mapping[str, Any]) -> Settings:
         if target.startswith("fetch.")
     }
     top = {target: value for target, value in values.items() if not target.startswith("fetch.")}
+    for target in _FILE_TARGETS & set(top):
+        _check_readable(target, top[target])
     unknown = set(fetch) - _FETCH_FIELDS
     if unknown:  # a bug in this module, not a user error
         raise AssertionError(f"unknown fetch fields {sorted(unknown)}")

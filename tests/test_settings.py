@@ -196,3 +196,23 @@ def test_the_readme_documents_every_key() -> None:
         assert f"[{section}]" in readme
         for key in keys:
             assert f"\n{key} = " in readme, f"[{section}] {key} is not in the README"
+
+
+def test_signing_and_verify_settings_are_files_beside_the_config(tmp_path: Path) -> None:
+    """signing_key and allowed_signers are readable files relative to ota.toml; accept_explained a boolean."""
+    (tmp_path / "key").write_text("key", "utf-8")
+    (tmp_path / "allowed").write_text("", "utf-8")
+    config = write(
+        tmp_path,
+        '[recorder]\nsigning_key = "key"\nallowed_signers = "allowed"\n[verify]\naccept_explained = true\n',
+    )
+    settings = load_settings(config, environ={})
+    assert settings.signing_key == tmp_path / "key" and settings.allowed_signers == tmp_path / "allowed"
+    assert settings.accept_explained is True
+    assert load_settings(write(tmp_path, ""), environ={}).signing_key is None
+    with pytest.raises(SettingsError, match=r"\[recorder\] allowed_signers: .*nowhere: cannot be read"):
+        load_settings(write(tmp_path, '[recorder]\nallowed_signers = "nowhere"\n'), environ={})
+    with pytest.raises(SettingsError, match=r"\[verify\] accept_explained: must be true or false"):
+        load_settings(write(tmp_path, '[verify]\naccept_explained = "yes"\n'), environ={})
+    with pytest.raises(SettingsError, match=r"\[timestamps\] authority: must be an http:// or https:// URL"):
+        load_settings(write(tmp_path, '[timestamps]\nauthority = "tsa.example"\n'), environ={})

@@ -130,7 +130,7 @@ class _Host:
     next_start: float = float("-inf")
 
 
-def _tls_context(settings: FetchSettings) -> ssl.SSLContext:
+def tls_context(settings: FetchSettings) -> ssl.SSLContext:
     """The TLS context of every connection: the authorities named by the settings, else certifi's."""
     try:
         if settings.ca_file is not None or settings.ca_dir is not None:
@@ -199,7 +199,7 @@ class Fetcher:
         # One small connection pool per host: httpcore scans every connection of a pool for each
         # request, so a single pool of `concurrency` connections costs O(concurrency) per request.
         # The TLS context (loading the CA bundle takes tens of ms) is shared by all of them.
-        self._tls = _tls_context(settings)
+        self._tls = tls_context(settings)
         self._transports: dict[str, httpx.AsyncBaseTransport] = {}
         self._proxies = proxies_of(settings.proxy_environment)
         self._headers = httpx.Headers(

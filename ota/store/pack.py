@@ -24,6 +24,7 @@ import hashlib
 import os
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -222,10 +223,24 @@ class TreeCache:
         return folder
 
 
-def commit_object(tree: pygit2.Oid, parents: list[pygit2.Oid], signature: str, message: str) -> bytes:
-    """A commit's raw bytes; `signature` is `Name <email> SECONDS +0000` (author and committer)."""
+def commit_object(
+    tree: pygit2.Oid,
+    parents: list[pygit2.Oid],
+    signature: str,
+    message: str,
+    sign: Callable[[bytes], str] | None = None,
+) -> bytes:
+    """A commit's raw bytes; `signature` is `Name <email> SECONDS +0000` (author and committer).
+
+    `sign`, when given, returns the armored signature of the commit as written without it; it is
+    stored as the `gpgsig` header (continuation lines indented by a space), as `git commit -S` does.
+    """
     lines = [f"tree {tree}", *(f"parent {parent}" for parent in parents)]
     lines += [f"author {signature}", f"committer {signature}"]
+    unsigned = ("\n".join(lines) + "\n\n" + message).encode("utf-8")
+    if sign is None:
+        return unsigned
+    lines.append("gpgsig " + sign(unsigned).rstrip("\n").replace("\n", "\n "))
     return ("\n".join(lines) + "\n\n" + message).encode("utf-8")
 
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pygit2
-from pygit2.enums import RepositoryOpenFlag
+from pygit2.enums import RepositoryOpenFlag, SortMode
 
 from ota.errors import RecordError
 from ota.store.folder import run_git
@@ -48,6 +48,26 @@ class Change:
     subject: str
     #: Position of the commit in the history, oldest first (breaks ties between equal dates).
     order: int
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """Who made a commit, when, and its signature: what verification checks besides the content."""
+
+    commit_id: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    #: Author date in UTC: the date the record claims.
+    date: datetime
+    committer_name: str
+    committer_email: str
+    committer_date: datetime
+    message: str
+    #: The armored signature of the `gpgsig` header, None for an unsigned commit.
+    signature: bytes | None = None
+    #: What the signature signs: the commit object without its `gpgsig` header.
+    signed_payload: bytes | None = None
 
 
 class RepositoryReader:
@@ -194,6 +214,40 @@ class RepositoryReader:
                 raise RecordError(self._folder, f"no commit {commit_id}")
             return commit.message
 
+    def commit_info(self, commit_id: str) -> CommitInfo | None:
+        """A commit's authorship, dates and signature; None when there is no such commit."""
+        with self._lock:
+            try:
+                commit = self._git.get(commit_id)
+            except (ValueError, pygit2.GitError):
+                return None
+            return _commit_info(commit) if isinstance(commit, pygit2.Commit) else None
+
+    def notes(self, ref: str) -> dict[str, str]:
+        """The notes of a notes ref (`refs/notes/…`), by the commit they annotate; empty without it."""
+        with self._lock:
+            if self._git.references.get(ref) is None:
+                return {}
+            try:
+                notes = self._git.notes(ref)  # type: ignore[call-arg]  # the stubs miss its argument
+                return {str(note.annotated_id): note.message for note in notes}
+            except pygit2.GitError as exc:
+                raise RecordError(self._folder, f"could not read {ref}: {exc}") from exc
+
+    def commits(self) -> Iterator[CommitInfo]:
+        """Every commit up to the branch tip, oldest first (parents before children)."""
+        with self._lock:
+            head = self._head
+            if head is None:
+                return
+            ids = [commit.id for commit in self._git.walk(head, SortMode.TOPOLOGICAL | SortMode.REVERSE)]
+        for oid in ids:
+            with self._lock:
+                commit = self._git[oid]
+                assert isinstance(commit, pygit2.Commit)
+                info = _commit_info(commit)
+            yield info
+
     # -- the history index -----------------------------------------------------------------------
 
     def _index(self) -> dict[str, list[Change]]:
@@ -238,6 +292,23 @@ class RepositoryReader:
 
     def _commit(self, commit_id: str) -> pygit2.Commit:
         return self._git[commit_id].peel(pygit2.Commit)
+
+
+def _commit_info(commit: pygit2.Commit) -> CommitInfo:
+    signature, payload = commit.gpg_signature
+    return CommitInfo(
+        commit_id=str(commit.id),
+        parents=tuple(str(parent) for parent in commit.parent_ids),
+        author_name=commit.author.name,
+        author_email=commit.author.email,
+        date=datetime.fromtimestamp(commit.author.time, UTC),
+        committer_name=commit.committer.name,
+        committer_email=commit.committer.email,
+        committer_date=datetime.fromtimestamp(commit.committer.time, UTC),
+        message=commit.message,
+        signature=signature,
+        signed_payload=payload,
+    )
 
 
 def _branch(git: pygit2.Repository) -> str:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import pygit2
 from pygit2.enums import DeltaStatus, FileMode, SortMode
@@ -87,6 +87,12 @@ def _locked(method: Callable[Concatenate[Repository, _P], _T]) -> Callable[Conca
     return locked
 
 
+class Signer(Protocol):
+    """What signs commits: the armored signature of a commit object (`ota.store.signing.SshSigner`)."""
+
+    def sign(self, message: bytes) -> str: ...
+
+
 @dataclass(frozen=True)
 class Record:
     """The content of a file as recorded by one commit."""
@@ -110,13 +116,19 @@ class Repository:
     """
 
     def __init__(
-        self, git: pygit2.Repository, lock_fd: int, author: tuple[str, str], cited: Repository | None
+        self,
+        git: pygit2.Repository,
+        lock_fd: int,
+        author: tuple[str, str],
+        cited: Repository | None,
+        signer: Signer | None = None,
     ):
         """Private: use `Repository.open()`, which locks and recovers the repository first."""
         self._mutex = threading.RLock()
         self._git = git
         self._lock_fd: int | None = lock_fd
         self._cited = cited
+        self._signer = signer
         self._gitdir = Path(git.path)
         self._workdir = Path(git.workdir) if git.workdir else None
         self._folder = self._workdir or self._gitdir
@@ -150,11 +162,13 @@ class Repository:
         author_email: str = DEFAULT_AUTHOR_EMAIL,
         create: bool = True,
         cited: Repository | None = None,
+        signer: Signer | None = None,
     ) -> Repository:
         """Open the repository in `path`, creating it (branch `main`) when missing and `create` is set.
 
         `cited` is the repository whose commits this one's records cite (the snapshots repository,
         for versions): it is flushed before this one, so no record on disk cites a lost commit.
+        `signer`, when given, signs every commit (`ota.store.signing.SshSigner`, in-process).
         Raises `RecordError` when `path` exists and is neither a git repository nor an empty folder,
         or when another ota process has it open.
         """
@@ -164,7 +178,7 @@ class Repository:
         git = open_or_init(folder, create)
         lock_fd = lock(Path(git.path), folder)
         try:
-            repo = cls(git, lock_fd, (author_name, author_email), cited)
+            repo = cls(git, lock_fd, (author_name, author_email), cited, signer)
             repo._start_session()
         except BaseException:
             os.close(lock_fd)
@@ -366,7 +380,8 @@ class Repository:
             raise RecordError(self._folder, f"could not commit {path!r}: {exc}") from exc
         parents = [self._head] if self._head is not None else []
         signature = f"{self._signature} {when} +0000"
-        commit_id = self._pending.put(COMMIT, commit_object(tree_id, parents, signature, message))
+        sign = self._signer.sign if self._signer is not None else None
+        commit_id = self._pending.put(COMMIT, commit_object(tree_id, parents, signature, message, sign))
         self._head = commit_id
         self._paths.set(path, str(commit_id))
         self._unpublished_files[path] = blob_id

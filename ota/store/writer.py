@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from ota.errors import RecordError
 from ota.store.repository import Repository
+from ota.store.signing import SshSigner
 from ota.worker import Worker, WorkerStopped
 
 T = TypeVar("T")
@@ -49,6 +50,7 @@ class Writer:
         author_email: str,
         cited: Writer | None = None,
         wait: bool = True,
+        signing_key: Path | None = None,
     ) -> Writer:
         """Open (creating if needed) the repository at `path` in the recording process.
 
@@ -56,6 +58,7 @@ class Writer:
         and the snapshots are published before any version citing them, so a crash never leaves
         a dangling citation. With `wait=False` the writer is returned while the process starts
         and the repository opens (`ready()` tells how that went): calls made meanwhile wait.
+        `signing_key` is an SSH private key that signs every commit (loaded in the recording process).
         """
         if cited is not None:
             worker = cited._worker
@@ -68,7 +71,9 @@ class Writer:
         users[0] += 1
         name = f"{next(_names)}:{path}"
         folder = Path(path).absolute()
-        opened = worker.send(_open, name, folder, author_name, author_email, cited and cited._name)
+        opened = worker.send(
+            _open, name, folder, author_name, author_email, cited and cited._name, signing_key
+        )
         writer = cls(worker, name, folder, users, opened)
         if wait:
             try:
@@ -116,12 +121,20 @@ class Writer:
 _REPOSITORIES: dict[str, Repository] = {}
 
 
-def _open(name: str, path: Path, author_name: str, author_email: str, cited: str | None) -> Path:
+def _open(
+    name: str,
+    path: Path,
+    author_name: str,
+    author_email: str,
+    cited: str | None,
+    signing_key: Path | None = None,
+) -> Path:
     repository = Repository.open(
         path,
         author_name=author_name,
         author_email=author_email,
         cited=_REPOSITORIES[cited] if cited is not None else None,
+        signer=SshSigner.load(signing_key) if signing_key is not None else None,
     )
     _REPOSITORIES[name] = repository
     return repository.path

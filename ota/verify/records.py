@@ -1,0 +1,260 @@
+"""Checks of one record commit that need no extraction: its format, author, citations and date.
+
+Each check returns findings (`ota.verify.findings.Finding`); none reads a repository itself: the
+caller hands it what the readers gave. The formats are those of OTA-FORMATS §6, ota's and OTA's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from ota.store.reader import Change, CommitInfo
+from ota.store.records import CHANGE, FIRST_RECORD, TECHNICAL_UPGRADE, cited_snapshot_ids
+from ota.verify.findings import Check, Finding, Severity
+
+Kind = Literal["first", "change", "upgrade"]
+
+#: Subject prefixes by the kind of version they announce; OTA's older ones after ota's.
+SUBJECT_PREFIXES: dict[str, Kind] = {
+    FIRST_RECORD: "first",
+    CHANGE: "change",
+    TECHNICAL_UPGRADE: "upgrade",
+    "Start tracking": "first",
+    "Update": "change",
+    "Refilter": "upgrade",
+}
+_TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*): (.+)$")
+_SOURCE_COUNT = re.compile(r"following snapshots from (\d+) source documents:")
+
+
+@dataclass(frozen=True)
+class VersionCommit:
+    """A version commit and what its message says."""
+
+    change: Change
+    info: CommitInfo
+    service_id: str
+    terms_type: str
+    kind: Kind | None
+    snapshot_ids: tuple[str, ...]
+    #: The `X-engine-version` trailer, None when the message has none.
+    engine: str | None
+
+    @property
+    def by_ota(self) -> bool:
+        """Whether ota (not Open Terms Archive's engine) says it recorded this version."""
+        return self.engine is not None and self.engine.startswith("ota ")
+
+
+def split_path(path: str) -> tuple[str, str] | None:
+    """(service ID, terms type) of `SERVICE_ID/TERMS TYPE.md`; None for another file."""
+    service_id, _, name = path.partition("/")
+    if not name or "/" in name or not name.endswith(".md"):
+        return None
+    return service_id, name[: -len(".md")]
+
+
+def trailers(message: str) -> dict[str, str]:
+    """The trailers of the message's last paragraph, keys lowercased; empty when it has none."""
+    paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
+    if len(paragraphs) < 2:
+        return {}
+    lines = paragraphs[-1].strip().splitlines()
+    matches = [_TRAILER.match(line) for line in lines]
+    if not all(matches):
+        return {}
+    return {m.group(1).lower(): m.group(2).strip() for m in matches if m is not None}
+
+
+def read_version(change: Change, info: CommitInfo) -> VersionCommit:
+    """What a version commit's subject and message say."""
+    service_id, terms_type = split_path(change.path) or ("", "")
+    kind: Kind | None = None
+    for prefix, prefix_kind in SUBJECT_PREFIXES.items():
+        if change.subject == f"{prefix} {service_id} {terms_type}":
+            kind = prefix_kind
+            break
+    return VersionCommit(
+        change,
+        info,
+        service_id,
+        terms_type,
+        kind,
+        tuple(cited_snapshot_ids(info.message)),
+        trailers(info.message).get("x-engine-version"),
+    )
+
+
+def check_format(
+    version: VersionCommit,
+    *,
+    files_changed: int,
+    first: bool,
+    trailers_seen: bool,
+    author: tuple[str, str],
+) -> list[Finding]:
+    """One file changed, a known subject for this file, its sources and trailers, the bot as author.
+
+    `first` says whether this is the first version of its file (or the first after a deletion);
+    `trailers_seen` whether an earlier version of the repository carried an `X-engine-version`.
+    """
+    change, info = version.change, version.info
+    found: list[Finding] = []
+
+    def add(check: Check, severity: Severity, message: str, cause: str | None = None) -> None:
+        found.append(
+            Finding(
+                check,
+                severity,
+                message,
+                commit_id=change.commit_id,
+                path=change.path,
+                date=change.date,
+                cause=cause,
+            )
+        )
+
+    if files_changed != 1:
+        add("format", "unexplained", f"changes {files_changed} record files; a version commit changes one")
+    if version.kind is None:
+        add(
+            "format",
+            "unexplained",
+            f"its subject {change.subject!r} is not one ota or OTA writes for this file",
+        )
+    elif version.kind == "first" and not first:
+        add("format", "unexplained", "says it is a first record, but the file had a version before")
+    elif version.kind != "first" and first:
+        add("format", "unexplained", "is the first version of its file, but its subject does not say so")
+    if not version.snapshot_ids:
+        add("format", "unexplained", "cites no snapshot: it cannot be checked against the page it comes from")
+    else:
+        count = _SOURCE_COUNT.search(info.message)
+        if count is not None and int(count.group(1)) != len(version.snapshot_ids):
+            add(
+                "format",
+                "unexplained",
+                f"says it assembles {count.group(1)} source documents but cites {len(version.snapshot_ids)}",
+            )
+    if version.engine is None:
+        if trailers_seen:
+            add("format", "unexplained", "has no X-engine-version trailer, unlike the versions before it")
+        else:
+            add(
+                "format",
+                "notice",
+                "has no X-engine-version trailer",
+                "older Open Terms Archive engines wrote none",
+            )
+    if (info.author_name, info.author_email) != author:
+        add(
+            "author",
+            "unexplained",
+            f"authored by {info.author_name} <{info.author_email}>, not by {author[0]} <{author[1]}>",
+        )
+    return found
+
+
+def check_citations(
+    version: VersionCommit,
+    snapshots: Mapping[str, Sequence[Change]],
+    combined: bool,
+) -> tuple[list[Finding], list[Change]]:
+    """The cited snapshots exist, record files of the same terms, and are not dated after the version.
+
+    Returns the findings and the cited snapshot records (one per cited commit that exists).
+    """
+    change = version.change
+    found: list[Finding] = []
+    cited: list[Change] = []
+    prefix = f"{version.service_id}/{version.terms_type}"
+    for snapshot_id in version.snapshot_ids:
+        files = [c for c in snapshots.get(snapshot_id, ()) if c.blob_id is not None]
+        if not files:
+            found.append(
+                _finding(
+                    change,
+                    "citation",
+                    f"cites the snapshot {snapshot_id}, which the snapshots repository does not have",
+                )
+            )
+            continue
+        wrong = [c.path for c in files if not _names_terms(c.path, prefix)]
+        if wrong or len(files) != 1:
+            found.append(
+                _finding(
+                    change,
+                    "citation",
+                    f"cites the snapshot {snapshot_id}, which records {', '.join(c.path for c in files)}, "
+                    f"not a page of {version.service_id} {version.terms_type}",
+                )
+            )
+            continue
+        snapshot = files[0]
+        cited.append(snapshot)
+        if snapshot.date > change.date:
+            message = (
+                f"is dated before the snapshot {snapshot_id[:12]} it cites "
+                f"({snapshot.date:%Y-%m-%dT%H:%M:%SZ})"
+            )
+            if not version.by_ota and (combined or version.kind == "upgrade"):
+                what = "combined terms' versions" if combined else "technical upgrades"
+                cause = f"Open Terms Archive's engine dated {what} by an older snapshot"
+                found.append(_finding(change, "date", message, "explained", cause))
+            else:
+                found.append(_finding(change, "date", message))
+    return found, cited
+
+
+def check_order(
+    previous: Change | None, change: Change, now: datetime, repository: str = "versions"
+) -> list[Finding]:
+    """A record is not dated before the one it follows, nor in the future."""
+    found = []
+    if previous is not None and change.date < previous.date:
+        found.append(
+            _finding(
+                change,
+                "date",
+                f"is dated before the record it follows ({previous.commit_id[:12]}, "
+                f"{previous.date:%Y-%m-%dT%H:%M:%SZ}): 'the terms as they were on a date' would depend on "
+                "the order of commits, not on their dates",
+                repository=repository,
+            )
+        )
+    if change.date > now:
+        found.append(_finding(change, "date", "is dated in the future", repository=repository))
+    return found
+
+
+def _names_terms(path: str, prefix: str) -> bool:
+    """Whether a snapshot path is a page of the terms `SERVICE_ID/TERMS TYPE`."""
+    if not path.startswith(prefix):
+        return False
+    rest = path[len(prefix) :]
+    return rest.startswith(" #") or (rest.startswith(".") and "/" not in rest and rest.count(".") == 1)
+
+
+def _finding(
+    change: Change,
+    check: Check,
+    message: str,
+    severity: Severity = "unexplained",
+    cause: str | None = None,
+    *,
+    repository: str = "versions",
+) -> Finding:
+    return Finding(
+        check,
+        severity,
+        message,
+        repository=repository,
+        commit_id=change.commit_id,
+        path=change.path,
+        date=change.date,
+        cause=cause,
+    )

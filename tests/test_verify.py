@@ -1,0 +1,326 @@
+"""`ota verify` end to end: repositories written by `ota track` from pages served on 127.0.0.1,
+a declarations folder kept in git, then each kind of tampering and what verify says about it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from typer.testing import CliRunner
+
+from ota.cli import app
+from ota.settings import ENGINE_VERSION
+
+PAGE = """<html><body><nav>Menu</nav><main><h1>Terms</h1><p>You agree to {clause}.</p>
+<p class="extra">We may change them.</p></main></body></html>"""
+GUIDE_A = "<html><body><article><h2>Part A</h2><p>Rule A.</p></article></body></html>"
+GUIDE_B = "<html><body><div class='c'><h2>Part B</h2><p>Rule B.</p></div></body></html>"
+LINK = "https://example.org/snapshots/commit/%SNAPSHOT_ID"
+BOT = ("Open Terms Archive Bot", "bot@opentermsarchive.org")
+
+
+def git(repo: Path, *args: str, env: dict[str, str] | None = None, data: bytes | None = None) -> str:
+    result = subprocess.run(
+        ["git", "-C", str(repo), *args],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        input=data,
+    )
+    return result.stdout.decode()
+
+
+def as_bot(date: datetime | None = None) -> dict[str, str]:
+    """Environment for a git commit made by hand in the bot's name, at `date`."""
+    env = {
+        "GIT_AUTHOR_NAME": BOT[0],
+        "GIT_AUTHOR_EMAIL": BOT[1],
+        "GIT_COMMITTER_NAME": BOT[0],
+        "GIT_COMMITTER_EMAIL": BOT[1],
+    }
+    if date is not None:
+        stamp = f"{int(date.timestamp())} +0000"
+        env |= {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+    return env
+
+
+def declaration(server: HTTPServer, *, select: str = "main", remove: str | None = None) -> dict[str, object]:
+    terms: dict[str, object] = {"fetch": server.url_for("/terms"), "select": select}
+    if remove:
+        terms["remove"] = remove
+    return {
+        "name": "Example",
+        "terms": {
+            "Terms of Service": terms,
+            "Community Guidelines": {
+                "select": "h2, p",
+                "combine": [
+                    {"fetch": server.url_for("/guide/a")},
+                    {"fetch": server.url_for("/guide/b"), "select": ".c"},
+                ],
+            },
+        },
+    }
+
+
+def commit_declaration(root: Path, name: str, data: dict[str, object], date: datetime) -> None:
+    """Write a declaration and commit it in the declarations repository at `date`."""
+    folder = root / "declarations"
+    (folder / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n", "utf-8")
+    git(folder, "add", "-A")
+    git(folder, "commit", "-qm", f"Update {name}", env=as_bot(date) | {"GIT_AUTHOR_NAME": "Contributor"})
+
+
+@pytest.fixture
+def site(httpserver: HTTPServer) -> HTTPServer:
+    httpserver.expect_request("/terms").respond_with_data(
+        PAGE.format(clause="the rules"), content_type="text/html"
+    )
+    httpserver.expect_request("/guide/a").respond_with_data(GUIDE_A, content_type="text/html")
+    httpserver.expect_request("/guide/b").respond_with_data(GUIDE_B, content_type="text/html")
+    httpserver.expect_request("/other").respond_with_data(
+        "<html><body><main><p>Other terms.</p></main></body></html>", content_type="text/html"
+    )
+    return httpserver
+
+
+def collection(tmp_path: Path, server: HTTPServer, settings: str = "") -> Path:
+    """A collection whose declarations folder is a git repository, its first commit a day ago."""
+    root = tmp_path / "collection"
+    (root / "declarations").mkdir(parents=True)
+    git(root / "declarations", "init", "-q", "-b", "main")
+    commit_declaration(root, "Example", declaration(server), datetime.now(UTC) - timedelta(days=1))
+    (root / "ota.toml").write_text(
+        f'[recorder]\nsnapshot_link_template = "{LINK}"\n{settings}[track]\nextract_workers = 1\n', "utf-8"
+    )
+    return root
+
+
+def track(root: Path, *args: str) -> None:
+    result = CliRunner().invoke(app, ["track", "--config", str(root / "ota.toml"), "--no-progress", *args])
+    assert result.exit_code == 0, result.output
+
+
+def verify(root: Path, *args: str) -> tuple[int, str, dict[str, object]]:
+    report = root / "verify.json"
+    result = CliRunner().invoke(
+        app, ["verify", "--config", str(root / "ota.toml"), "--no-progress", "--json", str(report), *args]
+    )
+    data = json.loads(report.read_text("utf-8")) if report.exists() else {}
+    return result.exit_code, result.output, data
+
+
+def findings(data: dict[str, object], severity: str = "unexplained") -> list[dict[str, str]]:
+    return [f for f in data["findings"] if f["severity"] == severity]  # type: ignore[attr-defined, index]
+
+
+def latest_snapshot(root: Path, path: str) -> str:
+    return git(root / "snapshots", "log", "-1", "--format=%H", "--", path).strip()
+
+
+def hand_version(root: Path, text: str, snapshot_id: str, *, subject: str, env: dict[str, str]) -> None:
+    """Commit a version by hand, in ota's message format, citing `snapshot_id`."""
+    versions = root / "versions"
+    (versions / "Example" / "Terms of Service.md").write_text(text, "utf-8")
+    message = (
+        f"{subject} Example Terms of Service\n\nThis version was recorded after extracting from snapshot "
+        f"{LINK.replace('%SNAPSHOT_ID', snapshot_id)}\n\nX-engine-version: {ENGINE_VERSION}\n"
+    )
+    git(versions, "add", "-A")
+    git(versions, "commit", "-q", "-F", "-", env=env, data=message.encode())
+
+
+def test_a_history_recorded_by_ota_track_verifies(site: HTTPServer, tmp_path: Path) -> None:
+    """Every version of a clean history (first records, a change, combined terms) is reproduced: exit 0."""
+    root = collection(tmp_path, site)
+    track(root)
+    site.clear()
+    site.expect_request("/terms").respond_with_data(PAGE.format(clause="new rules"), content_type="text/html")
+    site.expect_request("/guide/a").respond_with_data(GUIDE_A, content_type="text/html")
+    site.expect_request("/guide/b").respond_with_data(GUIDE_B, content_type="text/html")
+    track(root)
+    code, output, data = verify(root)
+    assert code == 0, output
+    assert "3 versions checked" in output and "3 reproduced, 0 explained, 0 unexplained" in output
+    assert data["counts"]["reproduced"] == 3 and data["ok"] is True  # type: ignore[index]
+    code, output, _ = verify(root, "--since", "2999-01-01")
+    assert code == 0 and "0 versions checked" in output
+    code, output, _ = verify(root, "--since", "yesterday")
+    assert code == 2 and "--since yesterday: not a date" in output
+
+
+def test_a_version_edited_and_committed_by_hand_is_reported(site: HTTPServer, tmp_path: Path) -> None:
+    """A version edited by hand is not what its snapshot gives, and its author is not the bot."""
+    root = collection(tmp_path, site)
+    track(root)
+    snapshot = latest_snapshot(root, "Example/Terms of Service.html")
+    edited = "Terms\n=====\n\nYou agree to nothing."
+    env = {"GIT_AUTHOR_NAME": "Someone", "GIT_AUTHOR_EMAIL": "someone@example.org"}
+    env |= {"GIT_COMMITTER_NAME": "Someone", "GIT_COMMITTER_EMAIL": "someone@example.org"}
+    hand_version(root, edited, snapshot, subject="Record new changes of", env=env)
+    code, output, data = verify(root)
+    assert code == 1, output
+    checks = {(f["check"], f["path"]) for f in findings(data)}
+    assert ("reproduction", "Example/Terms of Service.md") in checks
+    assert ("author", "Example/Terms of Service.md") in checks
+    assert "Someone <someone@example.org> (1)" in output
+    assert "1 unexplained" in output
+
+
+def test_a_version_citing_a_missing_snapshot_is_reported(site: HTTPServer, tmp_path: Path) -> None:
+    """A version citing a snapshot commit the snapshots repository does not have is unexplained."""
+    root = collection(tmp_path, site)
+    track(root)
+    hand_version(root, "Anything.", "0123456789" * 4, subject="Record new changes of", env=as_bot())
+    code, _output, data = verify(root)
+    assert code == 1
+    [finding] = findings(data)
+    assert finding["check"] == "citation" and "does not have" in finding["message"]
+
+
+def test_a_commit_out_of_date_order_is_reported(site: HTTPServer, tmp_path: Path) -> None:
+    """A version dated before the version it follows makes 'the terms on a date' ill-defined: reported."""
+    root = collection(tmp_path, site)
+    track(root)
+    first = git(root / "versions", "log", "-1", "--format=%at%n%B", "--", "Example/Terms of Service.md")
+    first_date = datetime.fromtimestamp(int(first.split("\n", 1)[0]), UTC)
+    first_text = (root / "versions" / "Example" / "Terms of Service.md").read_text("utf-8")
+    snapshot = latest_snapshot(root, "Example/Terms of Service.html")
+    time.sleep(1.1)
+    site.clear()
+    site.expect_request("/terms").respond_with_data(PAGE.format(clause="new rules"), content_type="text/html")
+    site.expect_request("/guide/a").respond_with_data(GUIDE_A, content_type="text/html")
+    site.expect_request("/guide/b").respond_with_data(GUIDE_B, content_type="text/html")
+    track(root)
+    # The first text again, from its own snapshot, but dated before the change it follows.
+    hand_version(root, first_text, snapshot, subject="Record new changes of", env=as_bot(first_date))
+    code, output, data = verify(root)
+    assert code == 1, output
+    [finding] = findings(data)
+    assert finding["check"] == "date" and "dated before the record it follows" in finding["message"]
+
+
+def test_a_declaration_changed_without_a_technical_upgrade_is_reported(
+    site: HTTPServer, tmp_path: Path
+) -> None:
+    """A declaration committed after a version, that gives another text, calls for a technical upgrade:
+    without one it is unexplained once ota recorded anything since, explained before, fine after one."""
+    root = collection(tmp_path, site)
+    track(root)
+    time.sleep(1.1)
+    commit_declaration(root, "Example", declaration(site, remove=".extra"), datetime.now(UTC))
+    code, output, data = verify(root)
+    assert code == 1
+    [finding] = findings(data, "explained")
+    assert finding["check"] == "upgrade" and finding["cause"] == "ota has recorded nothing since"
+    # ota records something else after the change, but not the upgrade of this terms.
+    time.sleep(1.1)
+    commit_declaration(
+        root,
+        "Other",
+        {"name": "Other", "terms": {"Imprint": {"fetch": site.url_for("/other"), "select": "main"}}},
+        datetime.now(UTC),
+    )
+    time.sleep(1.1)
+    track(root, "-s", "Other")
+    code, output, data = verify(root)
+    assert code == 1, output
+    [finding] = findings(data)
+    assert finding["check"] == "upgrade" and finding["path"] == "Example/Terms of Service.md"
+    assert "no technical upgrade was recorded" in finding["message"]
+    # A whole run records the upgrade; but the run in between still did not: that stays reported.
+    track(root)
+    assert "Apply technical or declaration upgrade on Example Terms of Service" in git(
+        root / "versions", "log", "--format=%s"
+    )
+    code, _output, data = verify(root, "-t", "Terms of Service")
+    assert [f["check"] for f in findings(data)] == ["upgrade"]
+
+
+def test_a_technical_upgrade_after_a_declaration_change_verifies(site: HTTPServer, tmp_path: Path) -> None:
+    """A declaration change followed by ota's technical upgrade: both versions reproduce with the
+    declaration of their own date, read from the declarations repository's history."""
+    root = collection(tmp_path, site)
+    track(root)
+    time.sleep(1.1)
+    commit_declaration(root, "Example", declaration(site, remove=".extra"), datetime.now(UTC))
+    time.sleep(1.1)
+    track(root)
+    code, output, _data = verify(root)
+    assert code == 0, output
+    assert "3 versions checked" in output and "3 reproduced" in output
+
+
+def test_a_version_recorded_with_an_older_declaration_is_explained(site: HTTPServer, tmp_path: Path) -> None:
+    """A declaration committed a little before a version, but not the one it was extracted with (a
+    deployment that lagged), explains the difference: it names the commit that gives the text."""
+    root = collection(tmp_path, site)
+    track(root)
+    first_date = datetime.fromtimestamp(int(git(root / "versions", "log", "-1", "--format=%at").strip()), UTC)
+    # A change committed an hour before the version, which the tracker had not received yet.
+    commit_declaration(root, "Example", declaration(site, remove=".extra"), first_date - timedelta(hours=1))
+    code, output, data = verify(root, "-t", "Terms of Service")
+    assert code == 1, output
+    [finding] = findings(data, "explained")
+    assert finding["check"] == "reproduction" and "a declaration change near that date" in finding["cause"]
+    settings = (root / "ota.toml").read_text("utf-8") + "[verify]\naccept_explained = true\n"
+    (root / "ota.toml").write_text(settings, "utf-8")
+    code, output, _ = verify(root, "-t", "Terms of Service")
+    assert code == 0 and "1 explained" in output
+
+
+def test_verify_needs_the_repositories(tmp_path: Path) -> None:
+    """Without a versions repository nothing can be checked: exit 2, naming it."""
+    (tmp_path / "declarations").mkdir()
+    result = CliRunner().invoke(
+        app,
+        [
+            "verify",
+            "--no-progress",
+            "--declarations",
+            str(tmp_path / "declarations"),
+            "--snapshots",
+            str(tmp_path / "snapshots"),
+            "--versions",
+            str(tmp_path / "versions"),
+        ],
+    )
+    assert result.exit_code == 2 and "snapshots" in result.output
+
+
+def test_without_git_the_history_file_gives_the_declaration_in_force(
+    site: HTTPServer, tmp_path: Path
+) -> None:
+    """In a declarations folder that is not a git repository, SERVICE.history.json entries are in
+    force until their validUntil: a version recorded before a change reproduces with the old entry,
+    and the change that followed it calls for a technical upgrade."""
+    root = tmp_path / "plain"
+    (root / "declarations").mkdir(parents=True)
+    old = declaration(site)
+    (root / "declarations" / "Example.json").write_text(json.dumps(old), "utf-8")
+    (root / "ota.toml").write_text("[track]\nextract_workers = 0\n", "utf-8")
+    track(root, "-t", "Terms of Service")
+    time.sleep(1.1)
+    (root / "declarations" / "Example.json").write_text(
+        json.dumps(declaration(site, remove=".extra")), "utf-8"
+    )
+    code, output, data = verify(root)
+    assert code == 1
+    [finding] = findings(data)
+    assert finding["check"] == "reproduction" and "(Example.json)" in finding["message"]
+    history = {
+        "Terms of Service": [
+            {**old["terms"]["Terms of Service"], "validUntil": datetime.now(UTC).isoformat()}
+        ]
+    }  # type: ignore[index]
+    (root / "declarations" / "Example.history.json").write_text(json.dumps(history), "utf-8")
+    code, output, data = verify(root)
+    assert not findings(data), output  # reproduced with the history entry…
+    [finding] = findings(data, "explained")  # …and the change after it awaits its technical upgrade
+    assert finding["check"] == "upgrade" and "(Example.json)" in finding["message"]
