@@ -7,8 +7,10 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from ota.declarations import SourceDocument, Terms
 from ota.errors import ExtractError, FetchError, RecordError
@@ -28,6 +30,8 @@ from ota.settings import ReportSettings, Settings
 from ota.store.records import Recorded
 from ota.track import Outcome, Stage
 from tests.forge_server import REPOSITORY, TOKEN, FakeForge, forge_fixture  # noqa: F401  (a fixture)
+from tests.test_dropin import PAGE, collection, write_service
+from tests.test_track import track
 
 NOW = datetime(2026, 11, 29, 12, 30, tzinfo=UTC)
 URL = "https://example.com/terms"
@@ -260,3 +264,30 @@ def test_labels_are_chosen_from_the_error_text_as_ota_does(message: str, labels:
     """Each of ota's messages (OTA's words) gets OTA's label, plus 'needs intervention' where OTA adds it."""
     assert [label for label in labels_for([message]) if label != NEEDS_INTERVENTION] == labels
     assert all(label in LABELS for label in labels_for([message]))
+
+
+def test_track_opens_an_issue_and_closes_it_when_tracking_resumes(
+    httpserver: HTTPServer, forge: FakeForge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: `ota track` with [report] set and a token opens the issue of a 404, then closes it."""
+    root = collection(tmp_path)
+    with (root / "ota.toml").open("a", encoding="utf-8") as file:
+        file.write(f'[report]\nrepository = "{REPOSITORY}"\nforge = "{forge.kind}"\n')
+        file.write(f'api_url = "{forge.api_url}"\n')
+    monkeypatch.setenv(f"{forge.kind.upper()}_TOKEN", TOKEN)
+    httpserver.expect_request("/tos").respond_with_data("gone", status=404)
+    terms = {"Terms of Service": {"fetch": httpserver.url_for("/tos"), "select": "main"}}
+    write_service(root, "Example", terms)
+
+    code, output = track(root)
+
+    assert code == 1, output
+    [issue] = forge.titled(TITLE)
+    assert issue.state == "open" and "document not found" in issue.labels
+    httpserver.clear()
+    httpserver.expect_request("/tos").respond_with_data(PAGE.format(title="Terms"), content_type="text/html")
+
+    code, output = track(root)
+
+    assert code == 0, output
+    assert issue.state == "closed" and "Tracking resumed" in issue.comments[-1]

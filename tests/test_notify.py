@@ -8,6 +8,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 
 from ota.report.notify import MAX_LISTED, message, send
+from tests.test_dropin import PAGE, collection, write_service
+from tests.test_track import track
 
 STARTED = "2026-11-29T12:30:00Z"
 
@@ -169,3 +172,48 @@ def test_secrets_of_a_url_are_not_logged(caplog: pytest.LogCaptureFixture) -> No
     with caplog.at_level(logging.INFO):
         send([f"json://user:hunter2secret@127.0.0.1:{free_port()}/hook"], "t", "b", timeout=30)
     assert "hunter2secret" not in caplog.text
+
+
+# -- end to end ----------------------------------------------------------------------------------------
+
+
+def test_track_notifies_the_changes_of_a_run_with_links_to_the_viewer(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """`ota track` with [notify] urls: one message for the run that recorded the terms, none for
+    the run that changed nothing, and a link to `PUBLIC_URL/SERVICE/TERMS TYPE`."""
+    root = collection(tmp_path)
+    with (root / "ota.toml").open("a", encoding="utf-8") as file:
+        file.write('[serve]\npublic_url = "https://archive.example.org/"\n')
+        file.write(f'[notify]\nurls = ["json://127.0.0.1:{httpserver.port}/hook"]\n')
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    httpserver.expect_request("/tos").respond_with_data(PAGE.format(title="Terms"), content_type="text/html")
+    write_service(
+        root, "Example Co", {"Terms of Service": {"fetch": httpserver.url_for("/tos"), "select": "main"}}
+    )
+
+    code, output = track(root)
+    code_again, output_again = track(root)
+
+    assert (code, code_again) == (0, 0), output + output_again
+    hooks = [json.loads(request.data) for request, _ in httpserver.log if request.path == "/hook"]
+    assert len(hooks) == 1
+    assert hooks[0]["title"] == "ota: 1 terms changed"
+    assert "Example Co › Terms of Service (first record)" in hooks[0]["message"]
+    assert "https://archive.example.org/Example%20Co/Terms%20of%20Service" in hooks[0]["message"]
+
+
+def test_track_with_a_notification_channel_down_still_succeeds(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """A notification that cannot be sent does not change the run's result."""
+    root = collection(tmp_path)
+    with (root / "ota.toml").open("a", encoding="utf-8") as file:
+        file.write(f'[notify]\nurls = ["json://127.0.0.1:{free_port()}/hook"]\ntimeout = 10\n')
+    httpserver.expect_request("/tos").respond_with_data(PAGE.format(title="Terms"), content_type="text/html")
+    write_service(
+        root, "Example", {"Terms of Service": {"fetch": httpserver.url_for("/tos"), "select": "main"}}
+    )
+    code, output = track(root)
+    assert code == 0, output
+    assert (root / "versions" / "Example" / "Terms of Service.md").exists()

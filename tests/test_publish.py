@@ -3,14 +3,17 @@ is reported and done by the next run; credentials never appear in what is report
 
 from __future__ import annotations
 
+import json
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from ota.store.publish import publish, push, scrub
-from tests.test_track import git
+from tests.test_dropin import PAGE, collection, write_service
+from tests.test_track import git, track
 
 REJECT_ONCE = """#!/bin/sh
 # Refuse the first push (as a remote under maintenance would), accept the next ones.
@@ -115,3 +118,61 @@ def test_a_push_that_hangs_is_stopped_after_the_timeout(tmp_path: Path) -> None:
     repo = with_origin(repository(tmp_path / "versions"), hanging)
     with pytest.raises(Exception, match="took more than 1 s and was stopped"):
         push(repo, timeout=1)
+
+
+def test_track_publish_pushes_after_a_failed_push_on_the_next_run(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """End to end: `ota track --publish`; a first push refused is recorded in the status file and
+    the next run pushes everything, the first run's commits included."""
+    root = collection(tmp_path)
+    httpserver.expect_request("/tos").respond_with_data(PAGE.format(title="Terms"), content_type="text/html")
+    write_service(
+        root, "Example", {"Terms of Service": {"fetch": httpserver.url_for("/tos"), "select": "main"}}
+    )
+    code, output = track(root)  # creates the repositories
+    assert code == 0, output
+    with_origin(root / "snapshots", remote(tmp_path / "s.git", REJECT_ONCE))
+    with_origin(root / "versions", remote(tmp_path / "v.git"))
+
+    code, output = track(root, "--publish")
+
+    assert code == 0, output  # tracking went well; the push failure is reported, not a failed run
+    status = json.loads((root / ".ota" / "status.json").read_text("utf-8"))
+    snapshots_push, versions_push = status["publish"]["repositories"]
+    assert not snapshots_push["ok"] and "read-only for maintenance" in snapshots_push["error"]
+    assert snapshots_push["failing_since"] and not versions_push["ok"]
+    assert remote_head(tmp_path / "s.git") == ""
+
+    httpserver.clear()
+    httpserver.expect_request("/tos").respond_with_data(
+        PAGE.format(title="New terms"), content_type="text/html"
+    )
+    code, output = track(root, "--publish")
+
+    assert code == 0, output
+    assert remote_head(tmp_path / "s.git") == git(root / "snapshots", "rev-parse", "HEAD").strip()
+    assert remote_head(tmp_path / "v.git") == git(root / "versions", "rev-parse", "HEAD").strip()
+    assert git(root / "versions", "rev-list", "--count", "HEAD").strip() == "2"
+    status = json.loads((root / ".ota" / "status.json").read_text("utf-8"))
+    assert status["publish"]["ok"] is True
+
+
+def test_publish_is_a_setting_too(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """`[track] publish = true` pushes without the option; `--no-publish` turns it off for one run."""
+    root = collection(tmp_path)
+    with (root / "ota.toml").open("a", encoding="utf-8") as file:
+        file.write("publish = true\n")  # in [track], the last section of the file
+    httpserver.expect_request("/tos").respond_with_data(PAGE.format(title="Terms"), content_type="text/html")
+    write_service(
+        root, "Example", {"Terms of Service": {"fetch": httpserver.url_for("/tos"), "select": "main"}}
+    )
+    track(root, "--no-publish")
+    with_origin(root / "snapshots", remote(tmp_path / "s.git"))
+    with_origin(root / "versions", remote(tmp_path / "v.git"))
+    assert remote_head(tmp_path / "v.git") == ""
+
+    code, output = track(root)
+
+    assert code == 0, output
+    assert remote_head(tmp_path / "v.git") == git(root / "versions", "rev-parse", "HEAD").strip()

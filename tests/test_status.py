@@ -4,11 +4,15 @@ failing, cleared when tracked again; `ota status` and its health check."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
+from typer.testing import CliRunner
 
+from ota.cli import app
 from ota.declarations import SourceDocument, Terms
 from ota.errors import DeclarationError, FetchError
 from ota.report.status import (
@@ -23,9 +27,11 @@ from ota.report.status import (
 )
 from ota.report.summary import Report
 from ota.settings import Settings
+from ota.store.folder import lock
 from ota.store.records import Recorded
 from ota.track import Outcome, Stage
-from tests.test_dropin import write_service
+from tests.test_dropin import PAGE, collection, write_service
+from tests.test_track import track
 
 T0 = datetime(2026, 11, 26, 12, 30, tzinfo=UTC)
 URL = "https://example.com/privacy"
@@ -159,3 +165,118 @@ def test_an_unreadable_status_file_is_named(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(StatusError, match=r"status\.json: is not valid JSON"):
         read_status(path)
+
+
+# -- end to end ----------------------------------------------------------------------------------------
+
+
+def status(root: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["status", "--config", str(root / "ota.toml"), *args])
+    return result.exit_code, result.output
+
+
+def test_track_writes_the_status_and_the_json_summary_and_ota_status_reads_them(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """Two runs of `ota track`: the status file keeps the failing terms since the first run, the
+    JSON summary lists the failure with its URL and status, `ota status` prints both and
+    `--check` passes (some failed, not all)."""
+    root = collection(tmp_path)
+    httpserver.expect_request("/tos").respond_with_data(PAGE.format(title="Terms"), content_type="text/html")
+    httpserver.expect_request("/privacy").respond_with_data("gone", status=404)
+    write_service(
+        root,
+        "Example",
+        {
+            "Terms of Service": {"fetch": httpserver.url_for("/tos"), "select": "main"},
+            "Privacy Policy": {"fetch": httpserver.url_for("/privacy"), "select": "main"},
+        },
+    )
+    code, output = track(root)
+    assert code == 1, output
+    first = json.loads((root / ".ota" / "status.json").read_text("utf-8"))
+    [change] = first["changes"]
+    assert (change["service_id"], change["status"]) == ("Example", "first")
+
+    code, output = track(root, "--json-summary", str(tmp_path / "run.json"))
+
+    assert code == 1, output
+    run = json.loads((tmp_path / "run.json").read_text("utf-8"))
+    [failure] = run["failures"]
+    assert failure["url"] == httpserver.url_for("/privacy") and failure["status"] == 404
+    assert run["changes"] == [] and run["counts"]["unchanged"] == 1
+    current = json.loads((root / ".ota" / "status.json").read_text("utf-8"))
+    [failing] = current["failing"]
+    assert failing["since"] == first["failing"][0]["since"] and failing["runs"] == 2
+
+    code, output = status(root, "--check")
+
+    assert code == 0, output
+    assert "partial" in output and "Example › Privacy Policy: failing for" in output and "(2 runs" in output
+    code, output = status(root, "--json")
+    assert code == 0 and json.loads(output)["failing"][0]["runs"] == 2
+
+
+def test_status_check_fails_when_the_last_run_is_too_old_or_absent(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """--check: exit 1 without any run, exit 1 once the last run is older than --max-age."""
+    root = collection(tmp_path)
+    code, output = status(root, "--check")
+    assert code == 1 and "unhealthy: no run recorded yet" in output
+    httpserver.expect_request("/tos").respond_with_data(PAGE.format(title="Terms"), content_type="text/html")
+    write_service(
+        root, "Example", {"Terms of Service": {"fetch": httpserver.url_for("/tos"), "select": "main"}}
+    )
+    track(root)
+    path = root / ".ota" / "status.json"
+    current = json.loads(path.read_text("utf-8"))
+    current["last_run"]["finished"] = "2020-01-01T00:00:00Z"
+    path.write_text(json.dumps(current))
+
+    code, output = status(root, "--check", "--max-age", "3600")
+
+    assert code == 1 and "unhealthy: the last run finished" in output and "more than 60 min ago" in output
+
+
+def test_a_run_that_could_not_run_is_recorded_and_fails_the_check(tmp_path: Path) -> None:
+    """A versions repository that cannot be created: exit 2, and the status says the run could not run."""
+    root = collection(tmp_path)
+    write_service(root, "Example", {"Terms of Service": {"fetch": "https://example.com/", "select": "main"}})
+    (root / "versions").write_text("a file where the repository should be")
+
+    code, output = track(root)
+
+    assert code == 2, output
+    code, output = status(root, "--check")
+    assert code == 1 and "unhealthy: the last run could not run:" in output and "versions" in output
+
+
+def test_a_corrupt_status_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """`ota status` on a file that is not JSON: one line naming it."""
+    root = collection(tmp_path)
+    (root / ".ota").mkdir()
+    (root / ".ota" / "status.json").write_text("{")
+    code, output = status(root)
+    assert code == 2 and output.startswith("ota: ") and "status.json: is not valid JSON" in output
+    assert "Traceback" not in output
+
+
+def test_a_run_overlapping_another_leaves_the_status_to_the_run_in_progress(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """A run that finds the repositories locked exits 2 and does not mark the collection as broken."""
+    root = collection(tmp_path)
+    httpserver.expect_request("/tos").respond_with_data(PAGE.format(title="Terms"), content_type="text/html")
+    write_service(
+        root, "Example", {"Terms of Service": {"fetch": httpserver.url_for("/tos"), "select": "main"}}
+    )
+    assert track(root)[0] == 0
+    before = (root / ".ota" / "status.json").read_text("utf-8")
+    held = lock(root / "snapshots" / ".git", root / "snapshots")  # as a run in progress holds it
+    try:
+        code, output = track(root)
+    finally:
+        os.close(held)
+    assert code == 2 and "in use by another ota process" in output
+    assert (root / ".ota" / "status.json").read_text("utf-8") == before
