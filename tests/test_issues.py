@@ -291,3 +291,19 @@ def test_track_opens_an_issue_and_closes_it_when_tracking_resumes(
 
     assert code == 0, output
     assert issue.state == "closed" and "Tracking resumed" in issue.comments[-1]
+
+
+def test_the_forge_is_reached_through_the_proxy_of_the_environment(forge: FakeForge) -> None:
+    """HTTP_PROXY from the settings carries the API requests (forge.invalid only resolves there)."""
+    base = forge.api_url.replace(f"127.0.0.1:{forge.server.port}", "forge.invalid")
+    settings = settings_for(forge)
+    settings = replace(
+        settings,
+        report=replace(settings.report, api_url=base),
+        fetch=replace(settings.fetch, proxy_environment={"HTTP_PROXY": forge.server.url_for("/")}),
+    )
+    made = make_forge(settings)
+    assert made is not None
+    with made:
+        report_issues(run(not_found()), settings, made, now=NOW)
+    assert len(forge.titled(TITLE)) == 1

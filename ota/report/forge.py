@@ -10,6 +10,7 @@ each terms against a forge that cannot be reached.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -76,6 +77,8 @@ class Forge:
         api_url: str = "",
         base_url: str = "",
         timeout: float = 30.0,
+        proxy: str | None = None,
+        verify: ssl.SSLContext | bool = True,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -88,8 +91,10 @@ class Forge:
             base_url=self.api_url,
             headers={**self._auth(token), "User-Agent": f"ota/{__version__}"},
             timeout=timeout,
+            proxy=proxy,
+            verify=verify,
             transport=transport,
-            trust_env=True,  # HTTPS_PROXY and friends, as for fetching
+            trust_env=False,  # proxies and authorities come from the settings, as for fetching
         )
 
     def close(self) -> None:

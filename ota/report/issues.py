@@ -18,12 +18,15 @@ ota itself (a bug, a repository it cannot write) are not the declaration's fault
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from urllib.parse import urlsplit
 
 from ota.declarations import RangeSelector, Selector, Terms
+from ota.fetch.client import bypasses_proxy, proxies_of
 from ota.report.forge import FORGES, Forge, ForgeError, ForgeUnavailable, Issue, RateLimited
 from ota.report.links import snapshot_url, viewer_url
 from ota.report.summary import Report, error_text
@@ -127,12 +130,35 @@ def make_forge(settings: Settings) -> Forge | None:
         names = f"OTA_ENGINE_{report.kind.upper()}_TOKEN or {report.kind.upper()}_TOKEN"
         log.warning("failure reports are off: [report] repository is set but %s is not", names)
         return None
-    return FORGES[report.kind](
+    forge = FORGES[report.kind]
+    api_url = report.api_url or forge.default_api
+    return forge(
         report.repository,
         report.token,
-        api_url=report.api_url,
+        api_url=api_url,
         base_url=report.base_url,
         timeout=report.timeout,
+        proxy=_proxy_for(api_url, settings),
+        verify=_verify(settings),
+    )
+
+
+def _proxy_for(url: str, settings: Settings) -> str | None:
+    """The proxy the environment names for `url` (HTTPS_PROXY, ALL_PROXY, NO_PROXY), as for fetching."""
+    proxies = proxies_of(settings.fetch.proxy_environment)
+    parts = urlsplit(url)
+    if bypasses_proxy(parts.hostname or "", proxies.get("no", "")):
+        return None
+    return proxies.get(parts.scheme) or proxies.get("all")
+
+
+def _verify(settings: Settings) -> ssl.SSLContext | bool:
+    """The certificate authorities of SSL_CERT_FILE / SSL_CERT_DIR when set, else the default ones."""
+    if settings.fetch.ca_file is None and settings.fetch.ca_dir is None:
+        return True
+    return ssl.create_default_context(
+        cafile=str(settings.fetch.ca_file) if settings.fetch.ca_file else None,
+        capath=str(settings.fetch.ca_dir) if settings.fetch.ca_dir else None,
     )
 
 
