@@ -102,7 +102,7 @@ def send(urls: Sequence[str], title: str, body: str, *, timeout: float) -> Notif
 
     result = NotifyResult()
     asset = apprise.AppriseAsset(app_id="ota", app_desc="ota: terms of online services tracked")
-    threads: list[tuple[str, threading.Thread, list[bool]]] = []
+    threads: list[tuple[str, threading.Thread, list[tuple[bool, str]]]] = []
     for url in urls:
         channel = apprise.Apprise(asset=asset)
         if not channel.add(url):
@@ -110,15 +110,17 @@ def send(urls: Sequence[str], title: str, body: str, *, timeout: float) -> Notif
             log.warning("notification URL not understood by Apprise, skipped: %s", shown)
             result.failed.append(shown)
             continue
-        name = str(channel[0].url(privacy=True))  # type: ignore[no-untyped-call]  # untyped in Apprise
-        outcome: list[bool] = []
+        private = str(channel[0].url(privacy=True))  # type: ignore[no-untyped-call]  # untyped in Apprise
+        name = private.split("?", 1)[0]  # the query is Apprise's options, noise in a log
+        outcome: list[tuple[bool, str]] = []
 
-        def deliver(channel: Any = channel, outcome: list[bool] = outcome) -> None:
+        def deliver(channel: apprise.Apprise = channel, outcome: list[tuple[bool, str]] = outcome) -> None:
             try:
-                outcome.append(bool(channel.notify(title=title, body=body, body_format="text")))
-            except Exception:  # a plugin's bug must not escape a thread unnoticed
-                log.exception("notification plugin failed")
-                outcome.append(False)
+                sent = channel.notify(title=title, body=body, body_format="text", timeout=timeout)
+                reasons = [entry.message for entry in sent.logs() if entry.level in ("WARNING", "ERROR")]
+                outcome.append((bool(sent), scrub("; ".join(reasons)) or "no reason given"))
+            except Exception as error:  # a plugin's bug must not escape a thread unnoticed
+                outcome.append((False, f"{type(error).__name__}: {error}"))
 
         # Daemon threads: a channel still hanging when the run ends never keeps ota alive.
         thread = threading.Thread(target=deliver, name=f"notify {name}", daemon=True)
@@ -127,13 +129,13 @@ def send(urls: Sequence[str], title: str, body: str, *, timeout: float) -> Notif
     deadline = time.monotonic() + timeout
     for name, thread, outcome in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
-        if thread.is_alive():
+        if thread.is_alive() or not outcome:
             log.warning("notification to %s: no answer within %g s, given up", name, timeout)
             result.failed.append(name)
-        elif outcome and outcome[0]:
+        elif outcome[0][0]:
             log.info("notification sent to %s", name)
             result.sent.append(name)
         else:
-            log.warning("notification to %s failed (Apprise logged why)", name)
+            log.warning("notification to %s failed: %s", name, outcome[0][1])
             result.failed.append(name)
     return result
