@@ -81,7 +81,7 @@ def test_a_rejected_snapshots_push_holds_the_versions_back_until_the_next_run(tm
     first = publish(repositories)
 
     assert not first[0].ok and "read-only for maintenance" in first[0].error
-    assert not first[1].ok and "snapshots could not be" in first[1].error
+    assert not first[1].ok and "held back: snapshots could not be pushed" in first[1].error
     assert remote_head(tmp_path / "s.git") == "" and remote_head(tmp_path / "v.git") == ""
 
     second = publish(repositories)

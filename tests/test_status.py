@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from ota.cli import app
 from ota.declarations import SourceDocument, Terms
 from ota.errors import DeclarationError, FetchError
+from ota.report.deliver import scheduler_started
 from ota.report.status import (
     StatusError,
     check_status,
@@ -26,7 +27,8 @@ from ota.report.status import (
     updated_status,
 )
 from ota.report.summary import Report
-from ota.settings import Settings
+from ota.schedule import run_once
+from ota.settings import Settings, load_settings
 from ota.store.folder import lock
 from ota.store.records import Recorded
 from ota.track import Outcome, Stage
@@ -280,3 +282,20 @@ def test_a_run_overlapping_another_leaves_the_status_to_the_run_in_progress(
         os.close(held)
     assert code == 2 and "in use by another ota process" in output
     assert (root / ".ota" / "status.json").read_text("utf-8") == before
+
+
+def test_a_scheduled_run_delivers_like_ota_track(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """The scheduler notes when it started, and each scheduled run writes the status file."""
+    root = collection(tmp_path)
+    httpserver.expect_request("/tos").respond_with_data(PAGE.format(title="Terms"), content_type="text/html")
+    terms = {"Terms of Service": {"fetch": httpserver.url_for("/tos"), "select": "main"}}
+    write_service(root, "Example", terms)
+    settings = load_settings(root / "ota.toml", environ={})
+
+    scheduler_started(settings, "0 * * * *")
+    run_once(settings, (), ())
+
+    current = read_status(root / ".ota" / "status.json")
+    assert current is not None
+    assert current["scheduler"]["schedule"] == "0 * * * *"
+    assert current["last_run"]["outcome"] == "ok" and current["changes"][0]["status"] == "first"

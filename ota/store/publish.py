@@ -55,7 +55,7 @@ def publish(
     results: list[PushResult] = []
     for name, folder in repositories:
         if results and not results[-1].ok:
-            reason = f"not pushed because {results[-1].name} could not be (its records cite them)"
+            reason = f"held back: {results[-1].name} could not be pushed (these records cite them)"
             results.append(PushResult(name, folder, False, reason))
             continue
         try:
