@@ -18,6 +18,7 @@ from ota.report.forge import FORGES, Forge
 from ota.report.issues import (
     LABELS,
     MANAGED_MARKER,
+    MAX_SEARCHES,
     NEEDS_INTERVENTION,
     UNKNOWN_FAILURE,
     issue_title,
@@ -307,3 +308,18 @@ def test_the_forge_is_reached_through_the_proxy_of_the_environment(forge: FakeFo
     with made:
         report_issues(run(not_found()), settings, made, now=NOW)
     assert len(forge.titled(TITLE)) == 1
+
+
+def test_many_new_failures_list_closed_issues_once_instead_of_searching_each(forge: FakeForge) -> None:
+    """Past MAX_SEARCHES terms to look up, closed issues are listed: no search, the closed one reopened."""
+    closed = forge.add_issue(issue_title("Service03", "Terms of Service"), state="closed")
+    outcomes = [
+        failed(
+            FetchError(URL, "Timed out after 30 seconds"),
+            terms=Terms(f"Service{n:02d}", "Terms of Service", TERMS.documents),
+        )
+        for n in range(MAX_SEARCHES + 2)
+    ]
+    sync(forge, run(*outcomes))
+    assert len(forge.issues) == MAX_SEARCHES + 2 and closed.state == "open"
+    assert not any("search" in path for _, path in forge.requests)

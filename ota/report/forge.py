@@ -113,6 +113,10 @@ class Forge:
 
     def open_issues(self) -> dict[str, Issue]:
         """Open issues by title (the oldest, when two have the same title)."""
+        return self.issues("open")
+
+    def issues(self, state: str) -> dict[str, Issue]:
+        """Issues in `state` ("open" or "closed") by title, the oldest when two share a title."""
         raise NotImplementedError
 
     def find_closed(self, title: str) -> Issue | None:
@@ -211,10 +215,10 @@ class GitHub(Forge):
         self._client.headers["X-GitHub-Api-Version"] = "2022-11-28"
         self._repo = f"/repos/{repository}"
 
-    def open_issues(self) -> dict[str, Issue]:
+    def issues(self, state: str) -> dict[str, Issue]:
         issues = (
             self._issue(item)
-            for item in self._paginated(f"{self._repo}/issues", {"state": "open"})
+            for item in self._paginated(f"{self._repo}/issues", {"state": state})
             if "pull_request" not in item  # GitHub lists pull requests as issues
         )
         return _oldest_by_title(issues)
@@ -277,8 +281,8 @@ class GitLab(Forge):
         # A project is named by its URL-encoded path: no request to look its number up.
         self._project = f"/projects/{quote(repository, safe='')}"
 
-    def open_issues(self) -> dict[str, Issue]:
-        items = self._paginated(f"{self._project}/issues", {"state": "opened"})
+    def issues(self, state: str) -> dict[str, Issue]:
+        items = self._paginated(f"{self._project}/issues", {"state": "opened" if state == "open" else state})
         return _oldest_by_title(self._issue(item) for item in items)
 
     def find_closed(self, title: str) -> Issue | None:

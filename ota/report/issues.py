@@ -93,6 +93,9 @@ _LABELS_BY_TEXT: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("not a valid selector", "not a valid CSS selector"), ("invalid selector", NEEDS_INTERVENTION)),
     (("empty content",), ("document was empty",)),
 )
+#: Beyond this many terms without an open issue, closed issues are listed once instead of searched
+#: for one by one (GitHub allows 30 searches a minute).
+MAX_SEARCHES = 10
 #: Stages whose failures are ota's or its machine's, not the declaration's.
 _NOT_REPORTED = {Stage.INTERNAL, Stage.RECORD}
 
@@ -190,11 +193,13 @@ def report_issues(
         open_issues = forge.open_issues()
         if to_report:
             _ensure_labels(forge)
+        unknown = [o for o in to_report if issue_title(o.service_id, o.terms_type) not in open_issues]
+        closed = forge.issues("closed") if len(unknown) > MAX_SEARCHES else None
         for outcome in sorted(to_report, key=lambda o: (o.service_id, o.terms_type)):
             key = (outcome.service_id, outcome.terms_type)
             since = failing_since.get(key) or now.strftime("%Y-%m-%dT%H:%M:%SZ")
             body = issue_body(outcome, settings, forge, since=since, runs=failing_runs.get(key, 1))
-            _step(result, partial(_report_failure, forge, open_issues, outcome, body, result))
+            _step(result, partial(_report_failure, forge, open_issues, closed, outcome, body, result))
         for outcome in sorted(tracked, key=lambda o: (o.service_id, o.terms_type)):
             issue = open_issues.get(issue_title(outcome.service_id, outcome.terms_type))
             if issue is not None:
@@ -230,13 +235,19 @@ def _ensure_labels(forge: Forge) -> None:
 
 
 def _report_failure(
-    forge: Forge, open_issues: dict[str, Issue], outcome: Outcome, body: str, result: SyncResult
+    forge: Forge,
+    open_issues: dict[str, Issue],
+    closed: dict[str, Issue] | None,
+    outcome: Outcome,
+    body: str,
+    result: SyncResult,
 ) -> None:
+    """Open, reopen or relabel the terms' issue; `closed` is the closed issues when listed."""
     title = issue_title(outcome.service_id, outcome.terms_type)
     labels = labels_for(error_text(error, outcome.stage) for error in outcome.errors)
     issue = open_issues.get(title)
     if issue is None:
-        issue = forge.find_closed(title)
+        issue = closed.get(title) if closed is not None else forge.find_closed(title)
     if issue is None:
         created = forge.create_issue(title, body, labels)
         open_issues[title] = created
