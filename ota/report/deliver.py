@@ -95,31 +95,34 @@ def deliver(
     if settings.publish:
         delivery.pushes = _step(delivery, "publish", publish_log, lambda: _publish(settings))
 
-    def write_status() -> dict[str, Any]:
+    def current_status() -> dict[str, Any]:
         try:
             previous = read_status(settings.status.file)
         except StatusError as error:
             log.warning("%s; a new status file replaces it", error)
             previous = None
         whole_collection = not services and not terms_types
-        status = updated_status(
+        return updated_status(
             previous,
             summary,
             tracked=tracked_terms(report),
             declared=declared_in(settings.declarations) if whole_collection else None,
             publish=_publish_status(previous, delivery.pushes, finished),
         )
+
+    # Computed even when it cannot be written: reports and notifications need its failing terms.
+    status = _step(delivery, "status", log, current_status) or {}
+
+    def write_status() -> dict[str, Any]:
         write_json(settings.status.file, status)
         log.info("status written to %s", settings.status.file)
         return status
 
-    delivery.status = _step(delivery, "status", log, write_status)
-    failing = {
-        (entry["service_id"], entry["terms_type"]): entry
-        for entry in (delivery.status or {}).get("failing", [])
-    }
+    if status:
+        delivery.status = _step(delivery, "status", log, write_status)
+    failing = {(entry["service_id"], entry["terms_type"]): entry for entry in status.get("failing", [])}
     if json_summary is not None:
-        published = (delivery.status or {}).get("publish") if settings.publish else None
+        published = status.get("publish") if settings.publish else None
         _step(
             delivery, "json summary", log, lambda: write_json(json_summary, {**summary, "publish": published})
         )

@@ -317,15 +317,19 @@ def read_status(path: Path) -> dict[str, Any] | None:
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
     """Write `data` to `path` atomically (a reader sees the old file or the new one, never half)."""
+    temporary: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
         ) as file:
+            temporary = file.name
             json.dump(data, file, ensure_ascii=False, indent=2)
             file.write("\n")
-        os.replace(file.name, path)
+        os.replace(temporary, path)
     except OSError as error:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
         raise StatusError(f"{path}: cannot be written: {error.strerror or error}") from error
 
 
