@@ -60,3 +60,10 @@ def test_a_json_summary_that_cannot_be_written_leaves_the_status_written(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["state", "summary.json"]  # no leftover
     status = json.loads((tmp_path / "state" / "status.json").read_text())
     assert status["failing"][0]["service_id"] == "Example"
+
+
+def test_the_status_file_is_readable_by_others(tmp_path: Path) -> None:
+    """Health checks and monitoring may run as another user: the file is 0644, not a temporary's 0600."""
+    settings = replace(Settings(), status=StatusSettings(file=tmp_path / "status.json"))
+    deliver(failing_run(), settings)
+    assert (tmp_path / "status.json").stat().st_mode & 0o777 == 0o644

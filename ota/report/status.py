@@ -326,6 +326,7 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
             temporary = file.name
             json.dump(data, file, ensure_ascii=False, indent=2)
             file.write("\n")
+        os.chmod(temporary, 0o644)  # readable by health checks and monitoring, as a file git writes
         os.replace(temporary, path)
     except OSError as error:
         if temporary is not None:
