@@ -299,3 +299,9 @@ def test_a_scheduled_run_delivers_like_ota_track(httpserver: HTTPServer, tmp_pat
     assert current is not None
     assert current["scheduler"]["schedule"] == "0 * * * *"
     assert current["last_run"]["outcome"] == "ok" and current["changes"][0]["status"] == "first"
+
+
+def test_json_summary_is_for_one_run(tmp_path: Path) -> None:
+    """--json-summary with --schedule: one line saying to read the status file, exit 2."""
+    code, output = track(collection(tmp_path), "--schedule", "--json-summary", str(tmp_path / "run.json"))
+    assert code == 2 and "with --schedule, read the status file" in output
