@@ -323,3 +323,18 @@ def test_many_new_failures_list_closed_issues_once_instead_of_searching_each(for
     sync(forge, run(*outcomes))
     assert len(forge.issues) == MAX_SEARCHES + 2 and closed.state == "open"
     assert not any("search" in path for _, path in forge.requests)
+
+
+def test_links_point_at_the_forge_the_api_belongs_to() -> None:
+    """GitHub Enterprise and self-hosted GitLab: the web address is the API's host unless set."""
+    from ota.report.forge import GitHub, GitLab
+
+    assert GitHub("o/r", "t").file_url("o/r", "a b.json") == "https://github.com/o/r/blob/HEAD/a%20b.json"
+    enterprise = GitHub("o/r", "t", api_url="https://git.corp.example/api/v3")
+    assert enterprise.file_url("o/r", "x.json") == "https://git.corp.example/o/r/blob/HEAD/x.json"
+    gitlab = GitLab("g/s/r", "t", api_url="https://gitlab.example.org/api/v4")
+    assert gitlab.file_url("g/s/r", "x.json") == "https://gitlab.example.org/g/s/r/-/blob/HEAD/x.json"
+    assert (
+        GitLab("g/r", "t", base_url="https://web.example").file_url("g/r", "x")
+        == "https://web.example/g/r/-/blob/HEAD/x"
+    )

@@ -85,7 +85,11 @@ class Forge:
     ) -> None:
         self.repository = repository
         self.api_url = (api_url or self.default_api).rstrip("/")
-        self.base_url = (base_url or self.default_web).rstrip("/")
+        # GitHub Enterprise's API is HOST/api/v3, a self-hosted GitLab's HOST/api/v4: HOST is the web.
+        derived = self.api_url.removesuffix("/api/v3").removesuffix("/api/v4") if api_url else ""
+        self.base_url = (base_url or (derived if derived != self.api_url else "") or self.default_web).rstrip(
+            "/"
+        )
         self._sleep, self._now = sleep, now
         self._client = httpx.Client(
             base_url=self.api_url,
