@@ -168,7 +168,7 @@ class ReportSettings:
     #: "github" or "gitlab"; empty: the forge whose token is set (GitHub when both are).
     forge: str = ""
     api_url: str = ""  # empty: https://api.github.com or https://gitlab.com/api/v4
-    base_url: str = ""  # empty: https://github.com or https://gitlab.com
+    base_url: str = ""  # empty: api_url's host, else https://github.com or https://gitlab.com
     versions_repository: str = ""  # "owner/name", for links to the latest version
     snapshots_repository: str = ""
     #: Consecutive failed runs before an issue is opened (1: at the first failure, as OTA does).
