@@ -77,9 +77,19 @@ def track(
         bool, typer.Option("--schedule", help="Keep running, tracking on the configured cron schedule.")
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
+    publish: Annotated[
+        bool | None,
+        typer.Option("--publish/--no-publish", help="Push both repositories to origin after the run."),
+    ] = None,
+    json_summary: Annotated[
+        Path | None, typer.Option("--json-summary", help="Write the run's summary as JSON to this file.")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Fetch every declared terms, record new snapshots and versions, and summarise the run."""
+    from datetime import UTC, datetime
+
+    from ota.report.deliver import deliver, deliver_run_error
     from ota.report.summary import summary_lines
     from ota.run import run_tracking
     from ota.settings import load_settings
@@ -94,10 +104,13 @@ def track(
                 "fetch.concurrency": concurrency,
                 "fetch.per_host": per_host,
                 "fetch.host_delay": host_delay,
+                "publish": publish,
             },
         )
     except SettingsError as error:
         raise _fail(str(error)) from error
+    if schedule and json_summary is not None:
+        raise _fail("--json-summary is written for one run; with --schedule, read the status file")
     if schedule:
         from ota.schedule import run_on_schedule
 
@@ -106,6 +119,7 @@ def track(
         except OtaError as error:
             raise _fail(str(error)) from error
         return
+    started = datetime.now(UTC)
     bar = _ProgressBar() if progress and sys.stderr.isatty() else None
     try:
         report = asyncio.run(
@@ -118,15 +132,70 @@ def track(
             )
         )
     except (SettingsError, DeclarationError, RecordError) as error:
+        deliver_run_error(error, settings, started=started)
         raise _fail(str(error)) from error
     finally:
         if bar is not None:
             bar.stop()
     for line in summary_lines(report):
         typer.echo(line)
+    deliver(
+        report,
+        settings,
+        services=service or (),
+        terms_types=terms_type or (),
+        json_summary=json_summary,
+        started=started,
+    )
     for fatal in report.fatal:
         typer.echo(f"ota: {fatal}", err=True)
     raise typer.Exit(EXIT_CANNOT_RUN if report.fatal else EXIT_FAILURES if report.failed else EXIT_OK)
+
+
+@app.command()
+def status(
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Exit 1 when the last run is too old or failed entirely (for health checks)."
+        ),
+    ] = False,
+    max_age: Annotated[
+        float | None,
+        typer.Option(help="Seconds after which the last run is too old [twice the schedule's interval]."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status file as it is (JSON).")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Print the last run, the terms that changed and the terms failing (and since when)."""
+    from datetime import UTC, datetime, timedelta
+
+    from ota.report.status import StatusError, check_status, default_max_age, read_status, status_lines
+    from ota.settings import load_settings
+
+    try:
+        settings = load_settings(config, overrides={"status.max_age": max_age})
+        current = read_status(settings.status.file)
+    except (SettingsError, StatusError) as error:
+        raise _fail(str(error)) from error
+    now = datetime.now(UTC)
+    if as_json:
+        typer.echo(json.dumps(current, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(f"status file: {settings.status.file}")
+        for line in status_lines(current, now=now):
+            typer.echo(line)
+    if not check:
+        return
+    limit = (
+        timedelta(seconds=settings.status.max_age)
+        if settings.status.max_age
+        else default_max_age(settings.schedule, now)
+    )
+    problems = check_status(current, now=now, max_age=limit)
+    for problem in problems:
+        typer.echo(f"unhealthy: {problem}", err=True)
+    raise typer.Exit(EXIT_FAILURES if problems else EXIT_OK)
 
 
 class _ProgressBar:

@@ -6,6 +6,7 @@
     ├── FetchError           a page that could not be fetched (url, status, transient)
     ├── ExtractError         a page from which no terms could be extracted (message in OTA's words)
     └── RecordError          a git repository that could not be read or written (repo)
+        └── RepositoryInUse  another ota process holds the repository
 
 Third-party exceptions (httpx, pygit2, lexbor, pdfminer) are translated at the module that calls
 the library, so nothing above an edge handles them.
@@ -68,6 +69,10 @@ class RecordError(OtaError):
 
     def __reduce__(self) -> tuple[type, tuple[Path, str]]:
         return type(self), (self.repo, self.reason)
+
+
+class RepositoryInUse(RecordError):
+    """Another ota process holds the repository's lock: a run overlapping another, not a fault."""
 
 
 def _rebuild_fetch_error(url: str, message: str, status: int | None, transient: bool) -> FetchError:

@@ -26,16 +26,20 @@ def cron_trigger(expression: str) -> CronTrigger:
 
 def run_once(settings: Settings, services: Iterable[str], terms_types: Iterable[str]) -> None:
     """One scheduled run: its summary is logged; a failure is logged and the schedule goes on."""
+    from ota.report.deliver import deliver, deliver_run_error
     from ota.report.summary import summary_lines
     from ota.run import run_tracking
 
+    started = datetime.now(UTC)
     try:
         report = asyncio.run(run_tracking(settings, services=services, terms_types=terms_types))
     except OtaError as error:
         log.error("run failed: %s", error)
+        deliver_run_error(error, settings, started=started)
         return
     for line in summary_lines(report):
         log.info("%s", line)
+    deliver(report, settings, services=services, terms_types=terms_types, started=started)
 
 
 def run_on_schedule(
@@ -62,6 +66,9 @@ def run_on_schedule(
         settings.schedule,
         trigger.get_next_fire_time(None, datetime.now(UTC)),
     )
+    from ota.report.deliver import scheduler_started
+
+    scheduler_started(settings, settings.schedule)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

@@ -30,6 +30,8 @@
     extract_workers = 2
     extract_timeout = 60               # seconds one page's extraction may take
     extract_memory = 1024              # MiB of memory one extraction may use
+    publish = false                    # push both repositories to `origin` after each run
+    publish_timeout = 300
 
     [verify]
     accept_explained = false           # exit 0 when every difference has a likely cause
@@ -38,11 +40,36 @@
     authority = "https://tsa.example/" # RFC 3161 time-stamping authority witnessing each run's commits
     certificates = "tsa-roots.pem"     # its root certificates, which `ota verify` checks tokens with
 
+    [serve]
+    public_url = ""                    # where `ota serve` is reached, for links in messages
+
+    [status]
+    file = ".ota/status.json"          # relative to the ota.toml file
+    max_age = 0                        # seconds; 0: twice the schedule's interval
+
+    [report]                           # failure reports as issues (token from the environment)
+    repository = "owner/name"          # the declarations repository
+    forge = "github"                   # or "gitlab"; default: the forge whose token is set
+    api_url = ""                       # GitHub Enterprise / self-hosted GitLab
+    base_url = ""
+    versions_repository = ""
+    snapshots_repository = ""
+    after_failures = 1
+    timeout = 30
+
+    [notify]
+    urls = []                          # Apprise URLs (also OTA_NOTIFY_URLS)
+    on = ["changes"]                   # changes, upgrades, failures, new_failures
+    timeout = 60
+
 Every key is converted to its type here, and a key that is unknown or of the wrong type is a
 `SettingsError` naming the file, the section and the key. The environment is read here and only
 here: `OTA_CONFIG`, `OTA_ACCEPT_LANGUAGE`, `OTA_ALLOW_PRIVATE_ADDRESSES`, the proxy variables
-(`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, in either case) and `SSL_CERT_FILE` /
-`SSL_CERT_DIR`.
+(`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, in either case), `SSL_CERT_FILE` /
+`SSL_CERT_DIR`, `OTA_BROWSER_SANDBOX`, the forge tokens (`OTA_ENGINE_GITHUB_TOKEN` or
+`GITHUB_TOKEN`, `OTA_ENGINE_GITLAB_TOKEN` or `GITLAB_TOKEN`) and `OTA_NOTIFY_URLS`. Secrets
+(tokens, notification URLs) are kept out of the settings' `repr`, so logging a Settings value
+never shows them.
 
 Precedence: command-line options, then the environment, then `ota.toml`, then the defaults below.
 """
@@ -85,6 +112,14 @@ DEFAULT_BACKOFF_BASE = 1.0
 DEFAULT_BROWSER_PATH = "/usr/bin/chromium"  # Debian's chromium package
 DEFAULT_BROWSER_PAGES = 4  # pages rendered at once: each tab takes a renderer process (~100 MB)
 DEFAULT_BROWSER_WAIT = 10.0  # seconds to wait for the `select` selectors to have text (OTA: 10 s)
+DEFAULT_STATUS_FILE = Path(".ota/status.json")
+DEFAULT_PUBLISH_TIMEOUT = 300.0  # seconds for one `git push`
+DEFAULT_REPORT_TIMEOUT = 30.0  # seconds for one forge API request
+DEFAULT_NOTIFY_TIMEOUT = 60.0  # seconds for all of a run's notifications
+#: What a run's notification can tell: versions that are first records or changes, technical
+#: upgrades, every failing terms, the terms that started failing in this run.
+NOTIFY_EVENTS = ("changes", "upgrades", "failures", "new_failures")
+FORGES = ("github", "gitlab")
 
 
 @dataclass(frozen=True)
@@ -135,6 +170,56 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
+class StatusSettings:
+    """Where the status file is, and when `ota status --check` calls the last run too old."""
+
+    file: Path = DEFAULT_STATUS_FILE
+    #: Seconds after which the last run is too old; None: twice the interval of the schedule.
+    max_age: float | None = None
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """Failure reports: issues on the declarations repository of a GitHub or GitLab forge."""
+
+    #: The declarations repository, "owner/name" (GitLab: "group/subgroup/name"); empty: off.
+    repository: str = ""
+    #: "github" or "gitlab"; empty: the forge whose token is set (GitHub when both are).
+    forge: str = ""
+    api_url: str = ""  # empty: https://api.github.com or https://gitlab.com/api/v4
+    base_url: str = ""  # empty: api_url's host, else https://github.com or https://gitlab.com
+    versions_repository: str = ""  # "owner/name", for links to the latest version
+    snapshots_repository: str = ""
+    #: Consecutive failed runs before an issue is opened (1: at the first failure, as OTA does).
+    after_failures: int = 1
+    timeout: float = DEFAULT_REPORT_TIMEOUT
+    github_token: str = field(default="", repr=False)
+    gitlab_token: str = field(default="", repr=False)
+
+    @property
+    def kind(self) -> str:
+        """The forge to use: the one set, else the one whose token is in the environment."""
+        if self.forge:
+            return self.forge
+        return "gitlab" if self.gitlab_token and not self.github_token else "github"
+
+    @property
+    def token(self) -> str:
+        """The token for `kind`, or an empty string."""
+        return self.gitlab_token if self.kind == "gitlab" else self.github_token
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Notifications through Apprise: where to send them and what a run's message tells."""
+
+    #: Apprise URLs (mailto://, json://, slack://…); they hold secrets, so never in the repr.
+    urls: tuple[str, ...] = field(default=(), repr=False)
+    on: tuple[str, ...] = ("changes",)
+    timeout: float = DEFAULT_NOTIFY_TIMEOUT
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a run needs to know, resolved once."""
 
@@ -163,6 +248,14 @@ class Settings:
     timestamp_authority: str | None = None
     #: PEM certificates of the authorities trusted to sign timestamps.
     timestamp_certificates: Path | None = None
+    #: Push both repositories to their `origin` remote after each run.
+    publish: bool = False
+    publish_timeout: float = DEFAULT_PUBLISH_TIMEOUT
+    #: Where `ota serve` is reached by readers, for links in reports and notifications; empty: none.
+    public_url: str = ""
+    status: StatusSettings = field(default_factory=StatusSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
 
 # -- the keys of ota.toml ---------------------------------------------------------------------------
@@ -287,6 +380,46 @@ def _url(value: Any) -> str:
     return text
 
 
+def _http_url(value: Any) -> str:
+    text = _string(value)
+    if text and not text.startswith(("http://", "https://")):
+        raise _Invalid(f"must be an http:// or https:// URL, not {text!r}")
+    return text.rstrip("/")
+
+
+def _repository_name(value: Any) -> str:
+    text = _string(value)
+    if text and ("/" not in text.strip("/") or "://" in text or " " in text):
+        raise _Invalid(f'must name a repository as "owner/name", not {text!r}')
+    return text.strip("/")
+
+
+def _choice(*choices: str) -> Converter:
+    def convert(value: Any) -> str:
+        text = _string(value)
+        if text not in choices:
+            raise _Invalid(f"must be one of {', '.join(choices)}, not {text!r}")
+        return text
+
+    return convert
+
+
+def _choices(*choices: str) -> Converter:
+    def convert(value: Any) -> tuple[str, ...]:
+        items = _strings(value)
+        unknown = [item for item in items if item not in choices]
+        if unknown:
+            raise _Invalid(f"{', '.join(map(repr, unknown))}: unknown; known: {', '.join(choices)}")
+        return items
+
+    return convert
+
+
+def _max_age(value: Any) -> float | None:
+    seconds: float = _number(0)(value)
+    return seconds or None  # 0: derived from the schedule
+
+
 def _shown(value: Any) -> str:
     kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}
     return f"{kind.get(type(value), type(value).__name__)} ({value!r})"
@@ -339,6 +472,8 @@ _KEYS: dict[str, dict[str, _Key]] = {
         "extract_workers": _Key("extract_workers", _integer(0)),
         "extract_timeout": _Key("extract_timeout", _number(0, exclusive=True)),
         "extract_memory": _Key("extract_memory", _integer(64)),
+        "publish": _Key("publish", _boolean),
+        "publish_timeout": _Key("publish_timeout", _number(0, exclusive=True)),
     },
     "verify": {
         "accept_explained": _Key("accept_explained", _boolean),
@@ -346,6 +481,28 @@ _KEYS: dict[str, dict[str, _Key]] = {
     "timestamps": {
         "authority": _Key("timestamp_authority", _url),
         "certificates": _Key("timestamp_certificates", _file),
+    },
+    "serve": {
+        "public_url": _Key("public_url", _http_url),
+    },
+    "status": {
+        "file": _Key("status.file", _path),
+        "max_age": _Key("status.max_age", _max_age),
+    },
+    "report": {
+        "repository": _Key("report.repository", _repository_name),
+        "forge": _Key("report.forge", _choice(*FORGES)),
+        "api_url": _Key("report.api_url", _http_url),
+        "base_url": _Key("report.base_url", _http_url),
+        "versions_repository": _Key("report.versions_repository", _repository_name),
+        "snapshots_repository": _Key("report.snapshots_repository", _repository_name),
+        "after_failures": _Key("report.after_failures", _integer(1)),
+        "timeout": _Key("report.timeout", _number(0, exclusive=True)),
+    },
+    "notify": {
+        "urls": _Key("notify.urls", _strings),
+        "on": _Key("notify.on", _choices(*NOTIFY_EVENTS)),
+        "timeout": _Key("notify.timeout", _number(0, exclusive=True)),
     },
 }
 #: Option name (as `load_settings` takes it) → its key, for the same checks as the file's values.
@@ -355,7 +512,15 @@ _BY_TARGET = {
 _PATH_TARGETS = {"declarations", "snapshots", "versions"}
 #: Files named by a setting: relative to the file, and checked to be readable.
 _FILE_TARGETS = {"signing_key", "allowed_signers", "timestamp_certificates"}
-_FETCH_FIELDS = {f.name for f in fields(FetchSettings)}
+#: Files and folders given relative to the ota.toml file, besides the collection's folders.
+_RELATIVE_TARGETS = {*_PATH_TARGETS, *_FILE_TARGETS, "status.file"}
+#: Nested sections: the prefix of their targets → their dataclass.
+_SECTIONS: dict[str, type] = {
+    "fetch": FetchSettings,
+    "status": StatusSettings,
+    "report": ReportSettings,
+    "notify": NotifySettings,
+}
 
 
 def settings_keys() -> dict[str, list[str]]:
@@ -406,6 +571,7 @@ def _file_values(config: Path) -> dict[str, Any]:
     base = config.parent
     # The folders of a collection sit beside its ota.toml unless it says otherwise.
     values: dict[str, Any] = {name: base / name for name in _PATH_TARGETS}
+    values["status.file"] = base / DEFAULT_STATUS_FILE
     for section, content in data.items():
         keys = _KEYS.get(section)
         if keys is None:
@@ -419,8 +585,7 @@ def _file_values(config: Path) -> dict[str, Any]:
                     f"{config}: [{section}] {name}: unknown setting; known: {', '.join(keys)}"
                 )
             converted = _converted(key, value, f"{config}: [{section}] {name}")
-            relative = key.target in _PATH_TARGETS | _FILE_TARGETS
-            values[key.target] = base / converted if relative else converted
+            values[key.target] = base / converted if key.target in _RELATIVE_TARGETS else converted
     return values
 
 
@@ -464,19 +629,45 @@ def _environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
                 f"{variable}={value}: no such {kind} (it names the certificate authorities to trust)"
             )
         values[target] = path
+    sandbox = environ.get("OTA_BROWSER_SANDBOX", "").strip().lower()
+    if sandbox:
+        if sandbox not in _BOOLEAN_WORDS:
+            raise SettingsError(f"OTA_BROWSER_SANDBOX={sandbox}: must be true or false")
+        values["fetch.browser_sandbox"] = _BOOLEAN_WORDS[sandbox]
+    # OTA's engine reads OTA_ENGINE_*_TOKEN; the forges' own CI sets GITHUB_TOKEN / GITLAB_TOKEN.
+    for forge in FORGES:
+        names = (f"OTA_ENGINE_{forge.upper()}_TOKEN", f"{forge.upper()}_TOKEN")
+        token = next((environ[name] for name in names if environ.get(name)), "")
+        if token:
+            values[f"report.{forge}_token"] = token
+    if environ.get("OTA_NOTIFY_URLS", "").strip():
+        values["notify.env_urls"] = tuple(environ["OTA_NOTIFY_URLS"].split())
     return values
 
 
+_BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _build(values: Mapping[str, Any]) -> Settings:
-    fetch = {
-        target.removeprefix("fetch."): value
-        for target, value in values.items()
-        if target.startswith("fetch.")
-    }
-    top = {target: value for target, value in values.items() if not target.startswith("fetch.")}
+    values = dict(values)
+    # Notification URLs from the environment come on top of the file's (secrets stay out of files).
+    env_urls = values.pop("notify.env_urls", ())
+    if env_urls:
+        values["notify.urls"] = (*values.get("notify.urls", ()), *env_urls)
+    nested: dict[str, dict[str, Any]] = {prefix: {} for prefix in _SECTIONS}
+    top: dict[str, Any] = {}
+    for target, value in values.items():
+        prefix, _, name = target.partition(".")
+        if name and prefix in nested:
+            nested[prefix][name] = value
+        else:
+            top[target] = value
     for target in _FILE_TARGETS & set(top):
         _check_readable(target, top[target])
-    unknown = set(fetch) - _FETCH_FIELDS
-    if unknown:  # a bug in this module, not a user error
-        raise AssertionError(f"unknown fetch fields {sorted(unknown)}")
-    return replace(Settings(), fetch=FetchSettings(**fetch), **top)
+    sections = {}
+    for prefix, section in _SECTIONS.items():
+        unknown = set(nested[prefix]) - {f.name for f in fields(section)}
+        if unknown:  # a bug in this module, not a user error
+            raise AssertionError(f"unknown {prefix} fields {sorted(unknown)}")
+        sections[prefix] = section(**nested[prefix])
+    return replace(Settings(), **sections, **top)

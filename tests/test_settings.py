@@ -216,3 +216,107 @@ def test_signing_and_verify_settings_are_files_beside_the_config(tmp_path: Path)
         load_settings(write(tmp_path, '[verify]\naccept_explained = "yes"\n'), environ={})
     with pytest.raises(SettingsError, match=r"\[timestamps\] authority: must be an http:// or https:// URL"):
         load_settings(write(tmp_path, '[timestamps]\nauthority = "tsa.example"\n'), environ={})
+
+
+def test_the_operation_sections_are_converted(tmp_path: Path) -> None:
+    """[serve], [status], [report], [notify] and [track] publish reach their typed fields."""
+    config = write(
+        tmp_path,
+        """
+[track]
+publish = true
+publish_timeout = 60
+[serve]
+public_url = "https://archive.example.org/"
+[status]
+file = "state/status.json"
+max_age = 7200
+[report]
+repository = "org/declarations"
+forge = "gitlab"
+api_url = "https://git.example.org/api/v4"
+base_url = "https://git.example.org"
+versions_repository = "org/versions"
+snapshots_repository = "org/snapshots"
+after_failures = 2
+timeout = 10
+[notify]
+urls = ["json://127.0.0.1/hook"]
+on = ["changes", "new_failures"]
+timeout = 5
+""",
+    )
+    settings = load_settings(config, environ={})
+    assert settings.publish is True and settings.publish_timeout == 60.0
+    assert settings.public_url == "https://archive.example.org"
+    assert settings.status.file == tmp_path / "state" / "status.json" and settings.status.max_age == 7200.0
+    assert settings.report.repository == "org/declarations" and settings.report.kind == "gitlab"
+    assert settings.report.api_url == "https://git.example.org/api/v4" and settings.report.after_failures == 2
+    assert settings.report.versions_repository == "org/versions" and settings.report.timeout == 10.0
+    assert settings.notify.urls == ("json://127.0.0.1/hook",) and settings.notify.on == (
+        "changes",
+        "new_failures",
+    )
+
+
+def test_the_status_file_is_beside_the_config_file_by_default(tmp_path: Path) -> None:
+    """`.ota/status.json` in the collection folder; a max_age of 0 means 'from the schedule'."""
+    settings = load_settings(write(tmp_path, "[status]\nmax_age = 0\n"), environ={})
+    assert settings.status.file == tmp_path / ".ota" / "status.json" and settings.status.max_age is None
+
+
+def test_tokens_and_notification_urls_come_from_the_environment_and_stay_out_of_repr(tmp_path: Path) -> None:
+    """OTA's token names first, then the forges' own; OTA_NOTIFY_URLS adds to the file's URLs; the
+    settings' repr (what a log would show) has none of these secrets."""
+    config = write(tmp_path, '[notify]\nurls = ["json://127.0.0.1/a"]\n')
+    environ = {
+        "OTA_ENGINE_GITHUB_TOKEN": "ghp_secret_one",
+        "GITHUB_TOKEN": "ghp_secret_two",
+        "OTA_NOTIFY_URLS": "mailto://u:pw-secret@127.0.0.1 json://127.0.0.1/b",
+        "OTA_BROWSER_SANDBOX": "false",
+    }
+    settings = load_settings(config, environ=environ)
+    assert settings.report.token == "ghp_secret_one" and settings.report.kind == "github"
+    assert settings.notify.urls == (
+        "json://127.0.0.1/a",
+        "mailto://u:pw-secret@127.0.0.1",
+        "json://127.0.0.1/b",
+    )
+    assert settings.fetch.browser_sandbox is False
+    assert "secret" not in repr(settings)
+    gitlab = load_settings(environ={"GITLAB_TOKEN": "glpat-x"}).report
+    assert (gitlab.kind, gitlab.token) == ("gitlab", "glpat-x")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[report]\nforge = "gitea"\n', "[report] forge: must be one of github, gitlab, not 'gitea'"),
+        (
+            '[report]\nrepository = "declarations"\n',
+            '[report] repository: must name a repository as "owner/name"',
+        ),
+        (
+            '[report]\nrepository = "https://github.com/a/b"\n',
+            '[report] repository: must name a repository as "owner/name"',
+        ),
+        (
+            '[serve]\npublic_url = "archive.example.org"\n',
+            "[serve] public_url: must be an http:// or https:// URL",
+        ),
+        ('[notify]\non = ["change"]\n', "[notify] on: 'change': unknown; known: changes, upgrades"),
+        ("[report]\nafter_failures = 0\n", "[report] after_failures: must be at least 1, not 0"),
+        ('[track]\npublish = "yes"\n', "[track] publish: must be true or false"),
+    ],
+)
+def test_operation_settings_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    """Each new key is checked like the others: file, section and key in one message."""
+    with pytest.raises(SettingsError) as raised:
+        load_settings(write(tmp_path, text), environ={})
+    assert message in str(raised.value)
+
+
+def test_a_bad_browser_sandbox_variable_is_named() -> None:
+    """OTA_BROWSER_SANDBOX must say true or false."""
+    with pytest.raises(SettingsError, match="OTA_BROWSER_SANDBOX=maybe: must be true or false"):
+        load_settings(environ={"OTA_BROWSER_SANDBOX": "maybe"})

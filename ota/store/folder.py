@@ -17,7 +17,7 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import RepositoryOpenFlag
 
-from ota.errors import RecordError
+from ota.errors import RecordError, RepositoryInUse
 
 DEFAULT_BRANCH = "main"
 LOCK = "ota-lock"  # not `*.lock`: people delete those when git says a lock is stale
@@ -85,7 +85,7 @@ def lock(gitdir: Path, folder: Path) -> int:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
         os.close(fd)
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-            raise RecordError(folder, f"in use by another ota process (pid {holder or '?'})") from None
+            raise RepositoryInUse(folder, f"in use by another ota process (pid {holder or '?'})") from None
         raise RecordError(folder, f"could not lock the repository: {exc}") from exc
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

@@ -1,0 +1,465 @@
+"""A run as JSON (`ota track --json-summary FILE`), and the status file kept across runs.
+
+The run summary (`run_summary`):
+
+    {"ota_version", "started", "finished", "seconds",
+     "outcome": "ok" | "partial" | "failed" (nothing tracked, something failed),
+     "selection": {"services": [...], "terms_types": [...]},
+     "counts": {"terms", "tracked", "failed", "first", "changed", "upgraded", "unchanged",
+                "new_snapshots", "new_versions", "first_records", "changes", "technical_upgrades"},
+     "changes": [{"service_id", "terms_type", "status": "first" | "changed" | "upgraded",
+                  "versions": [{"kind", "commit", "date"}], "snapshots": [commit…], "url"}],
+     "failures": [{"service_id", "terms_type" (null: the whole declaration file), "stage",
+                   "error", "url", "status", "errors": [{"message", "type", "url", "status"}]}],
+     "warnings": [...]}
+
+The status file (`[status] file`, default `.ota/status.json` beside ota.toml) holds the last run's
+summary (`last_run`, without its change and failure lists, which are `changes` and `failing`), the
+end of the last run that tracked something (`last_success`), every terms failing with the time
+it started failing (`since`) and the number of runs it has failed in a row (`runs`), kept across
+runs and cleared when the terms is tracked again, the last publication (`publish`) and when the
+scheduler started (`scheduler`). Times are UTC, ISO 8601, to the second.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ota import __version__
+from ota.errors import DeclarationError, FetchError, OtaError
+from ota.report.links import snapshot_url, viewer_url
+from ota.report.summary import Report, error_text
+from ota.settings import Settings
+
+FORMAT_VERSION = 1
+#: Which of a terms' statuses is said when its versions are of several kinds.
+_STATUS_OF = {"first": "first", "change": "changed", "upgrade": "upgraded"}
+
+
+class StatusError(OtaError):
+    """The status file cannot be read or written."""
+
+
+def iso(moment: datetime) -> str:
+    """`2026-11-29T12:30:00Z`."""
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    """The moment an `iso` string names (timezone-aware)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+# -- one run ------------------------------------------------------------------------------------------
+
+
+def run_summary(
+    report: Report,
+    settings: Settings,
+    *,
+    started: datetime,
+    finished: datetime,
+    services: Iterable[str] = (),
+    terms_types: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The run as a JSON-ready value (the schema is in this module's docstring)."""
+    failures = [*_declaration_failures(report.declaration_errors), *_outcome_failures(report)]
+    tracked = len(report.outcomes) - report.count("failed")
+    if not failures:
+        outcome = "ok"
+    elif tracked == 0:
+        outcome = "failed"
+    else:
+        outcome = "partial"
+    return {
+        "ota_version": __version__,
+        "started": iso(started),
+        "finished": iso(finished),
+        "seconds": round(report.seconds, 3),
+        "outcome": outcome,
+        "selection": {"services": sorted(set(services)), "terms_types": sorted(set(terms_types))},
+        "counts": {
+            "terms": len(report.outcomes),
+            "tracked": tracked,
+            "failed": report.failed,
+            "first": report.count("first"),
+            "changed": report.count("changed"),
+            "upgraded": report.count("upgraded"),
+            "unchanged": report.count("unchanged"),
+            "new_snapshots": report.new_snapshots,
+            "new_versions": report.new_versions,
+            "first_records": report.versions("first"),
+            "changes": report.versions("change"),
+            "technical_upgrades": report.versions("upgrade"),
+        },
+        "changes": _changes(report, settings),
+        "failures": failures,
+        "warnings": list(report.warnings),
+    }
+
+
+def _changes(report: Report, settings: Settings) -> list[dict[str, Any]]:
+    changes = []
+    for outcome in sorted(report.outcomes, key=lambda o: (o.service_id, o.terms_type)):
+        if not outcome.versions:
+            continue
+        kinds = {version.kind for version in outcome.versions}
+        # A technical upgrade recorded with a change is still a change of the terms.
+        kind = next((k for k in ("change", "first") if k in kinds), "upgrade")
+        changes.append(
+            {
+                "service_id": outcome.service_id,
+                "terms_type": outcome.terms_type,
+                "status": _STATUS_OF[kind],
+                "versions": [
+                    {"kind": v.kind, "commit": v.commit_id, "date": iso(v.date)} for v in outcome.versions
+                ],
+                "snapshots": [s.commit_id for s in outcome.snapshots if s.kind != "unchanged"],
+                "url": viewer_url(settings.public_url, outcome.service_id, outcome.terms_type),
+                "snapshot_urls": [
+                    url
+                    for s in outcome.snapshots
+                    if (url := snapshot_url(settings.snapshot_link_template, s.commit_id))
+                ],
+            }
+        )
+    return changes
+
+
+def _outcome_failures(report: Report) -> list[dict[str, Any]]:
+    failures = []
+    for outcome in sorted(report.outcomes, key=lambda o: (o.service_id, o.terms_type)):
+        if outcome.status != "failed":
+            continue
+        errors = [_error(error, outcome.stage) for error in outcome.errors]
+        first = errors[0] if errors else {"message": "", "url": None, "status": None}
+        failures.append(
+            {
+                "service_id": outcome.service_id,
+                "terms_type": outcome.terms_type,
+                "stage": str(outcome.stage) if outcome.stage else "internal",
+                "error": first["message"],
+                "url": first["url"],
+                "status": first["status"],
+                "errors": errors,
+                "locations": [d.location for d in outcome.terms.documents] if outcome.terms else [],
+                "snapshots": [s.commit_id for s in outcome.snapshots],
+            }
+        )
+    return failures
+
+
+def _error(error: Exception, stage: Any) -> dict[str, Any]:
+    fetch = error if isinstance(error, FetchError) else None
+    return {
+        "message": error_text(error, stage),
+        "type": type(error).__name__,
+        "url": fetch.url if fetch else None,
+        "status": fetch.status if fetch else None,
+    }
+
+
+def _declaration_failures(errors: Iterable[DeclarationError]) -> list[dict[str, Any]]:
+    return [
+        {
+            "service_id": declaration_service_id(error.path),
+            "terms_type": None,
+            "stage": "declaration",
+            "error": str(error),
+            "url": None,
+            "status": None,
+            "errors": [{"message": str(error), "type": "DeclarationError", "url": None, "status": None}],
+            "locations": [],
+            "snapshots": [],
+        }
+        for error in errors
+    ]
+
+
+def declaration_service_id(path: Path) -> str:
+    """The service a declaration file belongs to: `Foo.json`, `Foo.history.json`, `Foo.filters.py`."""
+    name = path.name
+    for suffix in (".history.json", ".filters.py", ".filters.js", ".json"):
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return name
+
+
+# -- across runs --------------------------------------------------------------------------------------
+
+Declared = Callable[[str, str | None], bool]
+
+
+def updated_status(
+    previous: Mapping[str, Any] | None,
+    summary: Mapping[str, Any],
+    *,
+    tracked: Iterable[tuple[str, str]] = (),
+    declared: Declared | None = None,
+    publish: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The status after the run `summary` describes, from the status before it.
+
+    A terms failing in this run keeps the `since` of its earlier failure and counts one more run;
+    a terms tracked in this run is no longer failing; a terms this run did not try stays as it
+    was, unless `declared` says it is no longer declared.
+    """
+    previous = previous or {}
+    failing = {_key(entry): dict(entry) for entry in previous.get("failing", [])}
+    tried: set[tuple[str, str | None]] = set(tracked)
+    for key in tried:
+        failing.pop(key, None)
+    for failure in summary["failures"]:
+        key = _key(failure)
+        before = failing.get(key)
+        failing[key] = {
+            "service_id": failure["service_id"],
+            "terms_type": failure["terms_type"],
+            "stage": failure["stage"],
+            "error": failure["error"],
+            "url": failure["url"],
+            "status": failure["status"],
+            "since": before["since"] if before else summary["started"],
+            "last": summary["started"],
+            "runs": (before.get("runs", 0) if before else 0) + 1,
+        }
+    failed_now = {_key(failure) for failure in summary["failures"]}
+    if declared is not None:
+        for key in [k for k in failing if k not in failed_now and k not in tried]:
+            if not declared(*key):
+                del failing[key]
+    last_run = {
+        key: value for key, value in summary.items() if key not in ("changes", "failures", "warnings")
+    }
+    status: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "last_run": last_run,
+        "last_success": previous.get("last_success"),
+        "changes": list(summary.get("changes", [])),
+        "failing": sorted(failing.values(), key=lambda e: (e["service_id"], e["terms_type"] or "")),
+        "publish": publish if publish is not None else previous.get("publish"),
+        "scheduler": previous.get("scheduler"),
+    }
+    if summary["outcome"] not in ("failed", "error"):
+        status["last_success"] = summary["finished"]
+    return status
+
+
+def _key(entry: Mapping[str, Any]) -> tuple[str, str | None]:
+    return entry["service_id"], entry["terms_type"]
+
+
+def tracked_terms(report: Report) -> list[tuple[str, str]]:
+    """The terms this run tracked (any status but failed): they are no longer failing."""
+    return [(o.service_id, o.terms_type) for o in report.outcomes if o.status != "failed"]
+
+
+def error_status(
+    previous: Mapping[str, Any] | None, error: BaseException, *, started: datetime, finished: datetime
+) -> dict[str, Any]:
+    """The status after a run that could not run at all (bad settings, unwritable repository)."""
+    summary = {
+        "ota_version": __version__,
+        "started": iso(started),
+        "finished": iso(finished),
+        "seconds": round((finished - started).total_seconds(), 3),
+        "outcome": "error",
+        "error": str(error),
+        "failures": [],
+        "changes": [],
+    }
+    return updated_status(previous, summary)
+
+
+def declared_in(declarations: Path) -> Declared:
+    """Whether a service (and terms type) is still declared in `declarations`, read file by file."""
+
+    def declared(service_id: str, terms_type: str | None) -> bool:
+        path = declarations / f"{service_id}.json"
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError):
+            return True  # unreadable now: not proof that it is gone
+        if terms_type is None:
+            return True
+        terms = data.get("terms") or data.get("documents") if isinstance(data, dict) else None
+        return not isinstance(terms, dict) or terms_type in terms
+
+    return declared
+
+
+# -- the file ---------------------------------------------------------------------------------------
+
+
+def read_status(path: Path) -> dict[str, Any] | None:
+    """The status file's content, None when there is none yet; StatusError when it is unreadable."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise StatusError(f"{path}: cannot be read: {error.strerror}") from error
+    except ValueError as error:
+        raise StatusError(f"{path}: is not valid JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise StatusError(f"{path}: is not a status file (a JSON object)")
+    return data
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write `data` to `path` atomically (a reader sees the old file or the new one, never half)."""
+    temporary: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+        ) as file:
+            temporary = file.name
+            json.dump(data, file, ensure_ascii=False, indent=2)
+            file.write("\n")
+        os.chmod(temporary, 0o644)  # readable by health checks and monitoring, as a file git writes
+        os.replace(temporary, path)
+    except OSError as error:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        raise StatusError(f"{path}: cannot be written: {error.strerror or error}") from error
+
+
+def note_scheduler_start(path: Path, schedule: str, now: datetime) -> None:
+    """Record that a scheduler started (the age of the last run is counted from then at most)."""
+    status = read_status(path) or {"format": FORMAT_VERSION}
+    status["scheduler"] = {"started": iso(now), "schedule": schedule}
+    write_json(path, status)
+
+
+# -- checking it --------------------------------------------------------------------------------------
+
+
+def default_max_age(schedule: str, now: datetime) -> timedelta:
+    """Twice the longest interval between two runs of the cron `schedule`: one missed run is fine."""
+    from apscheduler.triggers.cron import CronTrigger  # only for this
+
+    trigger = CronTrigger.from_crontab(schedule, timezone="UTC")
+    fires: list[datetime] = []
+    previous: datetime | None = None
+    moment = now
+    for _ in range(50):  # enough to see a weekly pattern of a daily schedule
+        fire = trigger.get_next_fire_time(previous, moment)
+        if fire is None:
+            break
+        fires.append(fire)
+        previous, moment = fire, fire + timedelta(seconds=1)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(fires)]
+    return 2 * max(gaps, default=timedelta(days=1))
+
+
+def check_status(status: Mapping[str, Any] | None, *, now: datetime, max_age: timedelta) -> list[str]:
+    """What is wrong for a health check: no recent run, or a last run that failed entirely."""
+    if status is None:
+        return ["no run recorded yet"]
+    problems = []
+    last_run = status.get("last_run")
+    scheduler = status.get("scheduler")
+    moments = [parse_iso(last_run["finished"])] if last_run else []
+    if scheduler:  # a scheduler that just started has not had the chance to run yet
+        moments.append(parse_iso(scheduler["started"]))
+    if not moments:
+        return ["no run recorded yet"]
+    age = now - max(moments)
+    if age > max_age:
+        what = f"the last run finished {ago(age)}" if last_run else "no run since the scheduler started"
+        problems.append(f"{what} (more than {duration(max_age)} ago)")
+    if last_run and last_run.get("outcome") == "failed":
+        counts = last_run.get("counts", {})
+        problems.append(f"the last run failed entirely: {counts.get('failed', '?')} failed, none tracked")
+    elif last_run and last_run.get("outcome") == "error":
+        problems.append(f"the last run could not run: {last_run.get('error', '?')}")
+    return problems
+
+
+def duration(delta: timedelta) -> str:
+    """`3 days`, `5 h`, `12 min`, `40 s`: a duration at the precision a person needs."""
+    seconds = int(delta.total_seconds())
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds // 3600} h"
+    if seconds >= 120:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def ago(delta: timedelta) -> str:
+    return f"{duration(delta)} ago"
+
+
+def status_lines(status: Mapping[str, Any] | None, *, now: datetime) -> list[str]:
+    """The status in words, for `ota status`."""
+    if status is None:
+        return ["no run recorded yet"]
+    lines = []
+    last_run = status.get("last_run")
+    if last_run:
+        finished = parse_iso(last_run["finished"])
+        lines.append(
+            f"last run: {_shown_time(parse_iso(last_run['started']))} → {_shown_time(finished)} "
+            f"({ago(now - finished)}): {last_run['outcome']}"
+        )
+        if last_run.get("error"):
+            lines.append(f"  error: {last_run['error']}")
+        counts = last_run.get("counts")
+        if counts:
+            lines.append(
+                f"  {counts['tracked']} tracked, {counts['failed']} failed; {counts['first_records']} first "
+                f"records, {counts['changes']} changes, {counts['technical_upgrades']} technical upgrades"
+            )
+    else:
+        lines.append("no run recorded yet")
+    if status.get("last_success") and status.get("last_success") != (last_run or {}).get("finished"):
+        lines.append(f"last run that tracked something: {_shown_time(parse_iso(status['last_success']))}")
+    scheduler = status.get("scheduler")
+    if scheduler:
+        started = _shown_time(parse_iso(scheduler["started"]))
+        lines.append(f"scheduler: '{scheduler['schedule']}' (UTC), started {started}")
+    changes = status.get("changes") or []
+    if changes:
+        lines.append(f"changed in the last run ({len(changes)}):")
+        for change in changes:
+            link = f" {change['url']}" if change.get("url") else ""
+            lines.append(f"  {change['service_id']} › {change['terms_type']}: {change['status']}{link}")
+    failing = status.get("failing") or []
+    if failing:
+        lines.append(f"failing ({len(failing)}):")
+        for entry in failing:
+            since = parse_iso(entry["since"])
+            what = (
+                f"{entry['service_id']} › {entry['terms_type']}"
+                if entry["terms_type"]
+                else entry["service_id"]
+            )
+            runs = entry.get("runs", 1)
+            lines.append(
+                f"  {what}: failing for {duration(now - since)} ({runs} run{'s' if runs != 1 else ''}, "
+                f"since {_shown_time(since)}): {entry['stage']}: {entry['error']}"
+            )
+    publish = status.get("publish")
+    if publish:
+        for repository in publish.get("repositories", []):
+            state = "pushed" if repository["ok"] else f"not pushed: {repository['error']}"
+            lines.append(
+                f"publish {repository['name']}: {state} ({_shown_time(parse_iso(repository['at']))})"
+            )
+    return lines
+
+
+def _shown_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
