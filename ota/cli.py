@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,6 +21,7 @@ from ota.errors import DeclarationError, FetchError, OtaError, RecordError, Sett
 if TYPE_CHECKING:
     from ota.fetch import Page
     from ota.settings import Settings
+    from ota.track import Outcome
 
 app = typer.Typer(
     name="ota",
@@ -27,6 +29,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's plain help: typer's rich help shows every flag as taking a `<bool>` value.
+    rich_markup_mode=None,
 )
 
 EXIT_OK, EXIT_FAILURES, EXIT_CANNOT_RUN = 0, 1, 2
@@ -60,10 +64,14 @@ ConfigOption = Annotated[
 @app.command()
 def track(
     service: Annotated[
-        list[str] | None, typer.Option("--service", "-s", help="Track only this service ID (repeatable).")
+        list[str] | None,
+        typer.Option("--service", "-s", metavar="SERVICE_ID", help="Track only this service (repeatable)."),
     ] = None,
     terms_type: Annotated[
-        list[str] | None, typer.Option("--terms-type", "-t", help="Track only this terms type (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--terms-type", "-t", metavar="TERMS_TYPE", help="Track only this terms type (repeatable)."
+        ),
     ] = None,
     declarations: Annotated[Path | None, typer.Option(help="Declarations folder [./declarations].")] = None,
     snapshots: Annotated[Path | None, typer.Option(help="Snapshots repository [./snapshots].")] = None,
@@ -74,8 +82,17 @@ def track(
         float | None, typer.Option(help="Minimum seconds between two requests to one host [0].")
     ] = None,
     schedule: Annotated[
-        bool, typer.Option("--schedule", help="Keep running, tracking on the configured cron schedule.")
+        bool,
+        typer.Option(
+            "--schedule", help="Keep running: track now, then on the configured cron schedule, until stopped."
+        ),
     ] = False,
+    initial_run: Annotated[
+        bool,
+        typer.Option(
+            "--initial-run/--no-initial-run", help="With --schedule: track at start, not only on ticks."
+        ),
+    ] = True,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
     publish: Annotated[
         bool | None,
@@ -84,14 +101,23 @@ def track(
     json_summary: Annotated[
         Path | None, typer.Option("--json-summary", help="Write the run's summary as JSON to this file.")
     ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option("--log-format", metavar="text|json", help="Logs for people, or JSON lines [text]."),
+    ] = None,
+    log_file: Annotated[
+        Path | None, typer.Option("--log-file", help="Append the logs to this file [stderr].")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Fetch every declared terms, record new snapshots and versions, and summarise the run."""
-    from datetime import UTC, datetime
+    import logging
+    import signal
 
     from ota.report.deliver import deliver, deliver_run_error
+    from ota.report.logs import configure_logging, log_outcome, log_run_end, log_run_start
     from ota.report.summary import summary_lines
-    from ota.run import run_tracking
+    from ota.run import StopRequest, run_tracking
     from ota.settings import load_settings
 
     try:
@@ -105,38 +131,71 @@ def track(
                 "fetch.per_host": per_host,
                 "fetch.host_delay": host_delay,
                 "publish": publish,
+                "log_format": log_format,
+                "log_file": log_file,
             },
         )
     except SettingsError as error:
         raise _fail(str(error)) from error
     if schedule and json_summary is not None:
         raise _fail("--json-summary is written for one run; with --schedule, read the status file")
+    try:
+        configure_logging(
+            format="json" if settings.log_format == "json" else "text",
+            file=settings.log_file,
+            level=getattr(logging, settings.log_level.upper()),
+        )
+    except OSError as error:
+        raise _fail(f"{settings.log_file}: cannot be written: {error.strerror}") from error
     if schedule:
         from ota.schedule import run_on_schedule
 
         try:
-            run_on_schedule(settings, services=service or (), terms_types=terms_type or ())
+            stopped_by = run_on_schedule(
+                settings, services=service or (), terms_types=terms_type or (), initial_run=initial_run
+            )
         except OtaError as error:
             raise _fail(str(error)) from error
-        return
+        raise typer.Exit(_signal_exit(stopped_by))
     started = datetime.now(UTC)
     bar = _ProgressBar() if progress and sys.stderr.isatty() else None
+    if bar is not None:  # the bar shows progress: the log keeps to problems until the end
+        logging.getLogger("ota.track").setLevel(logging.WARNING)
+    stop = StopRequest()
+
+    def on_signal(number: int, frame: object) -> None:
+        if stop.requested:  # a second Ctrl-C: the user insists
+            raise SystemExit(128 + number)
+        stop.request(signal.Signals(number).name)
+
+    def on_outcome(outcome: Outcome) -> None:
+        log_outcome(outcome)
+        if bar is not None:
+            bar.advance(outcome)
+
+    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
+    log_run_start({"services": service or [], "terms types": terms_type or []})
     try:
         report = asyncio.run(
             run_tracking(
                 settings,
                 services=service or (),
                 terms_types=terms_type or (),
-                on_outcome=bar.advance if bar else None,
+                on_outcome=on_outcome,
                 on_total=bar.set_total if bar else None,
+                stop=stop,
             )
         )
     except (SettingsError, DeclarationError, RecordError) as error:
         deliver_run_error(error, settings, started=started)
         raise _fail(str(error)) from error
     finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         if bar is not None:
             bar.stop()
+            logging.getLogger("ota.track").setLevel(logging.NOTSET)
+    log_run_end(report)
     for line in summary_lines(report):
         typer.echo(line)
     deliver(
@@ -149,7 +208,16 @@ def track(
     )
     for fatal in report.fatal:
         typer.echo(f"ota: {fatal}", err=True)
+    if report.interrupted:
+        raise typer.Exit(_signal_exit(report.interrupted))
     raise typer.Exit(EXIT_CANNOT_RUN if report.fatal else EXIT_FAILURES if report.failed else EXIT_OK)
+
+
+def _signal_exit(name: str | None) -> int:
+    """The exit code of a command stopped by a signal, as shells give it (130 for SIGINT, 143 SIGTERM)."""
+    import signal
+
+    return 128 + signal.Signals[name].value if name else EXIT_OK
 
 
 @app.command()

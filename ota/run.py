@@ -6,6 +6,7 @@ as it happens and gathered into a `Report`.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -29,6 +30,30 @@ if TYPE_CHECKING:
     from ota.collection import Collection
 
 
+class StopRequest:
+    """A request to stop a run, made by a signal handler (from any thread): `run_tracking` then
+    starts no more terms, abandons those in progress, and publishes what was recorded."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason: str | None = None
+
+    def request(self, reason: str) -> None:
+        self.reason = self.reason or reason
+        self._event.set()
+
+    @property
+    def requested(self) -> bool:
+        return self._event.is_set()
+
+
+async def _watch(stop: StopRequest, stopping: asyncio.Event) -> None:
+    """Set `stopping` on the loop once `stop` is requested (signal handlers may run elsewhere)."""
+    while not stop.requested:
+        await asyncio.sleep(0.1)
+    stopping.set()
+
+
 async def run_tracking(
     settings: Settings,
     *,
@@ -36,13 +61,15 @@ async def run_tracking(
     terms_types: Iterable[str] = (),
     on_outcome: Callable[[Outcome], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    stop: StopRequest | None = None,
 ) -> Report:
     """Track the selected terms of the collection named by `settings` once.
 
     `on_outcome` is called with each outcome as soon as it is known; `on_total` with the number
-    of terms to track, when a selection makes it known before tracking starts. Raises
-    SettingsError (an unknown service or terms type), DeclarationError (no declarations folder)
-    or RecordError (a repository that cannot be opened) before anything is recorded.
+    of terms to track, when a selection makes it known before tracking starts; `stop` ends the run
+    early, cleanly (`Report.interrupted` then says why). Raises SettingsError (an unknown service
+    or terms type), DeclarationError (no declarations folder) or RecordError (a repository that
+    cannot be opened) before anything is recorded.
     """
     started = time.monotonic()
     services, terms_types = sorted(set(services)), sorted(set(terms_types))
@@ -79,6 +106,8 @@ async def run_tracking(
         memory_limit=settings.extract_memory * 2**20,
     )
     state = ExtractionState.of(versions.path)
+    stopping = asyncio.Event()
+    watcher = asyncio.ensure_future(_watch(stop, stopping)) if stop is not None else None
     try:
         async with Fetcher(settings.fetch) as fetcher:
 
@@ -99,6 +128,7 @@ async def run_tracking(
                 recording=Recording(settings.engine_version, settings.snapshot_link_template),
                 filter_files=reader.filter_files,  # filled in as the services are read
                 prefilter=fetcher.javascript_filters(timeout=settings.extract_timeout),
+                stop=stopping,
             )
             try:
                 async for outcome in outcomes:
@@ -114,6 +144,8 @@ async def run_tracking(
                 report.warnings.extend(await writer.run(opening_notes))
     finally:
         opening.cancel()
+        if watcher is not None:
+            watcher.cancel()
         # Versions first: closing them publishes the snapshots they cite, then their own commits.
         for close in (extractor.close, versions.close, snapshots.close):
             try:
@@ -136,6 +168,8 @@ async def run_tracking(
     else:
         report.declaration_errors = list(collection.errors)
     report.warnings.extend(collection.warnings)
+    if stop is not None and stop.requested:
+        report.interrupted = stop.reason
     report.seconds = time.monotonic() - started
     return report
 

@@ -30,11 +30,17 @@
     extract_workers = 2
     extract_timeout = 60               # seconds one page's extraction may take
     extract_memory = 1024              # MiB of memory one extraction may use
+    timezone = "UTC"                   # of the schedule
     publish = false                    # push both repositories to `origin` after each run
     publish_timeout = 300
 
     [verify]
     accept_explained = false           # exit 0 when every difference has a likely cause
+
+    [log]
+    format = "text"                    # or "json": one object per line
+    file = "logs/ota.log"              # append the logs here (default: stderr)
+    level = "info"
 
     [timestamps]
     authority = "https://tsa.example/" # RFC 3161 time-stamping authority witnessing each run's commits
@@ -84,6 +90,7 @@ from pathlib import Path
 from typing import Any
 
 from ota import __version__
+from ota.cron import CronError, cron_trigger, time_zone
 from ota.errors import SettingsError
 
 CONFIG_FILE = "ota.toml"
@@ -226,6 +233,12 @@ class Settings:
     declarations: Path = Path("declarations")
     snapshots: Path = Path("snapshots")
     versions: Path = Path("versions")
+    #: The time zone of `schedule`.
+    timezone: str = "UTC"
+    #: Logs: "text" (for people) or "json" (one object per line), to stderr or `log_file`.
+    log_format: str = "text"
+    log_file: Path | None = None
+    log_level: str = "info"
     extra_terms_types: tuple[str, ...] = ()
     fetch: FetchSettings = field(default_factory=FetchSettings)
     snapshot_link_template: str = DEFAULT_LINK_TEMPLATE
@@ -317,15 +330,34 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 def _cron(value: Any) -> str:
     expression = _string(value)
-    from apscheduler.triggers.cron import CronTrigger  # only when a schedule is set
-
     try:
-        CronTrigger.from_crontab(expression, timezone="UTC")
-    except ValueError as error:
-        raise _Invalid(
-            f"{expression!r} is not a cron expression (minute hour day month weekday): {error}"
-        ) from None
+        cron_trigger(expression)
+    except CronError as error:
+        raise _Invalid(str(error)) from None
     return expression
+
+
+def _time_zone(value: Any) -> str:
+    name = _string(value)
+    try:
+        time_zone(name)
+    except CronError as error:
+        raise _Invalid(str(error)) from None
+    return name
+
+
+def _log_format(value: Any) -> str:
+    text = _string(value)
+    if text not in ("text", "json"):
+        raise _Invalid(f'must be "text" or "json", not {text!r}')
+    return text
+
+
+def _log_level(value: Any) -> str:
+    text = _string(value).lower()
+    if text not in ("debug", "info", "warning", "error"):
+        raise _Invalid(f'must be "debug", "info", "warning" or "error", not {text!r}')
+    return text
 
 
 def _networks(value: Any) -> tuple[str, ...]:
@@ -469,6 +501,7 @@ _KEYS: dict[str, dict[str, _Key]] = {
     },
     "track": {
         "schedule": _Key("schedule", _cron),
+        "timezone": _Key("timezone", _time_zone),
         "extract_workers": _Key("extract_workers", _integer(0)),
         "extract_timeout": _Key("extract_timeout", _number(0, exclusive=True)),
         "extract_memory": _Key("extract_memory", _integer(64)),
@@ -477,6 +510,11 @@ _KEYS: dict[str, dict[str, _Key]] = {
     },
     "verify": {
         "accept_explained": _Key("accept_explained", _boolean),
+    },
+    "log": {
+        "format": _Key("log_format", _log_format),
+        "file": _Key("log_file", _path),
+        "level": _Key("log_level", _log_level),
     },
     "timestamps": {
         "authority": _Key("timestamp_authority", _url),
@@ -513,7 +551,7 @@ _PATH_TARGETS = {"declarations", "snapshots", "versions"}
 #: Files named by a setting: relative to the file, and checked to be readable.
 _FILE_TARGETS = {"signing_key", "allowed_signers", "timestamp_certificates"}
 #: Files and folders given relative to the ota.toml file, besides the collection's folders.
-_RELATIVE_TARGETS = {*_PATH_TARGETS, *_FILE_TARGETS, "status.file"}
+_RELATIVE_TARGETS = {*_PATH_TARGETS, *_FILE_TARGETS, "status.file", "log_file"}
 #: Nested sections: the prefix of their targets → their dataclass.
 _SECTIONS: dict[str, type] = {
     "fetch": FetchSettings,

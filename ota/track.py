@@ -28,7 +28,8 @@ from ota.store.records import Recorded, Recording, record_snapshot, version_path
 from ota.store.versions import Baseline, plan_version, record_with_baseline
 from ota.store.writer import Writer
 
-Status = Literal["first", "changed", "upgraded", "unchanged", "failed"]
+#: "interrupted": the run was stopped (Ctrl-C, SIGTERM) while this terms was in progress.
+Status = Literal["first", "changed", "upgraded", "unchanged", "failed", "interrupted"]
 
 #: Terms in flight at once, beyond which fetched pages would wait in memory for extraction.
 DEFAULT_TERMS_IN_FLIGHT = 128
@@ -237,13 +238,16 @@ async def track(
     prefilter: Prefilter | None = None,
     in_flight: int = DEFAULT_TERMS_IN_FLIGHT,
     now: Callable[[], datetime] = utc_now,
+    stop: asyncio.Event | None = None,
 ) -> AsyncGenerator[Outcome, None]:
     """Track many terms at once; yield each outcome as soon as it is known.
 
     `items` is read lazily, one terms each time one finishes: at most `in_flight` are started at
     once, so memory does not grow with the collection, and a collection that is still being read
     (a generator) is tracked while the rest of it loads. `filter_files` may fill in meanwhile (the
-    reader's own dict). An `InvalidTerms` gives a failed outcome at once.
+    reader's own dict). An `InvalidTerms` gives a failed outcome at once. When `stop` is set, no
+    terms is started any more and those in progress are abandoned (outcome "interrupted"): what
+    the recording process was committing is committed, the rest is left for the next run.
     """
     # The reader's own dict, filled in as services are read: never replaced by a copy.
     files = filter_files if filter_files is not None else {}
@@ -268,24 +272,47 @@ async def track(
             return Outcome.failure(item, Stage.INTERNAL, error)
 
     remaining = iter(items)
-    running: set[asyncio.Task[Outcome]] = set()
+    running: dict[asyncio.Task[Outcome], Terms | InvalidTerms] = {}
     finished: asyncio.Queue[asyncio.Task[Outcome]] = asyncio.Queue()
+    stopping = asyncio.ensure_future(stop.wait()) if stop is not None else None
 
     def start_next() -> None:
         item = next(remaining, None)
         if item is not None:
             task = asyncio.ensure_future(one(item))
-            running.add(task)
+            running[task] = item
             task.add_done_callback(finished.put_nowait)
 
     try:
         for _ in range(max(1, in_flight)):
             start_next()
         while running:
-            task = await finished.get()
-            running.discard(task)
-            start_next()
+            getting = asyncio.ensure_future(finished.get())
+            waiting = {getting} if stopping is None else {getting, stopping}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if not getting.done():  # asked to stop: abandon what is in progress
+                getting.cancel()
+                for task in running:
+                    task.cancel()
+                for task, item in list(running.items()):
+                    try:
+                        outcome = await task
+                    except asyncio.CancelledError:
+                        outcome = Outcome(item.service_id, item.type, "interrupted", _terms_of(item))
+                    yield outcome
+                running.clear()
+                return
+            task = getting.result()
+            running.pop(task, None)
+            if stop is None or not stop.is_set():
+                start_next()
             yield task.result()
     finally:
+        if stopping is not None:
+            stopping.cancel()
         for task in running:
             task.cancel()
+
+
+def _terms_of(item: Terms | InvalidTerms) -> Terms | None:
+    return item if isinstance(item, Terms) else None

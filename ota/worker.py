@@ -6,7 +6,7 @@ started with the tracking process's current environment and folder. Calls and re
 pickles over the child's standard input and output, each prefixed with its length; a call is a
 module-level function and plain values.
 
-A child ignores Ctrl-C (the tracking process decides when to stop), stops when its input closes,
+A child ignores Ctrl-C and SIGTERM (the tracking process decides when to stop), stops when its input closes,
 and on Linux is killed by the kernel the moment the process that started it dies, however it dies
 (`PR_SET_PDEATHSIG`): no process is left behind holding memory or a repository's lock, not even one
 busy with a long extraction. (multiprocessing's pools stay alive, blocked, when their parent is
@@ -174,7 +174,10 @@ def main() -> None:
 
         limit = int(options["--memory"])
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # Ctrl-C and SIGTERM (sent to the whole process group by a terminal, or by an init process)
+    # are for the tracking process, which ends the run cleanly, then closes this one's input.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     results = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not corrupt the results
     serve(sys.stdin.buffer, results)

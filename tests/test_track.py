@@ -88,7 +88,12 @@ def write_collection(root: Path, server: HTTPServer, extra: dict[str, dict] | No
 
 
 def track(root: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["track", "--config", str(root / "ota.toml"), "--no-progress", *args])
+    """Run `ota track` on the collection at `root`: its exit code and what it printed (the summary
+    and error lines; its logs go to `root/ota.log`)."""
+    logs = [] if "--log-file" in args else ["--log-file", str(root / "ota.log")]
+    result = CliRunner().invoke(
+        app, ["track", "--config", str(root / "ota.toml"), "--no-progress", *logs, *args]
+    )
     return result.exit_code, result.output
 
 

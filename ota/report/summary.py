@@ -20,6 +20,8 @@ class Report:
     #: Errors that stopped part of the run from being kept (a repository that could not publish
     #: its last commits): the summary still says what was done, then these; the exit code is 2.
     fatal: list[OtaError] = field(default_factory=list)
+    #: The signal that stopped the run (SIGINT, SIGTERM), if one did.
+    interrupted: str | None = None
     seconds: float = 0.0
 
     def count(self, *statuses: str) -> int:
@@ -50,26 +52,39 @@ def error_text(error: BaseException, stage: Stage | None = None) -> str:
 
 
 def summary_lines(report: Report) -> list[str]:
-    """The end-of-run summary, one line each."""
-    tracked = len(report.outcomes) - report.count("failed")
-    lines = [
+    """The end-of-run summary, one line each: the counts, then every terms that changed (first
+    records, changes, technical upgrades), the warnings, and every failure with its reason."""
+    tracked = len(report.outcomes) - report.count("failed", "interrupted")
+    counts = (
         f"{tracked} terms tracked in {report.seconds:.1f} s: "
         f"{report.new_snapshots} new snapshots, "
         f"{report.new_versions} new versions "
         f"({report.versions('first')} first records, {report.versions('change')} changes, "
         f"{report.versions('upgrade')} technical upgrades), "
         f"{report.count('unchanged')} unchanged, {report.failed} failed"
-    ]
+    )
+    if report.interrupted:
+        counts += (
+            f"; interrupted by {report.interrupted}: {report.count('interrupted')} abandoned in progress"
+        )
+    lines = [counts]
+    by_terms = sorted(report.outcomes, key=lambda o: (o.service_id, o.terms_type))
+    for outcome in by_terms:
+        for version in outcome.versions:
+            said = _RECORDED.get(version.kind, version.kind)
+            lines.append(f"{said}: {outcome.service_id} › {outcome.terms_type} ({version.commit_id[:12]})")
     for warning in report.warnings:
         lines.append(f"warning: {warning}")
     for declaration_error in report.declaration_errors:
         lines.append(f"failed: {declaration_error}")
-    failures = sorted(
-        (o for o in report.outcomes if o.status == "failed"), key=lambda o: (o.service_id, o.terms_type)
-    )
-    for outcome in failures:
+    for outcome in by_terms:
+        if outcome.status != "failed":
+            continue
         for error in outcome.errors:
             lines.append(
                 f"failed: {outcome.service_id} › {outcome.terms_type}: {error_text(error, outcome.stage)}"
             )
     return lines
+
+
+_RECORDED = {"first": "first record", "change": "changed", "upgrade": "technical upgrade"}
