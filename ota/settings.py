@@ -124,6 +124,30 @@ class FetchSettings:
                 raise SettingsError(f"fetch {name} cannot be negative, not {getattr(self, name)}")
 
 
+DEFAULT_SERVE_HOST = "127.0.0.1"  # the viewer is reached through a reverse proxy, never directly
+DEFAULT_SERVE_PORT = 3000
+DEFAULT_API_BASE_PATH = "/api"
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """How `ota serve` listens: its address, and where the Collection API is mounted."""
+
+    host: str = DEFAULT_SERVE_HOST
+    port: int = DEFAULT_SERVE_PORT
+    #: The Collection API answers under `BASE_PATH/v1` (OTA's `collection-api.basePath`).
+    base_path: str = DEFAULT_API_BASE_PATH
+    #: Link of each feed entry (OTA's `feed.versionUrlTemplate`); empty: the version API route.
+    version_url_template: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetSettings:
+    """How `ota dataset` names its archive (OTA's `dataset.title`; empty: metadata.yml's `name`)."""
+
+    title: str = ""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a run needs to know, resolved once."""
@@ -143,6 +167,8 @@ class Settings:
     extract_timeout: float = 60.0
     extract_memory: int = 1024
     engine_version: str = ENGINE_VERSION
+    serve: ServeSettings = field(default_factory=ServeSettings)
+    dataset: DatasetSettings = field(default_factory=DatasetSettings)
 
 
 # -- the keys of ota.toml ---------------------------------------------------------------------------
@@ -244,6 +270,27 @@ def _terms_types(value: Any) -> tuple[str, ...]:
     return names
 
 
+def _host(value: Any) -> str:
+    host = _string(value).strip()
+    if not host or any(char.isspace() or char in "/@" for char in host):
+        raise _Invalid(f'must be an address to listen on, such as "127.0.0.1" or "::1", not {value!r}')
+    return host
+
+
+def _base_path(value: Any) -> str:
+    path = "/" + _string(value).strip().strip("/")
+    if any(char in path for char in "?#%\\ ") or "/." in path:
+        raise _Invalid(f'must be a URL path such as "/api", not {value!r}')
+    return "" if path == "/" else path
+
+
+def _port(value: Any) -> int:
+    port: int = _integer(1)(value)
+    if port > 65535:
+        raise _Invalid(f"must be a port number up to 65535, not {port}")
+    return port
+
+
 def _path(value: Any) -> Path:
     if isinstance(value, Path):
         return value
@@ -302,6 +349,15 @@ _KEYS: dict[str, dict[str, _Key]] = {
         "extract_workers": _Key("extract_workers", _integer(0)),
         "extract_timeout": _Key("extract_timeout", _number(0, exclusive=True)),
         "extract_memory": _Key("extract_memory", _integer(64)),
+    },
+    "serve": {
+        "host": _Key("serve.host", _host),
+        "port": _Key("serve.port", _port),
+        "base_path": _Key("serve.base_path", _base_path),
+        "version_url_template": _Key("serve.version_url_template", _one_line),
+    },
+    "dataset": {
+        "title": _Key("dataset.title", _one_line),
     },
 }
 #: Option name (as `load_settings` takes it) → its key, for the same checks as the file's values.
@@ -417,8 +473,17 @@ def _build(values: Mapping[str, Any]) -> Settings:
         for target, value in values.items()
         if target.startswith("fetch.")
     }
-    top = {target: value for target, value in values.items() if not target.startswith("fetch.")}
+    nested = {"serve": ServeSettings, "dataset": DatasetSettings}
+    parts: dict[str, dict[str, Any]] = {name: {} for name in nested}
+    top: dict[str, Any] = {}
+    for target, value in values.items():
+        section, _, name = target.partition(".")
+        if section in parts and name:
+            parts[section][name] = value
+        elif section != "fetch" or not name:
+            top[target] = value
     unknown = set(fetch) - _FETCH_FIELDS
     if unknown:  # a bug in this module, not a user error
         raise AssertionError(f"unknown fetch fields {sorted(unknown)}")
-    return replace(Settings(), fetch=FetchSettings(**fetch), **top)
+    sections = {name: kind(**parts[name]) for name, kind in nested.items()}
+    return replace(Settings(), fetch=FetchSettings(**fetch), **top, **sections)
