@@ -53,6 +53,15 @@ def _image(
     )
 
 
+def _heading(
+    self: RendererHTML, tokens: Sequence[MdToken], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """The terms' headings sit below the page's own h1 and h2: h1 becomes h3, down to h6."""
+    token = tokens[idx]
+    token.tag = f"h{min(6, int(token.tag[1]) + 2)}"
+    return self.renderToken(tokens, idx, options, env)
+
+
 @functools.cache
 def _parser() -> MarkdownIt:
     parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -60,6 +69,8 @@ def _parser() -> MarkdownIt:
     parser.validateLink = _validate_link  # type: ignore[method-assign]
     parser.add_render_rule("link_open", _link_open)
     parser.add_render_rule("image", _image)
+    parser.add_render_rule("heading_open", _heading)
+    parser.add_render_rule("heading_close", _heading)
     return parser
 
 
