@@ -19,7 +19,7 @@ from tests.serving import make_collection
 
 
 def test_the_dataset_holds_every_version_in_otas_layout(tmp_path: Path, httpserver: HTTPServer) -> None:
-    """One Markdown file per version (technical upgrades too) at SERVICE/TYPE/DATE.md, README and ODbL LICENSE."""
+    """One Markdown file per version (technical upgrades too) at SERVICE/TYPE/DATE.md, README, LICENSE."""
     tracked = make_collection(tmp_path / "collection", httpserver)
     tracked.serve("the rules")
     tracked.track()
@@ -42,7 +42,8 @@ def test_the_dataset_holds_every_version_in_otas_layout(tmp_path: Path, httpserv
         versions = names[:-2]
         assert len(versions) == 5
         pattern = re.compile(
-            r"^demo/(Example|Service B!)/(Terms of Service|Privacy Policy)/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.md$"
+            r"^demo/(Example|Service B!)/(Terms of Service|Privacy Policy)/"
+            r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.md$"
         )
         assert all(pattern.match(name) for name in versions), versions
         terms = sorted(name for name in versions if "/Terms of Service/" in name)

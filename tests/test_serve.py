@@ -101,7 +101,7 @@ def test_a_service_shows_its_source_documents_as_declared(
 
 
 def test_metadata_adds_totals_and_the_engine_version_to_metadata_yml(client: httpx.Client) -> None:
-    """GET /metadata is metadata.yml (dates as JavaScript writes them) with totalServices, totalTerms, engineVersion."""
+    """GET /metadata is metadata.yml (dates as JavaScript writes them) with totals and the engine version."""
     body = get_json(client, "/api/v1/metadata")
     assert body["id"] == "demo" and body["name"] == "Demo & Co collection"
     assert body["trackingPeriods"][0]["startDate"] == "2024-01-01T00:00:00.000Z"
@@ -244,7 +244,8 @@ def test_the_feed_lists_real_changes_newest_first_as_otas_feed_does(client: http
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
     assert response.text.startswith(
-        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n  <title>Demo &amp; Co collection</title>\n  <id>tag:opentermsarchive.org,2026:feed:demo</id>'
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
+        "  <title>Demo &amp; Co collection</title>\n  <id>tag:opentermsarchive.org,2026:feed:demo</id>"
     )
     feed = ET.fromstring(response.text)
     assert feed.find(f"{ATOM}link").attrib == {
@@ -290,7 +291,7 @@ def test_feeds_of_a_service_and_of_a_terms(client: httpx.Client) -> None:
 
 
 def test_feeds_answer_304_when_nothing_changed_since(client: httpx.Client) -> None:
-    """Last-Modified is the newest entry's date; If-Modified-Since at or after it gets a 304, before it a 200."""
+    """Last-Modified is the newest entry's date; If-Modified-Since not older gets a 304, older a 200."""
     response = client.get("/api/v1/feed")
     modified = response.headers["last-modified"]
     assert modified.endswith(" GMT")
