@@ -14,7 +14,6 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 import pygit2
 
@@ -123,7 +122,3 @@ def _pending(db: object, limit: int) -> list[CountTask]:
         (limit,),
     )
     return [CountTask(*row) for row in cursor]
-
-
-def git_dir_of(index: VersionIndex) -> Path:
-    return index.reader.git_dir

@@ -197,7 +197,7 @@ class VersionIndex:
         self.db.close()
 
     def connect(self) -> sqlite3.Connection:
-        """Another connection to the same file (for a thread writing counts); None-safe for memory."""
+        """Another connection to the same file (for a thread writing counts); in memory, the same one."""
         return _open(str(self.path)) if str(self.path) != ":memory:" else self.db
 
     # -- keeping up with the repository --------------------------------------------------------------
