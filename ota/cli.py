@@ -603,6 +603,76 @@ def new(
     typer.echo(f"ota: wrote {path}", err=True)
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [3000].")] = None,
+    declarations: Annotated[Path | None, typer.Option(help="Declarations folder [./declarations].")] = None,
+    snapshots: Annotated[Path | None, typer.Option(help="Snapshots repository [./snapshots].")] = None,
+    versions: Annotated[Path | None, typer.Option(help="Versions repository [./versions].")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the viewer, the Collection API and Atom feeds, read-only, while `ota track` runs."""
+    from ota.settings import load_settings
+    from ota.web.app import serve as run_server
+
+    try:
+        settings = load_settings(
+            config,
+            overrides={
+                "declarations": declarations,
+                "snapshots": snapshots,
+                "versions": versions,
+                "serve.host": host,
+                "serve.port": port,
+            },
+        )
+    except SettingsError as error:
+        raise _fail(str(error)) from error
+    shown_host = f"[{settings.serve.host}]" if ":" in settings.serve.host else settings.serve.host
+    typer.echo(f"ota: serving {settings.versions} on http://{shown_host}:{settings.serve.port}/", err=True)
+    try:
+        run_server(settings)
+    except (RecordError, OSError) as error:
+        raise _fail(str(error)) from error
+
+
+@app.command()
+def dataset(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="The ZIP file to write [dataset-TITLE-YYYY-MM-DD.zip]."),
+    ] = None,
+    versions: Annotated[Path | None, typer.Option(help="Versions repository [./versions].")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
+    config: ConfigOption = None,
+) -> None:
+    """Export every version as Open Terms Archive's dataset: a ZIP of Markdown files, README, LICENSE."""
+    from ota.dataset import export_dataset
+    from ota.settings import load_settings
+
+    try:
+        settings = load_settings(config, overrides={"versions": versions})
+    except SettingsError as error:
+        raise _fail(str(error)) from error
+    bar = _ProgressBar("exporting") if progress and sys.stderr.isatty() else None
+    try:
+        result = export_dataset(
+            settings,
+            output=output,
+            on_total=bar.set_total if bar else None,
+            on_version=bar.advance if bar else None,
+        )
+    except (RecordError, DeclarationError) as error:
+        raise _fail(str(error)) from error
+    except OSError as error:
+        raise _fail(f"{error.filename or output}: cannot be written: {error.strerror}") from error
+    finally:
+        if bar is not None:
+            bar.stop()
+    typer.echo(f"{result.path}: {result.versions} versions of {result.services} services")
+
+
 def _fetched_page(settings: Settings, url: str, browser: bool) -> Page:
     from ota.fetch import Fetcher
 

@@ -176,6 +176,30 @@ class FetchSettings:
                 raise SettingsError(f"fetch {name} cannot be negative, not {getattr(self, name)}")
 
 
+DEFAULT_SERVE_HOST = "127.0.0.1"  # the viewer is reached through a reverse proxy, never directly
+DEFAULT_SERVE_PORT = 3000
+DEFAULT_API_BASE_PATH = "/api"
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """How `ota serve` listens: its address, and where the Collection API is mounted."""
+
+    host: str = DEFAULT_SERVE_HOST
+    port: int = DEFAULT_SERVE_PORT
+    #: The Collection API answers under `BASE_PATH/v1` (OTA's `collection-api.basePath`).
+    base_path: str = DEFAULT_API_BASE_PATH
+    #: Link of each feed entry (OTA's `feed.versionUrlTemplate`); empty: the version API route.
+    version_url_template: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetSettings:
+    """How `ota dataset` names its archive (OTA's `dataset.title`; empty: metadata.yml's `name`)."""
+
+    title: str = ""
+
+
 @dataclass(frozen=True)
 class StatusSettings:
     """Where the status file is, and when `ota status --check` calls the last run too old."""
@@ -269,6 +293,8 @@ class Settings:
     status: StatusSettings = field(default_factory=StatusSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
+    dataset: DatasetSettings = field(default_factory=DatasetSettings)
 
 
 # -- the keys of ota.toml ---------------------------------------------------------------------------
@@ -387,6 +413,27 @@ def _terms_types(value: Any) -> tuple[str, ...]:
                 "no control character"
             )
     return names
+
+
+def _host(value: Any) -> str:
+    host = _string(value).strip()
+    if not host or any(char.isspace() or char in "/@" for char in host):
+        raise _Invalid(f'must be an address to listen on, such as "127.0.0.1" or "::1", not {value!r}')
+    return host
+
+
+def _base_path(value: Any) -> str:
+    path = "/" + _string(value).strip().strip("/")
+    if any(char in path for char in "?#%\\ ") or "/." in path:
+        raise _Invalid(f'must be a URL path such as "/api", not {value!r}')
+    return "" if path == "/" else path
+
+
+def _port(value: Any) -> int:
+    port: int = _integer(1)(value)
+    if port > 65535:
+        raise _Invalid(f"must be a port number up to 65535, not {port}")
+    return port
 
 
 def _path(value: Any) -> Path:
@@ -520,9 +567,6 @@ _KEYS: dict[str, dict[str, _Key]] = {
         "authority": _Key("timestamp_authority", _url),
         "certificates": _Key("timestamp_certificates", _file),
     },
-    "serve": {
-        "public_url": _Key("public_url", _http_url),
-    },
     "status": {
         "file": _Key("status.file", _path),
         "max_age": _Key("status.max_age", _max_age),
@@ -542,6 +586,16 @@ _KEYS: dict[str, dict[str, _Key]] = {
         "on": _Key("notify.on", _choices(*NOTIFY_EVENTS)),
         "timeout": _Key("notify.timeout", _number(0, exclusive=True)),
     },
+    "serve": {
+        "public_url": _Key("public_url", _http_url),
+        "host": _Key("serve.host", _host),
+        "port": _Key("serve.port", _port),
+        "base_path": _Key("serve.base_path", _base_path),
+        "version_url_template": _Key("serve.version_url_template", _one_line),
+    },
+    "dataset": {
+        "title": _Key("dataset.title", _one_line),
+    },
 }
 #: Option name (as `load_settings` takes it) → its key, for the same checks as the file's values.
 _BY_TARGET = {
@@ -558,6 +612,8 @@ _SECTIONS: dict[str, type] = {
     "status": StatusSettings,
     "report": ReportSettings,
     "notify": NotifySettings,
+    "serve": ServeSettings,
+    "dataset": DatasetSettings,
 }
 
 

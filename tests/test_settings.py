@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -320,3 +321,30 @@ def test_a_bad_browser_sandbox_variable_is_named() -> None:
     """OTA_BROWSER_SANDBOX must say true or false."""
     with pytest.raises(SettingsError, match="OTA_BROWSER_SANDBOX=maybe: must be true or false"):
         load_settings(environ={"OTA_BROWSER_SANDBOX": "maybe"})
+
+
+def test_serve_and_dataset_sections_are_read_and_checked(tmp_path: Path) -> None:
+    """[serve] host, port, base_path, version_url_template and [dataset] title reach their fields;
+    the base path is normalised, and a bad host, port or path names its key."""
+    config = write(
+        tmp_path,
+        '[serve]\nhost = "::1"\nport = 8080\nbase_path = "collection/api/"\n'
+        'version_url_template = "https://example.org/commit/%VERSION_ID"\n[dataset]\ntitle = "demo"\n',
+    )
+    settings = load_settings(config, environ={})
+    assert (settings.serve.host, settings.serve.port, settings.serve.base_path) == (
+        "::1",
+        8080,
+        "/collection/api",
+    )
+    assert settings.serve.version_url_template.endswith("%VERSION_ID") and settings.dataset.title == "demo"
+    assert load_settings(environ={}, overrides={"serve.port": 9000}).serve.port == 9000
+    assert load_settings(write(tmp_path, '[serve]\nbase_path = "/"\n'), environ={}).serve.base_path == ""
+    for text, message in (
+        ("[serve]\nport = 70000\n", "[serve] port: must be a port number up to 65535"),
+        ('[serve]\nhost = "a b"\n', "[serve] host: must be an address to listen on"),
+        ('[serve]\nbase_path = "/api?x"\n', "[serve] base_path: must be a URL path"),
+        ("[dataset]\ntitle = 3\n", "[dataset] title: must be a string"),
+    ):
+        with pytest.raises(SettingsError, match=re.escape(message)):
+            load_settings(write(tmp_path, text), environ={})

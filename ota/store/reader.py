@@ -104,6 +104,11 @@ class RepositoryReader:
         return self._folder
 
     @property
+    def git_dir(self) -> Path:
+        """The repository's git directory (`.git`, or the folder itself for a bare repository)."""
+        return self._gitdir
+
+    @property
     def head(self) -> str | None:
         """The published branch tip this reader shows, None for a repository without commits."""
         return self._head
@@ -247,6 +252,42 @@ class RepositoryReader:
                 assert isinstance(commit, pygit2.Commit)
                 info = _commit_info(commit)
             yield info
+
+    def log(self, since: str | None = None) -> Iterator[Change]:
+        """The changes of record files after `since` (excluded; None: from the start) up to the branch
+        tip, oldest first, read as one `git log` without keeping them: for indexes kept elsewhere.
+
+        `order` counts from 0 at the first change listed.
+        """
+        with self._lock:
+            head = self._head
+        return iter(()) if head is None else self._log(head, since, start=0)
+
+    def descends_from(self, commit_id: str, ancestor: str) -> bool:
+        """Whether `ancestor` is `commit_id` or one of its ancestors (False when either is unknown)."""
+        with self._lock:
+            if commit_id == ancestor:
+                return self._git.get(commit_id) is not None
+            try:
+                return bool(self._git.descendant_of(commit_id, ancestor))
+            except (pygit2.GitError, KeyError, ValueError):
+                return False
+
+    def changed_paths(self, commit_id: str) -> list[str]:
+        """The record files a commit added, changed or deleted (against its first parent)."""
+        with self._lock:
+            try:
+                commit = self._git.get(commit_id)
+            except (ValueError, pygit2.GitError):
+                return []
+            if not isinstance(commit, pygit2.Commit):
+                return []
+            if commit.parents:
+                diff = self._git.diff(commit.parents[0].tree, commit.tree)
+            else:
+                diff = commit.tree.diff_to_tree(swap=True)
+            paths = {delta.new_file.path or delta.old_file.path for delta in diff.deltas}
+            return sorted(path for path in paths if _is_record_path(path))
 
     # -- the history index -----------------------------------------------------------------------
 

@@ -1,0 +1,386 @@
+"""Open Terms Archive's Collection API (`BASE_PATH/v1`), answered from the index.
+
+Routes and bodies are those of OTA's engine: 14.1's `/services`, `/service/ID`,
+`/version/ID/TYPE/DATE`, `/metadata` and Atom feeds, and the later `/versions[/ID[/TYPE]]`,
+`/version/VERSION_ID`, `/version/ID/TYPE/latest`, with JSON 404 bodies. ota adds `/diff/…` (a
+word-level diff as JSON), `/openapi.json` and `/docs`. Where ota differs on purpose, the function
+says so. Nothing here runs git: lookups go to the index, contents are read by blob id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from ota import __version__
+from ota.web import feeds
+from ota.web.archive import Archive
+from ota.web.dates import http_date, iso, iso_ms, parse_date, parse_http_date
+from ota.web.index import REAL_KINDS, RECORD_KINDS, Version, version_path
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+_VERSION_ID = re.compile(r"^[0-9a-f]{7,40}$")
+WELCOME = (
+    "Welcome to an instance of the Open Terms Archive API. Documentation is available at /docs. "
+    "Learn more on Open Terms Archive on https://opentermsarchive.org."
+)
+
+
+def archive_of(request: Request) -> Archive:
+    archive: Archive = request.app.state.archive
+    return archive
+
+
+def api_base(request: Request) -> str:
+    """The API's absolute URL as clients see it (behind a local reverse proxy, its forwarded host)."""
+    host = request.headers.get("host", "localhost")
+    client = request.client.host if request.client else ""
+    if client in ("127.0.0.1", "::1") and "x-forwarded-host" in request.headers:
+        host = request.headers["x-forwarded-host"].split(",")[0].strip()
+    return f"{request.url.scheme}://{host}{request.app.state.api_prefix}"
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+# -- services and metadata ----------------------------------------------------------------------------
+
+
+async def welcome(request: Request) -> Response:
+    return JSONResponse({"message": WELCOME})
+
+
+async def services(request: Request) -> Response:
+    """`[{id, name, terms: [{type}]}]`, services by ID, terms as declared."""
+    archive = archive_of(request)
+    return JSONResponse(
+        [
+            {"id": service.id, "name": service.name, "terms": [{"type": t} for t in service.terms]}
+            for service in archive.services.values()
+        ]
+    )
+
+
+async def service(request: Request) -> Response:
+    """A service's declaration as OTA's API shows it (selectors as declared; the service ID is
+    matched exactly, as OTA does since 12.0)."""
+    archive = archive_of(request)
+    service_id = request.path_params["service_id"]
+    declared = archive.services.get(service_id)
+    raw = archive.raw_declaration(service_id) if declared is not None else None
+    if declared is None or raw is None:
+        return error(404, "Service not found")
+    entries = raw.get("terms") or raw.get("documents") or {}
+    terms = []
+    for terms_type in declared.terms:
+        entry = entries.get(terms_type, {})
+        documents = entry.get("combine") or [entry]
+        terms.append({"type": terms_type, "sourceDocuments": [_source_document(d, entry) for d in documents]})
+    return JSONResponse({"id": declared.id, "name": declared.name, "terms": terms})
+
+
+def _source_document(document: dict[str, Any], terms: dict[str, Any]) -> dict[str, Any]:
+    """OTA's SourceDocument: each document's own values, else the terms-level ones; absent ones
+    left out (as `JSON.stringify` leaves out undefined)."""
+
+    def value(key: str) -> Any:
+        found = document.get(key)
+        return terms.get(key) if found is None else found
+
+    result: dict[str, Any] = {"location": document.get("fetch")}
+    for key, name in (("select", "contentSelectors"), ("remove", "insignificantContentSelectors")):
+        if value(key) is not None:
+            result[name] = value(key)
+    if value("executeClientScripts") is not None:
+        result["executeClientScripts"] = value("executeClientScripts")
+    filters = value("filter")
+    if filters is not None:
+        result["filters"] = [f if isinstance(f, str) else next(iter(f), None) for f in filters]
+    return result
+
+
+async def metadata(request: Request) -> Response:
+    """metadata.yml, with `totalServices`, `totalTerms` and `engineVersion` (ota's version)."""
+    archive = archive_of(request)
+    dynamic = {
+        "totalServices": len(archive.services),
+        "totalTerms": sum(len(s.terms) for s in archive.services.values()),
+        "engineVersion": __version__,
+    }
+    return JSONResponse({**_json_dates(archive.metadata), **dynamic})
+
+
+def _json_dates(value: Any) -> Any:
+    """YAML dates as js-yaml then JSON.stringify write them (`2024-01-31T00:00:00.000Z`)."""
+    from datetime import date
+
+    if isinstance(value, dict):
+        return {str(k): _json_dates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_dates(v) for v in value]
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return iso_ms(value)
+    if isinstance(value, date):
+        return f"{value.isoformat()}T00:00:00.000Z"
+    return value
+
+
+# -- versions -------------------------------------------------------------------------------------------
+
+
+def _item(version: Version) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "serviceId": version.service_id,
+        "termsType": version.terms_type,
+        "fetchDate": iso(version.date),
+        "isFirstRecord": version.is_first_record,
+        "isTechnicalUpgrade": version.is_technical_upgrade,
+    }
+
+
+def _stats(version: Version) -> dict[str, int | None]:
+    """Lines added and deleted by the commit, as `git show --numstat` counts them."""
+    return {"additions": version.lines_added, "deletions": version.lines_removed}
+
+
+def _detail(archive: Archive, version: Version) -> dict[str, Any]:
+    timeline = archive.index.timeline(version.path)
+    ids = [v.id for v in timeline]
+    position = ids.index(version.id) if version.id in ids else -1
+    return {
+        "id": version.id,
+        "serviceId": version.service_id,
+        "termsType": version.terms_type,
+        "fetchDate": iso(version.date),
+        "content": archive.text(version.blob),
+        "isFirstRecord": version.is_first_record,
+        "isTechnicalUpgrade": version.is_technical_upgrade,
+        "links": {
+            "first": ids[0] if ids else None,
+            "prev": ids[position - 1] if position > 0 else None,
+            "next": ids[position + 1] if 0 <= position < len(ids) - 1 else None,
+            "last": ids[-1] if ids else None,
+        },
+    }
+
+
+def _pagination(request: Request) -> tuple[int, int] | JSONResponse:
+    """OTA's `limit` (1–500, default 100) and `offset` (default 0), parsed as `parseInt` does."""
+    limit = _parse_int(request.query_params.get("limit"), DEFAULT_LIMIT)
+    offset = _parse_int(request.query_params.get("offset"), 0)
+    if limit is None or limit < 1:
+        return error(400, "Invalid limit parameter. Must be a positive integer.")
+    if limit > MAX_LIMIT:
+        return error(400, "Invalid limit parameter. Must not exceed 500.")
+    if offset is None or offset < 0:
+        return error(400, "Invalid offset parameter. Must be a non-negative integer.")
+    return limit, offset
+
+
+def _parse_int(text: str | None, default: int) -> int | None:
+    if not text:
+        return default
+    match = re.match(r"^\s*([+-]?\d+)", text)
+    return int(match.group(1)) if match else None
+
+
+async def versions(request: Request) -> Response:
+    """Every version (technical upgrades too), newest first, paginated. ota orders strictly by date
+    (then commit order); OTA pages in git's topological order, then sorts each page by date."""
+    archive = archive_of(request)
+    page = _pagination(request)
+    if isinstance(page, JSONResponse):
+        return page
+    limit, offset = page
+    service_id = request.path_params.get("service_id")
+    terms_type = request.path_params.get("terms_type")
+    path = version_path(service_id, terms_type) if service_id and terms_type else None
+    service_scope = service_id if path is None else None
+    total = archive.index.count(service_id=service_scope, path=path)
+    if total == 0 and service_id is not None:
+        if terms_type is not None:
+            return error(404, f'No versions found for service "{service_id}" and terms type "{terms_type}"')
+        return error(404, f'No versions found for service "{service_id}"')
+    found = archive.index.recent(limit=limit, offset=offset, service_id=service_scope, path=path)
+    data = [{**_item(v), **_stats(v)} if path else _item(v) for v in found]
+    return JSONResponse({"data": data, "count": total, "limit": limit, "offset": offset})
+
+
+async def version_by_id(request: Request) -> Response:
+    archive = archive_of(request)
+    version_id = request.path_params["version_id"]
+    version = archive.index.version(version_id) if _VERSION_ID.match(version_id) else None
+    if version is None or version.kind not in RECORD_KINDS:
+        return error(404, f'No version found with ID "{version_id}"')
+    return JSONResponse({**_detail(archive, version), **_stats(version)})
+
+
+async def latest_version(request: Request) -> Response:
+    archive = archive_of(request)
+    service_id, terms_type = request.path_params["service_id"], request.path_params["terms_type"]
+    terms = archive.terms(service_id, terms_type)
+    version = archive.index.latest(terms.path) if terms is not None else None
+    if version is None:
+        return error(404, f'No version found for service "{service_id}" and terms type "{terms_type}"')
+    return JSONResponse(_detail(archive, version))
+
+
+async def version_at(request: Request) -> Response:
+    """The version in force at a date: `{id, fetchDate, content}` as in OTA 14.1. A date that is not
+    one gets a 400 (OTA's engine fails on it with a 500)."""
+    archive = archive_of(request)
+    service_id, terms_type = request.path_params["service_id"], request.path_params["terms_type"]
+    text = request.path_params["date"]
+    date = parse_date(text)
+    if date is None:
+        return error(400, f"Invalid date {text}: expected an ISO 8601 date such as 2024-01-31T12:00:00Z")
+    if date > datetime.now(UTC):
+        return error(416, "Requested version is in the future")
+    terms = archive.terms(service_id, terms_type)
+    version = archive.index.in_force(terms.path, date) if terms is not None else None
+    if version is None:
+        return error(404, f"No version found for date {text}")
+    return JSONResponse(
+        {"id": version.id, "fetchDate": iso(version.date), "content": archive.text(version.blob)}
+    )
+
+
+# -- ota's diff ---------------------------------------------------------------------------------------
+
+
+async def diff(request: Request) -> Response:
+    """A word-level diff of two versions of a terms (`/diff/TO` against the previous version)."""
+    archive = archive_of(request)
+    ids = [request.path_params.get("from_id"), request.path_params["to_id"]]
+    if not all(_VERSION_ID.match(i) for i in ids if i is not None):
+        return error(404, "No version found with these IDs")
+    new = archive.index.version(ids[1] or "")
+    old = archive.index.version(ids[0]) if ids[0] else None
+    if new is None or (ids[0] and (old is None or old.path != new.path)):
+        return error(404, "No version found with these IDs (both must be versions of the same terms)")
+    old_blob = old.blob if old is not None else new.base_blob
+    context = _parse_int(request.query_params.get("context"), 1)
+    if context is None or not 0 <= context <= 100:
+        return error(400, "Invalid context parameter. Must be an integer from 0 to 100.")
+    text_diff = archive.diff(old_blob, new.blob or "")
+    hunks = [
+        {
+            "start": hunk.start,
+            "foldedBefore": hunk.folded_before,
+            "foldedAfter": hunk.folded_after,
+            "blocks": [
+                {
+                    "op": block.op,
+                    "kind": block.kind,
+                    "moved": block.moved,
+                    "wordsAdded": block.words_added,
+                    "wordsRemoved": block.words_removed,
+                    "tokens": [{"op": token.op, "text": token.text} for token in block.tokens],
+                }
+                for block in hunk.blocks
+            ],
+        }
+        for hunk in text_diff.hunks(context)
+    ]
+    before = {"id": old.id, "fetchDate": iso(old.date)} if old is not None else None
+    if old is None and new.base_blob is not None:
+        previous = [
+            v for v in archive.index.timeline(new.path) if v.blob == new.base_blob and v.date <= new.date
+        ]
+        before = {"id": previous[-1].id, "fetchDate": iso(previous[-1].date)} if previous else None
+    return JSONResponse(
+        {
+            "serviceId": new.service_id,
+            "termsType": new.terms_type,
+            "from": before,
+            "to": {"id": new.id, "fetchDate": iso(new.date)},
+            "wordsAdded": text_diff.words_added,
+            "wordsRemoved": text_diff.words_removed,
+            "hunks": hunks,
+        }
+    )
+
+
+# -- feeds -----------------------------------------------------------------------------------------
+
+
+async def feed(request: Request) -> Response:
+    archive = archive_of(request)
+    service_id = request.path_params.get("service_id")
+    terms_type = request.path_params.get("terms_type")
+    declared = archive.services.get(service_id) if service_id is not None else None
+    if service_id is not None and declared is None:
+        return PlainTextResponse("Service not found", status_code=404)
+    if terms_type is not None and declared is not None and terms_type not in declared.terms:
+        return PlainTextResponse("Terms type not found for this service", status_code=404)
+    limit = request.app.state.feed_limit
+    path = version_path(service_id, terms_type) if service_id and terms_type else None
+    service_scope = service_id if path is None else None
+    entries = archive.index.recent(kinds=REAL_KINDS, limit=limit, service_id=service_scope, path=path)
+    modified = feeds.last_modified(entries)
+    headers = {"Last-Modified": http_date(modified)}
+    since = request.headers.get("if-modified-since")
+    if since and "if-none-match" not in request.headers:
+        since_date = parse_http_date(since)
+        if since_date is not None and modified.replace(microsecond=0) <= since_date:
+            return Response(status_code=304, headers=headers)
+    meta = archive.metadata
+    description = feeds.Feed(
+        collection_id=str(meta.get("id") or archive.settings.declarations.resolve().parent.name),
+        name=str(meta.get("name") or meta.get("id") or "ota"),
+        tagline=meta.get("tagline"),
+        logo=meta.get("logo"),
+        base_url=api_base(request),
+        service_id=service_id,
+        terms_type=terms_type,
+        version_url_template=archive.settings.serve.version_url_template,
+    )
+    body = feeds.atom(description, entries)
+    etag = (
+        'W/"' + hashlib.sha1(body.encode("utf-8")).hexdigest()[:27] + '"'
+    )  # a cache validator, not a signature
+    headers["ETag"] = etag
+    match = request.headers.get("if-none-match")
+    if match and etag in [m.strip() for m in match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/atom+xml; charset=utf-8", headers=headers)
+
+
+async def not_found(request: Request) -> Response:
+    return error(404, "Not found")
+
+
+def routes() -> list[Route]:
+    """The API's routes, relative to its prefix (`BASE_PATH/v1`)."""
+    from ota.web.openapi import docs, openapi
+
+    return [
+        Route("/", welcome),
+        Route("/services", services),
+        Route("/service/{service_id}", service),
+        Route("/metadata", metadata),
+        Route("/versions", versions),
+        Route("/versions/{service_id}", versions),
+        Route("/versions/{service_id}/{terms_type}", versions),
+        Route("/version/{version_id}", version_by_id),
+        Route("/version/{service_id}/{terms_type}/latest", latest_version),
+        Route("/version/{service_id}/{terms_type}/{date}", version_at),
+        Route("/diff/{to_id}", diff),
+        Route("/diff/{from_id}/{to_id}", diff),
+        Route("/feed", feed),
+        Route("/feed/{service_id}", feed),
+        Route("/feed/{service_id}/{terms_type}", feed),
+        Route("/openapi.json", openapi),
+        Route("/docs", docs),
+        Route("/{rest:path}", not_found),
+    ]

@@ -1,0 +1,151 @@
+"""`create_app(settings)`: the viewer and the Collection API as one ASGI application (Starlette).
+
+Read-only: the app opens the repositories with `RepositoryReader` (no lock, published commits only)
+and writes nothing but its own index. Around every request: only GET and HEAD are answered (405
+otherwise), what `ota track` published since the last request is picked up, and every response
+carries strict security headers (no script but this origin's, no frame, no referrer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ota.settings import Settings
+from ota.web import api, views
+from ota.web.archive import Archive
+from ota.web.feeds import DEFAULT_LIMIT
+
+HERE = Path(__file__).parent
+#: Pages and API answers may use this origin's styles and scripts, nothing else; forms post here.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+logger = logging.getLogger("ota.web")
+
+
+class Guard:
+    """Only GET and HEAD; the archive refreshed; security headers on every response."""
+
+    def __init__(self, app: ASGIApp, archive: Archive) -> None:
+        self.app = app
+        self.archive = archive
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            response = PlainTextResponse(
+                "Method Not Allowed", status_code=405, headers={"Allow": "GET, HEAD"}
+            )
+            await response(scope, receive, self._secured(send))
+            return
+        self.archive.refresh()
+        await self.app(scope, receive, self._secured(send))
+
+    @staticmethod
+    def _secured(send: Send) -> Send:
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(header for header in SECURITY_HEADERS if header[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return secured
+
+
+def _closing(archive: Archive) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            archive.close()
+
+    return lifespan
+
+
+def create_app(settings: Settings, *, count_in_background: bool = True) -> Starlette:
+    """The viewer and the API for the collection `settings` describe.
+
+    Raises `RecordError` when the versions repository does not exist or is not one. Counts of a long
+    history are computed in worker processes in the background unless `count_in_background` is off
+    (then before this returns)."""
+    archive = Archive(settings, count_in_background=count_in_background)
+    prefix = f"{settings.serve.base_path}/v1"
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.trim_blocks = templates.env.lstrip_blocks = True
+    templates.env.globals.update(api_prefix=prefix, url=views.url)
+    templates.env.filters["day"] = lambda date: date.strftime("%Y-%m-%d") if date else ""
+    templates.env.filters["moment"] = lambda date: date.strftime("%Y-%m-%d %H:%M UTC") if date else ""
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        logger.exception("error answering %s", request.url.path, exc_info=exc)
+        if request.url.path.startswith(prefix):
+            return JSONResponse({"error": "Internal Server Error"}, status_code=500)
+        return PlainTextResponse("Internal Server Error", status_code=500)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith(prefix):
+            return JSONResponse({"error": "Not found"}, status_code=404)
+        response: Response = templates.TemplateResponse(
+            request, "message.html", {"title": "Not found", "text": "There is no page here."}, status_code=404
+        )
+        return response
+
+    app = Starlette(
+        routes=[
+            Mount(prefix, routes=api.routes()),
+            Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+            *views.routes(),
+        ],
+        exception_handlers={404: not_found, 500: server_error},
+        lifespan=_closing(archive),
+    )
+    app.state.archive = archive
+    app.state.templates = templates
+    app.state.api_prefix = prefix
+    app.state.feed_limit = DEFAULT_LIMIT
+    app.add_middleware(Guard, archive=archive)
+    return app
+
+
+def serve(settings: Settings, *, host: str | None = None, port: int | None = None, **options: Any) -> None:
+    """Run the app with uvicorn until interrupted (bound to 127.0.0.1 unless told otherwise)."""
+    import uvicorn
+
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=host or settings.serve.host,
+        port=port or settings.serve.port,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1,::1",  # X-Forwarded-* only from a reverse proxy on this machine
+        server_header=False,
+        log_level=options.pop("log_level", "warning"),
+        **options,
+    )

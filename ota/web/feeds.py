@@ -1,0 +1,118 @@
+"""Atom feeds of the real changes (first records and changes; technical upgrades are left out), as
+Open Terms Archive's Collection API writes them: the same ids (tag URIs), titles, links,
+categories and layout (xml-js's, two spaces), so a reader subscribed to one sees the other's
+entries as the same entries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from ota.store.records import CHANGE, FIRST_RECORD
+from ota.web.dates import iso, iso_ms
+from ota.web.index import Version
+
+#: RFC 4151 tag authority of OTA's feed and entry ids: the year is fixed for good.
+TAG_AUTHORITY = "opentermsarchive.org,2026"
+FEED_AUTHOR_NAME = "Open Terms Archive engine"
+STORAGE_TYPE = "git"
+DEFAULT_LIMIT = 100
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed's identity: its collection, scope and addresses."""
+
+    collection_id: str
+    name: str
+    tagline: str | None
+    logo: str | None
+    #: The API's absolute base URL (`https://host/api/v1`).
+    base_url: str
+    service_id: str | None = None
+    terms_type: str | None = None
+    #: OTA's `versionUrlTemplate` (`…/commit/%VERSION_ID`): each entry's link, instead of the API's.
+    version_url_template: str = ""
+
+    @property
+    def self_href(self) -> str:
+        parts = [self.service_id, self.terms_type]
+        return "/".join([f"{self.base_url}/feed", *(_encode(part) for part in parts if part is not None)])
+
+    @property
+    def id(self) -> str:
+        parts = [self.service_id, self.terms_type]
+        return ":".join(
+            [f"tag:{TAG_AUTHORITY}:feed", self.collection_id, *(p for p in parts if p is not None)]
+        )
+
+
+def last_modified(versions: Sequence[Version]) -> datetime:
+    """The feed's date: its newest entry's, or the epoch for an empty feed (stable across requests)."""
+    return versions[0].date if versions else _EPOCH
+
+
+def atom(feed: Feed, versions: Sequence[Version]) -> str:
+    """The feed's XML, newest entry first."""
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom">',
+        f"  <title>{_text(feed.name)}</title>",
+        f"  <id>{_text(feed.id)}</id>",
+        f"  <updated>{iso_ms(last_modified(versions))}</updated>",
+        f'  <link rel="self" type="application/atom+xml" href="{_attribute(feed.self_href)}"/>',
+        "  <author>",
+        f"    <name>{FEED_AUTHOR_NAME}</name>",
+        "  </author>",
+    ]
+    if feed.tagline:
+        lines.append(f"  <subtitle>{_text(feed.tagline)}</subtitle>")
+    if feed.logo:
+        lines.append(f"  <logo>{_text(feed.logo)}</logo>")
+    for version in versions:
+        lines.extend(_entry(feed, version))
+    lines.append("</feed>")
+    return "\n".join(lines)
+
+
+def _entry(feed: Feed, version: Version) -> list[str]:
+    if feed.version_url_template:
+        href, kind = feed.version_url_template.replace("%VERSION_ID", version.id), "text/html"
+    else:
+        path = "/".join(_encode(part) for part in (version.service_id, version.terms_type, iso(version.date)))
+        href, kind = f"{feed.base_url}/version/{path}", "application/json"
+    prefix = FIRST_RECORD if version.is_first_record else CHANGE
+    record_type = "First record" if version.is_first_record else "Change"
+    categories = (
+        (version.service_id, "service"),
+        (version.terms_type, "terms-type"),
+        (record_type, "record-type"),
+    )
+    return [
+        "  <entry>",
+        f"    <id>tag:{TAG_AUTHORITY}:version:{_text(feed.collection_id)}:{STORAGE_TYPE}:{version.id}</id>",
+        f'    <link rel="alternate" type="{kind}" href="{_attribute(href)}"/>',
+        f"    <title>{_text(f'{prefix} {version.service_id} {version.terms_type}')}</title>",
+        f"    <updated>{iso_ms(version.date)}</updated>",
+        *(
+            f'    <category term="{_attribute(term)}" scheme="tag:{TAG_AUTHORITY}:scheme:{scheme}"/>'
+            for term, scheme in categories
+        ),
+        "  </entry>",
+    ]
+
+
+def _encode(value: str) -> str:
+    """JavaScript's `encodeURIComponent`."""
+    return quote(value, safe="!'()*-._~")
+
+
+def _text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attribute(value: str) -> str:
+    return _text(value).replace('"', "&quot;")

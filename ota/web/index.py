@@ -1,0 +1,481 @@
+"""The viewer's index of a versions repository: one SQLite row per version, so no request walks git.
+
+The file lives beside the repository's git data (`.git/ota-viewer.sqlite`): the reader writes
+nothing, and this cache belongs to the viewer. `sync()` brings it up to the published branch tip:
+from the last indexed commit when the tip descends from it, from scratch when the file is new,
+from another schema, or the history was rewritten. When the git directory cannot be written, the
+index lives in memory instead.
+
+Each row is one commit's change to one `SERVICE/TERMS TYPE.md`: its kind (`first`, `change`,
+`upgrade`, `other` for a commit whose subject is not a record's, `deleted`), its date, its blob, the
+file before the commit (`parent_blob`, what `git show --numstat` compares) and the version before
+it in the timeline (`base_blob`: the one in force just before, by date then commit order, which is
+what timelines and diffs compare). Word counts (`ota.diff.word_counts` against `base_blob`) and
+line counts (git's, against `parent_blob`) are computed once and stored; `ota.web.counts` fills
+them.
+
+Timelines are ordered as README's "How records are dated" says: by date, equal dates in commit
+order; the version in force at a date is the last one dated at or before it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ota.store.reader import Change, RepositoryReader
+from ota.store.records import CHANGE, FIRST_RECORD, TECHNICAL_UPGRADE
+
+INDEX_FILE = "ota-viewer.sqlite"
+#: Bumped when the table layout or what a row means changes: an older file is rebuilt.
+SCHEMA = "3"
+#: Kinds of rows that are records (OTA's commit subjects); `other` and `deleted` rows are not.
+RECORD_KINDS = ("first", "change", "upgrade")
+#: Kinds that are real changes of the terms (feeds, "last changed"): technical upgrades are not.
+REAL_KINDS = ("first", "change")
+
+_PREFIXES = (
+    (FIRST_RECORD, "first"),
+    ("Start tracking", "first"),  # OTA's older subjects
+    (TECHNICAL_UPGRADE, "upgrade"),
+    ("Refilter", "upgrade"),
+    (CHANGE, "change"),
+    ("Update", "change"),
+)
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS versions (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    service TEXT NOT NULL,
+    type TEXT NOT NULL,
+    blob TEXT,
+    date INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    parent_blob TEXT,
+    base_blob TEXT,
+    words_added INTEGER,
+    words_removed INTEGER,
+    lines_added INTEGER,
+    lines_removed INTEGER
+);
+CREATE INDEX IF NOT EXISTS versions_path ON versions (path, date, seq);
+CREATE INDEX IF NOT EXISTS versions_date ON versions (date, seq);
+CREATE INDEX IF NOT EXISTS versions_service ON versions (service, date, seq);
+CREATE INDEX IF NOT EXISTS versions_id ON versions (id);
+CREATE INDEX IF NOT EXISTS versions_pending ON versions (seq) WHERE words_added IS NULL;
+CREATE TABLE IF NOT EXISTS terms (
+    path TEXT PRIMARY KEY,
+    service TEXT NOT NULL,
+    type TEXT NOT NULL,
+    versions INTEGER NOT NULL,
+    latest_seq INTEGER,
+    last_change_date INTEGER
+);
+"""
+_COLUMNS = (
+    "seq, id, path, service, type, blob, date, kind, base_blob, "
+    "words_added, words_removed, lines_added, lines_removed"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One indexed change of a terms document."""
+
+    seq: int
+    id: str
+    path: str
+    service_id: str
+    terms_type: str
+    #: None for a commit that deleted the file.
+    blob: str | None
+    date: datetime
+    kind: str
+    #: The blob of the version before this one in the timeline (None: none before).
+    base_blob: str | None
+    words_added: int | None
+    words_removed: int | None
+    lines_added: int | None
+    lines_removed: int | None
+
+    @property
+    def is_first_record(self) -> bool:
+        return self.kind == "first"
+
+    @property
+    def is_technical_upgrade(self) -> bool:
+        return self.kind == "upgrade"
+
+
+@dataclass(frozen=True, slots=True)
+class TermsSummary:
+    """A terms document as the index knows it: how many versions, the latest, the last real change."""
+
+    path: str
+    service_id: str
+    terms_type: str
+    versions: int
+    latest: Version | None
+    last_change: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CountTask:
+    """What computing one row's counts needs: the blobs to compare."""
+
+    seq: int
+    blob: str
+    base_blob: str | None
+    parent_blob: str | None
+
+
+def kind_of(subject: str) -> str:
+    """`first`, `change`, `upgrade` from a commit subject (OTA's current and older ones), else `other`."""
+    for prefix, kind in _PREFIXES:
+        if subject.startswith(prefix):
+            return kind
+    return "other"
+
+
+def terms_of(path: str) -> tuple[str, str] | None:
+    """(service ID, terms type) of a version file `SERVICE_ID/TERMS TYPE.md`, or None for another file."""
+    service_id, slash, name = path.partition("/")
+    if not slash or "/" in name or not name.endswith(".md") or len(name) <= 3:
+        return None
+    return service_id, name[:-3]
+
+
+def version_path(service_id: str, terms_type: str) -> str:
+    """The file of a terms in the versions repository."""
+    return f"{service_id}/{terms_type}.md"
+
+
+class VersionIndex:
+    """The SQLite index of one versions repository. Use from one thread (the server's event loop);
+    `ota.web.counts` writes counts through its own connection."""
+
+    def __init__(self, reader: RepositoryReader, path: Path | None = None) -> None:
+        """Open (or create) the index of `reader`'s repository at `path` (default: in its git data)."""
+        self.reader = reader
+        self.path = path if path is not None else reader.git_dir / INDEX_FILE
+        self._lock = threading.RLock()
+        self.db = self._connect()
+        self.head: str | None = self._meta("head")
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            db = _open(str(self.path))
+            if self._schema(db) not in (None, SCHEMA):
+                db.close()
+                self.path.unlink()
+                db = _open(str(self.path))
+        except (sqlite3.Error, OSError):
+            # A read-only or broken git directory: the viewer still works, from memory.
+            self.path = Path(":memory:")
+            db = _open(":memory:")
+        db.executescript(_TABLES)
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA,))
+        db.commit()
+        return db
+
+    @staticmethod
+    def _schema(db: sqlite3.Connection) -> str | None:
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except sqlite3.OperationalError:  # no table yet
+            return None
+        return str(row[0]) if row else None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def connect(self) -> sqlite3.Connection:
+        """Another connection to the same file (for a thread writing counts); in memory, the same one."""
+        return _open(str(self.path)) if str(self.path) != ":memory:" else self.db
+
+    # -- keeping up with the repository --------------------------------------------------------------
+
+    def sync(self) -> int:
+        """Follow the branch: index the commits published since the last sync; return how many rows."""
+        with self._lock:
+            self.reader.refresh()
+            head = self.reader.head
+            if head == self.head:
+                return 0
+            since = self.head
+            if since is not None and (head is None or not self.reader.descends_from(head, since)):
+                since = None  # history rewritten (or the repository replaced): start again
+            if since is None:
+                self.db.execute("DELETE FROM versions")
+                self.db.execute("DELETE FROM terms")
+            added = self._append(self.reader.log(since))
+            self.head = head
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('head', ?)", (head or "",))
+            self.db.commit()
+            return added
+
+    def _append(self, changes: Iterable[Change]) -> int:
+        start = self.db.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM versions").fetchone()[0]
+        last_blob: dict[str, str | None] = {}
+        rows: list[tuple[object, ...]] = []
+        for change in changes:
+            terms = terms_of(change.path)
+            if terms is None:
+                continue
+            if change.path not in last_blob:
+                last_blob[change.path] = self._last_blob(change.path)
+            kind = "deleted" if change.blob_id is None else kind_of(change.subject)
+            rows.append(
+                (
+                    start + len(rows),
+                    change.commit_id,
+                    change.path,
+                    terms[0],
+                    terms[1],
+                    change.blob_id,
+                    int(change.date.timestamp()),
+                    kind,
+                    last_blob[change.path],
+                )
+            )
+            last_blob[change.path] = change.blob_id
+        self.db.executemany(
+            "INSERT INTO versions (seq, id, path, service, type, blob, date, kind, parent_blob) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        self._relink(sorted(last_blob))
+        return len(rows)
+
+    def _last_blob(self, path: str) -> str | None:
+        row = self.db.execute("SELECT blob FROM versions WHERE path = ? ORDER BY seq DESC LIMIT 1", (path,))
+        found = row.fetchone()
+        return found[0] if found else None
+
+    def _relink(self, paths: Sequence[str]) -> None:
+        """Set each row's `base_blob` (the version before it in the timeline) for these paths, and
+        forget the counts of rows whose base changed; then refresh the paths' summaries."""
+        updates = []
+        for chunk in _chunks(paths, 500):
+            marks = ",".join("?" * len(chunk))
+            cursor = self.db.execute(
+                f"SELECT path, seq, blob, base_blob FROM versions "
+                f"WHERE path IN ({marks}) ORDER BY path, date, seq",
+                chunk,
+            )
+            current, before = None, None
+            for path, seq, blob, base in cursor:
+                if path != current:
+                    current, before = path, None
+                if base != before:
+                    updates.append((before, seq))
+                before = blob
+        self.db.executemany(
+            "UPDATE versions SET base_blob = ?, words_added = NULL, words_removed = NULL WHERE seq = ?",
+            updates,
+        )
+        real = ",".join(f"'{kind}'" for kind in REAL_KINDS)
+        for chunk in _chunks(paths, 500):
+            marks = ",".join("?" * len(chunk))
+            self.db.execute(f"DELETE FROM terms WHERE path IN ({marks})", chunk)
+            self.db.execute(
+                f"""INSERT INTO terms
+                SELECT path, service, type,
+                    SUM(kind IN ('first', 'change', 'upgrade')),
+                    (SELECT seq FROM versions AS v WHERE v.path = versions.path
+                        ORDER BY date DESC, seq DESC LIMIT 1),
+                    MAX(CASE WHEN kind IN ({real}) THEN date END)
+                FROM versions WHERE path IN ({marks}) GROUP BY path""",
+                chunk,
+            )
+
+    # -- counts ----------------------------------------------------------------------------------------
+
+    def pending(self, limit: int, path: str | None = None) -> list[CountTask]:
+        """Rows whose counts are not computed yet (deleted files have none to compute)."""
+        where = "words_added IS NULL AND blob IS NOT NULL" + (" AND path = ?" if path else "")
+        cursor = self.db.execute(
+            f"SELECT seq, blob, base_blob, parent_blob FROM versions WHERE {where} ORDER BY seq LIMIT ?",
+            (path, limit) if path else (limit,),
+        )
+        return [CountTask(*row) for row in cursor]
+
+    def pending_count(self) -> int:
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM versions WHERE words_added IS NULL AND blob IS NOT NULL"
+            ).fetchone()[0]
+        )
+
+    def store_counts(self, results: Iterable[tuple[int, str, int, int, int, int]]) -> None:
+        """Store (seq, blob, words added, words removed, lines added, lines removed) results."""
+        store_counts(self.db, results)
+
+    # -- queries ---------------------------------------------------------------------------------------
+
+    def summaries(self, path: str | None = None) -> list[TermsSummary]:
+        """Every terms with versions (or the one at `path`), by service then terms type."""
+        cursor = self.db.execute(
+            f"SELECT t.path, t.service, t.type, t.versions, t.last_change_date, {_prefixed('v')} "
+            "FROM terms AS t LEFT JOIN versions AS v ON v.seq = t.latest_seq "
+            + ("WHERE t.path = ? " if path else "")
+            + "ORDER BY t.service, t.type",
+            (path,) if path else (),
+        )
+        return [
+            TermsSummary(
+                found,
+                service,
+                terms_type,
+                count,
+                _version(rest) if rest[0] is not None else None,
+                _date(last) if last is not None else None,
+            )
+            for found, service, terms_type, count, last, *rest in cursor
+        ]
+
+    def known(self, service_id: str, terms_type: str | None = None) -> bool:
+        """Whether the repository has versions of this service (and terms type)."""
+        if terms_type is None:
+            row = self.db.execute("SELECT 1 FROM terms WHERE service = ? LIMIT 1", (service_id,))
+        else:
+            row = self.db.execute(
+                "SELECT 1 FROM terms WHERE path = ?", (version_path(service_id, terms_type),)
+            )
+        return row.fetchone() is not None
+
+    def timeline(self, path: str, kinds: Sequence[str] = RECORD_KINDS) -> list[Version]:
+        """The versions of a terms, oldest first (by date, equal dates in commit order)."""
+        marks = ",".join("?" * len(kinds))
+        cursor = self.db.execute(
+            f"SELECT {_COLUMNS} FROM versions WHERE path = ? AND kind IN ({marks}) ORDER BY date, seq",
+            (path, *kinds),
+        )
+        return [_version(row) for row in cursor]
+
+    def version(self, version_id: str) -> Version | None:
+        """The version recorded by a commit: its full id, or an unambiguous prefix of 7 or more."""
+        if len(version_id) == 40:
+            cursor = self.db.execute(f"SELECT {_COLUMNS} FROM versions WHERE id = ? LIMIT 2", (version_id,))
+        else:
+            cursor = self.db.execute(
+                f"SELECT {_COLUMNS} FROM versions WHERE id >= ? AND id < ? LIMIT 2",
+                (version_id, version_id + "g"),
+            )
+        rows = cursor.fetchall()
+        return _version(rows[0]) if len(rows) == 1 and rows[0][5] is not None else None
+
+    def in_force(self, path: str, date: datetime) -> Version | None:
+        """The version in force at `date`: the last dated at or before it (None before the first,
+        or when the file was deleted then)."""
+        row = self.db.execute(
+            f"SELECT {_COLUMNS} FROM versions WHERE path = ? AND date <= ? "
+            "ORDER BY date DESC, seq DESC LIMIT 1",
+            (path, int(date.timestamp())),
+        ).fetchone()
+        return _version(row) if row is not None and row[5] is not None else None
+
+    def latest(self, path: str, kinds: Sequence[str] = RECORD_KINDS) -> Version | None:
+        found = self.recent(kinds=kinds, path=path, limit=1)
+        return found[0] if found else None
+
+    def recent(
+        self,
+        *,
+        kinds: Sequence[str] = RECORD_KINDS,
+        service_id: str | None = None,
+        path: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Version]:
+        """Versions newest first (by date, then commit order), optionally of one service or terms."""
+        where, params = self._where(kinds, service_id, path)
+        cursor = self.db.execute(
+            f"SELECT {_COLUMNS} FROM versions WHERE {where} ORDER BY date DESC, seq DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [_version(row) for row in cursor]
+
+    def count(
+        self, *, kinds: Sequence[str] = RECORD_KINDS, service_id: str | None = None, path: str | None = None
+    ) -> int:
+        where, params = self._where(kinds, service_id, path)
+        return int(self.db.execute(f"SELECT COUNT(*) FROM versions WHERE {where}", params).fetchone()[0])
+
+    def last_date(self) -> datetime | None:
+        row = self.db.execute("SELECT MAX(date) FROM versions").fetchone()
+        return _date(row[0]) if row[0] is not None else None
+
+    @staticmethod
+    def _where(
+        kinds: Sequence[str], service_id: str | None, path: str | None
+    ) -> tuple[str, tuple[str | int, ...]]:
+        clauses = [f"kind IN ({','.join('?' * len(kinds))})"]
+        params: list[str | int] = list(kinds)
+        if service_id is not None:
+            clauses.append("service = ?")
+            params.append(service_id)
+        if path is not None:
+            clauses.append("path = ?")
+            params.append(path)
+        return " AND ".join(clauses), tuple(params)
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row and row[0] else None
+
+
+def store_counts(db: sqlite3.Connection, results: Iterable[tuple[int, str, int, int, int, int]]) -> None:
+    """Store counts, unless the row changed meanwhile (the blob guards against a rebuilt index)."""
+    db.executemany(
+        "UPDATE versions SET words_added = ?, words_removed = ?, lines_added = ?, lines_removed = ? "
+        "WHERE seq = ? AND blob = ?",
+        [(wa, wr, la, lr, seq, blob) for seq, blob, wa, wr, la, lr in results],
+    )
+    db.commit()
+
+
+def _open(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last transaction costs a re-sync
+    return db
+
+
+def _prefixed(alias: str) -> str:
+    return ", ".join(f"{alias}.{column.strip()}" for column in _COLUMNS.split(","))
+
+
+def _version(row: Sequence[object]) -> Version:
+    seq, id_, path, service, terms_type, blob, date, kind, base, wa, wr, la, lr = row
+    return Version(
+        int(seq),  # type: ignore[call-overload]
+        str(id_),
+        str(path),
+        str(service),
+        str(terms_type),
+        None if blob is None else str(blob),
+        _date(date),
+        str(kind),
+        None if base is None else str(base),
+        wa,  # type: ignore[arg-type]
+        wr,  # type: ignore[arg-type]
+        la,  # type: ignore[arg-type]
+        lr,  # type: ignore[arg-type]
+    )
+
+
+def _date(timestamp: object) -> datetime:
+    return datetime.fromtimestamp(int(timestamp), UTC)  # type: ignore[call-overload]
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

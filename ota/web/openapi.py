@@ -1,0 +1,396 @@
+"""The Collection API described in OpenAPI 3.1 (`/openapi.json`) and as a page (`/docs`).
+
+The page is rendered here from the same description, on the server: it needs no script and no
+other origin (OTA serves Swagger UI; its assets would have to come from a CDN or be vendored).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ota import __version__
+
+
+def _path_parameter(name: str, description: str, example: str) -> dict[str, Any]:
+    return {
+        "in": "path",
+        "name": name,
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+        "example": example,
+    }
+
+
+_SERVICE = _path_parameter("serviceId", "The ID of the service (its declaration's file name).", "Example")
+_TYPE = _path_parameter("termsType", "The terms type.", "Terms of Service")
+_VERSION = _path_parameter(
+    "versionId", "The ID of a version: its commit in the versions repository (7 to 40 hex digits).", "0123abc"
+)
+_PAGE = [
+    {
+        "in": "query",
+        "name": "limit",
+        "description": "The maximum number of versions to return.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100},
+    },
+    {
+        "in": "query",
+        "name": "offset",
+        "description": "The number of versions to skip, newest first.",
+        "schema": {"type": "integer", "minimum": 0, "default": 0},
+    },
+]
+
+
+def _json(schema: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": schema}}}}
+
+
+_ERROR = _json("#/components/schemas/Error", "Not found.")
+_BAD = _json("#/components/schemas/Error", "Invalid pagination parameters.")
+_ATOM = {"description": "An Atom 1.0 feed, newest entry first.", "content": {"application/atom+xml": {}}}
+
+_ITEM = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "description": "The ID of the version."},
+        "serviceId": {"type": "string"},
+        "termsType": {"type": "string"},
+        "fetchDate": {"type": "string", "format": "date-time", "description": "When it was recorded."},
+        "isFirstRecord": {"type": "boolean"},
+        "isTechnicalUpgrade": {
+            "type": "boolean",
+            "description": "Re-extracted after a change of the declaration or of ota, not of the page.",
+        },
+    },
+}
+_STATS = {
+    "additions": {"type": ["integer", "null"], "description": "Lines added by the version's commit."},
+    "deletions": {"type": ["integer", "null"], "description": "Lines deleted by the version's commit."},
+}
+
+
+@functools.cache
+def description(api_prefix: str = "/api/v1") -> dict[str, Any]:
+    """The OpenAPI document of the API mounted at `api_prefix`."""
+    paths: dict[str, Any] = {
+        "/services": {
+            "get": {
+                "summary": "Enumerate all services.",
+                "tags": ["Services"],
+                "responses": {"200": _json("#/components/schemas/ServiceList", "All services.")},
+            }
+        },
+        "/service/{serviceId}": {
+            "get": {
+                "summary": "A service's declaration.",
+                "tags": ["Services"],
+                "parameters": [_SERVICE],
+                "responses": {"200": _json("#/components/schemas/Service", "The service."), "404": _ERROR},
+            }
+        },
+        "/versions": {
+            "get": {
+                "summary": "All versions, newest first.",
+                "tags": ["Versions"],
+                "parameters": _PAGE,
+                "responses": {"200": _json("#/components/schemas/Page", "A page of versions."), "400": _BAD},
+            }
+        },
+        "/versions/{serviceId}": {
+            "get": {
+                "summary": "A service's versions, newest first.",
+                "tags": ["Versions"],
+                "parameters": [_SERVICE, *_PAGE],
+                "responses": {
+                    "200": _json("#/components/schemas/Page", "A page of versions."),
+                    "400": _BAD,
+                    "404": _ERROR,
+                },
+            }
+        },
+        "/versions/{serviceId}/{termsType}": {
+            "get": {
+                "summary": "The versions of some terms, newest first, with line counts.",
+                "tags": ["Versions"],
+                "parameters": [_SERVICE, _TYPE, *_PAGE],
+                "responses": {
+                    "200": _json("#/components/schemas/PageWithStats", "A page of versions."),
+                    "400": _BAD,
+                    "404": _ERROR,
+                },
+            }
+        },
+        "/version/{versionId}": {
+            "get": {
+                "summary": "A version by its ID, with links to the first, previous, next and last.",
+                "tags": ["Versions"],
+                "parameters": [_VERSION],
+                "responses": {
+                    "200": _json("#/components/schemas/VersionWithLinks", "The version."),
+                    "404": _ERROR,
+                },
+            }
+        },
+        "/version/{serviceId}/{termsType}/latest": {
+            "get": {
+                "summary": "The latest version of some terms.",
+                "tags": ["Versions"],
+                "parameters": [_SERVICE, _TYPE],
+                "responses": {
+                    "200": _json("#/components/schemas/VersionWithLinks", "The version."),
+                    "404": _ERROR,
+                },
+            }
+        },
+        "/version/{serviceId}/{termsType}/{date}": {
+            "get": {
+                "summary": "The version of some terms in force at a date.",
+                "description": "The last version recorded at or before the date (ISO 8601; UTC when "
+                "no offset is given).",
+                "tags": ["Versions"],
+                "parameters": [
+                    _SERVICE,
+                    _TYPE,
+                    {
+                        **_path_parameter("date", "An ISO 8601 date and time.", "2024-01-31T12:00:00Z"),
+                        "schema": {"type": "string", "format": "date-time"},
+                    },
+                ],
+                "responses": {
+                    "200": _json("#/components/schemas/Version", "The version in force then."),
+                    "400": _json("#/components/schemas/Error", "Not a date."),
+                    "404": _ERROR,
+                    "416": _json("#/components/schemas/Error", "The date is in the future."),
+                },
+            }
+        },
+        "/diff/{versionId}": {
+            "get": {
+                "summary": "What a version changed: a word-level diff against the version before it (ota).",
+                "tags": ["Diffs"],
+                "parameters": [
+                    _VERSION,
+                    {
+                        "in": "query",
+                        "name": "context",
+                        "description": "Unchanged blocks kept around each change.",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 100, "default": 1},
+                    },
+                ],
+                "responses": {"200": _json("#/components/schemas/Diff", "The diff."), "404": _ERROR},
+            }
+        },
+        "/diff/{fromId}/{toId}": {
+            "get": {
+                "summary": "A word-level diff between two versions of the same terms (ota).",
+                "tags": ["Diffs"],
+                "parameters": [
+                    {**_VERSION, "name": "fromId", "description": "The older version."},
+                    {**_VERSION, "name": "toId", "description": "The newer version."},
+                ],
+                "responses": {"200": _json("#/components/schemas/Diff", "The diff."), "404": _ERROR},
+            }
+        },
+        "/metadata": {
+            "get": {
+                "summary": "The collection's metadata (metadata.yml), with totals and the engine version.",
+                "tags": ["Metadata"],
+                "responses": {"200": {"description": "The metadata.", "content": {"application/json": {}}}},
+            }
+        },
+        "/feed": {
+            "get": {
+                "summary": "Atom feed of the latest changes of the collection (technical upgrades left out).",
+                "tags": ["Feeds"],
+                "description": "Sends Last-Modified; answers 304 to an If-Modified-Since that is not older.",
+                "responses": {"200": _ATOM, "304": {"description": "Not modified."}},
+            }
+        },
+        "/feed/{serviceId}": {
+            "get": {
+                "summary": "Atom feed of a service's latest changes.",
+                "tags": ["Feeds"],
+                "parameters": [_SERVICE],
+                "responses": {
+                    "200": _ATOM,
+                    "304": {"description": "Not modified."},
+                    "404": {"description": "No such service."},
+                },
+            }
+        },
+        "/feed/{serviceId}/{termsType}": {
+            "get": {
+                "summary": "Atom feed of the latest changes of some terms.",
+                "tags": ["Feeds"],
+                "parameters": [_SERVICE, _TYPE],
+                "responses": {
+                    "200": _ATOM,
+                    "304": {"description": "Not modified."},
+                    "404": {"description": "No such service, or it declares no such terms type."},
+                },
+            }
+        },
+    }
+    version = {
+        "allOf": [
+            {"$ref": "#/components/schemas/VersionListItem"},
+            {"type": "object", "properties": {"content": {"type": "string", "description": "The Markdown."}}},
+        ]
+    }
+    link = {"type": ["string", "null"]}
+    schemas = {
+        "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
+        "ServiceList": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "terms": {
+                        "type": "array",
+                        "items": {"type": "object", "properties": {"type": {"type": "string"}}},
+                    },
+                },
+            },
+        },
+        "Service": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "terms": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "type": {"type": "string"},
+                            "sourceDocuments": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "location": {"type": "string", "format": "uri"},
+                                        "contentSelectors": {},
+                                        "insignificantContentSelectors": {},
+                                        "executeClientScripts": {"type": "boolean"},
+                                        "filters": {"type": "array", "items": {"type": "string"}},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "Version": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "fetchDate": {"type": "string", "format": "date-time"},
+                "content": {"type": "string"},
+            },
+        },
+        "VersionListItem": _ITEM,
+        "VersionWithLinks": {
+            "allOf": [
+                version,
+                {
+                    "type": "object",
+                    "properties": {
+                        **_STATS,
+                        "links": {
+                            "type": "object",
+                            "properties": {"first": link, "prev": link, "next": link, "last": link},
+                        },
+                    },
+                },
+            ]
+        },
+        "Page": {
+            "type": "object",
+            "properties": {
+                "data": {"type": "array", "items": {"$ref": "#/components/schemas/VersionListItem"}},
+                "count": {"type": "integer"},
+                "limit": {"type": "integer"},
+                "offset": {"type": "integer"},
+            },
+        },
+        "PageWithStats": {
+            "type": "object",
+            "properties": {
+                "data": {
+                    "type": "array",
+                    "items": {"allOf": [_ITEM, {"type": "object", "properties": _STATS}]},
+                },
+                "count": {"type": "integer"},
+                "limit": {"type": "integer"},
+                "offset": {"type": "integer"},
+            },
+        },
+        "Diff": {
+            "type": "object",
+            "properties": {
+                "serviceId": {"type": "string"},
+                "termsType": {"type": "string"},
+                "from": {"type": ["object", "null"]},
+                "to": {"type": "object"},
+                "wordsAdded": {"type": "integer"},
+                "wordsRemoved": {"type": "integer"},
+                "hunks": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Open Terms Archive Collection API (ota)",
+            "version": __version__,
+            "description": "The versions of the terms this collection tracks: as JSON, and as Atom feeds.",
+        },
+        "servers": [{"url": api_prefix}],
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(description(request.app.state.api_prefix))
+
+
+async def docs(request: Request) -> Response:
+    document = description(request.app.state.api_prefix)
+    operations = [
+        {
+            "path": path,
+            "method": method.upper(),
+            "summary": operation.get("summary", ""),
+            "description": operation.get("description", ""),
+            "tag": (operation.get("tags") or [""])[0],
+            "parameters": operation.get("parameters", []),
+            "responses": [
+                (code, answer.get("description", "")) for code, answer in operation["responses"].items()
+            ],
+        }
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(
+        request,
+        "docs.html",
+        {
+            "title": "API",
+            "prefix": request.app.state.api_prefix,
+            "operations": operations,
+            "schemas": json.dumps(document["components"]["schemas"], indent=2),
+        },
+    )
+    return response

@@ -1,0 +1,331 @@
+"""The viewer's pages: the collection, a terms' timeline, a version (its permalink), a diff, and
+snapshots as raw text. Server-rendered; they work without JavaScript.
+
+Every service ID, terms type and version ID from a URL is looked up in the collection or the index
+before anything is read; snapshots are served as text under `Content-Security-Policy: sandbox`
+(or as downloads), never as pages of this origin.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from ota.store.records import cited_snapshot_ids
+from ota.web.api import api_base
+from ota.web.archive import Archive
+from ota.web.dates import parse_date
+from ota.web.index import REAL_KINDS, Version
+from ota.web.render import diff_sections
+
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_SHORT = re.compile(r"^[0-9a-f]{7,40}$")
+KIND_LABELS = {"first": "First record", "change": "Change", "upgrade": "Technical upgrade"}
+
+
+def url(*parts: str, **query: str) -> str:
+    """A path of the viewer from its parts, each percent-encoded (service IDs hold any character)."""
+    path = "/" + "/".join(quote(part, safe="") for part in parts)
+    return path + ("?" + urlencode(query) if query else "")
+
+
+def _archive(request: Request) -> Archive:
+    archive: Archive = request.app.state.archive
+    return archive
+
+
+def _page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(request, template, context, status_code=status)
+    return response
+
+
+def _message(request: Request, status: int, title: str, text: str) -> Response:
+    return _page(request, "message.html", status, title=title, text=text)
+
+
+def _site(request: Request) -> str:
+    return api_base(request)[: -len(request.app.state.api_prefix) or None]
+
+
+# -- the collection ---------------------------------------------------------------------------------
+
+
+async def home(request: Request) -> Response:
+    archive = _archive(request)
+    query = request.query_params.get("q", "").strip()
+    wanted_type = request.query_params.get("type", "")
+    summaries = {summary.path: summary for summary in archive.index.summaries()}
+    services: dict[str, dict[str, Any]] = {}
+    names = {service_id: service.name for service_id, service in archive.services.items()}
+    declared = {(sid, t) for sid, s in archive.services.items() for t in s.terms}
+    found = {(s.service_id, s.terms_type) for s in summaries.values()}
+    for service_id, terms_type in sorted(
+        declared | found, key=lambda item: (names.get(item[0], item[0]).casefold(), item[1])
+    ):
+        name = names.get(service_id, service_id)
+        if query and query.casefold() not in f"{name} {service_id}".casefold():
+            continue
+        if wanted_type and terms_type != wanted_type:
+            continue
+        summary = summaries.get(f"{service_id}/{terms_type}.md")
+        entry = services.setdefault(
+            service_id,
+            {"id": service_id, "name": name, "terms": [], "declared": service_id in archive.services},
+        )
+        entry["terms"].append(
+            {
+                "type": terms_type,
+                "url": url("services", service_id, terms_type),
+                "last_change": summary.last_change if summary else None,
+                "versions": summary.versions if summary else 0,
+            }
+        )
+    types = sorted({t for _, t in declared | found})
+    latest = archive.index.recent(kinds=REAL_KINDS, limit=20)
+    return _page(
+        request,
+        "home.html",
+        title=archive.metadata.get("name") or "Terms",
+        tagline=archive.metadata.get("tagline"),
+        query=query,
+        wanted_type=wanted_type,
+        types=types,
+        services=list(services.values()),
+        latest=[_row(archive, version) for version in latest],
+        total=len(archive.services),
+    )
+
+
+def _row(archive: Archive, version: Version) -> dict[str, Any]:
+    service = archive.services.get(version.service_id)
+    return {
+        "version": version,
+        "service": service.name if service else version.service_id,
+        "label": KIND_LABELS.get(version.kind, "Record"),
+        "url": url("versions", version.id),
+        "diff": url("versions", version.id, "diff") if version.base_blob else None,
+        "terms_url": url("services", version.service_id, version.terms_type),
+    }
+
+
+async def service_page(request: Request) -> Response:
+    service_id = request.path_params["service_id"]
+    archive = _archive(request)
+    if not archive.knows_service(service_id):
+        return _message(request, 404, "No such service", f"This collection has no service {service_id!r}.")
+    return RedirectResponse("/?" + urlencode({"q": service_id}), status_code=303)
+
+
+# -- a terms ---------------------------------------------------------------------------------------
+
+
+async def terms_page(request: Request) -> Response:
+    archive = _archive(request)
+    service_id, terms_type = request.path_params["service_id"], request.path_params["terms_type"]
+    terms = archive.terms(service_id, terms_type)
+    if terms is None:
+        return _message(request, 404, "No such terms", f"{service_id!r} has no terms {terms_type!r} here.")
+    timeline = archive.index.timeline(terms.path)
+    if any(v.words_added is None for v in timeline) and sum(v.words_added is None for v in timeline) <= 50:
+        from ota.web.counts import count_inline
+
+        count_inline(archive.index, path=terms.path, limit=50)
+        timeline = archive.index.timeline(terms.path)
+    service = archive.services.get(service_id)
+    declared = service.terms.get(terms_type) if service else None
+    current = timeline[-1] if timeline else None
+    return _page(
+        request,
+        "terms.html",
+        title=f"{service.name if service else service_id} — {terms_type}",
+        service_name=service.name if service else service_id,
+        service_id=service_id,
+        terms_type=terms_type,
+        sources=[document.location for document in declared.documents] if declared else [],
+        rows=[_row(archive, version) for version in reversed(timeline)],
+        current=current,
+        current_html=archive.html(current.blob) if current and current.blob else None,
+        at_url=url("services", service_id, terms_type, "at"),
+        today=datetime.now(UTC).date().isoformat(),
+        feed_url=f"{request.app.state.api_prefix}{url('feed', service_id, terms_type)}",
+    )
+
+
+async def terms_at(request: Request) -> Response:
+    """The version in force on a date (a day means its end: what the archive said that day)."""
+    archive = _archive(request)
+    service_id, terms_type = request.path_params["service_id"], request.path_params["terms_type"]
+    terms = archive.terms(service_id, terms_type)
+    if terms is None:
+        return _message(request, 404, "No such terms", f"{service_id!r} has no terms {terms_type!r} here.")
+    text = request.query_params.get("date", "")
+    date = parse_date(text)
+    if date is None:
+        return _message(request, 400, "Not a date", "Give a date such as 2024-01-31.")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        date = datetime.combine(date.date(), time(23, 59, 59), UTC)
+    if date > datetime.now(UTC) and date.date() > datetime.now(UTC).date():
+        return _message(request, 416, "A date to come", "The archive cannot tell what terms will say.")
+    version = archive.index.in_force(terms.path, date)
+    if version is None:
+        return _message(
+            request, 404, "Nothing recorded yet", f"No version of these terms was recorded by {text}."
+        )
+    return RedirectResponse(url("versions", version.id, at=text.strip()), status_code=303)
+
+
+# -- a version ----------------------------------------------------------------------------------------
+
+
+def _version_or_none(archive: Archive, version_id: str) -> Version | None:
+    if not _SHORT.match(version_id):
+        return None
+    version = archive.index.version(version_id)
+    return version if version is not None and version.blob is not None else None
+
+
+async def version_page(request: Request) -> Response:
+    archive = _archive(request)
+    version = _version_or_none(archive, request.path_params["version_id"])
+    if version is None:
+        return _message(request, 404, "No such version", "This archive has no version with that ID.")
+    if version.id != request.path_params["version_id"]:
+        return RedirectResponse(url("versions", version.id), status_code=301)
+    timeline = archive.index.timeline(version.path)
+    ids = [v.id for v in timeline]
+    position = ids.index(version.id) if version.id in ids else -1
+    service = archive.services.get(version.service_id)
+    name = service.name if service else version.service_id
+    permalink = _site(request) + url("versions", version.id)
+    recorded = version.date.strftime("%Y-%m-%d %H:%M UTC")
+    until = (
+        timeline[position + 1].date.strftime("%Y-%m-%d %H:%M UTC") if 0 <= position < len(ids) - 1 else None
+    )
+    collection = archive.metadata.get("name")
+    citation = (
+        f"{name}, “{version.terms_type}”, version recorded on {recorded}"
+        + (f" (in force until {until})" if until else "")
+        + (f". {collection}, archived by ota" if collection else ". Archived by ota")
+        + f". {permalink}"
+    )
+    snapshots = cited_snapshot_ids(archive.versions.message(version.id))
+    return _page(
+        request,
+        "version.html",
+        title=f"{name} — {version.terms_type} — {version.date:%Y-%m-%d}",
+        version=version,
+        label=KIND_LABELS.get(version.kind, "Record"),
+        service_name=name,
+        terms_url=url("services", version.service_id, version.terms_type),
+        html=archive.html(version.blob or ""),
+        at=request.query_params.get("at"),
+        previous=timeline[position - 1] if position > 0 else None,
+        next=timeline[position + 1] if 0 <= position < len(ids) - 1 else None,
+        until=until,
+        diff_url=url("versions", version.id, "diff") if position > 0 else None,
+        permalink=permalink,
+        citation=citation,
+        snapshots=[(snapshot, url("snapshots", snapshot)) for snapshot in snapshots],
+        at_url=url("services", version.service_id, version.terms_type, "at"),
+        today=datetime.now(UTC).date().isoformat(),
+        url=url,
+    )
+
+
+async def diff_page(request: Request) -> Response:
+    archive = _archive(request)
+    new = _version_or_none(archive, request.path_params["version_id"])
+    if new is None:
+        return _message(request, 404, "No such version", "This archive has no version with that ID.")
+    timeline = archive.index.timeline(new.path)
+    ids = [v.id for v in timeline]
+    position = ids.index(new.id) if new.id in ids else -1
+    wanted = request.query_params.get("from")
+    if wanted:
+        old = _version_or_none(archive, wanted)
+        if old is None or old.path != new.path:
+            return _message(request, 404, "No such version", "Compare two versions of the same terms.")
+    else:
+        old = timeline[position - 1] if position > 0 else None
+    view = "side" if request.query_params.get("view") == "side" else "inline"
+    text_diff = archive.diff(old.blob if old else None, new.blob or "")
+    service = archive.services.get(new.service_id)
+    name = service.name if service else new.service_id
+
+    def snapshots_of(version: Version | None) -> list[tuple[str, str]]:
+        if version is None:
+            return []
+        return [(s, url("snapshots", s)) for s in cited_snapshot_ids(archive.versions.message(version.id))]
+
+    base_query = {"from": old.id} if wanted and old else {}
+    return _page(
+        request,
+        "diff.html",
+        title=f"{name} — {new.terms_type}: what changed on {new.date:%Y-%m-%d}",
+        service_name=name,
+        old=old,
+        new=new,
+        terms_url=url("services", new.service_id, new.terms_type),
+        sections=diff_sections(text_diff),
+        changed=text_diff.changed,
+        words_added=text_diff.words_added,
+        words_removed=text_diff.words_removed,
+        view=view,
+        inline_url=url("versions", new.id, "diff", **base_query),
+        side_url=url("versions", new.id, "diff", **base_query, view="side"),
+        choices=[v for v in reversed(timeline) if v.id != new.id],
+        old_snapshots=snapshots_of(old),
+        new_snapshots=snapshots_of(new),
+        url=url,
+    )
+
+
+# -- snapshots -------------------------------------------------------------------------------------
+
+
+async def snapshot(request: Request) -> Response:
+    """A snapshot as it was fetched: shown as plain text in a sandbox, or downloaded; never as a page."""
+    archive = _archive(request)
+    snapshot_id = request.path_params["snapshot_id"]
+    reader = archive.snapshots
+    if reader is None or not _COMMIT.match(snapshot_id):
+        return _message(request, 404, "No such snapshot", "This archive has no snapshot with that ID.")
+    paths = [p for p in reader.changed_paths(snapshot_id) if _known_snapshot(archive, p)]
+    record = reader.record(snapshot_id, paths[0]) if paths else None
+    if record is None:
+        return _message(request, 404, "No such snapshot", "This archive has no snapshot with that ID.")
+    name = record.path.rsplit("/", 1)[-1]
+    textual = name.endswith((".html", ".txt", ".md", ".xml", ".json", ".csv"))
+    headers = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
+    if request.query_params.get("download") or not textual:
+        encoded = quote(name)
+        headers["Content-Disposition"] = (
+            f"attachment; filename=\"snapshot{name[name.rfind('.') :]}\"; filename*=UTF-8''{encoded}"
+        )
+        return Response(record.content, media_type="application/octet-stream", headers=headers)
+    return Response(record.content, media_type="text/plain; charset=utf-8", headers=headers)
+
+
+def _known_snapshot(archive: Archive, path: str) -> bool:
+    service_id, _, name = path.partition("/")
+    terms_type = name.rsplit(".", 1)[0].split(" #", 1)[0]
+    return archive.terms(service_id, terms_type) is not None
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/", home),
+        Route("/services/{service_id}", service_page),
+        Route("/services/{service_id}/{terms_type}", terms_page),
+        Route("/services/{service_id}/{terms_type}/at", terms_at),
+        Route("/versions/{version_id}", version_page),
+        Route("/versions/{version_id}/diff", diff_page),
+        Route("/snapshots/{snapshot_id}", snapshot),
+    ]

@@ -1,0 +1,409 @@
+"""`ota serve` end to end: a collection tracked by the real `ota track` (pages served on 127.0.0.1),
+served by the real server, asked over HTTP: the Collection API, the feeds, the pages, the guards."""
+
+from __future__ import annotations
+
+import json
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.serving import Collection, make_collection, served
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+TOS = "Example/Terms%20of%20Service"
+
+
+@pytest.fixture(scope="module")
+def collection(make_httpserver: HTTPServer, tmp_path_factory: pytest.TempPathFactory) -> Collection:
+    """Three runs of `ota track`: first records, then changes, then a technical upgrade (the
+    declaration changed, not the page), a second apart so that each run has its own date."""
+    tracked = make_collection(tmp_path_factory.mktemp("collection"), make_httpserver)
+    tracked.serve("the rules", days=30)
+    tracked.track()
+    time.sleep(1.1)
+    tracked.serve("the new rules", days=90, what="your email and your phone number")
+    tracked.track()
+    time.sleep(1.1)
+    declaration_path = tracked.root / "declarations" / "Example.json"
+    declaration = json.loads(declaration_path.read_text("utf-8"))
+    declaration["terms"]["Terms of Service"]["remove"] = "p:nth-of-type(4)"
+    declaration_path.write_text(json.dumps(declaration, indent=2), "utf-8")
+    output = tracked.track()
+    assert "1 technical upgrade" in output, output
+    return tracked
+
+
+@pytest.fixture(scope="module")
+def base(collection: Collection) -> Iterator[str]:
+    with served(collection.settings()) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(base: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base, timeout=30) as http:
+        yield http
+
+
+def get_json(client: httpx.Client, path: str, status: int = 200) -> Any:
+    response = client.get(path)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    return response.json()
+
+
+# -- services and metadata --------------------------------------------------------------------------
+
+
+def test_services_list_every_declared_service_with_its_terms_types(client: httpx.Client) -> None:
+    """GET /services answers OTA's `[{id, name, terms: [{type}]}]`, services by ID, terms as declared."""
+    assert get_json(client, "/api/v1/services") == [
+        {
+            "id": "Example",
+            "name": "Example",
+            "terms": [{"type": "Terms of Service"}, {"type": "Privacy Policy"}],
+        },
+        {"id": "Service B!", "name": "Service B!", "terms": [{"type": "Privacy Policy"}]},
+    ]
+
+
+def test_a_service_shows_its_source_documents_as_declared(
+    client: httpx.Client, collection: Collection
+) -> None:
+    """GET /service/ID gives each terms' source documents with selectors as written; unknown: JSON 404."""
+    body = get_json(client, f"/api/v1/service/{quote('Service B!')}")
+    assert body == {
+        "id": "Service B!",
+        "name": "Service B!",
+        "terms": [
+            {
+                "type": "Privacy Policy",
+                "sourceDocuments": [
+                    {"location": collection.site.url_for("/privacy"), "contentSelectors": "h1, p"}
+                ],
+            }
+        ],
+    }
+    example = get_json(client, "/api/v1/service/Example")
+    privacy = example["terms"][1]["sourceDocuments"][0]
+    assert privacy["contentSelectors"] == ["article"] and privacy["insignificantContentSelectors"] == ".ad"
+    assert get_json(client, "/api/v1/service/example", 404) == {"error": "Service not found"}
+
+
+def test_metadata_adds_totals_and_the_engine_version_to_metadata_yml(client: httpx.Client) -> None:
+    """GET /metadata is metadata.yml (dates as JavaScript writes them) with totals and the engine version."""
+    body = get_json(client, "/api/v1/metadata")
+    assert body["id"] == "demo" and body["name"] == "Demo & Co collection"
+    assert body["trackingPeriods"][0]["startDate"] == "2024-01-01T00:00:00.000Z"
+    assert (body["totalServices"], body["totalTerms"]) == (2, 3)
+    assert body["engineVersion"].count(".") == 2
+
+
+# -- versions ---------------------------------------------------------------------------------------------
+
+
+def test_versions_are_listed_newest_first_with_their_kinds_and_a_total(client: httpx.Client) -> None:
+    """GET /versions lists every record, technical upgrades too, newest first, with count, limit, offset."""
+    body = get_json(client, "/api/v1/versions")
+    assert (body["count"], body["limit"], body["offset"]) == (7, 100, 0)
+    dates = [item["fetchDate"] for item in body["data"]]
+    assert dates == sorted(dates, reverse=True)
+    newest = body["data"][0]
+    assert newest["serviceId"] == "Example" and newest["termsType"] == "Terms of Service"
+    assert newest["isTechnicalUpgrade"] is True and newest["isFirstRecord"] is False
+    assert sum(item["isFirstRecord"] for item in body["data"]) == 3
+    assert set(newest) == {"id", "serviceId", "termsType", "fetchDate", "isFirstRecord", "isTechnicalUpgrade"}
+
+
+def test_versions_are_paginated_by_limit_and_offset(client: httpx.Client) -> None:
+    """`limit` and `offset` page through the same order; out-of-range values answer OTA's 400s."""
+    every = [item["id"] for item in get_json(client, "/api/v1/versions")["data"]]
+    pages = [get_json(client, f"/api/v1/versions?limit=3&offset={offset}") for offset in (0, 3, 6)]
+    assert [item["id"] for page in pages for item in page["data"]] == every
+    assert [len(page["data"]) for page in pages] == [3, 3, 1] and pages[2]["count"] == 7
+    assert get_json(client, "/api/v1/versions?offset=50")["data"] == []
+    for query, message in (
+        ("limit=0", "Invalid limit parameter. Must be a positive integer."),
+        ("limit=abc", "Invalid limit parameter. Must be a positive integer."),
+        ("limit=501", "Invalid limit parameter. Must not exceed 500."),
+        ("offset=-1", "Invalid offset parameter. Must be a non-negative integer."),
+    ):
+        assert get_json(client, f"/api/v1/versions?{query}", 400) == {"error": message}
+
+
+def test_versions_of_a_service_and_of_a_terms_with_line_counts(client: httpx.Client) -> None:
+    """GET /versions/ID and /versions/ID/TYPE scope the list; the latter adds lines added and deleted."""
+    service = get_json(client, "/api/v1/versions/Example")
+    assert service["count"] == 5 and {item["serviceId"] for item in service["data"]} == {"Example"}
+    terms = get_json(client, f"/api/v1/versions/{TOS}")
+    assert terms["count"] == 3
+    first = terms["data"][-1]
+    assert first["isFirstRecord"] and first["additions"] > 0 and first["deletions"] == 0
+    assert terms["data"][1]["additions"] == 2 and terms["data"][1]["deletions"] == 2
+    assert get_json(client, "/api/v1/versions/Nobody", 404) == {
+        "error": 'No versions found for service "Nobody"'
+    }
+    assert get_json(client, "/api/v1/versions/Example/Imprint", 404) == {
+        "error": 'No versions found for service "Example" and terms type "Imprint"'
+    }
+
+
+def test_a_version_by_id_links_to_the_first_previous_next_and_last(client: httpx.Client) -> None:
+    """GET /version/VERSION_ID gives the content, OTA's fields, navigation links and line counts;
+    an abbreviated ID works, anything else is a JSON 404."""
+    ids = [item["id"] for item in get_json(client, f"/api/v1/versions/{TOS}")["data"]][::-1]
+    body = get_json(client, f"/api/v1/version/{ids[1]}")
+    assert body["links"] == {"first": ids[0], "prev": ids[0], "next": ids[2], "last": ids[2]}
+    assert "You agree to the new rules." in body["content"]
+    assert body["serviceId"] == "Example" and body["termsType"] == "Terms of Service"
+    assert body["isFirstRecord"] is False and body["isTechnicalUpgrade"] is False
+    assert (body["additions"], body["deletions"]) == (2, 2)
+    assert get_json(client, f"/api/v1/version/{ids[1][:10]}")["id"] == ids[1]
+    for bad in ("0" * 40, "--output=x", "abc..def", "zzzzzzz"):
+        assert get_json(client, f"/api/v1/version/{quote(bad)}", 404) == {
+            "error": f'No version found with ID "{bad}"'
+        }
+
+
+def test_the_latest_version_of_a_terms(client: httpx.Client) -> None:
+    """GET /version/ID/TYPE/latest is the newest version (here the technical upgrade), with links."""
+    body = get_json(client, f"/api/v1/version/{TOS}/latest")
+    assert body["isTechnicalUpgrade"] is True and body["links"]["next"] is None
+    assert "Contact us by mail." not in body["content"]
+    assert get_json(client, "/api/v1/version/Example/Imprint/latest", 404) == {
+        "error": 'No version found for service "Example" and terms type "Imprint"'
+    }
+
+
+def test_the_version_in_force_at_a_date(client: httpx.Client) -> None:
+    """GET /version/ID/TYPE/DATE: the last version dated at or before DATE, in OTA 14.1's body;
+    404 before the first, 416 for a future date, 400 for something that is not a date."""
+    versions = get_json(client, f"/api/v1/versions/{TOS}")["data"][::-1]
+    first_date = datetime.fromisoformat(versions[0]["fetchDate"])
+    body = get_json(client, f"/api/v1/version/{TOS}/{versions[0]['fetchDate']}")
+    assert set(body) == {"id", "fetchDate", "content"} and body["id"] == versions[0]["id"]
+    assert "You agree to the rules." in body["content"]
+    between = (first_date + timedelta(milliseconds=500)).isoformat()
+    assert get_json(client, f"/api/v1/version/{TOS}/{quote(between)}")["id"] == versions[0]["id"]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert get_json(client, f"/api/v1/version/{TOS}/{now}")["id"] == versions[-1]["id"]
+    assert get_json(client, f"/api/v1/version/{TOS}/2001-01-01", 404) == {
+        "error": "No version found for date 2001-01-01"
+    }
+    future = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%d")
+    assert get_json(client, f"/api/v1/version/{TOS}/{future}", 416) == {
+        "error": "Requested version is in the future"
+    }
+    assert "error" in get_json(client, f"/api/v1/version/{TOS}/yesterday", 400)
+    assert get_json(client, f"/api/v1/version/Nobody/Imprint/{now}", 404) == {
+        "error": f"No version found for date {now}"
+    }
+
+
+def test_the_diff_endpoint_gives_the_words_that_changed(client: httpx.Client) -> None:
+    """GET /diff/VERSION_ID diffs a version with the previous one, word by word; /diff/A/B any two."""
+    ids = [item["id"] for item in get_json(client, f"/api/v1/versions/{TOS}")["data"]][::-1]
+    body = get_json(client, f"/api/v1/diff/{ids[1]}")
+    assert body["from"]["id"] == ids[0] and body["to"]["id"] == ids[1]
+    inserted = [
+        t["text"] for h in body["hunks"] for b in h["blocks"] for t in b["tokens"] if t["op"] == "insert"
+    ]
+    deleted = [
+        t["text"] for h in body["hunks"] for b in h["blocks"] for t in b["tokens"] if t["op"] == "delete"
+    ]
+    assert "new" in "".join(inserted) and "90" in "".join(inserted) and "30" in "".join(deleted)
+    assert body["wordsAdded"] == 2 and body["wordsRemoved"] == 1
+    both = get_json(client, f"/api/v1/diff/{ids[0]}/{ids[2]}")
+    assert both["from"]["id"] == ids[0] and "Contact" in "".join(
+        t["text"] for h in both["hunks"] for b in h["blocks"] for t in b["tokens"] if t["op"] == "delete"
+    )
+    other = get_json(client, "/api/v1/versions/Service%20B%21")["data"][0]["id"]
+    assert "error" in get_json(client, f"/api/v1/diff/{other}/{ids[2]}", 404)
+
+
+# -- feeds ---------------------------------------------------------------------------------------------
+
+
+def entries(xml: str) -> list[ET.Element]:
+    return ET.fromstring(xml).findall(f"{ATOM}entry")
+
+
+def test_the_feed_lists_real_changes_newest_first_as_otas_feed_does(client: httpx.Client, base: str) -> None:
+    """GET /feed: Atom with OTA's tag ids and layout; first records and changes, no technical upgrade."""
+    response = client.get("/api/v1/feed")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    assert response.text.startswith(
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
+        "  <title>Demo &amp; Co collection</title>\n  <id>tag:opentermsarchive.org,2026:feed:demo</id>"
+    )
+    feed = ET.fromstring(response.text)
+    assert feed.find(f"{ATOM}link").attrib == {
+        "rel": "self",
+        "type": "application/atom+xml",
+        "href": f"{base}/api/v1/feed",
+    }
+    found = entries(response.text)
+    assert len(found) == 6
+    titles = [entry.find(f"{ATOM}title").text for entry in found]
+    assert not any(title.startswith("Apply technical") for title in titles)
+    assert sum(title.startswith("First record of") for title in titles) == 3
+    updated = [entry.find(f"{ATOM}updated").text for entry in found]
+    assert updated == sorted(updated, reverse=True) and updated[0].endswith(".000Z")
+    first = found[0]
+    version_id = first.find(f"{ATOM}id").text.rsplit(":", 1)[1]
+    assert first.find(f"{ATOM}id").text == f"tag:opentermsarchive.org,2026:version:demo:git:{version_id}"
+    link = first.find(f"{ATOM}link").attrib
+    assert link["rel"] == "alternate" and link["type"] == "application/json"
+    assert httpx.get(link["href"]).json()["id"] == version_id
+    schemes = {
+        c.attrib["scheme"].rsplit(":", 1)[1]: c.attrib["term"] for c in first.findall(f"{ATOM}category")
+    }
+    assert schemes["record-type"] in ("Change", "First record") and set(schemes) == {
+        "service",
+        "terms-type",
+        "record-type",
+    }
+
+
+def test_feeds_of_a_service_and_of_a_terms(client: httpx.Client) -> None:
+    """/feed/ID and /feed/ID/TYPE keep their scope; an undeclared service or terms type is a 404."""
+    service = client.get(f"/api/v1/feed/{quote('Service B!')}")
+    assert (
+        ET.fromstring(service.text).find(f"{ATOM}id").text
+        == "tag:opentermsarchive.org,2026:feed:demo:Service B!"
+    )
+    assert len(entries(service.text)) == 2
+    terms = client.get(f"/api/v1/feed/{TOS}")
+    assert len(entries(terms.text)) == 2 and "Terms%20of%20Service" in terms.text
+    assert client.get("/api/v1/feed/Nobody").status_code == 404
+    assert client.get("/api/v1/feed/Example/Imprint").text == "Terms type not found for this service"
+
+
+def test_feeds_answer_304_when_nothing_changed_since(client: httpx.Client) -> None:
+    """Last-Modified is the newest entry's date; If-Modified-Since not older gets a 304, older a 200."""
+    response = client.get("/api/v1/feed")
+    modified = response.headers["last-modified"]
+    assert modified.endswith(" GMT")
+    again = client.get("/api/v1/feed", headers={"If-Modified-Since": modified})
+    assert again.status_code == 304 and again.content == b""
+    earlier = datetime.strptime(modified, "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=UTC) - timedelta(
+        seconds=1
+    )
+    older = client.get("/api/v1/feed", headers={"If-Modified-Since": format_datetime(earlier, usegmt=True)})
+    assert older.status_code == 200
+    tagged = client.get("/api/v1/feed", headers={"If-None-Match": response.headers["etag"]})
+    assert tagged.status_code == 304
+
+
+# -- the API's description and the guards ---------------------------------------------------------------
+
+
+def test_the_openapi_description_and_the_docs_page_cover_every_route(client: httpx.Client) -> None:
+    """/openapi.json describes each route; /docs shows them, from this origin, without script."""
+    description = get_json(client, "/api/v1/openapi.json")
+    assert description["openapi"].startswith("3.1")
+    for route in (
+        "/services",
+        "/service/{serviceId}",
+        "/versions",
+        "/version/{versionId}",
+        "/feed",
+        "/diff/{versionId}",
+    ):
+        assert route in description["paths"]
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200 and "GET /api/v1/version/{serviceId}/{termsType}/{date}" in docs.text
+    assert "<script" not in docs.text and "https://cdn" not in docs.text
+
+
+def test_only_get_and_head_are_answered(client: httpx.Client) -> None:
+    """POST, PUT, DELETE… get a 405 naming GET and HEAD; HEAD works."""
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
+        response = client.request(method, "/api/v1/services")
+        assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"
+    assert client.head("/api/v1/services").status_code == 200
+
+
+def test_every_response_carries_a_strict_content_security_policy(client: httpx.Client) -> None:
+    """Pages, API answers and errors forbid other origins' and inline scripts, frames and referrers."""
+    for path in ("/", "/api/v1/services", "/api/v1/nothing", "/no/such/page"):
+        headers = client.get(path).headers
+        policy = headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "default-src 'none'" in policy and "unsafe" not in policy
+        assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"
+
+
+def test_hostile_identifiers_never_reach_git_or_files(client: httpx.Client, collection: Collection) -> None:
+    """Path traversal and option injection in IDs get 404s, and read nothing outside the collection."""
+    secret = collection.root / "secret.md"
+    secret.write_text("secret", "utf-8")
+    for path in (
+        "/api/v1/version/..%2F..%2Fsecret/x/latest",
+        "/api/v1/version/--output=%2Ftmp%2Fx/Terms/latest",
+        "/api/v1/versions/%2E%2E%2F%2E%2E",
+        "/api/v1/service/..%2Fmetadata",
+        "/services/..%2F..%2Fsecret/x",
+        "/snapshots/..%2F..%2Fsecret",
+        "/versions/--all",
+    ):
+        response = client.get(path)
+        assert response.status_code in (404, 400), path
+        assert "secret" not in response.text.replace("secret.md", "")
+
+
+# -- pages --------------------------------------------------------------------------------------------
+
+
+def test_pages_render_and_link_to_each_other(client: httpx.Client) -> None:
+    """Home, terms, version, diff and snapshot pages answer, and snapshots are sandboxed text."""
+    home = client.get("/?q=service+b&type=Privacy+Policy")
+    services = home.text.split('id="services-heading"', 1)[1].split('id="latest-heading"', 1)[0]
+    assert home.status_code == 200 and "Service B!" in services and "Example" not in services
+    terms = client.get(f"/services/{TOS}")
+    assert terms.status_code == 200 and "Technical upgrade" in terms.text and "+2" in terms.text
+    ids = [item["id"] for item in get_json(client, f"/api/v1/versions/{TOS}")["data"]][::-1]
+    version = client.get(f"/versions/{ids[1]}")
+    assert version.status_code == 200 and f"/versions/{ids[1]}" in version.text
+    assert "&lt;img src=x onerror=" in version.text and 'href="javascript:' not in version.text
+    diff = client.get(f"/versions/{ids[1]}/diff")
+    assert '<ins><span class="sr">[added: </span>new' in diff.text and "<del>" in diff.text
+    side = client.get(f"/versions/{ids[1]}/diff?view=side")
+    assert 'class="side"' in side.text
+    snapshot_link = version.text.split('href="/snapshots/', 1)[1].split('"', 1)[0]
+    snapshot = client.get(f"/snapshots/{snapshot_link}")
+    assert snapshot.status_code == 200 and snapshot.headers["content-type"].startswith("text/plain")
+    assert snapshot.headers["content-security-policy"] == "sandbox" and "<main>" in snapshot.text
+    download = client.get(f"/snapshots/{snapshot_link}?download=1")
+    assert download.headers["content-disposition"].startswith("attachment")
+    at = client.get(f"/services/{TOS}/at?date=2001-01-01")
+    assert at.status_code == 404
+    today = client.get(f"/services/{TOS}/at", params={"date": datetime.now(UTC).strftime("%Y-%m-%d")})
+    assert today.status_code == 303 and today.headers["location"].startswith(f"/versions/{ids[2]}")
+
+
+def test_the_server_picks_up_what_track_publishes_while_it_runs(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """A run of `ota track` while the server runs shows up at the next request, without a restart."""
+    tracked = make_collection(tmp_path, httpserver)
+    tracked.serve("the rules")
+    tracked.track()
+    with served(tracked.settings()) as url:
+        assert httpx.get(f"{url}/api/v1/versions").json()["count"] == 3
+        time.sleep(1.1)
+        tracked.serve("other rules")
+        tracked.track()
+        body = httpx.get(f"{url}/api/v1/versions").json()
+        assert body["count"] == 4 and body["data"][0]["isFirstRecord"] is False
+        assert httpx.get(f"{url}/services/{TOS}").text.count("what changed") == 1
