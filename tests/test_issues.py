@@ -93,7 +93,7 @@ def test_a_failing_terms_gets_one_issue_with_otas_title_labels_and_a_body_to_act
     assert f"Received HTTP code 404 when trying to fetch '{URL}'" in issue.body
     assert f"- [ ] <{URL}>" in issue.body and "`select`: `main`" in issue.body and "`.ads`" in issue.body
     assert "declarations/Example.json" in issue.body
-    assert "https://archive.example.org/Example/Terms%20of%20Service" in issue.body
+    assert "https://archive.example.org/services/Example/Terms%20of%20Service" in issue.body
     assert "collection/versions" in issue.body and "Example/Terms%20of%20Service.md" in issue.body
     requests_before = len(forge.requests)
 

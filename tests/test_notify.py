@@ -201,7 +201,7 @@ def test_track_notifies_the_changes_of_a_run_with_links_to_the_viewer(
     assert len(hooks) == 1
     assert hooks[0]["title"] == "ota: 1 terms changed"
     assert "Example Co › Terms of Service (first record)" in hooks[0]["message"]
-    assert "https://archive.example.org/Example%20Co/Terms%20of%20Service" in hooks[0]["message"]
+    assert "https://archive.example.org/services/Example%20Co/Terms%20of%20Service" in hooks[0]["message"]
 
 
 def test_track_with_a_notification_channel_down_still_succeeds(

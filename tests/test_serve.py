@@ -407,3 +407,16 @@ def test_the_server_picks_up_what_track_publishes_while_it_runs(
         body = httpx.get(f"{url}/api/v1/versions").json()
         assert body["count"] == 4 and body["data"][0]["isFirstRecord"] is False
         assert httpx.get(f"{url}/services/{TOS}").text.count("what changed") == 1
+
+
+def test_links_in_reports_and_notifications_reach_the_viewers_terms_page() -> None:
+    """viewer_url (used by issues and notifications) names a route ota serve answers."""
+    from starlette.routing import Route
+
+    from ota.report.links import viewer_url
+    from ota.web.views import routes
+
+    url = viewer_url("https://archive.example.org", "Example Co", "Terms of Service")
+    assert url == "https://archive.example.org/services/Example%20Co/Terms%20of%20Service"
+    paths = {route.path for route in routes() if isinstance(route, Route)}
+    assert "/services/{service_id}/{terms_type}" in paths

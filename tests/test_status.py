@@ -86,7 +86,7 @@ def test_the_summary_has_every_change_and_every_failure_with_its_url_and_status(
         "changed",
         ["upgrade", "change"],
     )
-    assert a["url"] == "https://archive.example.org/A/Terms%20of%20Service"
+    assert a["url"] == "https://archive.example.org/services/A/Terms%20of%20Service"
     assert a["snapshot_urls"] == ["https://s/" + "f" * 40]
     assert b["status"] == "first"
     declaration, fetch = summary["failures"]

@@ -13,12 +13,12 @@ SNAPSHOT_ID = "%SNAPSHOT_ID"
 def viewer_url(public_url: str, service_id: str, terms_type: str) -> str | None:
     """The page of these terms in `ota serve` reached at `public_url`, or None when it is not set.
 
-    `PUBLIC_URL/SERVICE_ID/TERMS%20TYPE`: each part percent-encoded, `/` included (service IDs
-    may hold any character a file name can).
+    `PUBLIC_URL/services/SERVICE_ID/TERMS%20TYPE` (the route of `ota.web.views`): each part
+    percent-encoded, `/` included (service IDs may hold any character a file name can).
     """
     if not public_url:
         return None
-    return f"{public_url.rstrip('/')}/{quote(service_id, safe='')}/{quote(terms_type, safe='')}"
+    return f"{public_url.rstrip('/')}/services/{quote(service_id, safe='')}/{quote(terms_type, safe='')}"
 
 
 def snapshot_url(link_template: str, snapshot_id: str) -> str | None:
