@@ -210,7 +210,8 @@ def track(
         typer.echo(f"ota: {fatal}", err=True)
     if report.interrupted:
         raise typer.Exit(_signal_exit(report.interrupted))
-    raise typer.Exit(EXIT_CANNOT_RUN if report.fatal else EXIT_FAILURES if report.failed else EXIT_OK)
+    failures = report.failed or report.count("suspect")
+    raise typer.Exit(EXIT_CANNOT_RUN if report.fatal else EXIT_FAILURES if failures else EXIT_OK)
 
 
 def _signal_exit(name: str | None) -> int:

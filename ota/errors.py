@@ -5,6 +5,7 @@
     ├── DeclarationError     a declaration file that cannot be read or is invalid (path, field)
     ├── FetchError           a page that could not be fetched (url, status, transient)
     ├── ExtractError         a page from which no terms could be extracted (message in OTA's words)
+    ├── SuspectChange        a new version that looks wrong, awaiting confirmation
     └── RecordError          a git repository that could not be read or written (repo)
         └── RepositoryInUse  another ota process holds the repository
 
@@ -57,6 +58,11 @@ class FetchError(OtaError):
 
 class ExtractError(OtaError):
     """No Markdown could be extracted from a snapshot; the message uses OTA's words."""
+
+
+class SuspectChange(OtaError):
+    """A new version that looks wrong (a block page, most of the text gone), not recorded until a
+    second fetch confirms it; the message says why."""
 
 
 class RecordError(OtaError):

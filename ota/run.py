@@ -129,6 +129,7 @@ async def run_tracking(
                 filter_files=reader.filter_files,  # filled in as the services are read
                 prefilter=fetcher.javascript_filters(timeout=settings.extract_timeout),
                 stop=stopping,
+                confirm_pause=settings.confirm_pause,
             )
             try:
                 async for outcome in outcomes:

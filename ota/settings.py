@@ -30,6 +30,7 @@
     extract_workers = 2
     extract_timeout = 60               # seconds one page's extraction may take
     extract_memory = 1024              # MiB of memory one extraction may use
+    confirm_pause = 30                 # seconds before a suspicious new text is fetched again
     timezone = "UTC"                   # of the schedule
     publish = false                    # push both repositories to `origin` after each run
     publish_timeout = 300
@@ -274,6 +275,8 @@ class Settings:
     #: Seconds one page's extraction may take, and MiB of memory it may use, before it is stopped.
     extract_timeout: float = 60.0
     extract_memory: int = 1024
+    #: Seconds before a suspicious new text (a block page, a large loss) is fetched again.
+    confirm_pause: float = 30.0
     engine_version: str = ENGINE_VERSION
     #: SSH private key signing every commit ota makes; None: commits are not signed.
     signing_key: Path | None = None
@@ -552,6 +555,7 @@ _KEYS: dict[str, dict[str, _Key]] = {
         "extract_workers": _Key("extract_workers", _integer(0)),
         "extract_timeout": _Key("extract_timeout", _number(0, exclusive=True)),
         "extract_memory": _Key("extract_memory", _integer(64)),
+        "confirm_pause": _Key("confirm_pause", _number(0)),
         "publish": _Key("publish", _boolean),
         "publish_timeout": _Key("publish_timeout", _number(0, exclusive=True)),
     },

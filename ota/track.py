@@ -20,19 +20,22 @@ from typing import Literal, Protocol
 
 from ota.collection import FilterFiles, InvalidTerms
 from ota.declarations import SourceDocument, Terms
-from ota.errors import FetchError, OtaError, RecordError
+from ota.errors import FetchError, OtaError, RecordError, SuspectChange
 from ota.fetch import Page
 from ota.pool import Source
 from ota.store.extractions import ExtractionState, fingerprint
 from ota.store.records import Recorded, Recording, record_snapshot, version_path
-from ota.store.versions import Baseline, plan_version, record_with_baseline
+from ota.store.versions import Baseline, Suspect, plan_version, record_with_baseline
 from ota.store.writer import Writer
 
+#: "suspect": a new text looked wrong (a block page, a large loss) and was not recorded;
 #: "interrupted": the run was stopped (Ctrl-C, SIGTERM) while this terms was in progress.
-Status = Literal["first", "changed", "upgraded", "unchanged", "failed", "interrupted"]
+Status = Literal["first", "changed", "upgraded", "unchanged", "failed", "suspect", "interrupted"]
 
 #: Terms in flight at once, beyond which fetched pages would wait in memory for extraction.
 DEFAULT_TERMS_IN_FLIGHT = 128
+#: Seconds before a suspicious new text is fetched again (a block page often lasts a few seconds).
+DEFAULT_CONFIRM_PAUSE = 30.0
 
 
 class Stage(StrEnum):
@@ -46,6 +49,8 @@ class Stage(StrEnum):
     EXTRACT = "extract"
     #: A repository could not be written (RecordError).
     RECORD = "record"
+    #: A new text looked wrong and a second fetch did not confirm it (SuspectChange): not recorded.
+    CONFIRM = "confirm"
     #: A bug of ota: the exception is reported with its type, and the other terms go on.
     INTERNAL = "internal"
 
@@ -73,6 +78,11 @@ class Outcome:
     errors: tuple[Exception, ...] = ()
     #: Whether extraction was skipped because nothing it depends on changed.
     skipped_extraction: bool = False
+
+    @property
+    def tracked(self) -> bool:
+        """Whether the terms was tracked: its page fetched and its version recorded or unchanged."""
+        return self.status in ("first", "changed", "upgraded", "unchanged")
 
     @property
     def error(self) -> Exception | None:
@@ -123,9 +133,98 @@ async def track_terms(
     filter_files: FilterFiles | None = None,
     prefilter: Prefilter | None = None,
     now: Callable[[], datetime] = utc_now,
+    confirm_pause: float = DEFAULT_CONFIRM_PAUSE,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> Outcome:
-    """Track one terms; every failure is returned as an outcome."""
+    """Track one terms; every failure is returned as an outcome.
+
+    A new text that looks wrong (`ota.extract.suspicion`) is not recorded at once: the pages are
+    fetched again after `confirm_pause` seconds; a block page is never recorded (its snapshots
+    are), a large loss of text is recorded when the second fetch gives the same text; otherwise
+    the outcome is "suspect", with the reason.
+    """
     files = filter_files or FilterFiles()
+
+    async def extracted(sources: Sequence[Source]) -> str:
+        if prefilter is not None and files.javascript is not None:
+            sources = await prefilter(sources, files)
+        return await extract(sources, files.python)
+
+    taken = await _take(terms, fetch, snapshots, recording)
+    if isinstance(taken, Outcome):
+        return taken
+    sources, snapshot_records = taken
+    key = version_path(terms)
+    used_files = [path for path in (files.python, files.javascript) if path is not None]
+
+    def fingerprint_of(records: Sequence[Recorded]) -> str:
+        return fingerprint(terms, [r.commit_id for r in records], used_files, recording.engine_version)
+
+    current = fingerprint_of(snapshot_records)
+    if state.get(key) == current:
+        return Outcome(
+            terms.service_id, terms.type, "unchanged", terms, snapshot_records, skipped_extraction=True
+        )
+    try:
+        markdown = await extracted(sources)
+    except OtaError as error:  # ExtractError, or a service filters file that cannot be loaded
+        return Outcome.failure(terms, Stage.EXTRACT, error, snapshot_records)
+    del sources  # the extraction process had its own copy
+    try:
+        plan = await versions.run(
+            plan_version, terms, markdown, snapshot_records=snapshot_records, recording=recording, now=now
+        )
+        if isinstance(plan, Suspect):  # fetched again after a pause: a glitch passes, a real loss stays
+            await sleep(confirm_pause)
+            first_markdown = markdown
+            taken = await _take(terms, fetch, snapshots, recording)
+            if isinstance(taken, Outcome):
+                return taken
+            sources, snapshot_records = taken
+            current = fingerprint_of(snapshot_records)
+            try:
+                markdown = await extracted(sources)
+            except OtaError as error:
+                return Outcome.failure(terms, Stage.EXTRACT, error, snapshot_records)
+            del sources
+            plan = await versions.run(
+                plan_version,
+                terms,
+                markdown,
+                snapshot_records=snapshot_records,
+                recording=recording,
+                now=now,
+                confirmed=markdown == first_markdown,
+            )
+            if isinstance(plan, Suspect):
+                doubt = SuspectChange(
+                    f"not recorded: {plan.reason}, again when fetched {confirm_pause:g} s later"
+                )
+                return Outcome(
+                    terms.service_id,
+                    terms.type,
+                    "suspect",
+                    terms,
+                    snapshot_records,
+                    stage=Stage.CONFIRM,
+                    errors=(doubt,),
+                )
+        common = {"snapshot_records": snapshot_records, "recording": recording, "now": now}
+        if isinstance(plan, Baseline):
+            recorded = await _record_with_baseline(terms, markdown, plan, extracted, versions, common)
+        else:
+            recorded = [plan] if plan.kind != "unchanged" else []
+    except RecordError as error:
+        return Outcome.failure(terms, Stage.RECORD, error, snapshot_records)
+    state.set(key, current)
+    return Outcome(terms.service_id, terms.type, _status(recorded), terms, snapshot_records, tuple(recorded))
+
+
+async def _take(
+    terms: Terms, fetch: Fetch, snapshots: Writer, recording: Recording
+) -> tuple[list[Source], tuple[Recorded, ...]] | Outcome:
+    """Fetch a terms' pages and record their snapshots: the sources to extract and the records,
+    or the outcome of a failure."""
     pages: list[Page] = []
     for document in terms.documents:  # one after the other, as OTA does, to avoid bot detection
         try:
@@ -150,39 +249,8 @@ async def track_terms(
         )
     except RecordError as error:
         return Outcome.failure(terms, Stage.RECORD, error)
-    key = version_path(terms)
-    used_files = [path for path in (files.python, files.javascript) if path is not None]
-    current = fingerprint(
-        terms, [r.commit_id for r in snapshot_records], used_files, recording.engine_version
-    )
-    if state.get(key) == current:
-        return Outcome(
-            terms.service_id, terms.type, "unchanged", terms, snapshot_records, skipped_extraction=True
-        )
     sources = [(d, p.content, p.mime_type) for d, p in zip(terms.documents, pages, strict=True)]
-    del pages  # the extraction process gets its own copy; do not keep two while it works
-
-    async def extracted(sources: Sequence[Source]) -> str:
-        if prefilter is not None and files.javascript is not None:
-            sources = await prefilter(sources, files)
-        return await extract(sources, files.python)
-
-    try:
-        markdown = await extracted(sources)
-    except OtaError as error:  # ExtractError, or a service filters file that cannot be loaded
-        return Outcome.failure(terms, Stage.EXTRACT, error, snapshot_records)
-    del sources
-    common = {"snapshot_records": snapshot_records, "recording": recording, "now": now}
-    try:
-        plan = await versions.run(plan_version, terms, markdown, **common)
-        if isinstance(plan, Baseline):
-            recorded = await _record_with_baseline(terms, markdown, plan, extracted, versions, common)
-        else:
-            recorded = [plan] if plan.kind != "unchanged" else []
-    except RecordError as error:
-        return Outcome.failure(terms, Stage.RECORD, error, snapshot_records)
-    state.set(key, current)
-    return Outcome(terms.service_id, terms.type, _status(recorded), terms, snapshot_records, tuple(recorded))
+    return sources, snapshot_records
 
 
 async def _record_with_baseline(
@@ -239,6 +307,7 @@ async def track(
     in_flight: int = DEFAULT_TERMS_IN_FLIGHT,
     now: Callable[[], datetime] = utc_now,
     stop: asyncio.Event | None = None,
+    confirm_pause: float = DEFAULT_CONFIRM_PAUSE,
 ) -> AsyncGenerator[Outcome, None]:
     """Track many terms at once; yield each outcome as soon as it is known.
 
@@ -267,6 +336,7 @@ async def track(
                 filter_files=files.get(item.service_id),
                 prefilter=prefilter,
                 now=now,
+                confirm_pause=confirm_pause,
             )
         except Exception as error:  # a bug must not stop the other terms; it is reported
             return Outcome.failure(item, Stage.INTERNAL, error)

@@ -280,3 +280,109 @@ def test_damaged_git_state_files_are_rebuilt_not_fatal(httpserver: HTTPServer, t
     change_page(httpserver, "three")
     code, output = track(root)  # and the next run is clean
     assert code == 0 and "warning" not in output, output
+
+
+# -- block pages and large losses are confirmed before they become evidence ---------------------------
+
+RULES = (
+    "<html><body><main><h1>Rules</h1>"
+    + "".join(f"<p>Rule {n}: be kind to others.</p>" for n in range(60))
+    + "</main></body></html>"
+)
+BLOCKED = (
+    "<html><body><main><h1>Access denied</h1>"
+    "<p>Please complete the captcha to continue.</p></main></body></html>"
+)
+SHORT = "<html><body><main><h1>Rules</h1><p>Rule 0: be kind to others.</p></main></body></html>"
+
+
+def served(server: HTTPServer, *bodies: str) -> list[str]:
+    """The server answers /rules with each body in turn (the last one from then on); what it served."""
+    answers = list(bodies)
+    log: list[str] = []
+
+    def answer(request):  # type: ignore[no-untyped-def]
+        from werkzeug import Response
+
+        body = answers.pop(0) if len(answers) > 1 else answers[0]
+        log.append(body)
+        return Response(body, content_type="text/html")
+
+    server.clear()
+    server.expect_request("/rules").respond_with_handler(answer)
+    return log
+
+
+def rules_collection(server: HTTPServer, root: Path) -> Path:
+    served(server, RULES)
+    (root / "declarations").mkdir()
+    terms = {"Terms of Service": {"fetch": server.url_for("/rules"), "select": "main"}}
+    (root / "declarations" / "S.json").write_text(json.dumps({"name": "S", "terms": terms}), "utf-8")
+    (root / "ota.toml").write_text("[track]\nextract_workers = 0\nconfirm_pause = 0.1\n", "utf-8")
+    code, output = track(root)
+    assert code == 0, output
+    return root
+
+
+def versions_of(root: Path) -> list[str]:
+    return git(root / "versions", "log", "--format=%s").splitlines()
+
+
+def test_a_block_page_is_never_recorded_and_its_terms_is_suspect(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """An 'Access denied, complete the captcha' page that the selector still matches: fetched again,
+    still blocked: no version, the snapshots kept, the terms reported suspect (exit 1); when the
+    real page returns, nothing is recorded (no change ever happened)."""
+    root = rules_collection(httpserver, tmp_path)
+    log = served(httpserver, BLOCKED)
+
+    code, output = track(root)
+
+    assert code == 1, output
+    assert len(log) == 2  # fetched again after the pause
+    assert (
+        "suspect: S › Terms of Service: not recorded: it looks like a block or challenge page "
+        "('Access denied'" in output
+    )
+    assert "1 suspect (not recorded until confirmed)" in output
+    assert versions_of(root) == ["First record of S Terms of Service"]
+    assert "Access denied" in git(root / "snapshots", "show", "HEAD:S/Terms of Service.html")
+
+    served(httpserver, RULES)
+    code, output = track(root)
+    assert code == 0 and versions_of(root) == ["First record of S Terms of Service"], output
+
+
+def test_a_block_page_that_passes_records_nothing_false(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A block page at the first fetch and the real page at the second: nothing is recorded as a
+    change, and the terms is unchanged."""
+    root = rules_collection(httpserver, tmp_path)
+    log = served(httpserver, BLOCKED, RULES)
+
+    code, output = track(root)
+
+    assert code == 0, output
+    assert len(log) == 2 and "1 unchanged" in output
+    assert versions_of(root) == ["First record of S Terms of Service"]
+
+
+def test_a_large_loss_is_recorded_only_when_a_second_fetch_agrees(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """Most of the text gone at one fetch only: nothing recorded; gone at both fetches: recorded as a
+    change; an ordinary change is fetched once, never delayed."""
+    root = rules_collection(httpserver, tmp_path)
+    log = served(httpserver, SHORT, RULES)
+    code, output = track(root)
+    assert code == 0 and len(log) == 2 and versions_of(root) == ["First record of S Terms of Service"], output
+
+    log = served(httpserver, SHORT)
+    code, output = track(root)
+    assert code == 0 and len(log) == 2, output
+    assert versions_of(root)[0] == "Record new changes of S Terms of Service"
+
+    log = served(httpserver, SHORT.replace("be kind", "be very kind"))
+    code, output = track(root)
+    assert code == 0 and len(log) == 1, output  # an ordinary change: one fetch
+    assert len(versions_of(root)) == 3

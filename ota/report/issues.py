@@ -188,7 +188,7 @@ def report_issues(
         and outcome.stage not in _NOT_REPORTED
         and failing_runs.get((outcome.service_id, outcome.terms_type), 1) >= settings.report.after_failures
     ]
-    tracked = [outcome for outcome in report.outcomes if outcome.status != "failed"]
+    tracked = [outcome for outcome in report.outcomes if outcome.tracked]
     try:
         open_issues = forge.open_issues()
         if to_report:

@@ -167,6 +167,10 @@ _SAID = {
 def log_outcome(outcome: Outcome, *, logger: logging.Logger = log) -> None:
     """Log what tracking a terms gave: changes at INFO, failures at WARNING, the rest at DEBUG."""
     fields = terms_fields(outcome)
+    if outcome.status == "suspect":
+        for error in outcome.errors:
+            logger.warning("suspect: %s", error, extra=fields)
+        return
     if outcome.status == "failed":
         for error in outcome.errors:
             logger.warning("failed at %s: %s", outcome.stage, error_text(error, outcome.stage), extra=fields)
@@ -193,12 +197,13 @@ def log_run_end(report: Report, *, logger: logging.Logger = run_log) -> None:
     for error in report.declaration_errors:
         logger.warning("not tracked: %s", error)
     counts = {
-        "tracked": len(report.outcomes) - report.count("failed", "interrupted"),
+        "tracked": report.tracked,
         "first": report.versions("first"),
         "changes": report.versions("change"),
         "upgrades": report.versions("upgrade"),
         "unchanged": report.count("unchanged"),
         "failed": report.failed,
+        "suspect": report.count("suspect"),
     }
     words = ", ".join(f"{value} {name}" for name, value in counts.items())
     if report.interrupted:

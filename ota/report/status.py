@@ -71,7 +71,7 @@ def run_summary(
 ) -> dict[str, Any]:
     """The run as a JSON-ready value (the schema is in this module's docstring)."""
     failures = [*_declaration_failures(report.declaration_errors), *_outcome_failures(report)]
-    tracked = len(report.outcomes) - report.count("failed")
+    tracked = sum(1 for outcome in report.outcomes if outcome.tracked)
     if not failures:
         outcome = "ok"
     elif tracked == 0:
@@ -136,7 +136,7 @@ def _changes(report: Report, settings: Settings) -> list[dict[str, Any]]:
 def _outcome_failures(report: Report) -> list[dict[str, Any]]:
     failures = []
     for outcome in sorted(report.outcomes, key=lambda o: (o.service_id, o.terms_type)):
-        if outcome.status != "failed":
+        if outcome.status not in ("failed", "suspect"):
             continue
         errors = [_error(error, outcome.stage) for error in outcome.errors]
         first = errors[0] if errors else {"message": "", "url": None, "status": None}
@@ -257,8 +257,8 @@ def _key(entry: Mapping[str, Any]) -> tuple[str, str | None]:
 
 
 def tracked_terms(report: Report) -> list[tuple[str, str]]:
-    """The terms this run tracked (any status but failed): they are no longer failing."""
-    return [(o.service_id, o.terms_type) for o in report.outcomes if o.status != "failed"]
+    """The terms this run tracked (fetched, and recorded or unchanged): they are no longer failing."""
+    return [(o.service_id, o.terms_type) for o in report.outcomes if o.tracked]
 
 
 def error_status(

@@ -29,7 +29,12 @@ class Report:
 
     @property
     def failed(self) -> int:
+        """Terms that failed, and declaration files that could not be used."""
         return self.count("failed") + len(self.declaration_errors)
+
+    @property
+    def tracked(self) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.tracked)
 
     @property
     def new_snapshots(self) -> int:
@@ -54,7 +59,7 @@ def error_text(error: BaseException, stage: Stage | None = None) -> str:
 def summary_lines(report: Report) -> list[str]:
     """The end-of-run summary, one line each: the counts, then every terms that changed (first
     records, changes, technical upgrades), the warnings, and every failure with its reason."""
-    tracked = len(report.outcomes) - report.count("failed", "interrupted")
+    tracked = report.tracked
     counts = (
         f"{tracked} terms tracked in {report.seconds:.1f} s: "
         f"{report.new_snapshots} new snapshots, "
@@ -63,6 +68,8 @@ def summary_lines(report: Report) -> list[str]:
         f"{report.versions('upgrade')} technical upgrades), "
         f"{report.count('unchanged')} unchanged, {report.failed} failed"
     )
+    if report.count("suspect"):
+        counts += f", {report.count('suspect')} suspect (not recorded until confirmed)"
     if report.interrupted:
         counts += (
             f"; interrupted by {report.interrupted}: {report.count('interrupted')} abandoned in progress"
@@ -77,6 +84,11 @@ def summary_lines(report: Report) -> list[str]:
         lines.append(f"warning: {warning}")
     for declaration_error in report.declaration_errors:
         lines.append(f"failed: {declaration_error}")
+    for outcome in by_terms:
+        if outcome.status == "suspect":
+            lines.extend(
+                f"suspect: {outcome.service_id} › {outcome.terms_type}: {error}" for error in outcome.errors
+            )
     for outcome in by_terms:
         if outcome.status != "failed":
             continue

@@ -28,6 +28,7 @@ from datetime import datetime
 
 from ota.declarations import Terms
 from ota.extract import PDF_MIME_TYPE
+from ota.extract.suspicion import block_page, suspicion
 from ota.store.records import (
     Recorded,
     Recording,
@@ -38,6 +39,15 @@ from ota.store.records import (
 from ota.store.repository import Repository
 
 _DOCUMENT_ID = re.compile(r" #(.*)\.[^./]+$")
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A new text not recorded because it looks wrong (`ota.extract.suspicion`): `reason` says why,
+    `block_page` whether it looks like a block page (never recorded) rather than a large loss."""
+
+    reason: str
+    block_page: bool
 
 
 @dataclass(frozen=True)
@@ -62,18 +72,26 @@ def plan_version(
     snapshot_records: Sequence[Recorded],
     recording: Recording,
     now: Callable[[], datetime],
-) -> Recorded | Baseline:
+    confirmed: bool = False,
+) -> Recorded | Baseline | Suspect:
     """Record the version when what it is can be told now; else return the `Baseline` to extract.
 
     Returns the `Recorded` of a first record, of an unchanged text (kind "unchanged", no commit) or
     of a technical upgrade (same snapshots as the latest version), and a `Baseline` when the
-    snapshots differ from those the latest version cites.
+    snapshots differ from those the latest version cites. A new text that looks wrong is a
+    `Suspect`, not recorded, unless `confirmed` (a large loss a second fetch agreed with; a block
+    page is never confirmed).
     """
     snapshot_ids = [r.commit_id for r in snapshot_records]
     path = version_path(terms)
     latest = repository.latest(path)
     if latest is not None and latest.content == markdown.encode("utf-8"):
         return Recorded("unchanged", latest.commit_id, path, latest.date)
+    latest_length = len(latest.content.decode("utf-8", errors="replace")) if latest is not None else None
+    reason = suspicion(markdown, latest_length)
+    is_block = block_page(markdown) is not None
+    if reason is not None and (is_block or not confirmed):
+        return Suspect(reason, is_block)
     cited = cited_snapshot_ids(latest.message) if latest is not None else []
     if latest is None or cited == snapshot_ids:
         technical = latest is not None
