@@ -324,3 +324,25 @@ def test_without_git_the_history_file_gives_the_declaration_in_force(
     assert not findings(data), output  # reproduced with the history entry…
     [finding] = findings(data, "explained")  # …and the change after it awaits its technical upgrade
     assert finding["check"] == "upgrade" and "(Example.json)" in finding["message"]
+
+
+@pytest.mark.browser
+def test_versions_made_with_javascript_filters_are_reproduced(site: HTTPServer, tmp_path: Path) -> None:
+    """A terms whose declaration names a filter of SERVICE.filters.js (kept in the declarations
+    repository) is extracted again with that filter, in the browser: reproduced, not just explained."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    root = collection(tmp_path, site)
+    data = declaration(site)
+    data["terms"]["Terms of Service"]["filter"] = ["dropExtra"]  # type: ignore[index]
+    (root / "declarations" / "Example.filters.js").write_text(
+        "export function dropExtra(document) { document.querySelector('.extra').remove(); }\n", "utf-8"
+    )
+    commit_declaration(root, "Example", data, datetime.now(UTC) - timedelta(hours=12))
+    track(root)
+    assert "We may change them" not in (root / "versions" / "Example" / "Terms of Service.md").read_text()
+
+    code, output, _ = verify(root)
+
+    assert code == 0, output
+    assert "2 reproduced, 0 explained, 0 unexplained" in output

@@ -29,10 +29,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from ota.collection import load_collection
+from ota.collection import FilterFiles, load_collection
 from ota.declarations import STANDARD_TERMS_TYPES
 from ota.errors import OtaError, SettingsError
 from ota.extract import PDF_MIME_TYPE
+from ota.fetch.browser import Browser
+from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
 from ota.pool import ExtractionPool, Source
 from ota.settings import Settings
 from ota.store.declared import DeclarationsHistory
@@ -55,6 +57,10 @@ from ota.verify.timestamps import check_timestamps
 
 class Extract(Protocol):
     def __call__(self, sources: Sequence[Source], filters_path: Path | None) -> Awaitable[str]: ...
+
+
+class Prefilter(Protocol):
+    def __call__(self, sources: Sequence[Source], files: FilterFiles) -> Awaitable[list[Source]]: ...
 
 
 @dataclass(frozen=True)
@@ -135,7 +141,20 @@ async def verify_archive(
         declarations = Declarations(
             collection, history, Path(scratch), terms_types=settings.extra_terms_types
         )
-        pool = ExtractionPool(settings.extract_workers)
+        pool = ExtractionPool(
+            settings.extract_workers,
+            timeout=settings.extract_timeout,
+            memory_limit=settings.extract_memory * 2**20,
+        )
+        # OTA's JavaScript filters run in a headless Chromium, started only if a version needs one;
+        # the pages are loaded from the snapshots, with no network.
+        browser = Browser(
+            settings.fetch.browser_path,
+            user_agent=settings.fetch.user_agent,
+            accept_language=settings.fetch.accept_language,
+            sandbox=settings.fetch.browser_sandbox,
+        )
+        tabs = JsFilterTabs(browser, size=max(1, min(2, settings.extract_workers)))
         checker = _VersionChecker(
             report=report,
             versions=versions,
@@ -144,6 +163,7 @@ async def verify_archive(
             by_snapshot=by_snapshot,
             declarations=declarations,
             extract=pool,
+            prefilter=JavaScriptPrefilter(tabs, timeout=settings.extract_timeout),
             engine=settings.engine_version,
             activity=activity,
             now=now,
@@ -155,6 +175,8 @@ async def verify_archive(
             )
         finally:
             await pool.close()
+            await tabs.aclose()
+            await browser.aclose()
     report.seconds = time.monotonic() - started
     return report
 
@@ -191,6 +213,7 @@ class _VersionChecker:
         by_snapshot: dict[str, list[Change]],
         declarations: Declarations,
         extract: Extract,
+        prefilter: Prefilter | None = None,
         engine: str,
         activity: list[datetime],
         now: datetime,
@@ -203,6 +226,7 @@ class _VersionChecker:
         self.by_snapshot = by_snapshot
         self.declarations = declarations
         self.extract = extract
+        self.prefilter = prefilter
         self.engine = engine
         self.activity = activity
         self.now = now
@@ -275,7 +299,7 @@ class _VersionChecker:
         if markdown is not None and markdown.encode("utf-8") == expected:
             await self._check_upgrades(version, cited, declared, expected, following)
             return
-        if declared.javascript_filters:
+        if declared.javascript_filters and markdown is None and "needs the JavaScript filter" in error:
             self._explained(
                 version,
                 "is not what the declaration gives without its JavaScript filters",
@@ -292,8 +316,6 @@ class _VersionChecker:
         )
         for other in self.declarations.near(version.service_id, version.terms_type, change.date):
             if other.key == declared.key or other.terms is None:
-                continue
-            if other.javascript_filters:
                 continue
             candidate, _ = await self._extract(other, cited)
             if candidate is not None and candidate.encode("utf-8") == expected:
@@ -331,7 +353,7 @@ class _VersionChecker:
         for later in self.declarations.changes(
             version.service_id, version.terms_type, version.change.date, end
         ):
-            if later.javascript_filters or later.since is None:
+            if later.since is None:
                 continue
             since = later.since
             position = bisect.bisect_right(self.activity, since)
@@ -358,7 +380,7 @@ class _VersionChecker:
         terms = declared.terms
         if terms is None:
             return None, declared.error
-        if declared.javascript_filters:
+        if declared.javascript_filters and (self.prefilter is None or declared.javascript_path is None):
             return None, f"needs the JavaScript filter {', '.join(sorted(declared.javascript_filters))}"
         by_document: dict[str | None, Change] = {}
         for snapshot in cited:
@@ -378,6 +400,15 @@ class _VersionChecker:
             mime = PDF_MIME_TYPE if snapshot.path.lower().endswith(".pdf") else "text/html"
             sources.append((document, self.snapshots.blob(snapshot.blob_id), mime))
         try:
+            if (
+                declared.javascript_filters
+                and self.prefilter is not None
+                and declared.javascript_path is not None
+            ):
+                files = FilterFiles(
+                    javascript=declared.javascript_path, javascript_names=declared.javascript_names
+                )
+                sources = await self.prefilter(sources, files)
             return await self.extract(sources, declared.filters_path), ""
         except OtaError as error:
             return None, str(error)

@@ -44,6 +44,10 @@ class Declared:
     filters_path: Path | None = None
     #: The filters it names that only the service's JavaScript filters file defines.
     javascript_filters: frozenset[str] = frozenset()
+    #: That JavaScript filters file (as it was then), when it names some.
+    javascript_path: Path | None = None
+    #: Every name that file exports (built-in names run by their JavaScript counterparts beside them).
+    javascript_names: frozenset[str] = frozenset()
     error: str = ""
     #: What tells two declarations apart (the terms and the filters files they run with).
     key: tuple[Any, ...] = ()
@@ -261,6 +265,8 @@ class Declarations:
             origin,
             filters_path=filters_path if python_names & used else None,
             javascript_filters=needs,
+            javascript_path=javascript_path if needs else None,
+            javascript_names=javascript_names if needs else frozenset(),
             key=(replace(terms, valid_until=None), files_key),
             since=since,
         )
