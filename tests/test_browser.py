@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +16,7 @@ from ota.errors import FetchError
 from ota.fetch import FULL_DOM, HTML_ONLY, Fetcher, FetchSettings, Page
 from ota.fetch.browser import Browser, proxy_from_environment
 from tests.conftest import fetch_settings
+from tests.localserver import Hit, LocalServer, Reply
 
 T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
@@ -39,108 +36,15 @@ setTimeout(() => { document.getElementById("terms").textContent = words.join(" "
 STATIC_PAGE = b"<!DOCTYPE html><html><body><main>Static terms</main></body></html>"
 
 
-@dataclass
-class Reply:
-    """What the test site answers to one request."""
-
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/html; charset=utf-8"})
-    body: bytes = STATIC_PAGE
-    delay: float = 0.0  # seconds before answering
-    reset: bool = False  # close the connection without answering
-
-
-@dataclass
-class Request:
-    """One request as the site saw it (header names lowercased)."""
-
-    path: str
-    headers: dict[str, str]
-
-    @property
-    def from_browser(self) -> bool:
-        # Chromium sends the Fetch Metadata headers; httpx does not.
-        return "sec-fetch-mode" in self.headers
-
-
-class Site:
-    """A threaded HTTP server on 127.0.0.1 answering from a table of routes (path → Reply)."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Callable[[Request], Reply]] = {}
-        self.requests: list[Request] = []
-        self.in_flight: Counter[str] = Counter()
-        self.max_in_flight: Counter[str] = Counter()
-        self.lock = threading.Lock()
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
-
-    def __enter__(self) -> Site:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}{path}"
-
-    def reply(self, path: str, reply: Reply) -> None:
-        self.routes[path] = lambda request: reply
-
-    def hits(self, path: str) -> list[Request]:
-        return [request for request in self.requests if request.path == path]
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients that gave up (timeouts, closed tabs) are expected here."""
-
-
-def _handler_for(site: Site) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            path = self.path.split("?")[0]
-            request = Request(path, {k.lower(): v for k, v in self.headers.items()})
-            route = site.routes.get(path)
-            reply = route(request) if route else Reply(404, body=b"<h1>Not found</h1>")
-            with site.lock:
-                site.requests.append(request)
-                site.in_flight[path] += 1
-                site.max_in_flight[path] = max(site.max_in_flight[path], site.in_flight[path])
-            try:
-                time.sleep(reply.delay)
-                if reply.reset:
-                    self.close_connection = True
-                    return
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
-            except OSError:
-                pass  # the client went away
-            finally:
-                with site.lock:
-                    site.in_flight[path] -= 1
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
+def html_reply(body: bytes = STATIC_PAGE, **options: Any) -> Reply:
+    """A reply of the test site: an HTML page in UTF-8 (as a site says it), unless told otherwise."""
+    options.setdefault("headers", {"Content-Type": "text/html; charset=utf-8"})
+    return Reply(body=body, **options)
 
 
 @pytest.fixture
-def site() -> Iterator[Site]:
-    with Site() as running:
+def site() -> Iterator[LocalServer]:
+    with LocalServer() as running:
         yield running
 
 
@@ -171,9 +75,9 @@ def free_port() -> int:
 
 @pytest.mark.browser
 @needs_chromium
-def test_scripted_terms_are_captured_by_the_browser_and_not_by_plain_http(site: Site) -> None:
+def test_scripted_terms_are_captured_by_the_browser_and_not_by_plain_http(site: LocalServer) -> None:
     """executeClientScripts renders the page and waits for the selector to have text."""
-    site.reply("/terms", Reply(body=SCRIPTED_TERMS))
+    site.reply("/terms", html_reply(SCRIPTED_TERMS))
     settings = fetch_settings(accept_language="en-IE, en-GB, en", user_agent="ota-test-agent/1.0")
     url = site.url("/terms")
 
@@ -189,16 +93,16 @@ def test_scripted_terms_are_captured_by_the_browser_and_not_by_plain_http(site: 
     assert b'<main id="terms">These are the scripted terms.</main>' in page.content
     assert page.content.startswith(b"<!DOCTYPE html><html><head><title>Terms</title></head>")
     assert (page.fetcher, page.mime_type, page.final_url) == (FULL_DOM, "text/html", url)
-    browser_request = next(request for request in site.hits("/terms") if request.from_browser)
+    browser_request = next(request for request in site.requests_to("/terms") if request.from_browser)
     assert browser_request.headers["user-agent"] == "ota-test-agent/1.0"
     assert browser_request.headers["accept-language"] == "en-IE, en-GB, en"
 
 
 @pytest.mark.browser
 @needs_chromium
-def test_a_selector_that_never_matches_is_waited_for_at_most_browser_wait(site: Site) -> None:
+def test_a_selector_that_never_matches_is_waited_for_at_most_browser_wait(site: LocalServer) -> None:
     """Past `browser_wait` the page is taken as it is, for extraction to report the selector."""
-    site.reply("/terms", Reply())
+    site.reply("/terms", html_reply())
     url = site.url("/terms")
 
     async def go() -> tuple[Page, float]:
@@ -215,9 +119,9 @@ def test_a_selector_that_never_matches_is_waited_for_at_most_browser_wait(site: 
 
 @pytest.mark.browser
 @needs_chromium
-def test_http_errors_through_the_browser_use_otas_message(site: Site) -> None:
+def test_http_errors_through_the_browser_use_otas_message(site: LocalServer) -> None:
     """A 404 page, and a 403 with an empty body (which Chromium fails), read as plain HTTP's."""
-    site.reply("/forbidden", Reply(403, body=b""))
+    site.reply("/forbidden", html_reply(status=403, body=b""))
 
     async def go() -> list[FetchError]:
         errors = []
@@ -235,51 +139,53 @@ def test_http_errors_through_the_browser_use_otas_message(site: Site) -> None:
     assert (forbidden.status, forbidden.transient) == (403, True)
 
 
-def _blocks_plain_clients(request: Request) -> Reply:
-    return Reply(body=SCRIPTED_TERMS) if request.from_browser else Reply(403, body=b"Forbidden")
+def _blocks_plain_clients(request: Hit) -> Reply:
+    return html_reply(SCRIPTED_TERMS) if request.from_browser else html_reply(status=403, body=b"Forbidden")
 
 
 @pytest.mark.browser
 @needs_chromium
-def test_a_403_to_plain_http_falls_back_to_the_browser_when_scripts_are_unspecified(site: Site) -> None:
+def test_a_403_to_plain_http_falls_back_to_the_browser_when_scripts_are_unspecified(
+    site: LocalServer,
+) -> None:
     """executeClientScripts absent: a 403 is tried again with the browser, as OTA does."""
     site.routes["/terms"] = _blocks_plain_clients
     page = fetch(site.url("/terms"), execute_client_scripts=None, wait_for=("#terms",))
     assert page.fetcher == FULL_DOM
     assert b"These are the scripted terms." in page.content
-    assert [request.from_browser for request in site.hits("/terms")] == [False, True]
+    assert [request.from_browser for request in site.requests_to("/terms")] == [False, True]
 
 
 @pytest.mark.browser
 @needs_chromium
-def test_no_browser_fallback_when_scripts_are_disabled(site: Site) -> None:
+def test_no_browser_fallback_when_scripts_are_disabled(site: LocalServer) -> None:
     """executeClientScripts false: plain HTTP only, its 403 is the answer."""
     site.routes["/terms"] = _blocks_plain_clients
     error = fetch_error(site.url("/terms"), execute_client_scripts=False)
     assert str(error) == f"Received HTTP code 403 when trying to fetch '{site.url('/terms')}'"
-    assert [request.from_browser for request in site.hits("/terms")] == [False]
+    assert [request.from_browser for request in site.requests_to("/terms")] == [False]
 
 
 @pytest.mark.browser
 @needs_chromium
-def test_a_connection_reset_falls_back_to_the_browser_but_a_404_does_not(site: Site) -> None:
+def test_a_connection_reset_falls_back_to_the_browser_but_a_404_does_not(site: LocalServer) -> None:
     """ECONNRESET is bot blocking to OTA; a 404 is not, and is not fetched again."""
-    site.routes["/terms"] = lambda request: Reply() if request.from_browser else Reply(reset=True)
+    site.routes["/terms"] = lambda request: html_reply() if request.from_browser else html_reply(reset=True)
     settings = fetch_settings(max_attempts=1)
     assert fetch(site.url("/terms"), settings, execute_client_scripts=None).fetcher == FULL_DOM
     error = fetch_error(site.url("/gone"), settings, execute_client_scripts=None)
     assert error.status == 404
-    assert [request.from_browser for request in site.hits("/gone")] == [False]
+    assert [request.from_browser for request in site.requests_to("/gone")] == [False]
 
 
 @pytest.mark.browser
 @needs_chromium
 @pytest.mark.parametrize(("pages", "per_host", "expected"), [(2, 10, 2), (4, 1, 1)])
 def test_browser_pages_and_the_per_host_limit_bound_concurrent_renders(
-    site: Site, pages: int, per_host: int, expected: int
+    site: LocalServer, pages: int, per_host: int, expected: int
 ) -> None:
     """At most `browser_pages` pages render at once, and no more than `per_host` for one host."""
-    site.reply("/slow", Reply(delay=1.0))  # long enough for the renders to overlap
+    site.reply("/slow", html_reply(delay=1.0))  # long enough for the renders to overlap
     settings = fetch_settings(browser_pages=pages, per_host=per_host)
 
     async def go() -> list[Page]:
@@ -288,8 +194,8 @@ def test_browser_pages_and_the_per_host_limit_bound_concurrent_renders(
             return await asyncio.gather(*fetches)
 
     assert all(page.fetcher == FULL_DOM for page in run(go()))
-    assert len(site.hits("/slow")) == 4
-    assert site.max_in_flight["/slow"] == expected
+    assert len(site.requests_to("/slow")) == 4
+    assert site.stats.max_in_flight["/slow"] == expected
 
 
 @pytest.mark.browser
@@ -304,9 +210,9 @@ def test_network_failures_through_the_browser_use_node_codes() -> None:
 
 @pytest.mark.browser
 @needs_chromium
-def test_a_slow_page_times_out_after_the_fetch_timeout(site: Site) -> None:
+def test_a_slow_page_times_out_after_the_fetch_timeout(site: LocalServer) -> None:
     """The navigation timeout is the fetch timeout."""
-    site.reply("/slow", Reply(delay=4))
+    site.reply("/slow", html_reply(delay=4))
     url = site.url("/slow")
     error = fetch_error(url, fetch_settings(timeout=1), execute_client_scripts=True)
     assert str(error) == f"Timed out after 1 seconds when trying to fetch '{url}'"
@@ -315,9 +221,9 @@ def test_a_slow_page_times_out_after_the_fetch_timeout(site: Site) -> None:
 
 @pytest.mark.browser
 @needs_chromium
-def test_a_script_that_never_yields_cannot_hang_the_fetch(site: Site) -> None:
+def test_a_script_that_never_yields_cannot_hang_the_fetch(site: LocalServer) -> None:
     """A page whose script loops forever times out instead of blocking the run."""
-    site.reply("/loop", Reply(body=b"<p>x</p><script>setTimeout(() => { for (;;) {} }, 50)</script>"))
+    site.reply("/loop", html_reply(b"<p>x</p><script>setTimeout(() => { for (;;) {} }, 50)</script>"))
     url = site.url("/loop")
     start = time.monotonic()
     error = fetch_error(
@@ -329,11 +235,13 @@ def test_a_script_that_never_yields_cannot_hang_the_fetch(site: Site) -> None:
 
 @pytest.mark.browser
 @needs_chromium
-def test_non_html_documents_keep_their_own_content(site: Site) -> None:
+def test_non_html_documents_keep_their_own_content(site: LocalServer) -> None:
     """A PDF is stored as its bytes, a text file decoded from its charset, not as the viewer's DOM."""
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    site.reply("/terms.pdf", Reply(headers={"Content-Type": "application/pdf"}, body=pdf))
-    site.reply("/terms.txt", Reply(headers={"Content-Type": "text/plain; charset=latin-1"}, body=b"Caf\xe9"))
+    site.reply("/terms.pdf", html_reply(headers={"Content-Type": "application/pdf"}, body=pdf))
+    site.reply(
+        "/terms.txt", html_reply(headers={"Content-Type": "text/plain; charset=latin-1"}, body=b"Caf\xe9")
+    )
 
     async def go() -> list[Page]:
         async with Fetcher(fetch_settings()) as fetcher:
@@ -350,9 +258,9 @@ def test_non_html_documents_keep_their_own_content(site: Site) -> None:
 
 @pytest.mark.browser
 @needs_chromium
-def test_one_chromium_serves_every_render_until_closed(site: Site) -> None:
+def test_one_chromium_serves_every_render_until_closed(site: LocalServer) -> None:
     """The browser starts on the first render, is reused, and starts again after `aclose`."""
-    site.reply("/terms", Reply())
+    site.reply("/terms", html_reply())
     browser = Browser(CHROMIUM, user_agent="ota-test", accept_language="en")
 
     async def go() -> list[tuple[int, bool]]:
@@ -370,9 +278,9 @@ def test_one_chromium_serves_every_render_until_closed(site: Site) -> None:
     assert run(go()) == [(0, False), (1, True), (1, True), (1, True), (1, False), (2, True)]
 
 
-def test_a_missing_chromium_is_a_clear_fetch_error(site: Site) -> None:
+def test_a_missing_chromium_is_a_clear_fetch_error(site: LocalServer) -> None:
     """Without Chromium a browser fetch says what to install; the fallback keeps the plain error."""
-    site.reply("/terms", Reply(403, body=b"Forbidden"))
+    site.reply("/terms", html_reply(status=403, body=b"Forbidden"))
     settings = fetch_settings(browser_path="/nonexistent/chromium")
     url = site.url("/terms")
     error = fetch_error(url, settings, execute_client_scripts=True)
