@@ -9,13 +9,15 @@
 FROM python:3.11-slim-bookworm
 
 # git: ota reads and pushes the repositories with it; openssh-client: pushes over SSH.
-# chromium: Debian's build, for the pages declared with executeClientScripts (never a download).
+# chromium: Debian's build, for the pages declared with executeClientScripts and OTA's JavaScript
+# filters (never a download); libnss3-tools: certutil, with which Chromium is made to trust the
+# authorities SSL_CERT_FILE names (an intercepting proxy's).
 # tini: PID 1, which passes signals on and reaps the processes Chromium leaves behind.
 # Debian's packages are not pinned: the slim image follows its security updates at each build.
 # safe.directory: the mounted repositories may belong to another uid than the one ota runs as.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates chromium git openssh-client tini \
+ && apt-get install -y --no-install-recommends ca-certificates chromium git libnss3-tools openssh-client tini \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /home/ota /collection \
  && chmod 1777 /home/ota \
