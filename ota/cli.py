@@ -292,13 +292,22 @@ class _ProgressBar:
 @app.command()
 def verify(
     service: Annotated[
-        list[str] | None, typer.Option("--service", "-s", help="Check only this service ID (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--service", "-s", metavar="SERVICE_ID", help="Check only this service ID (repeatable)."
+        ),
     ] = None,
     terms_type: Annotated[
-        list[str] | None, typer.Option("--terms-type", "-t", help="Check only this terms type (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--terms-type", "-t", metavar="TERMS_TYPE", help="Check only this terms type (repeatable)."
+        ),
     ] = None,
     since: Annotated[
-        str | None, typer.Option(help="Check only the versions dated from this date (YYYY-MM-DD[THH:MM:SS]).")
+        str | None,
+        typer.Option(
+            metavar="DATE", help="Check only the versions dated from this date (YYYY-MM-DD[THH:MM:SS])."
+        ),
     ] = None,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Write every finding to this file.")
@@ -358,13 +367,18 @@ def verify(
 
 @app.command()
 def extract(
-    declaration: Annotated[Path, typer.Argument(help="The service declaration (SERVICE_ID.json).")],
-    terms_type: Annotated[str, typer.Argument(help='The terms type, e.g. "Privacy Policy".')],
+    declaration: Annotated[
+        Path, typer.Argument(metavar="DECLARATION", help="The service declaration (SERVICE_ID.json).")
+    ],
+    terms_type: Annotated[
+        str, typer.Argument(metavar="TERMS_TYPE", help='The terms type, e.g. "Privacy Policy".')
+    ],
     snapshot: Annotated[
         list[str] | None,
         typer.Argument(
+            metavar="PAGE",
             help="Saved page(s) or URL(s), one per source document, in declaration order "
-            "(default: fetch the declared addresses)."
+            "(default: fetch the declared addresses).",
         ),
     ] = None,
     output: Annotated[
@@ -436,11 +450,14 @@ DeclarationsOption = Annotated[
 @app.command()
 def validate(
     service: Annotated[
-        list[str] | None, typer.Argument(help="Service IDs to check (default: every declaration).")
+        list[str] | None,
+        typer.Argument(metavar="SERVICE_ID", help="Service IDs to check (default: every declaration)."),
     ] = None,
     terms_type: Annotated[
         list[str] | None,
-        typer.Option("--terms-type", "-t", help="Check only this terms type live (repeatable)."),
+        typer.Option(
+            "--terms-type", "-t", metavar="TERMS_TYPE", help="Check only this terms type live (repeatable)."
+        ),
     ] = None,
     schema_only: Annotated[
         bool, typer.Option("--schema-only", help="Check the files only; fetch nothing (much faster).")
@@ -495,7 +512,8 @@ def validate(
 @app.command()
 def lint(
     service: Annotated[
-        list[str] | None, typer.Argument(help="Service IDs to lint (default: every declaration).")
+        list[str] | None,
+        typer.Argument(metavar="SERVICE_ID", help="Service IDs to lint (default: every declaration)."),
     ] = None,
     fix: Annotated[bool, typer.Option("--fix", help="Rewrite the files that are not formatted.")] = False,
     modified: Annotated[
@@ -542,13 +560,20 @@ def lint(
 
 @app.command()
 def new(
-    url: Annotated[str, typer.Argument(help="The address of the page holding the terms.")],
+    url: Annotated[str, typer.Argument(metavar="URL", help="The address of the page holding the terms.")],
     service: Annotated[
-        str | None, typer.Option("--service", help="Service ID (default: from the page's site name).")
+        str | None,
+        typer.Option(
+            "--service", metavar="SERVICE_ID", help="Service ID (default: from the page's site name)."
+        ),
     ] = None,
     terms_type: Annotated[
         str | None,
-        typer.Option("--type", help='Terms type (default: from the page\'s title), e.g. "Privacy Policy".'),
+        typer.Option(
+            "--type",
+            metavar="TERMS_TYPE",
+            help='Terms type (default: from the page\'s title), e.g. "Privacy Policy".',
+        ),
     ] = None,
     browser: Annotated[
         bool, typer.Option("--browser", help="Render the page in a browser (executeClientScripts).")
@@ -606,7 +631,9 @@ def new(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on [127.0.0.1].")] = None,
+    host: Annotated[
+        str | None, typer.Option(metavar="ADDRESS", help="Address to listen on [127.0.0.1].")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [3000].")] = None,
     declarations: Annotated[Path | None, typer.Option(help="Declarations folder [./declarations].")] = None,
     snapshots: Annotated[Path | None, typer.Option(help="Snapshots repository [./snapshots].")] = None,
