@@ -130,18 +130,26 @@ class GuardProxy:
         assert failure is not None
         raise failure
 
-    async def _tunnel(
-        self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def _connect(
+        self, host: str, port: int, writer: asyncio.StreamWriter
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool] | None:
+        """`_open`, or None once the browser has been answered why not (403 refused, 502 unreachable)."""
         try:
-            upstream_reader, upstream_writer, through_upstream = await self._open(host, port)
+            return await self._open(host, port)
         except AddressRefused as refusal:
             self.refusals[host.lower()] = refusal
             await _answer(writer, 403, str(refusal), refused=True)
-            return
         except OSError as exc:
             await _answer(writer, 502, f"cannot connect to {host}:{port}: {exc.strerror or exc}")
+        return None
+
+    async def _tunnel(
+        self, host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        opened = await self._connect(host, port, writer)
+        if opened is None:
             return
+        upstream_reader, upstream_writer, through_upstream = opened
         if through_upstream:
             upstream_writer.write(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n".encode())
             upstream_writer.write(self._authorization() + b"\r\n")
@@ -168,15 +176,10 @@ class GuardProxy:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> None:
-        try:
-            upstream_reader, upstream_writer, through_upstream = await self._open(host, port)
-        except AddressRefused as refusal:
-            self.refusals[host.lower()] = refusal
-            await _answer(writer, 403, str(refusal), refused=True)
+        opened = await self._connect(host, port, writer)
+        if opened is None:
             return
-        except OSError as exc:
-            await _answer(writer, 502, f"cannot connect to {host}:{port}: {exc.strerror or exc}")
-            return
+        upstream_reader, upstream_writer, through_upstream = opened
         url = urlsplit(target)
         origin_form = (url.path or "/") + (f"?{url.query}" if url.query else "")
         headers = [

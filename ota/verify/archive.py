@@ -43,7 +43,7 @@ from ota.store.signing import AllowedSigners
 from ota.store.timestamps import load_roots
 from ota.verify.commits import check_commits
 from ota.verify.declared import Declarations, Declared
-from ota.verify.findings import Check, Finding, Severity, VerifyReport
+from ota.verify.findings import Check, Finding, Severity, VerifyReport, change_finding
 from ota.verify.records import (
     VersionCommit,
     check_citations,
@@ -424,16 +424,7 @@ class _VersionChecker:
         severity: Severity = "unexplained",
         cause: str | None = None,
     ) -> Finding:
-        change = version.change
-        return Finding(
-            check,
-            severity,
-            message,
-            commit_id=change.commit_id,
-            path=change.path,
-            date=change.date,
-            cause=cause,
-        )
+        return change_finding(version.change, check, message, severity, cause)
 
 
 def _difference(expected: str, actual: str) -> str:

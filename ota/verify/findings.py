@@ -19,7 +19,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ota.store.reader import Change
 
 Severity = Literal["unexplained", "explained", "notice"]
 Check = Literal["format", "author", "citation", "date", "reproduction", "upgrade", "signature", "timestamp"]
@@ -153,3 +156,25 @@ class VerifyReport:
             "findings": [finding.as_json() for finding in self.findings],
         }
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
+def change_finding(
+    change: Change,
+    check: Check,
+    message: str,
+    severity: Severity = "unexplained",
+    cause: str | None = None,
+    *,
+    repository: str = "versions",
+) -> Finding:
+    """A finding about one record file of one commit (`change`)."""
+    return Finding(
+        check,
+        severity,
+        message,
+        repository=repository,
+        commit_id=change.commit_id,
+        path=change.path,
+        date=change.date,
+        cause=cause,
+    )

@@ -14,7 +14,7 @@ from typing import Literal
 
 from ota.store.reader import Change, CommitInfo
 from ota.store.records import CHANGE, FIRST_RECORD, TECHNICAL_UPGRADE, cited_snapshot_ids
-from ota.verify.findings import Check, Finding, Severity
+from ota.verify.findings import Check, Finding, Severity, change_finding
 
 Kind = Literal["first", "change", "upgrade"]
 
@@ -106,17 +106,7 @@ def check_format(
     found: list[Finding] = []
 
     def add(check: Check, severity: Severity, message: str, cause: str | None = None) -> None:
-        found.append(
-            Finding(
-                check,
-                severity,
-                message,
-                commit_id=change.commit_id,
-                path=change.path,
-                date=change.date,
-                cause=cause,
-            )
-        )
+        found.append(change_finding(change, check, message, severity, cause))
 
     if files_changed != 1:
         add("format", "unexplained", f"changes {files_changed} record files; a version commit changes one")
@@ -176,7 +166,7 @@ def check_citations(
         files = [c for c in snapshots.get(snapshot_id, ()) if c.blob_id is not None]
         if not files:
             found.append(
-                _finding(
+                change_finding(
                     change,
                     "citation",
                     f"cites the snapshot {snapshot_id}, which the snapshots repository does not have",
@@ -186,7 +176,7 @@ def check_citations(
         wrong = [c.path for c in files if not _names_terms(c.path, prefix)]
         if wrong or len(files) != 1:
             found.append(
-                _finding(
+                change_finding(
                     change,
                     "citation",
                     f"cites the snapshot {snapshot_id}, which records {', '.join(c.path for c in files)}, "
@@ -204,9 +194,9 @@ def check_citations(
             if not version.by_ota and (combined or version.kind == "upgrade"):
                 what = "combined terms' versions" if combined else "technical upgrades"
                 cause = f"Open Terms Archive's engine dated {what} by an older snapshot"
-                found.append(_finding(change, "date", message, "explained", cause))
+                found.append(change_finding(change, "date", message, "explained", cause))
             else:
-                found.append(_finding(change, "date", message))
+                found.append(change_finding(change, "date", message))
     return found, cited
 
 
@@ -217,7 +207,7 @@ def check_order(
     found = []
     if previous is not None and change.date < previous.date:
         found.append(
-            _finding(
+            change_finding(
                 change,
                 "date",
                 f"is dated before the record it follows ({previous.commit_id[:12]}, "
@@ -227,7 +217,7 @@ def check_order(
             )
         )
     if change.date > now:
-        found.append(_finding(change, "date", "is dated in the future", repository=repository))
+        found.append(change_finding(change, "date", "is dated in the future", repository=repository))
     return found
 
 
@@ -237,24 +227,3 @@ def _names_terms(path: str, prefix: str) -> bool:
         return False
     rest = path[len(prefix) :]
     return rest.startswith(" #") or (rest.startswith(".") and "/" not in rest and rest.count(".") == 1)
-
-
-def _finding(
-    change: Change,
-    check: Check,
-    message: str,
-    severity: Severity = "unexplained",
-    cause: str | None = None,
-    *,
-    repository: str = "versions",
-) -> Finding:
-    return Finding(
-        check,
-        severity,
-        message,
-        repository=repository,
-        commit_id=change.commit_id,
-        path=change.path,
-        date=change.date,
-        cause=cause,
-    )
