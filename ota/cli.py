@@ -591,10 +591,12 @@ def new(
     from ota.schema.terms_types import suggest_terms_type
 
     settings = _settings(config, declarations)
-    from ota.contrib.extracting import is_url
+    from ota.contrib.extracting import is_url, web_address_problem
 
     if not is_url(url):
         raise _fail(f"'{url}' is not a web address: it must start with http:// or https://")
+    if problem := web_address_problem(url):
+        raise _fail(f"'{url}' is not a web address: {problem}")
     allowed = (*STANDARD_TERMS_TYPES, *settings.extra_terms_types)
     if terms_type is not None and terms_type not in allowed:
         close = suggest_terms_type(terms_type, allowed)

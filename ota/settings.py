@@ -654,7 +654,8 @@ def load_settings(
         if target not in _BY_TARGET:
             raise SettingsError(f"unknown setting {target!r}")
         section, name, key = _BY_TARGET[target]
-        values[target] = _converted(key, value, f"option for [{section}] {name}")
+        option = "--" + target.rsplit(".", 1)[-1].replace("_", "-")  # ota's options are named so
+        values[target] = _converted(key, value, f"{option} (setting [{section}] {name})")
     return _build(values)
 
 

@@ -133,6 +133,12 @@ def test_a_page_that_cannot_be_fetched_or_a_bad_address_fails_in_one_line(
     assert code == 1 and "Received HTTP code 404 when trying to fetch" in stderr
     code, _, stderr = new(tmp_path, "example.com/terms")
     assert code == 2 and "is not a web address" in stderr
+    for broken in ("http://[::1", "https://exa mple.com/", "http://"):
+        code, _, stderr = new(tmp_path, broken)
+        assert (code, stderr.strip()) == (
+            2,
+            f"ota: '{broken}' is not a web address: it cannot be parsed as a URL",
+        )
 
 
 # A privacy policy with a section about cookies (its heading's id says "cookie-banner"), and a real

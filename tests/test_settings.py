@@ -186,7 +186,9 @@ def test_a_missing_config_file_is_named(tmp_path: Path) -> None:
 
 def test_a_bad_option_value_is_named() -> None:
     """Options get the same checks as the file's values."""
-    with pytest.raises(SettingsError, match=r"option for \[fetch\] concurrency: must be at least 1, not 0"):
+    with pytest.raises(
+        SettingsError, match=r"^--concurrency \(setting \[fetch\] concurrency\): must be at least 1, not 0$"
+    ):
         load_settings(environ={}, overrides={"fetch.concurrency": 0})
 
 

@@ -104,6 +104,19 @@ def is_url(text: str) -> bool:
     return text.startswith(("http://", "https://"))
 
 
+def web_address_problem(url: str) -> str | None:
+    """Why `url` cannot be fetched as it is written (no host, not a URL), or None."""
+    import ada_url
+
+    try:
+        parsed = ada_url.URL(url)
+    except ValueError:
+        return "it cannot be parsed as a URL"
+    if not parsed.hostname:
+        return "it names no host"
+    return None
+
+
 def declared_pages(terms: Terms) -> list[str]:
     """The declared address of each source document: what `ota extract` fetches by default."""
     return [document.location for document in terms.documents]
