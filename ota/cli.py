@@ -419,7 +419,10 @@ def extract(
         if sys.stdout.isatty():
             sys.stdout.write("\n")
     else:
-        output.write_text(extracted.markdown, "utf-8")
+        try:
+            output.write_text(extracted.markdown, "utf-8")
+        except OSError as error:
+            raise _fail(f"{output}: cannot be written: {error.strerror}") from error
 
 
 def _quiet_settings(config: Path | None) -> Settings:

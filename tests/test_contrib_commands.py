@@ -39,8 +39,19 @@ def declaration(folder: Path, entry: dict[str, object], name: str = "Forum") -> 
 def extract(tmp_path: Path, *args: str) -> tuple[int, str, str]:
     (tmp_path / "ota.toml").touch()
     result = CliRunner().invoke(app, ["extract", *args, "--config", str(tmp_path / "ota.toml")])
-    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.stdout, result.stderr
+
+
+def test_extract_names_an_output_file_it_cannot_write(site: HTTPServer, tmp_path: Path) -> None:
+    """`-o` into a missing folder or onto a folder: one line naming the file, exit 2."""
+    path = declaration(tmp_path, {"fetch": site.url_for("/rules"), "select": "main"})
+    for target, reason in (
+        (tmp_path / "missing" / "out.md", "No such file or directory"),
+        (tmp_path, "Is a directory"),
+    ):
+        code, _, stderr = extract(tmp_path, str(path), "Community Guidelines", "-o", str(target))
+        assert (code, stderr) == (2, f"ota: {target}: cannot be written: {reason}\n")
 
 
 def test_extract_fetches_a_url_given_instead_of_a_saved_page(site: HTTPServer, tmp_path: Path) -> None:
