@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
+from typer.testing import CliRunner
 
 from ota.settings import FetchSettings, load_settings
 
@@ -30,3 +31,18 @@ def _local_network(monkeypatch: pytest.MonkeyPatch) -> None:
 def fetch_settings(**overrides: Any) -> FetchSettings:
     """Fetch settings as the environment makes them (so with the fixture above), changed by `overrides`."""
     return replace(load_settings(environ=dict(os.environ)).fetch, **overrides)
+
+
+@pytest.fixture(autouse=True)
+def _no_uncaught_exception(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command that ends in a traceback exits 1, which many tests expect for other reasons: every
+    in-process run of the CLI fails its test on an exception the command did not turn into a message."""
+    invoke = CliRunner.invoke
+
+    def checked(self: CliRunner, *args: Any, **kwargs: Any) -> Any:
+        result = invoke(self, *args, **kwargs)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise AssertionError(f"the command raised {result.exception!r}") from result.exception
+        return result
+
+    monkeypatch.setattr(CliRunner, "invoke", checked)
