@@ -78,6 +78,28 @@ class FilterFiles:
         return self.python_names | self.javascript_names
 
 
+def declaration_folder_files(folder: Path) -> set[str]:
+    """The names of the files in a declarations folder. An entry that cannot be looked at (a link
+    to itself, no permission) counts as a file, so reading it fails for its service alone.
+
+    Raises DeclarationError when the folder itself cannot be listed."""
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError as error:
+        message = "no such folder: expected the collection's declarations here"
+        raise DeclarationError(folder, message) from error
+    except OSError as error:
+        raise DeclarationError(folder, f"cannot be listed: {error.strerror or error}") from error
+    names: set[str] = set()
+    for entry in entries:
+        try:
+            if entry.is_file():
+                names.add(entry.name)
+        except OSError:
+            names.add(entry.name)
+    return names
+
+
 @dataclass(frozen=True)
 class Collection:
     """The services of a collection that loaded, and the files that did not."""
@@ -207,12 +229,8 @@ class CollectionReader:
             self.root, self.declarations = folder, folder / "declarations"
         else:
             self.root, self.declarations = folder.parent, folder
-        try:
-            # One listing instead of a stat per possible file (history, filters) of each service.
-            self._names = {entry.name for entry in os.scandir(self.declarations) if entry.is_file()}
-        except OSError as error:
-            message = "no such folder: expected the collection's declarations here"
-            raise DeclarationError(self.declarations, message) from error
+        # One listing instead of a stat per possible file (history, filters) of each service.
+        self._names = declaration_folder_files(self.declarations)
         self._allowed_types = frozenset(STANDARD_TERMS_TYPES if terms_types is None else terms_types)
         self._builtin_filters = builtin_filters
         #: Every service ID of the folder, sorted.

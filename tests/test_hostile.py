@@ -386,3 +386,36 @@ def test_a_large_loss_is_recorded_only_when_a_second_fetch_agrees(
     code, output = track(root)
     assert code == 0 and len(log) == 1, output  # an ordinary change: one fetch
     assert len(versions_of(root)) == 3
+
+
+def test_a_declaration_that_links_to_itself_fails_alone(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A symbolic link loop named like a declaration: one line naming it, in `ota validate` and
+    `ota track`; the other services are checked and tracked."""
+    httpserver.expect_request("/fine").respond_with_data(
+        "<main><p>Fine.</p></main>", content_type="text/html"
+    )
+    declarations = tmp_path / "declarations"
+    declarations.mkdir()
+    terms = {"Terms of Service": {"fetch": httpserver.url_for("/fine"), "select": "main"}}
+    (declarations / "Fine.json").write_text(json.dumps({"name": "Fine", "terms": terms}), "utf-8")
+    (declarations / "Loop.json").symlink_to("Loop.json")
+    (tmp_path / "ota.toml").touch()
+    message = f"{declarations / 'Loop.json'}: cannot be read: Too many levels of symbolic links"
+
+    code, output = track(tmp_path)
+
+    assert code == 1, output
+    assert f"failed: {message}" in output
+    assert git(tmp_path / "versions", "ls-files").strip() == "Fine/Terms of Service.md"
+    result = CliRunner().invoke(
+        app,
+        [
+            "validate",
+            "--schema-only",
+            "--config",
+            str(tmp_path / "ota.toml"),
+            "--declarations",
+            str(declarations),
+        ],
+    )
+    assert result.exit_code == 1 and f"error: {message}" in result.output, result.output

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from ota.collection import (
     JAVASCRIPT_FILTERS_SUFFIX,
     PYTHON_FILTERS_SUFFIX,
     FilterFiles,
+    declaration_folder_files,
     javascript_filter_names,
     python_filter_names,
     read_json,
@@ -82,12 +82,7 @@ async def validate(
     RecordError when `modified` cannot ask git what changed.
     """
     folder = settings.declarations
-    try:
-        names = {entry.name for entry in os.scandir(folder) if entry.is_file()}
-    except OSError as error:
-        raise DeclarationError(
-            folder, "no such folder: expected the collection's declarations here"
-        ) from error
+    names = declaration_folder_files(folder)
     known = sorted(
         name[: -len(".json")]
         for name in names
