@@ -662,12 +662,15 @@ def serve(
         )
     except SettingsError as error:
         raise _fail(str(error)) from error
-    shown_host = f"[{settings.serve.host}]" if ":" in settings.serve.host else settings.serve.host
-    typer.echo(f"ota: serving {settings.versions} on http://{shown_host}:{settings.serve.port}/", err=True)
     try:
-        run_server(settings)
-    except (RecordError, OSError) as error:
+        run_server(
+            settings,
+            on_listening=lambda url: typer.echo(f"ota: serving {settings.versions} on {url}", err=True),
+        )
+    except RecordError as error:
         raise _fail(str(error)) from error
+    except OSError as error:
+        raise _fail(error.strerror or str(error)) from error
 
 
 @app.command()

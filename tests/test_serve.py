@@ -4,6 +4,10 @@ served by the real server, asked over HTTP: the Collection API, the feeds, the p
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -17,7 +21,7 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.serving import Collection, make_collection, served
+from tests.serving import Collection, free_port, make_collection, served
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 TOS = "Example/Terms%20of%20Service"
@@ -420,3 +424,48 @@ def test_links_in_reports_and_notifications_reach_the_viewers_terms_page() -> No
     assert url == "https://archive.example.org/services/Example%20Co/Terms%20of%20Service"
     paths = {route.path for route in routes() if isinstance(route, Route)}
     assert "/services/{service_id}/{terms_type}" in paths
+
+
+def test_the_ota_serve_command_serves_and_names_an_address_in_use(collection: Collection) -> None:
+    """The real command: it says where it serves, answers there, and stops on SIGTERM; a
+    second one on the same address exits 2 with one line naming the address."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "ota.cli",
+        "serve",
+        "--config",
+        str(collection.config),
+        "--port",
+        str(port),
+    ]
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    server = subprocess.Popen(
+        command, cwd=collection.root, stderr=subprocess.PIPE, text=True, env=environment
+    )
+    try:
+        assert server.stderr is not None
+        first_line = server.stderr.readline()
+        assert first_line == f"ota: serving {collection.root / 'versions'} on http://127.0.0.1:{port}/\n"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/v1/services", timeout=5)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "ota serve did not answer"
+                time.sleep(0.05)
+        assert response.status_code == 200 and {s["id"] for s in response.json()} == {"Example", "Service B!"}
+
+        second = subprocess.run(command, cwd=collection.root, capture_output=True, text=True, env=environment)
+        assert (second.returncode, second.stderr) == (
+            2,
+            f"ota: cannot listen on 127.0.0.1:{port}: Address already in use\n",
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        # uvicorn shuts down, then lets the signal end the process, as systemd and Docker expect
+        assert server.wait(timeout=30) == -signal.SIGTERM
+        if server.stderr is not None:
+            server.stderr.close()

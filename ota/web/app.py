@@ -9,7 +9,10 @@ carries strict security headers (no script but this origin's, no frame, no refer
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -134,18 +137,58 @@ def create_app(settings: Settings, *, count_in_background: bool = True) -> Starl
     return app
 
 
-def serve(settings: Settings, *, host: str | None = None, port: int | None = None, **options: Any) -> None:
-    """Run the app with uvicorn until interrupted (bound to 127.0.0.1 unless told otherwise)."""
+def serve(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    on_listening: Callable[[str], None] | None = None,
+    **options: Any,
+) -> None:
+    """Run the app with uvicorn until interrupted (bound to 127.0.0.1 unless told otherwise).
+
+    The address is bound before the app is built, so an address in use or not this machine's raises
+    OSError (with the address in its message) instead of a server that logs and exits;
+    `on_listening` is then called with the URL served."""
     import uvicorn
 
+    host = host or settings.serve.host
+    port = port or settings.serve.port
+    listening = _listening_socket(host, port)
     app = create_app(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
-        host=host or settings.serve.host,
-        port=port or settings.serve.port,
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1,::1",  # X-Forwarded-* only from a reverse proxy on this machine
         server_header=False,
         log_level=options.pop("log_level", "warning"),
         **options,
     )
+    shown_host = f"[{host}]" if ":" in host else host
+    if on_listening is not None:
+        on_listening(f"http://{shown_host}:{listening.getsockname()[1]}/")
+    with listening:
+        uvicorn.Server(config).run(sockets=[listening])
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on `host:port`; OSError names the address when it cannot."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        if host not in ("", "0.0.0.0", "::") and not _is_ip(host):
+            family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listening = socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as error:
+        code = error.errno if isinstance(error.errno, int) and error.errno > 0 else None  # not getaddrinfo's
+        reason = os.strerror(code) if code is not None else (error.strerror or str(error))
+        raise OSError(error.errno, f"cannot listen on {host}:{port}: {reason}") from error
+    listening.set_inheritable(True)
+    return listening
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
