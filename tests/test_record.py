@@ -528,6 +528,21 @@ def test_kill_at_each_step_of_a_flush(tmp_path: Path, kill_at: str) -> None:
     assert not (folder / ".git/objects/tmp_object_git2_a1b2c3").exists()
 
 
+def test_a_kill_while_the_publishing_marker_is_written_rewrites_no_file(tmp_path: Path) -> None:
+    """An empty `ota-publishing` marker (killed between its creation and its write, so before the
+    branch moved) makes reopening rewrite nothing: a file edited by hand stays as it is."""
+    folder = tmp_path / "repo"
+    with Repository.open(folder) as repo:
+        repo.commit("Service/Terms.html", b"recorded", message="m\n", date=FETCHED)
+    (folder / "Service/Terms.html").write_bytes(b"edited by hand")
+    (folder / ".git/ota-publishing").write_text("")
+    (folder / ".git/ota-session").write_text("4242\n")
+    with Repository.open(folder):
+        pass
+    assert (folder / "Service/Terms.html").read_bytes() == b"edited by hand"
+    assert not (folder / ".git/ota-publishing").exists()
+
+
 GIT_CALLER = textwrap.dedent(
     """
     import sys

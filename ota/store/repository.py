@@ -587,7 +587,11 @@ class Repository:
             return
         # Killed while publishing a batch: the branch may have moved without the batch's files and
         # index entries following. Those files, and only those, are brought to HEAD.
-        old = (marker.read_text().split() or ["-"])[0]  # "-": the batch was the branch's first
+        tips = marker.read_text().split()
+        if not tips:  # killed while writing the marker, so before the branch moved: nothing to redo
+            marker.unlink()
+            return
+        old = tips[0]  # "-": the batch was the branch's first
         head = self._commit(self._head)
         try:
             before = self._commit(pygit2.Oid(hex=old)).tree if old != "-" else None
