@@ -524,8 +524,13 @@ def test_kill_at_each_step_of_a_flush(tmp_path: Path, kill_at: str) -> None:
     (folder / ".git/index.lock").write_bytes(b"DIRC half")
     (folder / ".git/refs/heads/main.lock").write_text("0" * 20)
     (folder / ".git/objects/tmp_object_git2_a1b2c3").write_bytes(b"x")
+    # …and a `git repack` killed with the writer: its temporary packs (bench/faults.py kills them).
+    git_leftovers = ["tmp_pack_Ab12Cd", "tmp_idx_Ef34Gh", f".tmp-4242-pack-{'c' * 40}.pack"]
+    for name in git_leftovers:
+        (folder / ".git/objects/pack" / name).write_bytes(b"PACK half")
     check_after_crash(folder, seed=1)
     assert not (folder / ".git/objects/tmp_object_git2_a1b2c3").exists()
+    assert not any((folder / ".git/objects/pack" / name).exists() for name in git_leftovers)
 
 
 def test_a_kill_while_the_publishing_marker_is_written_rewrites_no_file(tmp_path: Path) -> None:

@@ -14,8 +14,9 @@ in-memory object store (`ota.store.pack.PendingObjects`). Every `FLUSH_EVERY` co
 A SIGKILL before step 2 loses the batch (the next run records it again) and leaves at most an
 unreferenced pack; after step 2, the index still describes the previous flush, so the next
 `open()` — which finds the `ota-session` marker of the killed session — rewrites from HEAD the
-record files whose index entry differs from HEAD. Git's own `*.lock` files and ota's temporary
-files are removed then too: holding `ota-lock` (flock) proves no other ota process writes here.
+record files whose index entry differs from HEAD. Git's own `*.lock` files and temporary packs (of
+a killed `git repack`) and ota's temporary files are removed then too: holding `ota-lock` (flock)
+proves no other ota process writes here.
 
 Commits become visible to git (and durable) at flush: a repository whose records cite another's
 commits (versions cite snapshots) is opened with `cited=` so that the cited one is flushed first.
