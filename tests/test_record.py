@@ -524,8 +524,80 @@ def test_kill_at_each_step_of_a_flush(tmp_path: Path, kill_at: str) -> None:
     (folder / ".git/index.lock").write_bytes(b"DIRC half")
     (folder / ".git/refs/heads/main.lock").write_text("0" * 20)
     (folder / ".git/objects/tmp_object_git2_a1b2c3").write_bytes(b"x")
+    # …and a `git repack` killed with the writer: its temporary packs (bench/faults.py kills them).
+    git_leftovers = ["tmp_pack_Ab12Cd", "tmp_idx_Ef34Gh", f".tmp-4242-pack-{'c' * 40}.pack"]
+    for name in git_leftovers:
+        (folder / ".git/objects/pack" / name).write_bytes(b"PACK half")
     check_after_crash(folder, seed=1)
     assert not (folder / ".git/objects/tmp_object_git2_a1b2c3").exists()
+    assert not any((folder / ".git/objects/pack" / name).exists() for name in git_leftovers)
+
+
+def test_a_kill_while_the_publishing_marker_is_written_rewrites_no_file(tmp_path: Path) -> None:
+    """An empty `ota-publishing` marker (killed between its creation and its write, so before the
+    branch moved) makes reopening rewrite nothing: a file edited by hand stays as it is."""
+    folder = tmp_path / "repo"
+    with Repository.open(folder) as repo:
+        repo.commit("Service/Terms.html", b"recorded", message="m\n", date=FETCHED)
+    (folder / "Service/Terms.html").write_bytes(b"edited by hand")
+    (folder / ".git/ota-publishing").write_text("")
+    (folder / ".git/ota-session").write_text("4242\n")
+    with Repository.open(folder):
+        pass
+    assert (folder / "Service/Terms.html").read_bytes() == b"edited by hand"
+    assert not (folder / ".git/ota-publishing").exists()
+
+
+GIT_CALLER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from ota.store.folder import run_git
+
+    gitdir = Path(sys.argv[1])
+    # A git that starts a child and waits (as `git repack` waits for `git pack-objects`).
+    run_git(gitdir, gitdir, "sleepy", config=("alias.sleepy=!sleep 60",))
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG and /proc are Linux's")
+def test_git_and_its_children_die_with_the_recording_process(tmp_path: Path) -> None:
+    """A git started by a single-threaded process (the recording process), and the processes git
+    starts, are killed when that process is killed, so none works on after the repository's lock
+    is released."""
+    subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    caller = subprocess.Popen(
+        [sys.executable, "-c", GIT_CALLER, str(tmp_path / "repo" / ".git")], start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not any(command.startswith("sleep 60") for command in _session(caller.pid)):
+            assert time.monotonic() < deadline, "the git alias never started"
+            time.sleep(0.01)
+        caller.kill()
+        caller.wait()
+        deadline = time.monotonic() + 10
+        while _session(caller.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _session(caller.pid) == []
+    finally:
+        for pid in _session(caller.pid, pids=True):
+            os.kill(int(pid), signal.SIGKILL)
+
+
+def _session(session: int, *, pids: bool = False) -> list[str]:
+    """The command lines (or pids) of a session's live processes, zombies left out."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session and fields[0] not in "ZX":
+                command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found.append(entry if pids else command)
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
 
 
 def test_kill_at_random_moments(tmp_path: Path) -> None:

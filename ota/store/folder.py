@@ -8,10 +8,15 @@ releases when the process dies, however it dies.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import os
+import signal
 import subprocess
+import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
@@ -22,6 +27,7 @@ from ota.errors import RecordError, RepositoryInUse
 DEFAULT_BRANCH = "main"
 LOCK = "ota-lock"  # not `*.lock`: people delete those when git says a lock is stale
 _INIT_TMP = ".git.ota-init"
+_PR_SET_PDEATHSIG = 1  # prctl(2): the signal the kernel sends a process when its parent dies
 
 
 def open_or_init(folder: Path, create: bool) -> pygit2.Repository:
@@ -102,15 +108,58 @@ def branch_of(git: pygit2.Repository, folder: Path) -> str:
 
 
 def run_git(gitdir: Path, folder: Path, *args: str, config: tuple[str, ...] = ()) -> bytes:
-    """Run `git [-c NAME=VALUE…] --git-dir GITDIR ARGS…`; return its output; failures become `RecordError`."""
+    """Run `git [-c NAME=VALUE…] --git-dir GITDIR ARGS…`; return its output; failures become `RecordError`.
+
+    From a single-threaded process (the recording process), git and the processes it starts die
+    with the caller, however it dies (Linux): see `_die_with_caller`.
+    """
     options = [part for setting in config for part in ("-c", setting)]
     command = ["git", *options, "--git-dir", str(gitdir), *args]
     env = {**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
+    die = _die_with_caller()
+    if die is not None:
+        command = ["sh", "-c", _KILL_GROUP_ON_TERM, "git", *command]
     try:
-        result = subprocess.run(command, capture_output=True, env=env, check=False)
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            env=env,
+            check=False,
+            preexec_fn=die,
+            process_group=0 if die is not None else None,
+        )
     except OSError as exc:
         raise RecordError(folder, f"could not run git: {exc}") from exc
     if result.returncode != 0:
         stderr = result.stderr.decode(errors="replace").strip()
         raise RecordError(folder, f"git {args[0]} failed: {stderr}")
     return result.stdout
+
+
+#: A shell that runs its arguments and, on SIGTERM, kills its process group: git and its children.
+_KILL_GROUP_ON_TERM = 'trap "kill -KILL 0" TERM; "$@" & wait $!'
+
+
+def _die_with_caller() -> Callable[[], None] | None:
+    """What makes git and its children die with the process that runs it, however it dies (Linux).
+
+    The recording process runs `git repack` when it closes a repository; killed meanwhile, it
+    releases the repository's lock, and a repack left running would go on deleting and writing
+    packs while the next run records. So git runs under a shell (`_KILL_GROUP_ON_TERM`), in a
+    process group of its own, and the kernel sends that shell SIGTERM when the caller dies
+    (`PR_SET_PDEATHSIG`, as for ota's workers): the shell kills the group, which holds git and
+    the `git pack-objects` it starts (a signal asked for this way reaches one process, not its
+    children). Only from a single-threaded process: `preexec_fn` is not safe where another
+    thread may hold a lock at fork time.
+    """
+    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork, not in the child
+    caller = os.getpid()
+
+    def die_with_caller() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != caller:  # the caller died before the request above took effect
+            os._exit(1)
+
+    return die_with_caller

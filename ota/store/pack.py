@@ -37,6 +37,7 @@ PACK_COMPRESSION = 1
 #: Longest chain of deltas in a pack (git's `pack.depth` default): reading a tree applies its chain.
 MAX_DELTA_DEPTH = 50
 TMP_PREFIX = "tmp_ota_"
+_GIT_TMP_PREFIXES = ("tmp_", ".tmp-")  # git's temporary files in objects/pack; no pack is named so
 _LARGE_OFFSET = 0x80000000
 
 Object = tuple[int, bytes]  # (object type as in packs and libgit2: 1 commit, 2 tree, 3 blob, 4 tag; data)
@@ -295,12 +296,14 @@ def write_pack(pack_dir: Path, objects: PendingObjects) -> Path:
 
 
 def remove_partial_packs(pack_dir: Path) -> None:
-    """Remove what a killed `write_pack()` can leave: temporary files, a pack without its index."""
+    """Remove what a killed `write_pack()` can leave (temporary files, a pack without its index),
+    and what a `git repack` killed with ota can: git's temporary packs, as large as what it merged
+    (`tmp_pack_*`, `tmp_idx_*` from pack-objects, `.tmp-PID-pack-*` from repack)."""
     if not pack_dir.is_dir():
         return
     for path in pack_dir.iterdir():
         orphan = path.suffix == ".pack" and not path.with_suffix(".idx").exists()
-        if path.name.startswith(TMP_PREFIX) or orphan:
+        if path.name.startswith((TMP_PREFIX, *_GIT_TMP_PREFIXES)) or orphan:
             path.unlink(missing_ok=True)
 
 

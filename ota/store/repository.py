@@ -14,8 +14,9 @@ in-memory object store (`ota.store.pack.PendingObjects`). Every `FLUSH_EVERY` co
 A SIGKILL before step 2 loses the batch (the next run records it again) and leaves at most an
 unreferenced pack; after step 2, the index still describes the previous flush, so the next
 `open()` — which finds the `ota-session` marker of the killed session — rewrites from HEAD the
-record files whose index entry differs from HEAD. Git's own `*.lock` files and ota's temporary
-files are removed then too: holding `ota-lock` (flock) proves no other ota process writes here.
+record files whose index entry differs from HEAD. Git's own `*.lock` files and temporary packs (of
+a killed `git repack`) and ota's temporary files are removed then too: holding `ota-lock` (flock)
+proves no other ota process writes here.
 
 Commits become visible to git (and durable) at flush: a repository whose records cite another's
 commits (versions cite snapshots) is opened with `cited=` so that the cited one is flushed first.
@@ -587,7 +588,11 @@ class Repository:
             return
         # Killed while publishing a batch: the branch may have moved without the batch's files and
         # index entries following. Those files, and only those, are brought to HEAD.
-        old = (marker.read_text().split() or ["-"])[0]  # "-": the batch was the branch's first
+        tips = marker.read_text().split()
+        if not tips:  # killed while writing the marker, so before the branch moved: nothing to redo
+            marker.unlink()
+            return
+        old = tips[0]  # "-": the batch was the branch's first
         head = self._commit(self._head)
         try:
             before = self._commit(pygit2.Oid(hex=old)).tree if old != "-" else None
