@@ -3,9 +3,11 @@ served by the real server, asked over HTTP: the Collection API, the feeds, the p
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -469,3 +471,28 @@ def test_the_ota_serve_command_serves_and_names_an_address_in_use(collection: Co
         assert server.wait(timeout=30) == -signal.SIGTERM
         if server.stderr is not None:
             server.stderr.close()
+
+
+def test_the_servers_connections_send_without_waiting_for_acks() -> None:
+    """The socket `ota serve` listens on makes asyncio set TCP_NODELAY on each connection: without
+    it, a response written in two parts waited 40 ms for the client's delayed ACK."""
+    from ota.web.app import _listening_socket
+
+    async def nodelay_of_a_connection() -> int:
+        listening = _listening_socket("127.0.0.1", 0)
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            connection = writer.get_extra_info("socket")
+            seen.set_result(connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(accepted, sock=listening)
+        async with server:
+            _, writer = await asyncio.open_connection(*listening.getsockname()[:2])
+            value = await asyncio.wait_for(seen, 10)
+            writer.close()
+            await writer.wait_closed()
+        return value
+
+    assert asyncio.run(nodelay_of_a_connection()) != 0
