@@ -401,18 +401,30 @@ def test_pages_render_and_link_to_each_other(client: httpx.Client) -> None:
 def test_the_server_picks_up_what_track_publishes_while_it_runs(
     tmp_path: Path, httpserver: HTTPServer
 ) -> None:
-    """A run of `ota track` while the server runs shows up at the next request, without a restart."""
+    """A run of `ota track` while the server runs shows up at the next request, without a restart,
+    on the home page too (which keeps what it derives from the index until the index moves), and so
+    does a service a contributor declares meanwhile."""
     tracked = make_collection(tmp_path, httpserver)
     tracked.serve("the rules")
     tracked.track()
     with served(tracked.settings()) as url:
         assert httpx.get(f"{url}/api/v1/versions").json()["count"] == 3
+        home = httpx.get(f"{url}/").text
+        assert "what changed" not in home and "last changed" in home and "Newcomer" not in home
         time.sleep(1.1)
         tracked.serve("other rules")
         tracked.track()
         body = httpx.get(f"{url}/api/v1/versions").json()
         assert body["count"] == 4 and body["data"][0]["isFirstRecord"] is False
         assert httpx.get(f"{url}/services/{TOS}").text.count("what changed") == 1
+        assert httpx.get(f"{url}/").text.count("what changed") == 1
+        declaration = {
+            "name": "Newcomer",
+            "terms": {"Imprint": {"fetch": httpserver.url_for("/terms"), "select": "main"}},
+        }
+        (tracked.root / "declarations" / "Newcomer.json").write_text(json.dumps(declaration))
+        home = httpx.get(f"{url}/").text
+        assert "Newcomer" in home and "not recorded yet" in home
 
 
 def test_links_in_reports_and_notifications_reach_the_viewers_terms_page() -> None:

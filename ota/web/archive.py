@@ -86,6 +86,10 @@ class Archive:
         self.texts: LRU[str, str] = LRU(64)
         self.pages: LRU[str, Markup] = LRU(32)
         self.diffs: LRU[tuple[str | None, str], TextDiff] = LRU(16)
+        #: Counts the changes of the index and the collection: what is derived from both alone is
+        #: kept until it moves (`derived`).
+        self.generation = 0
+        self._derived: dict[str, tuple[int, Any]] = {}
         self.refresh(force=True)
 
     # -- keeping up -------------------------------------------------------------------------------------
@@ -95,6 +99,7 @@ class Archive:
         with self._lock:
             added = self.index.sync()
             if added or force:
+                self.generation += 1
                 if self._background:
                     self.filler.start()
                 else:
@@ -105,6 +110,7 @@ class Archive:
             mtime = _mtime(self.settings.declarations)
             if mtime != self._declarations_mtime:
                 self.collection = self._load_collection()
+                self.generation += 1
             if self.snapshots is not None:
                 self.snapshots.refresh()
 
@@ -121,6 +127,19 @@ class Archive:
             collection = Collection(declarations_path=self.settings.declarations, services={})
         _raw_declaration.cache_clear()
         return collection
+
+    def derived(self, name: str, make: Callable[[], V]) -> V:
+        """`make()`, computed again only after the index or the collection changed."""
+        with self._lock:
+            generation = self.generation
+            kept = self._derived.get(name)
+            if kept is not None and kept[0] == generation:
+                value: V = kept[1]
+                return value
+        value = make()
+        with self._lock:
+            self._derived[name] = (generation, value)
+        return value
 
     # -- what exists --------------------------------------------------------------------------------------
 

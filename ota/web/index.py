@@ -122,7 +122,6 @@ class TermsSummary:
     service_id: str
     terms_type: str
     versions: int
-    latest: Version | None
     last_change: datetime | None
 
 
@@ -323,22 +322,14 @@ class VersionIndex:
     def summaries(self, path: str | None = None) -> list[TermsSummary]:
         """Every terms with versions (or the one at `path`), by service then terms type."""
         cursor = self.db.execute(
-            f"SELECT t.path, t.service, t.type, t.versions, t.last_change_date, {_prefixed('v')} "
-            "FROM terms AS t LEFT JOIN versions AS v ON v.seq = t.latest_seq "
-            + ("WHERE t.path = ? " if path else "")
-            + "ORDER BY t.service, t.type",
+            "SELECT path, service, type, versions, last_change_date FROM terms "
+            + ("WHERE path = ? " if path else "")
+            + "ORDER BY service, type",
             (path,) if path else (),
         )
         return [
-            TermsSummary(
-                found,
-                service,
-                terms_type,
-                count,
-                _version(rest) if rest[0] is not None else None,
-                _date(last) if last is not None else None,
-            )
-            for found, service, terms_type, count, last, *rest in cursor
+            TermsSummary(found, service, terms_type, count, _date(last) if last is not None else None)
+            for found, service, terms_type, count, last in cursor
         ]
 
     def known(self, service_id: str, terms_type: str | None = None) -> bool:
@@ -447,10 +438,6 @@ def _open(path: str) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last transaction costs a re-sync
     return db
-
-
-def _prefixed(alias: str) -> str:
-    return ", ".join(f"{alias}.{column.strip()}" for column in _COLUMNS.split(","))
 
 
 def _version(row: Sequence[object]) -> Version:

@@ -9,6 +9,7 @@ before anything is read; snapshots are served as text under `Content-Security-Po
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -61,34 +62,19 @@ async def home(request: Request) -> Response:
     archive = _archive(request)
     query = request.query_params.get("q", "").strip()
     wanted_type = request.query_params.get("type", "")
-    summaries = {summary.path: summary for summary in archive.index.summaries()}
-    services: dict[str, dict[str, Any]] = {}
-    names = {service_id: service.name for service_id, service in archive.services.items()}
-    declared = {(sid, t) for sid, s in archive.services.items() for t in s.terms}
-    found = {(s.service_id, s.terms_type) for s in summaries.values()}
-    for service_id, terms_type in sorted(
-        declared | found, key=lambda item: (names.get(item[0], item[0]).casefold(), item[1])
-    ):
-        name = names.get(service_id, service_id)
-        if query and query.casefold() not in f"{name} {service_id}".casefold():
+    directory = archive.derived("directory", lambda: _directory(archive))
+    wanted = query.casefold()
+    services = []
+    for service in directory.services:
+        if wanted and wanted not in service["search"]:
             continue
-        if wanted_type and terms_type != wanted_type:
-            continue
-        summary = summaries.get(f"{service_id}/{terms_type}.md")
-        entry = services.setdefault(
-            service_id,
-            {"id": service_id, "name": name, "terms": [], "declared": service_id in archive.services},
-        )
-        entry["terms"].append(
-            {
-                "type": terms_type,
-                "url": url("services", service_id, terms_type),
-                "last_change": summary.last_change if summary else None,
-                "versions": summary.versions if summary else 0,
-            }
-        )
-    types = sorted({t for _, t in declared | found})
-    latest = archive.index.recent(kinds=REAL_KINDS, limit=20)
+        if wanted_type:
+            terms = [terms for terms in service["terms"] if terms["type"] == wanted_type]
+            if not terms:
+                continue
+            service = {**service, "terms": terms}
+        services.append(service)
+    latest = archive.derived("latest", lambda: _latest_rows(archive))
     return _page(
         request,
         "home.html",
@@ -96,11 +82,56 @@ async def home(request: Request) -> Response:
         tagline=archive.metadata.get("tagline"),
         query=query,
         wanted_type=wanted_type,
-        types=types,
-        services=list(services.values()),
-        latest=[_row(archive, version) for version in latest],
+        types=directory.types,
+        services=services,
+        latest=latest,
         total=len(archive.services),
     )
+
+
+def _latest_rows(archive: Archive) -> list[dict[str, Any]]:
+    return [_row(archive, version) for version in archive.index.recent(kinds=REAL_KINDS, limit=20)]
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The collection's services as the home page lists them: each with its terms, their links and
+    the date of their last real change; and every terms type found."""
+
+    services: list[dict[str, Any]]
+    types: list[str]
+
+
+def _directory(archive: Archive) -> Directory:
+    summaries = {summary.path: summary for summary in archive.index.summaries()}
+    names = {service_id: service.name for service_id, service in archive.services.items()}
+    declared = {(sid, t) for sid, s in archive.services.items() for t in s.terms}
+    found = {(s.service_id, s.terms_type) for s in summaries.values()}
+    services: dict[str, dict[str, Any]] = {}
+    for service_id, terms_type in sorted(
+        declared | found, key=lambda item: (names.get(item[0], item[0]).casefold(), item[1])
+    ):
+        name = names.get(service_id, service_id)
+        summary = summaries.get(f"{service_id}/{terms_type}.md")
+        entry = services.get(service_id)
+        if entry is None:
+            entry = services[service_id] = {
+                "id": service_id,
+                "name": name,
+                "terms": [],
+                "search": f"{name} {service_id}".casefold(),
+            }
+        last_change = summary.last_change if summary else None
+        entry["terms"].append(
+            {
+                "type": terms_type,
+                "url": url("services", service_id, terms_type),
+                "last_change": last_change.isoformat() if last_change else None,
+                "last_change_day": last_change.strftime("%Y-%m-%d") if last_change else None,
+                "versions": summary.versions if summary else 0,
+            }
+        )
+    return Directory(list(services.values()), sorted({t for _, t in declared | found}))
 
 
 def _row(archive: Archive, version: Version) -> dict[str, Any]:
