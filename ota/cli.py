@@ -115,7 +115,7 @@ def track(
     import signal
 
     from ota.report.deliver import deliver, deliver_run_error
-    from ota.report.logs import configure_logging, log_outcome, log_run_end, log_run_start
+    from ota.report.logs import configure_logging, log_outcome, log_run_end, log_run_error, log_run_start
     from ota.report.summary import summary_lines
     from ota.run import StopRequest, run_tracking
     from ota.settings import load_settings
@@ -188,6 +188,7 @@ def track(
         )
     except (SettingsError, DeclarationError, RecordError) as error:
         deliver_run_error(error, settings, started=started)
+        log_run_error(error)
         raise _fail(str(error)) from error
     finally:
         for number, handler in previous.items():

@@ -40,7 +40,7 @@ def run_once(
     """One scheduled run: its events and summary are logged; a failure is logged and the schedule
     goes on. `stop` is what a signal sets to end the run early."""
     from ota.report.deliver import deliver, deliver_run_error
-    from ota.report.logs import log_outcome, log_run_end, log_run_start
+    from ota.report.logs import log_outcome, log_run_end, log_run_error, log_run_start
     from ota.run import run_tracking
 
     started = datetime.now().astimezone()
@@ -56,8 +56,8 @@ def run_once(
             )
         )
     except OtaError as error:
-        log.error("the run could not run: %s", error)
         deliver_run_error(error, settings, started=started)
+        log_run_error(error)
         return
     except Exception:  # a bug: logged with its traceback, and the schedule goes on
         log.exception("the run failed with an error of ota")

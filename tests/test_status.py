@@ -267,7 +267,8 @@ def test_a_corrupt_status_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
 def test_a_run_overlapping_another_leaves_the_status_to_the_run_in_progress(
     httpserver: HTTPServer, tmp_path: Path
 ) -> None:
-    """A run that finds the repositories locked exits 2 and does not mark the collection as broken."""
+    """A run that finds the repositories locked exits 2, ends its log with an ERROR line saying why,
+    and does not mark the collection as broken."""
     root = collection(tmp_path)
     httpserver.expect_request("/tos").respond_with_data(PAGE.format(title="Terms"), content_type="text/html")
     write_service(
@@ -276,12 +277,18 @@ def test_a_run_overlapping_another_leaves_the_status_to_the_run_in_progress(
     assert track(root)[0] == 0
     before = (root / ".ota" / "status.json").read_text("utf-8")
     held = lock(root / "snapshots" / ".git", root / "snapshots")  # as a run in progress holds it
+    log = tmp_path / "track.log"
     try:
-        code, output = track(root)
+        code, output = track(root, "--log-format", "json", "--log-file", str(log))
     finally:
         os.close(held)
     assert code == 2 and "in use by another ota process" in output
     assert (root / ".ota" / "status.json").read_text("utf-8") == before
+    events = [json.loads(line) for line in log.read_text("utf-8").splitlines()]
+    assert events[0]["message"].startswith("run started")
+    last = events[-1]
+    assert last["level"] == "ERROR" and last["message"].startswith("the run could not run: ")
+    assert "in use by another ota process" in last["message"]
 
 
 def test_a_scheduled_run_delivers_like_ota_track(httpserver: HTTPServer, tmp_path: Path) -> None:

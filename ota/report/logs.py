@@ -190,6 +190,11 @@ def log_run_start(selection: Mapping[str, Any], *, logger: logging.Logger = run_
     logger.info("run started%s", f" ({chosen})" if chosen else " (the whole collection)")
 
 
+def log_run_error(error: BaseException, *, logger: logging.Logger = run_log) -> None:
+    """The dated line a run ends with when it could not run at all (nothing was tracked)."""
+    logger.error("the run could not run: %s", error)
+
+
 def log_run_end(report: Report, *, logger: logging.Logger = run_log) -> None:
     """The dated line a run ends with, then one line per warning and per fatal error."""
     for warning in report.warnings:
