@@ -7,12 +7,11 @@ is not committed yet (staged, unstaged, untracked files) counts as changed too.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from ota.errors import RecordError
+from ota.store.folder import git_output
 
 #: The branches a contribution is compared with, in order of preference.
 BASE_BRANCHES = ("main", "origin/main")
@@ -30,16 +29,7 @@ class Changes:
 
 
 def _git(folder: Path, *args: str) -> bytes:
-    env = {**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
-    command = ["git", "-c", "core.quotePath=false", "-C", str(folder), *args]
-    try:
-        result = subprocess.run(command, capture_output=True, env=env, check=False)
-    except OSError as exc:
-        raise RecordError(folder, f"could not run git: {exc}") from exc
-    if result.returncode != 0:
-        stderr = result.stderr.decode(errors="replace").strip()
-        raise RecordError(folder, f"git {args[0]} failed: {stderr}")
-    return result.stdout
+    return git_output(["git", "-c", "core.quotePath=false", "-C", str(folder), *args], folder, args[0])
 
 
 def _succeeds(folder: Path, *args: str) -> bool:

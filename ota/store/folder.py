@@ -18,6 +18,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pygit2
 from pygit2.enums import RepositoryOpenFlag
@@ -115,25 +116,43 @@ def run_git(gitdir: Path, folder: Path, *args: str, config: tuple[str, ...] = ()
     """
     options = [part for setting in config for part in ("-c", setting)]
     command = ["git", *options, "--git-dir", str(gitdir), *args]
-    env = {**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
     die = _die_with_caller()
     if die is not None:
         command = ["sh", "-c", _KILL_GROUP_ON_TERM, "git", *command]
+    return git_output(command, folder, args[0], preexec_fn=die, process_group=0 if die is not None else None)
+
+
+def git_output(command: list[str], folder: Path, name: str, **options: Any) -> bytes:
+    """Run a git `command` (its subcommand `name`) in the C locale without optional locks; return
+    its output. A git that cannot start or fails becomes a `RecordError` naming `folder`."""
+    env = {**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        result = subprocess.run(
-            command,
-            capture_output=True,
-            env=env,
-            check=False,
-            preexec_fn=die,
-            process_group=0 if die is not None else None,
+        result: subprocess.CompletedProcess[bytes] = subprocess.run(
+            command, capture_output=True, env=env, check=False, **options
         )
     except OSError as exc:
         raise RecordError(folder, f"could not run git: {exc}") from exc
     if result.returncode != 0:
         stderr = result.stderr.decode(errors="replace").strip()
-        raise RecordError(folder, f"git {args[0]} failed: {stderr}")
+        raise RecordError(folder, f"git {name} failed: {stderr}")
     return result.stdout
+
+
+def record_paths(tree: pygit2.Tree) -> list[str]:
+    """The record files of a commit's tree, sorted: files at the root and dot-folders are not records."""
+    found: list[str] = []
+
+    def visit(tree: pygit2.Tree, prefix: str) -> None:
+        for entry in tree:
+            if isinstance(entry, pygit2.Tree):
+                visit(entry, f"{prefix}{entry.name}/")
+            elif isinstance(entry, pygit2.Blob):
+                found.append(f"{prefix}{entry.name}")
+
+    for entry in tree:
+        if isinstance(entry, pygit2.Tree) and not str(entry.name).startswith("."):
+            visit(entry, f"{entry.name}/")
+    return sorted(found)
 
 
 #: A shell that runs its arguments and, on SIGTERM, kills its process group: git and its children.

@@ -28,7 +28,7 @@ import pygit2
 from pygit2.enums import RepositoryOpenFlag, SortMode
 
 from ota.errors import RecordError
-from ota.store.folder import run_git
+from ota.store.folder import record_paths, run_git
 from ota.store.pathindex import PathIndex
 from ota.store.repository import Record, _is_record_path
 
@@ -134,19 +134,7 @@ class RepositoryReader:
         with self._lock:
             if self._head is None:
                 return []
-            found: list[str] = []
-
-            def visit(tree: pygit2.Tree, prefix: str) -> None:
-                for entry in tree:
-                    if isinstance(entry, pygit2.Tree):
-                        visit(entry, f"{prefix}{entry.name}/")
-                    elif isinstance(entry, pygit2.Blob):
-                        found.append(f"{prefix}{entry.name}")
-
-            for entry in self._commit(self._head).tree:
-                if isinstance(entry, pygit2.Tree) and not str(entry.name).startswith("."):
-                    visit(entry, f"{entry.name}/")
-            return sorted(found)
+            return record_paths(self._commit(self._head).tree)
 
     def latest(self, path: str) -> Record | None:
         """The current record of `path` (its content and the commit that last changed it), or None."""

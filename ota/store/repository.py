@@ -41,7 +41,7 @@ from pygit2.enums import DeltaStatus, FileMode, SortMode
 
 from ota.errors import RecordError
 from ota.settings import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
-from ota.store.folder import branch_of, lock, open_or_init, run_git
+from ota.store.folder import branch_of, lock, open_or_init, record_paths, run_git
 from ota.store.pack import (
     BLOB,
     COMMIT,
@@ -342,20 +342,7 @@ class Repository:
     def paths(self) -> list[str]:
         """The record files in HEAD, sorted; files at the root and dot-folders are not records."""
         self._check_open()
-        found: list[str] = []
-
-        def visit(tree: pygit2.Tree, prefix: str) -> None:
-            for entry in tree:
-                if isinstance(entry, pygit2.Tree):
-                    visit(entry, f"{prefix}{entry.name}/")
-                elif isinstance(entry, pygit2.Blob):
-                    found.append(f"{prefix}{entry.name}")
-
-        if self._head is not None:
-            for entry in self._commit(self._head).tree:
-                if isinstance(entry, pygit2.Tree) and not str(entry.name).startswith("."):
-                    visit(entry, f"{entry.name}/")
-        return sorted(found)
+        return [] if self._head is None else record_paths(self._commit(self._head).tree)
 
     # -- writing -------------------------------------------------------------------------------
 
