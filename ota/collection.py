@@ -77,6 +77,16 @@ class FilterFiles:
     def names(self) -> frozenset[str]:
         return self.python_names | self.javascript_names
 
+    def conflicts(self, service_id: str) -> dict[str, str]:
+        """The names defined in both files, each with what the terms using it are told."""
+        return {
+            name: (
+                f"filter '{name}' is defined both in {service_id}{PYTHON_FILTERS_SUFFIX} and in "
+                f"{service_id}{JAVASCRIPT_FILTERS_SUFFIX}: rename or remove one of them"
+            )
+            for name in self.python_names & self.javascript_names
+        }
+
 
 def declaration_folder_files(folder: Path) -> set[str]:
     """The names of the files in a declarations folder. An entry that cannot be looked at (a link
@@ -296,20 +306,13 @@ class CollectionReader:
             return None
         try:
             files = self._filter_files(service_id)
-            conflicts = {
-                name: (
-                    f"filter '{name}' is defined both in {service_id}{PYTHON_FILTERS_SUFFIX} and in "
-                    f"{service_id}{JAVASCRIPT_FILTERS_SUFFIX}: rename or remove one of them"
-                )
-                for name in files.python_names & files.javascript_names
-            }
             service = parse_service(
                 service_id,
                 read_json(path),
                 path=path,
                 terms_types=self._allowed_types,
                 known_filters=self._builtin_filters | files.names,
-                filter_conflicts=conflicts,
+                filter_conflicts=files.conflicts(service_id),
                 strict=False,
             )
         except DeclarationError as error:

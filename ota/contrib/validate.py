@@ -165,13 +165,7 @@ def _check_files(folder: Path, service_id: str, names: set[str], allowed: frozen
         checked.problems += filter_problems
         return checked
     checked.problems += _duplicate_keys(path, service_id)
-    conflicts = {
-        name: (
-            f"filter '{name}' is defined both in {service_id}{PYTHON_FILTERS_SUFFIX} and in "
-            f"{service_id}{JAVASCRIPT_FILTERS_SUFFIX}: rename or remove one of them"
-        )
-        for name in files.python_names & files.javascript_names
-    }
+    conflicts = files.conflicts(service_id)
     known_filters = DEFAULT_BUILTIN_FILTERS | files.names
     errors = declaration_errors(
         service_id,
