@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 import zipfile
 from datetime import UTC, datetime
@@ -87,6 +88,17 @@ def test_the_default_name_is_otas_and_a_missing_repository_is_one_line(
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(tmp_path / f"{name}.zip") as archive:
         assert f"{name}/README.md" in archive.namelist() and len(archive.namelist()) == 5
+
+
+def test_a_repository_without_versions_gives_no_dataset(tmp_path: Path, httpserver: HTTPServer) -> None:
+    """A versions repository with nothing recorded yet: one line, exit 2, and no empty archive."""
+    tracked = make_collection(tmp_path, httpserver)
+    subprocess.run(["git", "init", "-q", str(tmp_path / "versions")], check=True)
+    output = tmp_path / "dataset.zip"
+    result = CliRunner().invoke(app, ["dataset", "--config", str(tracked.config), "--output", str(output)])
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert "versions: has no versions yet: no dataset written" in result.output
+    assert not output.exists() and list(tmp_path.glob(".dataset.zip*")) == []
 
 
 def test_the_readme_names_the_period_and_leaves_out_an_unknown_repository() -> None:

@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 
 from ota.collection import Collection, load_collection
-from ota.errors import DeclarationError
+from ota.errors import DeclarationError, RecordError
 from ota.settings import Settings
 from ota.store.reader import Change, RepositoryReader
 from ota.web.index import kind_of, terms_of
@@ -129,8 +129,8 @@ def export_dataset(
 ) -> Exported:
     """Write the dataset of `settings.versions` to `output` (default: OTA's name, in the working folder).
 
-    Raises `RecordError` when there is no versions repository, `OSError` when the file cannot be
-    written (nothing is left behind then)."""
+    Raises `RecordError` when there is no versions repository or it has no versions yet, `OSError`
+    when the file cannot be written (nothing is left behind then)."""
     release = release or datetime.now(UTC)
     reader = RepositoryReader.open(settings.versions)
     metadata = _metadata(settings)
@@ -138,6 +138,8 @@ def export_dataset(
     path = output if output is not None else Path(default_name(title, release))
     folder = path.name[: -len(".zip")] if path.name.endswith(".zip") else path.name
     records = _records(reader)
+    if not records:
+        raise RecordError(settings.versions, "has no versions yet: no dataset written")
     if on_total is not None:
         on_total(len(records))
     services: set[str] = set()
