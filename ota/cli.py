@@ -534,6 +534,17 @@ def lint(
     if not folder.is_dir():
         raise _fail(f"{folder}: no such folder: expected the collection's declarations here")
     services = list(service or ())
+    if services:
+        from ota.collection import declaration_folder_files, unknown_service
+        from ota.contrib.modified import declared_service_ids
+
+        try:
+            known = declared_service_ids(declaration_folder_files(folder))
+        except DeclarationError as error:
+            raise _fail(str(error)) from error
+        for service_id in services:
+            if service_id not in known:
+                raise _fail(unknown_service(service_id, known, folder))
     if modified:
         from ota.contrib.modified import modified_terms
 

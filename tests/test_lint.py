@@ -113,15 +113,21 @@ def test_lint_lists_then_fix_rewrites_then_lint_passes(tmp_path: Path) -> None:
 
 
 def test_lint_of_some_services_only(tmp_path: Path) -> None:
-    """Service IDs restrict lint to their files."""
+    """Service IDs restrict lint to their files; an ID without a declaration is one line, exit 2,
+    with the closest ID (as ota validate says it), and nothing is linted."""
     declarations = tmp_path / "declarations"
     declarations.mkdir()
     (declarations / "A.json").write_text(MESSY, "utf-8")
-    (declarations / "B.json").write_text(MESSY, "utf-8")
-    code, _ = lint(tmp_path, "B", "--fix")
+    (declarations / "Bravo.json").write_text(MESSY, "utf-8")
+    code, _ = lint(tmp_path, "Bravo", "--fix")
     assert code == 0
     assert (declarations / "A.json").read_text("utf-8") == MESSY
-    assert (declarations / "B.json").read_text("utf-8") == TIDY
+    assert (declarations / "Bravo.json").read_text("utf-8") == TIDY
+
+    code, output = lint(tmp_path, "bravo", "A", "--fix")
+    assert code == 2 and output.count("\n") == 1, output
+    assert "unknown service 'bravo' (did you mean 'Bravo'?): there is no" in output
+    assert (declarations / "A.json").read_text("utf-8") == MESSY
 
 
 def test_a_file_that_is_not_json_or_repeats_a_key_is_reported_and_left_alone(tmp_path: Path) -> None:

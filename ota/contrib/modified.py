@@ -8,6 +8,7 @@ main branch's, which are the only ones worth fetching again (as OTA's validator 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,13 @@ def service_id_of(name: str) -> str | None:
         if name.endswith(suffix) and len(name) > len(suffix) and not name.startswith("."):
             return name[: -len(suffix)]
     return None
+
+
+def declared_service_ids(names: Iterable[str]) -> list[str]:
+    """The services declared among the file names of a declarations folder (`SERVICE_ID.json`), sorted."""
+    return sorted(
+        service_id for name in names if (service_id := service_id_of(name)) and name == f"{service_id}.json"
+    )
 
 
 def modified_terms(folder: Path) -> dict[str, set[str] | None]:

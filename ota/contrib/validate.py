@@ -34,7 +34,7 @@ from ota.collection import (
     unknown_service,
 )
 from ota.contrib.live import check_terms
-from ota.contrib.modified import modified_terms, service_id_of
+from ota.contrib.modified import declared_service_ids, modified_terms, service_id_of
 from ota.contrib.problems import Problem, ValidationReport, schema_suggestion
 from ota.declarations import (
     STANDARD_TERMS_TYPES,
@@ -83,11 +83,7 @@ async def validate(
     """
     folder = settings.declarations
     names = declaration_folder_files(folder)
-    known = sorted(
-        name[: -len(".json")]
-        for name in names
-        if service_id_of(name) and name == f"{service_id_of(name)}.json"
-    )
+    known = declared_service_ids(names)
     wanted = sorted(set(services))
     for service_id in wanted:
         if service_id not in known:
