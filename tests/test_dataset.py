@@ -101,6 +101,20 @@ def test_a_repository_without_versions_gives_no_dataset(tmp_path: Path, httpserv
     assert not output.exists() and list(tmp_path.glob(".dataset.zip*")) == []
 
 
+def test_an_archive_that_cannot_be_written_is_named_and_nothing_is_left(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """--output naming a folder: the message names that path (not the temporary file beside it)."""
+    tracked = make_collection(tmp_path, httpserver)
+    tracked.serve("the rules")
+    tracked.track()
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    result = CliRunner().invoke(app, ["dataset", "--config", str(tracked.config), "--output", str(folder)])
+    assert result.exit_code == 2 and result.output == f"ota: {folder}: cannot be written: Is a directory\n"
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".releases")] == []
+
+
 def test_the_readme_names_the_period_and_leaves_out_an_unknown_repository() -> None:
     """The README gives the first and last dates as OTA writes them; without a URL, no empty link."""
     text = readme(

@@ -171,8 +171,11 @@ def export_dataset(
             archive.writestr(_info(f"{folder}/README.md", now), text.encode("utf-8"))
             archive.writestr(_info(f"{folder}/LICENSE", now), license_text())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename == str(temporary):
+            # the user named the archive, not our temporary file beside it
+            raise OSError(error.errno, error.strerror, str(path)) from error
         raise
     return Exported(path, len(records), len(services), first, last)
 
