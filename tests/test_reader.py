@@ -102,6 +102,9 @@ def test_a_reader_never_creates_a_repository(tmp_path: Path) -> None:
     with pytest.raises(RecordError, match="is not a git repository"):
         RepositoryReader.open(tmp_path / "plain")
     assert list((tmp_path / "plain").iterdir()) == []
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(RecordError, match="file: is a file, not a repository"):
+        RepositoryReader.open(tmp_path / "file")
 
 
 def test_a_reader_shows_only_published_commits_and_catches_up(tmp_path: Path) -> None:

@@ -91,6 +91,8 @@ class RepositoryReader:
     def open(cls, path: Path | str) -> RepositoryReader:
         """Open the repository in `path` for reading; RecordError when it is not a git repository."""
         folder = Path(path)
+        if folder.exists() and not folder.is_dir():
+            raise RecordError(folder, "is a file, not a repository")
         if not folder.is_dir():
             raise RecordError(folder, "no such repository (ota track creates it on its first run)")
         try:
