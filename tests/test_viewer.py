@@ -124,3 +124,30 @@ def test_the_viewer_works_without_javascript(browser: Browser, base: str) -> Non
     folded.locator("summary").click()
     assert folded.get_attribute("open") is not None
     context.close()
+
+
+def test_every_page_fits_a_small_phone(browser: Browser, base: str) -> None:
+    """At 320 CSS pixels wide, no page scrolls sideways: long addresses, permalinks and API paths
+    wrap, and the timeline's columns fit."""
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    page.goto(f"{base}/services/Example/Terms%20of%20Service")
+    change = page.locator("table.timeline tbody tr").first.get_by_role("link", name="what changed")
+    diff = change.get_attribute("href")
+    version = (
+        page.locator("table.timeline tbody tr").first.get_by_role("link", name="read").get_attribute("href")
+    )
+    assert diff and version
+    paths = [
+        "/",
+        "/services/Example/Terms%20of%20Service",
+        version,
+        diff,
+        f"{diff}?view=side",
+        "/api/v1/docs",
+    ]
+    for path in paths:
+        page.goto(f"{base}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, f"{path} is {width} px wide"
+    context.close()
