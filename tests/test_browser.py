@@ -4,13 +4,17 @@ served on 127.0.0.1. Tests marked `browser` need Debian's chromium and are skipp
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import tempfile
 import time
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import trustme
 
 from ota.errors import FetchError
 from ota.fetch import FULL_DOM, HTML_ONLY, Fetcher, FetchSettings, Page
@@ -276,6 +280,43 @@ def test_one_chromium_serves_every_render_until_closed(site: LocalServer) -> Non
         return states
 
     assert run(go()) == [(0, False), (1, True), (1, True), (1, True), (1, False), (2, True)]
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_chromium_homes_left_by_killed_runs_are_removed_at_the_next_start(
+    site: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed with SIGKILL cannot remove Chromium's home (its trusted CAs, profile): the next
+    browser start removes those of ota processes that are gone, never one of a running process."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    running = subprocess.Popen(["sleep", "30"])
+    stale = tmp_path / f"ota-chromium-{gone.pid}-abc123"
+    kept = tmp_path / f"ota-chromium-{running.pid}-def456"
+    other = tmp_path / "ota-chromium-notapid"
+    for folder in (stale, kept, other):
+        (folder / ".pki").mkdir(parents=True)
+    site.reply("/terms", html_reply())
+    authority = tmp_path / "authority.pem"
+    trustme.CA().cert_pem.write_to_path(str(authority))  # a home is made to trust it
+    browser = Browser(CHROMIUM, user_agent="ota-test", accept_language="en", ca_certificates=[authority])
+
+    async def go() -> list[str]:
+        await browser.render(site.url("/terms"), wait_for=(), timeout=10, wait=1)
+        during = sorted(path.name for path in tmp_path.glob(f"ota-chromium-{os.getpid()}-*"))
+        await browser.aclose()
+        return during
+
+    try:
+        during = run(go())
+    finally:
+        running.kill()
+        running.wait()
+    assert len(during) == 1  # this process's home while the browser ran
+    assert not stale.exists() and kept.exists() and other.exists()
+    assert list(tmp_path.glob(f"ota-chromium-{os.getpid()}-*")) == []  # removed at close
 
 
 def test_a_missing_chromium_is_a_clear_fetch_error(site: LocalServer) -> None:

@@ -362,6 +362,7 @@ class Browser:
         options: dict[str, Any] = {"proxy": self.proxy} if self.proxy else {}
         if self.policy is not None and self.policy.restricts:
             options["proxy"] = await self._guarded_proxy()
+        await asyncio.to_thread(remove_stale_homes, Path(tempfile.gettempdir()))
         if self.ca_certificates:
             options["env"] = await self._trusting_environment()
         try:
@@ -410,7 +411,7 @@ class Browser:
     async def _trusting_environment(self) -> dict[str, str]:
         """Chromium's environment: this process's, with a HOME whose NSS database trusts the CAs."""
         self._remove_home()
-        home = self._home = Path(tempfile.mkdtemp(prefix="ota-chromium-"))
+        home = self._home = Path(tempfile.mkdtemp(prefix=f"{HOME_PREFIX}{os.getpid()}-"))
         try:
             await asyncio.to_thread(make_home, home, self.ca_certificates)
         except TrustError as exc:
@@ -450,6 +451,38 @@ class Browser:
         code = CHROMIUM_CODES.get(chromium_code, chromium_code)
         message = f"Network system error {code} occurred when trying to fetch '{url}'"
         return FetchError(url, message, transient=code in TRANSIENT_CODES)
+
+
+#: Chromium's HOME is `TMPDIR/ota-chromium-PID-…`, PID being the ota process that made it.
+HOME_PREFIX = "ota-chromium-"
+
+
+def remove_stale_homes(folder: Path) -> list[Path]:
+    """Remove the Chromium homes in `folder` left by ota processes that no longer run (killed before
+    they could remove them); return them. Homes of running processes, and other users', stay."""
+    removed = []
+    for candidate in folder.glob(f"{HOME_PREFIX}*-*"):
+        pid = candidate.name[len(HOME_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            if not candidate.is_dir() or candidate.is_symlink() or candidate.stat().st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(candidate, ignore_errors=True)
+        removed.append(candidate)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 class BrowserUnavailable(Exception):
