@@ -58,7 +58,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from faults_checks import check_after_kill, check_archive, session_processes
+from faults_checks import (
+    browser_processes,
+    browsers_gone,
+    check_after_kill,
+    check_archive,
+    session_processes,
+)
 
 from ota.store.repository import MAX_PACKS
 from tests.pdfs import make_pdf
@@ -97,6 +103,7 @@ class Document:
     port: int
     pdf: bool = False
     state: tuple[int, int] = (0, 0)
+    browser: bool = False  # declared with executeClientScripts: fetched by Chromium
 
     @property
     def url(self) -> str:
@@ -177,7 +184,7 @@ class Site:
             (self.folder / document.name).write_bytes(render(document.name, document.pdf, state))
 
     def save(self, path: Path) -> None:
-        kinds = {d.name: {"pdf": d.pdf} for d in self.documents}
+        kinds = {d.name: {"pdf": d.pdf, "browser": d.browser} for d in self.documents}
         path.write_text(json.dumps({"documents": kinds, "served": self.log}, indent=1), "utf-8")
 
 
@@ -238,8 +245,9 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-def write_collection(root: Path, terms: int, ports: list[int]) -> list[Document]:
-    """The declarations of `terms` terms (two per service) and the documents they fetch."""
+def write_collection(root: Path, terms: int, ports: list[int], browser_every: int = 0) -> list[Document]:
+    """The declarations of `terms` terms (two per service) and the documents they fetch; one single-page
+    terms in `browser_every` (0: none) declares `executeClientScripts`."""
     declarations = root / "declarations"
     declarations.mkdir(parents=True)
     documents: list[Document] = []
@@ -257,7 +265,11 @@ def write_collection(root: Path, terms: int, ports: list[int]) -> list[Document]
         elif index % 12 == 7:
             entry = {"fetch": document(f"{index:05d}.pdf", pdf=True).url}
         else:
-            entry = {"fetch": document(f"{index:05d}.html").url, "select": "main", "remove": ".banner"}
+            page = document(f"{index:05d}.html")
+            entry = {"fetch": page.url, "select": "main", "remove": ".banner"}
+            if browser_every and index % browser_every == browser_every // 2:
+                page.browser = True
+                entry["executeClientScripts"] = True
         service = services.setdefault(
             f"Service {index // 2:04d}", {"name": f"Service {index // 2}", "terms": {}}
         )
@@ -325,6 +337,9 @@ class Run:
     outlived: float = 0.0
     #: Workers of a killed run that were still starting, gone by themselves since.
     starting_workers: int = 0
+    #: Chromium processes of a killed run (in sessions of their own) and how long the last outlived it.
+    browser_processes: int = 0
+    browser_outlived: float = 0.0
     returncode: int | None = None
     published: int = 0  # commits the run added to the branches
     output: str = ""
@@ -387,10 +402,12 @@ def track(
             elif any(sign.startswith(aim) for sign in publishing_signs(repos) - stale):
                 break  # publishing steps last a millisecond or less: polled without pause
         members: dict[int, str] = {}
+        browsers: dict[int, str] = {}
         signs: set[str] = set()
         killed_at = 0.0
         if process.poll() is None:
             members = session_processes(process.pid)
+            browsers = browser_processes(process.pid, members)
             signs = publishing_signs(repos) - stale
             if kill_at is None:
                 run.problems.append(f"run {run.number} still going after {RUN_TIMEOUT:.0f} s: killed")
@@ -411,6 +428,9 @@ def track(
             after = check_after_kill(root, process.pid, members, target, killed_at)
             run.problems += after.problems
             run.outlived, run.starting_workers = after.outlived, after.starting_workers
+            run.browser_processes = len(browsers)
+            gone, run.browser_outlived = browsers_gone(browsers, killed_at)
+            run.problems += gone
             run.signs = tuple(sorted(signs | (publishing_signs(repos) - stale)))
             if any(is_repack(line) for line in members.values()):
                 run.phase = "merging packs"
@@ -476,7 +496,7 @@ def percentiles(values: list[float]) -> str:
 
 def experiment(root: Path, args: argparse.Namespace, rng: random.Random) -> int:
     ports = free_ports(args.hosts)
-    documents = write_collection(root, args.terms, ports)
+    documents = write_collection(root, args.terms, ports, args.browser_every)
     site = Site(root / "site", documents)
     served = multiprocessing.Value("q", 0)
     ready = multiprocessing.Event()
@@ -492,9 +512,11 @@ def experiment(root: Path, args: argparse.Namespace, rng: random.Random) -> int:
             print("the page server did not start", file=sys.stderr)
             return 2
         pdfs, combined = sum(d.pdf for d in documents), sum(d.name.endswith("-a.html") for d in documents)
+        browser = sum(d.browser for d in documents)
         print(
-            f"{args.terms} terms ({len(documents)} pages: {pdfs} PDFs, {combined} combined terms of two) "
-            f"on {args.hosts} ports, {args.latency * 1000:.0f} ms per response; seed {args.seed}"
+            f"{args.terms} terms ({len(documents)} pages: {pdfs} PDFs, {combined} combined terms of two, "
+            f"{browser} rendered by Chromium) on {args.hosts} ports, {args.latency * 1000:.0f} ms per "
+            f"response; seed {args.seed}"
         )
         first, typical = calibrate(root / "calibration", site, served, args)
         if first.problems or typical.problems:
@@ -620,6 +642,12 @@ def report(runs: list[Run], final_problems: list[str], figures: dict[str, int]) 
         f"starting when their parent was killed (gone by themselves): "
         f"{sum(r.starting_workers for r in killed)}"
     )
+    with_browser = [r for r in killed if r.browser_processes]
+    print(
+        f"kills while Chromium ran: {len(with_browser)}; its last process gone after "
+        f"{max((r.browser_outlived for r in with_browser), default=0.0) * 1000:.0f} ms at most "
+        f"(in sessions of its own: it dies with Playwright's driver, which dies with ota)"
+    )
     print(f"runs that ended by themselves: {percentiles([r.seconds for r in runs if not r.killed])}")
     print(f"final run: {runs[-1].seconds:.2f} s; final checks: {figures.get('check_seconds', 0)} s")
     print(
@@ -646,6 +674,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--hosts", type=int, default=6, help="ports the pages are served from")
     parser.add_argument("--latency", type=float, default=0.02, help="seconds per response")
+    parser.add_argument(
+        "--browser-every",
+        type=int,
+        default=25,
+        help="one single-page terms in N is declared with executeClientScripts (Chromium); 0: none",
+    )
     parser.add_argument(
         "--aim",
         choices=("mixed", "moment", "publishing", "repack"),

@@ -32,6 +32,10 @@ from ota.store.records import cited_snapshot_ids, snapshot_path, version_path
 SURVIVOR_GRACE = 2.0
 #: How long no process of a killed run may be seen dying before those left are called survivors.
 QUIET = 0.02
+#: How long Chromium's processes get to be gone after a kill (seconds). Playwright starts Chromium
+#: in a session of its own, out of the run's: ota makes it die with the driver, and the driver with
+#: ota (the parent-death signal); their last process is gone within milliseconds.
+BROWSER_GRACE = 2.0
 #: Signals that, pending, mean a process is about to die (in /proc/PID/status's SigPnd, ShdPnd).
 _DEATH_BITS = (1 << (signal.SIGKILL - 1)) | (1 << (signal.SIGTERM - 1))
 _PF_EXITING = 0x4  # in /proc/PID/stat's flags: the process is exiting
@@ -65,6 +69,63 @@ def _session(session: int) -> dict[int, tuple[str, bool]]:
         except (OSError, ValueError, IndexError, KeyError):
             continue
     return found
+
+
+def browser_processes(session: int, members: dict[int, str]) -> dict[int, str]:
+    """The Chromium processes of a run (pid → command line): the sessions of the run's children
+    that left its session (Chromium, which Playwright starts with `setsid`), and the processes whose
+    command line names the run's Chromium home (`ota-chromium-SESSION-`: its crash handlers)."""
+    marker = f"ota-chromium-{session}-"
+    sessions: set[int] = set()
+    stats: dict[int, tuple[int, int, str]] = {}  # pid → (ppid, session, command line)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if fields[0] in "ZX":
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, IndexError):
+            continue
+        pid, ppid, sid = int(entry), int(fields[1]), int(fields[3])
+        stats[pid] = (ppid, sid, command)
+        if ppid in members and sid != session:
+            sessions.add(sid)
+    return {
+        pid: command
+        for pid, (_, sid, command) in stats.items()
+        if sid in sessions or (marker in command and sid != session)
+    }
+
+
+def browsers_gone(browsers: dict[int, str], killed_at: float) -> tuple[list[str], float]:
+    """Wait for a killed run's Chromium processes to be gone; the problems and how long it took.
+    Those still there after `BROWSER_GRACE` are survivors (then killed, for the experiment to go on)."""
+    left = dict(browsers)
+    while left and time.monotonic() < killed_at + BROWSER_GRACE:
+        left = {pid: command for pid, command in left.items() if _alive(pid)}
+        if left:
+            time.sleep(0.005)
+    outlived = time.monotonic() - killed_at if browsers else 0.0
+    if not left:
+        return [], outlived
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    listed = "; ".join(f"{pid}: {command[:200]}" for pid, command in left.items())
+    return [f"{len(left)} Chromium processes outlived the kill by {BROWSER_GRACE:.0f} s: {listed}"], outlived
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except (OSError, IndexError):
+        return False
 
 
 def fsck(repo: Path) -> list[str]:
@@ -299,6 +360,19 @@ def check_archive(
     def page_of(document: SourceDocument) -> str:
         return document.location.rsplit("/", 1)[1]
 
+    def rendered(document: SourceDocument) -> bool:
+        """Fetched by Chromium: its snapshots are the DOM as Chromium serialises it, not the bytes
+        served, so they are compared with what was served by their extraction."""
+        return bool(log["documents"][page_of(document)].get("browser"))
+
+    def collapsed(document: SourceDocument, pages: list[bytes]) -> list[bytes]:
+        texts: list[bytes] = []
+        for page in pages:
+            text = extract_terms([(document, page, "text/html")]).encode()
+            if not texts or texts[-1] != text:
+                texts.append(text)
+        return texts
+
     def mime(document: SourceDocument) -> str:
         return PDF_MIME_TYPE if page_of(document).endswith(".pdf") else "text/html"
 
@@ -318,12 +392,12 @@ def check_archive(
             check(bool(recorded), f"{path}: no snapshot")
             if not recorded:
                 continue
+            pages = served[page_of(document)]
+            if rendered(document):
+                recorded, pages = collapsed(document, recorded), collapsed(document, pages)
+            check(recorded[-1] == pages[-1], f"{path}: latest snapshot is not what is served now")
             check(
-                recorded[-1] == served[page_of(document)][-1],
-                f"{path}: latest snapshot is not what is served now",
-            )
-            check(
-                is_subsequence(recorded, served[page_of(document)]),
+                is_subsequence(recorded, pages),
                 f"{path}: snapshots not all served, or not in the order served ({len(recorded)} recorded)",
             )
         path = version_path(terms)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -314,9 +316,99 @@ def test_chromium_homes_left_by_killed_runs_are_removed_at_the_next_start(
     finally:
         running.kill()
         running.wait()
-    assert len(during) == 1  # this process's home while the browser ran
+    assert len(during) == 2  # this process's home and its driver's folder, while the browser ran
     assert not stale.exists() and kept.exists() and other.exists()
     assert list(tmp_path.glob(f"ota-chromium-{os.getpid()}-*")) == []  # removed at close
+
+
+RENDER_THEN_WAIT = """
+import asyncio, sys, time
+from ota.fetch.browser import Browser
+
+async def main() -> None:
+    browser = Browser(sys.argv[1], user_agent="ota-test", accept_language="en")
+    await browser.render(sys.argv[2], wait_for=(), timeout=10, wait=1)
+    print("rendered", flush=True)
+    time.sleep(60)  # killed meanwhile
+
+asyncio.run(main())
+"""
+
+
+def processes_naming(marker: str) -> dict[int, str]:
+    """The live processes whose command line or environment names `marker` (pid → command line)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in "ZX":
+                    continue  # dead, waiting to be reaped
+            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
+            command = command.decode(errors="replace")
+            environment = Path(f"/proc/{entry}/environ").read_bytes().decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        if marker in command or marker in environment:
+            found[int(entry)] = command
+    return found
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_the_driver_and_chromium_die_at_once_with_the_process_that_started_them(
+    site: LocalServer, tmp_path: Path
+) -> None:
+    """A process rendering with Chromium is killed with SIGKILL: Playwright's driver (Node.js) and
+    Chromium (which runs in a session of its own) die with it at once, by the parent-death signal,
+    instead of living on until they notice their pipes closed."""
+    site.reply("/terms", html_reply())
+    script = tmp_path / "render.py"
+    script.write_text(RENDER_THEN_WAIT)
+    command = [sys.executable, str(script), CHROMIUM, site.url("/terms")]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout is not None and child.stdout.readline() == "rendered\n"
+            marker = f"ota-chromium-{child.pid}-"  # Chromium's profile and the driver's TMPDIR are there
+            before = processes_naming(marker)
+            [driver] = [pid for pid, command in before.items() if "run-driver" in command]
+            [chromium] = [pid for pid, c in before.items() if "--user-data-dir" in c and "--type=" not in c]
+        finally:
+            child.kill()
+            child.wait()
+    # The kernel signals a child whose parent died as part of the parent's exit: once the killed
+    # process is reaped, its driver is dead or dying; once the driver is dead, Chromium is.
+    assert dying(driver), "the driver outlives the process that started it"
+    wait_until(lambda: not alive(driver))
+    assert dying(chromium), "Chromium outlives the driver"
+    wait_until(lambda: not processes_naming(marker))
+    assert processes_naming(marker) == {}
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except (OSError, IndexError):
+        return False
+
+
+def dying(pid: int) -> bool:
+    """Whether a process is dead, or about to be: SIGKILL pending, or already exiting."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    except (OSError, IndexError, ValueError):
+        return True
+    pending = int(status["SigPnd"], 16) | int(status["ShdPnd"], 16)
+    return fields[0] in "ZX" or bool(pending & (1 << (signal.SIGKILL - 1))) or bool(int(fields[6]) & 0x4)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 def test_a_missing_chromium_is_a_clear_fetch_error(site: LocalServer) -> None:

@@ -21,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shlex
 import shutil
+import sys
 import tempfile
-from collections.abc import Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -187,6 +189,7 @@ class Browser:
         self.ca_certificates = tuple(Path(path) for path in ca_certificates)
         self.sandbox = sandbox_enabled(sandbox)
         self._home: Path | None = None  # Chromium's HOME, whose NSS database trusts `ca_certificates`
+        self._driver: Path | None = None  # where the driver's launcher is written
         self.launches = 0  # Chromium processes started, for tests and logs
         self._lock = asyncio.Lock()
         self._playwright: Playwright | None = None
@@ -215,6 +218,9 @@ class Browser:
                 with suppress(Exception):
                     await asyncio.wait_for(playwright.stop(), CLOSE_TIMEOUT)
             self._remove_home()
+            driver, self._driver = self._driver, None
+            if driver is not None:
+                shutil.rmtree(driver, ignore_errors=True)
             guard, self._guard = self._guard, None
             if guard is not None:
                 await guard.aclose()
@@ -223,6 +229,12 @@ class Browser:
         home, self._home = self._home, None
         if home is not None:
             shutil.rmtree(home, ignore_errors=True)
+
+    def _driver_folder(self) -> Path:
+        """A folder of this process's for the driver's launcher (removed by `aclose`)."""
+        if self._driver is None:
+            self._driver = Path(tempfile.mkdtemp(prefix=f"{HOME_PREFIX}{os.getpid()}-driver-"))
+        return self._driver
 
     async def render(self, url: str, *, wait_for: tuple[str, ...], timeout: float, wait: float) -> Rendered:
         """Load `url` (until the `load` event, within `timeout` seconds) and return the page.
@@ -367,9 +379,11 @@ class Browser:
             options["env"] = await self._trusting_environment()
         try:
             if self._playwright is None:
-                self._playwright = await async_playwright().start()
+                with _driver_dies_with_this_process(self._driver_folder()):
+                    self._playwright = await async_playwright().start()
             return await self._playwright.chromium.launch(
-                executable_path=executable,
+                # Chromium dies with the driver, which dies with this process.
+                executable_path=_dying_with_parent(self._driver_folder(), "chromium", executable),
                 headless=True,
                 # Playwright passes `--no-sandbox` unless `chromium_sandbox` is set.
                 args=[*CHROMIUM_FLAGS, *(() if self.sandbox else ("--no-sandbox",))],
@@ -473,6 +487,57 @@ def remove_stale_homes(folder: Path) -> list[Path]:
         shutil.rmtree(candidate, ignore_errors=True)
         removed.append(candidate)
     return removed
+
+
+def _dying_with_parent(folder: Path, name: str, executable: str, environment: str = "") -> str:
+    """A launcher in `folder` that runs `executable` with Linux's parent-death signal set (util-linux's
+    `setpriv --pdeathsig KILL`): killed at once when the process that started it dies, however it
+    dies. `executable` itself where that cannot be done (no `setpriv`, not Linux)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or not sys.platform.startswith("linux"):
+        return executable
+    launcher = folder / name
+    command = f'exec {shlex.quote(setpriv)} --pdeathsig KILL -- {shlex.quote(executable)} "$@"'
+    launcher.write_text(f"#!/bin/sh\n{environment}{command}\n")
+    launcher.chmod(0o700)
+    return str(launcher)
+
+
+@contextmanager
+def _driver_dies_with_this_process(folder: Path) -> Iterator[None]:
+    """Playwright's driver (Node.js, a child of this process) started so that it dies at once with
+    this process, as ota's own workers do, instead of living on until it notices its pipe closed;
+    its temporary files (Chromium's profile) go in `folder`, which is removed when the browser
+    closes, or at a later start when this process was killed (`remove_stale_homes`).
+
+    Playwright takes the Node.js to run from `PLAYWRIGHT_NODEJS_PATH`, read when it starts the
+    driver: it names, while the driver starts, a launcher (`_dying_with_parent`)."""
+    real = _playwright_node()
+    if real is None:
+        yield
+        return
+    temporary = f"TMPDIR={shlex.quote(str(folder))}; export TMPDIR\n"
+    launcher = _dying_with_parent(folder, "node", real, temporary)
+    previous = os.environ.get("PLAYWRIGHT_NODEJS_PATH")
+    os.environ["PLAYWRIGHT_NODEJS_PATH"] = launcher
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("PLAYWRIGHT_NODEJS_PATH", None)
+        else:
+            os.environ["PLAYWRIGHT_NODEJS_PATH"] = previous
+
+
+def _playwright_node() -> str | None:
+    """The Node.js Playwright would run its driver with (its own, or `PLAYWRIGHT_NODEJS_PATH`)."""
+    try:
+        from playwright._impl._driver import compute_driver_executable
+
+        node = compute_driver_executable()[0]
+    except Exception:  # a Playwright without that function, or without Node.js: as it is
+        return None
+    return node if os.access(node, os.X_OK) else None
 
 
 def _alive(pid: int) -> bool:
