@@ -48,10 +48,18 @@ def session_processes(session: int) -> dict[int, str]:
     return {pid: command for pid, (command, _) in _session(session).items()}
 
 
+#: How ota runs git from the recording process (`ota.store.folder._KILL_GROUP_ON_TERM`): a shell
+#: that kills its process group (git and its children) when the kernel signals it that the
+#: recording process died.
+GIT_WRAPPER = 'sh -c trap "kill -KILL 0" TERM;'
+
+
 def _session(session: int) -> dict[int, tuple[str, bool]]:
-    """pid → (command line, whether it is dying: SIGKILL or SIGTERM pending, or exiting) of a
-    session's live processes."""
-    found = {}
+    """pid → (command line, whether it is dying) of a session's live processes. Dying: SIGKILL or
+    SIGTERM pending, or exiting; or in the process group of a git wrapper whose parent died (the
+    kernel signalled the wrapper as it reparented it; once that signal is delivered, nothing
+    pending shows while the shell runs its trap, which kills the group)."""
+    found: dict[int, tuple[str, bool, int, int]] = {}  # pid → (command, dying, parent, group)
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -65,10 +73,18 @@ def _session(session: int) -> dict[int, tuple[str, bool]]:
             pending = int(status["SigPnd"], 16) | int(status["ShdPnd"], 16)
             dying = bool(pending & _DEATH_BITS) or bool(int(fields[6]) & _PF_EXITING)
             with open(f"/proc/{entry}/cmdline", "rb") as f:
-                found[int(entry)] = (f.read().replace(b"\0", b" ").decode(errors="replace").strip(), dying)
+                command = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            found[int(entry)] = (command, dying, int(fields[1]), int(fields[2]))
         except (OSError, ValueError, IndexError, KeyError):
             continue
-    return found
+    orphaned_groups = {
+        group
+        for pid, (command, _, parent, group) in found.items()
+        if command.startswith(GIT_WRAPPER) and parent not in found
+    }
+    return {
+        pid: (command, dying or group in orphaned_groups) for pid, (command, dying, _, group) in found.items()
+    }
 
 
 def browser_processes(session: int, members: dict[int, str]) -> dict[int, str]:

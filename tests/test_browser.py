@@ -20,7 +20,7 @@ import trustme
 
 from ota.errors import FetchError
 from ota.fetch import FULL_DOM, HTML_ONLY, Fetcher, FetchSettings, Page
-from ota.fetch.browser import Browser, proxy_from_environment
+from ota.fetch.browser import Browser, proxy_from_environment, remove_stale_homes
 from tests.conftest import fetch_settings
 from tests.localserver import Hit, LocalServer, Reply
 
@@ -384,6 +384,8 @@ def test_the_driver_and_chromium_die_at_once_with_the_process_that_started_them(
     assert dying(chromium), "Chromium outlives the driver"
     wait_until(lambda: not processes_naming(marker))
     assert processes_naming(marker) == {}
+    removed = remove_stale_homes(Path(tempfile.gettempdir()))  # as the next run would
+    assert any(path.name.startswith(marker) for path in removed)
 
 
 def alive(pid: int) -> bool:

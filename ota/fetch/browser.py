@@ -23,7 +23,6 @@ import os
 import re
 import shlex
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -34,6 +33,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ota.errors import FetchError
 from ota.fetch.guard import AddressPolicy, Resolver, refused_fetch, resolve
+from ota.fetch.lifetime import dying_with_parent, setpriv
 from ota.fetch.nssdb import TrustError, make_home
 from ota.fetch.proxy import REFUSED_HEADER, GuardProxy
 
@@ -493,11 +493,10 @@ def _dying_with_parent(folder: Path, name: str, executable: str, environment: st
     """A launcher in `folder` that runs `executable` with Linux's parent-death signal set (util-linux's
     `setpriv --pdeathsig KILL`): killed at once when the process that started it dies, however it
     dies. `executable` itself where that cannot be done (no `setpriv`, not Linux)."""
-    setpriv = shutil.which("setpriv")
-    if setpriv is None or not sys.platform.startswith("linux"):
+    if setpriv() is None:
         return executable
     launcher = folder / name
-    command = f'exec {shlex.quote(setpriv)} --pdeathsig KILL -- {shlex.quote(executable)} "$@"'
+    command = f'exec {shlex.join(dying_with_parent([executable]))} "$@"'
     launcher.write_text(f"#!/bin/sh\n{environment}{command}\n")
     launcher.chmod(0o700)
     return str(launcher)

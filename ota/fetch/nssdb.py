@@ -24,6 +24,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from ota.fetch.lifetime import dying_with_parent
+
 CERTUTIL = "certutil"
 CERTUTIL_HINT = "install Debian's libnss3-tools package (apt-get install libnss3-tools)"
 CERTUTIL_TIMEOUT = 60.0  # seconds for creating the database and importing every certificate
@@ -83,7 +85,7 @@ def make_home(home: Path, ca_certificates: Sequence[Path], certutil: str = CERTU
 
 
 def _certutil(executable: str, *arguments: str, database: Path) -> None:
-    command = [executable, "-d", f"sql:{database}", *arguments]
+    command = dying_with_parent([executable, "-d", f"sql:{database}", *arguments])
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=CERTUTIL_TIMEOUT, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
