@@ -15,14 +15,11 @@ from ota.collection import CollectionReader, InvalidTerms
 from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument, Terms
 from ota.errors import FetchError, OtaError, RecordError
 from ota.fetch import Fetcher, Page
-from ota.fetch.timestamps import request_timestamp
 from ota.pool import ExtractionPool
 from ota.report.summary import Report
 from ota.settings import Settings
 from ota.store.extractions import ExtractionState
 from ota.store.records import Recording
-from ota.store.signing import SshSigner
-from ota.store.timestamps import add_timestamp, untimestamped_tip
 from ota.store.writer import Writer, opening_notes
 from ota.track import Outcome, track
 
@@ -92,6 +89,8 @@ async def run_tracking(
     # a repository that cannot be opened still stops the run before anything is recorded.
     name, email, key = settings.author_name, settings.author_email, settings.signing_key
     if key is not None:
+        from ota.store.signing import SshSigner  # cryptography, only for a collection that signs
+
         SshSigner.load(key)  # a key that cannot sign stops the run before anything is fetched
     snapshots = await Writer.open(
         settings.snapshots, author_name=name, author_email=email, wait=False, signing_key=key
@@ -177,6 +176,9 @@ async def run_tracking(
 
 async def _timestamp(settings: Settings, authority: str) -> list[str]:
     """Have the time-stamping authority witness each repository's new branch tip; what failed."""
+    from ota.fetch.timestamps import request_timestamp  # rfc3161-client, only when configured
+    from ota.store.timestamps import add_timestamp, untimestamped_tip
+
     problems = []
     for folder in (settings.snapshots, settings.versions):
         try:

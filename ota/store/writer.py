@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ota.errors import RecordError
-from ota.store.repository import Repository
-from ota.store.signing import SshSigner
+from ota.store.repository import Repository, Signer
 from ota.worker import Worker, WorkerStopped
 
 T = TypeVar("T")
@@ -134,7 +133,7 @@ def _open(
         author_name=author_name,
         author_email=author_email,
         cited=_REPOSITORIES[cited] if cited is not None else None,
-        signer=SshSigner.load(signing_key) if signing_key is not None else None,
+        signer=_signer(signing_key),
     )
     _REPOSITORIES[name] = repository
     return repository.path
@@ -160,3 +159,12 @@ def opening_notes(repository: Repository) -> list[str]:
 
 def _close(name: str) -> None:
     _REPOSITORIES.pop(name).close()
+
+
+def _signer(signing_key: Path | None) -> Signer | None:
+    """The commits' signer, when a key is configured (cryptography is imported only then)."""
+    if signing_key is None:
+        return None
+    from ota.store.signing import SshSigner
+
+    return SshSigner.load(signing_key)
