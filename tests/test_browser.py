@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -386,6 +387,27 @@ def test_the_driver_and_chromium_die_at_once_with_the_process_that_started_them(
     assert processes_naming(marker) == {}
     removed = remove_stale_homes(Path(tempfile.gettempdir()))  # as the next run would
     assert any(path.name.startswith(marker) for path in removed)
+
+
+@pytest.mark.browser
+@needs_chromium
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("unshare") or not Path("/mnt").is_dir(),
+    reason="mounting a file system (on /mnt, in a mount namespace of the test's own) needs root",
+)
+def test_chromium_starts_when_tmpdir_is_mounted_noexec(site: LocalServer, tmp_path: Path) -> None:
+    """A hardened server mounts its TMPDIR `noexec`: the launchers ota writes there cannot run, so
+    the driver and Chromium start as Playwright starts them, and pages are rendered all the same."""
+    site.reply("/terms", html_reply())
+    script = tmp_path / "render.py"
+    script.write_text(RENDER_THEN_WAIT.replace("time.sleep(60)", "pass"))
+    # /mnt, in a mount namespace of the test's own: a short TMPDIR, as a server's is (Chromium binds
+    # a socket under TMPDIR, and a socket's path has 107 bytes at most).
+    noexec = Path("/mnt")
+    inner = f'mount -t tmpfs -o noexec tmpfs {noexec} && TMPDIR={noexec} exec "$@"'
+    command = ["unshare", "--mount", "sh", "-c", inner, "sh", sys.executable, str(script), CHROMIUM]
+    result = subprocess.run([*command, site.url("/terms")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout == "rendered\n", result.stderr[-2000:]
 
 
 def alive(pid: int) -> bool:

@@ -375,8 +375,9 @@ class Browser:
         if self.policy is not None and self.policy.restricts:
             options["proxy"] = await self._guarded_proxy()
         await asyncio.to_thread(remove_stale_homes, Path(tempfile.gettempdir()))
-        if self.ca_certificates:
-            options["env"] = await self._trusting_environment()
+        # Chromium's environment is this process's, not the driver's (whose TMPDIR is ota's folder:
+        # Chromium binds its singleton socket in TMPDIR, and a socket's path has 107 bytes at most).
+        options["env"] = await self._trusting_environment() if self.ca_certificates else dict(os.environ)
         try:
             if self._playwright is None:
                 with _driver_dies_with_this_process(self._driver_folder()):
@@ -492,13 +493,17 @@ def remove_stale_homes(folder: Path) -> list[Path]:
 def _dying_with_parent(folder: Path, name: str, executable: str, environment: str = "") -> str:
     """A launcher in `folder` that runs `executable` with Linux's parent-death signal set (util-linux's
     `setpriv --pdeathsig KILL`): killed at once when the process that started it dies, however it
-    dies. `executable` itself where that cannot be done (no `setpriv`, not Linux)."""
+    dies. `executable` itself where that cannot be done (no `setpriv`, not Linux, or `folder` on a
+    file system mounted `noexec`, as a hardened TMPDIR often is)."""
     if setpriv() is None:
         return executable
     launcher = folder / name
     command = f'exec {shlex.join(dying_with_parent([executable]))} "$@"'
     launcher.write_text(f"#!/bin/sh\n{environment}{command}\n")
     launcher.chmod(0o700)
+    if not os.access(launcher, os.X_OK):  # noexec: access(2) says so, as execve(2) would fail
+        launcher.unlink()
+        return executable
     return str(launcher)
 
 
