@@ -45,7 +45,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -65,6 +64,7 @@ from faults_checks import (
     check_archive,
     session_processes,
 )
+from track import free_ports, run_servers  # bench/track.py, beside this file
 
 from ota.store.repository import MAX_PACKS
 from tests.pdfs import make_pdf
@@ -225,24 +225,7 @@ def serve(
         finally:
             writer.close()
 
-    async def main() -> None:
-        servers = [await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024) for port in ports]
-        ready.set()
-        await asyncio.sleep(max_seconds)  # stop by itself, whatever happens to the parent
-        for server in servers:
-            server.close()
-
-    asyncio.run(main())
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+    run_servers(handle, ports, ready, max_seconds)
 
 
 def write_collection(root: Path, terms: int, ports: list[int], browser_every: int = 0) -> list[Document]:

@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 WORDS = (
     "service user content account data policy terms agree provide information rights use may "
@@ -83,10 +84,17 @@ def serve(
         finally:
             writer.close()
 
+    run_servers(handle, ports, ready, max_seconds)
+
+
+def run_servers(handle: Any, ports: list[int], ready: Any, max_seconds: float) -> None:
+    """Serve `handle` (an asyncio connection handler) on each port of 127.0.0.1; set `ready` once
+    listening; stop after `max_seconds`, whatever happens to the parent."""
+
     async def main() -> None:
         servers = [await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024) for port in ports]
         ready.set()
-        await asyncio.sleep(max_seconds)  # stop by itself, whatever happens to the parent
+        await asyncio.sleep(max_seconds)
         for server in servers:
             server.close()
 

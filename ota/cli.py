@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -118,25 +118,21 @@ def track(
     from ota.report.logs import configure_logging, log_outcome, log_run_end, log_run_error, log_run_start
     from ota.report.summary import summary_lines
     from ota.run import StopRequest, run_tracking
-    from ota.settings import load_settings
 
-    try:
-        settings = load_settings(
-            config,
-            overrides={
-                "declarations": declarations,
-                "snapshots": snapshots,
-                "versions": versions,
-                "fetch.concurrency": concurrency,
-                "fetch.per_host": per_host,
-                "fetch.host_delay": host_delay,
-                "publish": publish,
-                "log_format": log_format,
-                "log_file": log_file,
-            },
-        )
-    except SettingsError as error:
-        raise _fail(str(error)) from error
+    settings = _settings(
+        config,
+        {
+            "declarations": declarations,
+            "snapshots": snapshots,
+            "versions": versions,
+            "fetch.concurrency": concurrency,
+            "fetch.per_host": per_host,
+            "fetch.host_delay": host_delay,
+            "publish": publish,
+            "log_format": log_format,
+            "log_file": log_file,
+        },
+    )
     if schedule and json_summary is not None:
         raise _fail("--json-summary is written for one run; with --schedule, read the status file")
     try:
@@ -482,7 +478,7 @@ def validate(
     from ota.contrib.problems import Problem
     from ota.contrib.validate import validate as run_validation
 
-    settings = _settings(config, declarations)
+    settings = _settings(config, {"declarations": declarations})
 
     def show(problem: Problem) -> None:
         typer.echo(f"{problem.severity}: {problem}")
@@ -529,7 +525,7 @@ def lint(
     """Check that declaration files are formatted as Open Terms Archive formats them (2 spaces…)."""
     from ota.contrib.lint import lint as lint_files
 
-    settings = _settings(config, declarations)
+    settings = _settings(config, {"declarations": declarations})
     folder = settings.declarations
     if not folder.is_dir():
         raise _fail(f"{folder}: no such folder: expected the collection's declarations here")
@@ -605,7 +601,7 @@ def new(
     from ota.declarations import STANDARD_TERMS_TYPES, declaration_errors
     from ota.schema.terms_types import suggest_terms_type
 
-    settings = _settings(config, declarations)
+    settings = _settings(config, {"declarations": declarations})
     from ota.contrib.extracting import is_url, web_address_problem
 
     if not is_url(url):
@@ -658,22 +654,18 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Serve the viewer, the Collection API and Atom feeds, read-only, while `ota track` runs."""
-    from ota.settings import load_settings
     from ota.web.app import serve as run_server
 
-    try:
-        settings = load_settings(
-            config,
-            overrides={
-                "declarations": declarations,
-                "snapshots": snapshots,
-                "versions": versions,
-                "serve.host": host,
-                "serve.port": port,
-            },
-        )
-    except SettingsError as error:
-        raise _fail(str(error)) from error
+    settings = _settings(
+        config,
+        {
+            "declarations": declarations,
+            "snapshots": snapshots,
+            "versions": versions,
+            "serve.host": host,
+            "serve.port": port,
+        },
+    )
     try:
         run_server(
             settings,
@@ -697,12 +689,8 @@ def dataset(
 ) -> None:
     """Export every version as Open Terms Archive's dataset: a ZIP of Markdown files, README, LICENSE."""
     from ota.dataset import export_dataset
-    from ota.settings import load_settings
 
-    try:
-        settings = load_settings(config, overrides={"versions": versions})
-    except SettingsError as error:
-        raise _fail(str(error)) from error
+    settings = _settings(config, {"versions": versions})
     bar = _ProgressBar("exporting") if progress and sys.stderr.isatty() else None
     try:
         result = export_dataset(
@@ -734,11 +722,13 @@ def _fetched_page(settings: Settings, url: str, browser: bool) -> Page:
         raise _fail(str(error), EXIT_FAILURES) from error
 
 
-def _settings(config: Path | None, declarations: Path | None) -> Settings:
+def _settings(config: Path | None, overrides: dict[str, Any]) -> Settings:
+    """The settings (`overrides` by setting name, None for an option not given); a bad one is one
+    line and exit 2."""
     from ota.settings import load_settings
 
     try:
-        return load_settings(config, overrides={"declarations": declarations})
+        return load_settings(config, overrides=overrides)
     except SettingsError as error:
         raise _fail(str(error)) from error
 

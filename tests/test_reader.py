@@ -21,15 +21,7 @@ DAY = timedelta(days=1)
 START = datetime(2024, 1, 1, 12, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Isolate the git CLI from the machine's configuration; commits made with it get a human author."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    for kind in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{kind}_NAME", "A Human")
-        monkeypatch.setenv(f"GIT_{kind}_EMAIL", "human@example.org")
+pytestmark = pytest.mark.usefixtures("git_env")
 
 
 def snapshot_of_gitdir(folder: Path) -> dict[str, tuple[int, int]]:

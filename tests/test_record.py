@@ -51,15 +51,7 @@ COMBINED = Terms(
 )
 
 
-@pytest.fixture(autouse=True)
-def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Isolate the git CLI from the machine's configuration; commits made with it get a human author."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    for kind in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{kind}_NAME", "A Human")
-        monkeypatch.setenv(f"GIT_{kind}_EMAIL", "human@example.org")
+pytestmark = pytest.mark.usefixtures("git_env")
 
 
 def git(repo: Path, *args: str) -> str:
