@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,21 @@ def _local_network(monkeypatch: pytest.MonkeyPatch) -> None:
 def fetch_settings(**overrides: Any) -> FetchSettings:
     """Fetch settings as the environment makes them (so with the fixture above), changed by `overrides`."""
     return replace(load_settings(environ=dict(os.environ)).fetch, **overrides)
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """`ota track` run in-process installs ota's log handler on the root logger: it is removed after
+    each test, so that another library's logs (the test servers') never reach a later command's
+    output."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in list(root.handlers):
+        if getattr(handler, "_ota", False):
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
