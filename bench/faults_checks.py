@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,27 +54,42 @@ def session_processes(session: int) -> dict[int, str]:
 GIT_WRAPPER = 'sh -c trap "kill -KILL 0" TERM;'
 
 
-def _session(session: int) -> dict[int, tuple[str, bool]]:
-    """pid → (command line, whether it is dying) of a session's live processes. Dying: SIGKILL or
-    SIGTERM pending, or exiting; or in the process group of a git wrapper whose parent died (the
-    kernel signalled the wrapper as it reparented it; once that signal is delivered, nothing
-    pending shows while the shell runs its trap, which kills the group)."""
-    found: dict[int, tuple[str, bool, int, int]] = {}  # pid → (command, dying, parent, group)
+def _live_processes() -> Iterator[tuple[int, list[str]]]:
+    """Each live process (zombies are dead) with the fields of /proc/PID/stat after its name
+    (fields[0] its state, [1] its parent, [2] its group, [3] its session, [6] its flags)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[3]) != session or fields[0] in "ZX":
+        except (OSError, IndexError):
+            continue
+        if fields and fields[0] not in "ZX":
+            yield int(entry), fields
+
+
+def _command(pid: int) -> str:
+    """A process's command line (OSError once it is gone)."""
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def _session(session: int) -> dict[int, tuple[str, bool]]:
+    """pid → (command line, whether it is dying) of a session's live processes. Dying: SIGKILL or
+    SIGTERM pending, or exiting; or in the process group of a git wrapper whose parent died (the
+    kernel signalled the wrapper as it reparented it; once that signal is delivered, nothing
+    pending shows while the shell runs its trap, which kills the group)."""
+    found: dict[int, tuple[str, bool, int, int]] = {}  # pid → (command, dying, parent, group)
+    for pid, fields in _live_processes():
+        try:
+            if int(fields[3]) != session:
                 continue
-            with open(f"/proc/{entry}/status") as f:
+            with open(f"/proc/{pid}/status") as f:
                 status = dict(line.split(":", 1) for line in f if ":" in line)
             pending = int(status["SigPnd"], 16) | int(status["ShdPnd"], 16)
             dying = bool(pending & _DEATH_BITS) or bool(int(fields[6]) & _PF_EXITING)
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                command = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-            found[int(entry)] = (command, dying, int(fields[1]), int(fields[2]))
+            found[pid] = (_command(pid), dying, int(fields[1]), int(fields[2]))
         except (OSError, ValueError, IndexError, KeyError):
             continue
     orphaned_groups = {
@@ -94,19 +109,12 @@ def browser_processes(session: int, members: dict[int, str]) -> dict[int, str]:
     marker = f"ota-chromium-{session}-"
     sessions: set[int] = set()
     stats: dict[int, tuple[int, int, str]] = {}  # pid → (ppid, session, command line)
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid, fields in _live_processes():
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if fields[0] in "ZX":
-                continue
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                command = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-        except (OSError, IndexError):
+            command = _command(pid)
+        except OSError:
             continue
-        pid, ppid, sid = int(entry), int(fields[1]), int(fields[3])
+        ppid, sid = int(fields[1]), int(fields[3])
         stats[pid] = (ppid, sid, command)
         if ppid in members and sid != session:
             sessions.add(sid)

@@ -138,6 +138,20 @@ def git_output(command: list[str], folder: Path, name: str, **options: Any) -> b
     return result.stdout
 
 
+def commit_and_diff(git: pygit2.Repository, commit_id: str) -> tuple[pygit2.Commit, pygit2.Diff] | None:
+    """A commit and what it changed against its first parent (everything, for a root commit); None
+    when `commit_id` names no commit of `git`. Raises pygit2.GitError when the objects are unreadable."""
+    try:
+        commit = git.get(commit_id)
+    except (ValueError, pygit2.GitError):
+        return None
+    if not isinstance(commit, pygit2.Commit):
+        return None
+    if commit.parents:
+        return commit, commit.parents[0].tree.diff_to_tree(commit.tree)
+    return commit, commit.tree.diff_to_tree(swap=True)
+
+
 def record_paths(tree: pygit2.Tree) -> list[str]:
     """The record files of a commit's tree, sorted: files at the root and dot-folders are not records."""
     found: list[str] = []

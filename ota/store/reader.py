@@ -28,7 +28,7 @@ import pygit2
 from pygit2.enums import RepositoryOpenFlag, SortMode
 
 from ota.errors import RecordError
-from ota.store.folder import record_paths, run_git
+from ota.store.folder import commit_and_diff, record_paths, run_git
 from ota.store.pathindex import PathIndex
 from ota.store.repository import Record, _is_record_path
 
@@ -266,17 +266,10 @@ class RepositoryReader:
     def changed_paths(self, commit_id: str) -> list[str]:
         """The record files a commit added, changed or deleted (against its first parent)."""
         with self._lock:
-            try:
-                commit = self._git.get(commit_id)
-            except (ValueError, pygit2.GitError):
+            found = commit_and_diff(self._git, commit_id)
+            if found is None:
                 return []
-            if not isinstance(commit, pygit2.Commit):
-                return []
-            if commit.parents:
-                diff = self._git.diff(commit.parents[0].tree, commit.tree)
-            else:
-                diff = commit.tree.diff_to_tree(swap=True)
-            paths = {delta.new_file.path or delta.old_file.path for delta in diff.deltas}
+            paths = {delta.new_file.path or delta.old_file.path for delta in found[1].deltas}
             return sorted(path for path in paths if _is_record_path(path))
 
     # -- the history index -----------------------------------------------------------------------

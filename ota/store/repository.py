@@ -41,7 +41,7 @@ from pygit2.enums import DeltaStatus, FileMode, SortMode
 
 from ota.errors import RecordError
 from ota.settings import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
-from ota.store.folder import branch_of, lock, open_or_init, record_paths, run_git
+from ota.store.folder import branch_of, commit_and_diff, lock, open_or_init, record_paths, run_git
 from ota.store.pack import (
     BLOB,
     COMMIT,
@@ -278,16 +278,10 @@ class Repository:
         """
         self._check_open()
         try:
-            commit = self._git.get(commit_id)
-        except (ValueError, pygit2.GitError):
-            return []
-        if not isinstance(commit, pygit2.Commit):
-            return []
-        try:
-            if commit.parents:
-                diff = commit.parents[0].tree.diff_to_tree(commit.tree)
-            else:
-                diff = commit.tree.diff_to_tree(swap=True)
+            found = commit_and_diff(self._git, commit_id)
+            if found is None:
+                return []
+            commit, diff = found
             return [
                 _record(delta.new_file.path, self._data(delta.new_file.id), commit)
                 for delta in diff.deltas
