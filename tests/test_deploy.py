@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -90,13 +91,19 @@ def test_the_entrypoint_refuses_ids_that_are_not_numbers(tmp_path: Path) -> None
 
 def test_the_entrypoint_started_as_another_user_changes_nothing() -> None:
     """`docker run --user UID:GID`: the command runs as that user, no user is created."""
+    # A copy in a folder anyone can read, as the image's /usr/local/bin is (the checkout may not be).
+    readable = Path(tempfile.mkdtemp(prefix="ota-entrypoint-"))
+    readable.chmod(0o755)
+    entrypoint = Path(shutil.copy(ENTRYPOINT, readable))
+    entrypoint.chmod(0o755)
     if os.geteuid() == 0:
-        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", str(ENTRYPOINT)]
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", str(entrypoint)]
     else:
-        command = ["sh", str(ENTRYPOINT)]
+        command = ["sh", str(entrypoint)]
     result = subprocess.run(
         [*command, "id", "-u"], capture_output=True, text=True, env={"PATH": os.environ["PATH"]}
     )
+    shutil.rmtree(readable)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ("65534" if os.geteuid() == 0 else str(os.geteuid()))
 
