@@ -733,15 +733,5 @@ def _settings(config: Path | None, overrides: dict[str, Any]) -> Settings:
         raise _fail(str(error)) from error
 
 
-def _all_types(data: object) -> frozenset[str]:
-    """`ota extract` checks one file: any terms type it declares is accepted."""
-    from ota.declarations import STANDARD_TERMS_TYPES
-
-    declared = (data.get("terms") or data.get("documents") or {}) if isinstance(data, dict) else {}
-    return frozenset(STANDARD_TERMS_TYPES) | (
-        frozenset(declared) if isinstance(declared, dict) else frozenset()
-    )
-
-
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,7 +1,19 @@
-"""The network edge: the only package of ota that talks to the network.
+"""The network edge: fetching terms and everything else that talks to the network for them.
 
-client.py    the Fetcher: plain HTTP, politeness, retries, the browser when needed
-browser.py   headless Chromium, for pages that need client scripts
+client.py       the Fetcher: plain HTTP, politeness, retries, the browser when needed
+transport.py    httpcore's connection pool over the guarded network backend
+guard.py        the address guard: public addresses only, unless told otherwise
+content.py      what a response's bytes mean: MIME type, text in any charset
+codes.py        transport errors named as Node names them (ECONNREFUSED, ENOTFOUND…)
+browser.py      headless Chromium, for pages that need client scripts
+proxy.py        the local proxy through which Chromium connects, guarded
+jsfilters.py    Open Terms Archive's JavaScript filters, run in Chromium
+nssdb.py        a private NSS database so Chromium trusts extra authorities
+lifetime.py     child processes (certutil, Playwright's driver, Chromium) die with ota
+timestamps.py   asking a time-stamping authority to witness a commit
+
+Two other modules talk to the network, each for one purpose outside tracking: ota.report.forge
+(issues on a forge) and ota.report.notify (notifications, through Apprise).
 """
 
 from ota.fetch.client import FULL_DOM, HTML_ONLY, Fetcher, Page

@@ -1,4 +1,4 @@
-"""Fetch pages over HTTP: the only module of ota that talks to the network.
+"""Fetch pages over HTTP: the fetcher that every terms goes through.
 
 One `Fetcher` owns one `httpx.AsyncClient` and is shared by every fetch of a run. It is polite:
 at most `concurrency` requests in flight overall, at most `per_host` per host, and at least
