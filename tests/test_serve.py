@@ -4,6 +4,8 @@ served by the real server, asked over HTTP: the Collection API, the feeds, the p
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import os
 import signal
@@ -310,6 +312,76 @@ def test_feeds_answer_304_when_nothing_changed_since(client: httpx.Client) -> No
     assert older.status_code == 200
     tagged = client.get("/api/v1/feed", headers={"If-None-Match": response.headers["etag"]})
     assert tagged.status_code == 304
+
+
+# -- HTTP as the engine's server (Express) answers ---------------------------------------------------------
+
+
+def test_json_answers_carry_an_etag_and_a_client_that_has_them_gets_a_304(client: httpx.Client) -> None:
+    """Every JSON answer is `application/json; charset=utf-8` with Express's weak ETag (length in hex,
+    SHA-1 in base64); If-None-Match naming it (weakly, or `*`) gets an empty 304; errors never do."""
+    for path in ("/api/v1/services", "/api/v1/service/Example", f"/api/v1/versions/{TOS}", "/api/v1/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"] == "application/json; charset=utf-8"
+        digest = base64.b64encode(hashlib.sha1(response.content).digest()).decode()[:27]
+        tag = response.headers["etag"]
+        assert tag == f'W/"{len(response.content):x}-{digest}"', path
+        for sent in (tag, tag.removeprefix("W/"), f'"other", {tag}', "*"):
+            again = client.get(path, headers={"If-None-Match": sent})
+            assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag, sent
+        assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+        assert client.head(path, headers={"If-None-Match": tag}).status_code == 304
+    changed = client.get(f"/api/v1/versions/{TOS}?limit=1")
+    assert changed.headers["etag"] != client.get(f"/api/v1/versions/{TOS}").headers["etag"]
+    missing = client.get("/api/v1/service/Nobody", headers={"If-None-Match": "*"})
+    assert missing.status_code == 404 and missing.json() == {"error": "Service not found"}
+    assert missing.headers["content-type"] == "application/json; charset=utf-8" and "etag" in missing.headers
+    unknown = client.get("/api/v1/no/such/route")
+    assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/json; charset=utf-8"
+    feed = client.get("/api/v1/feed")
+    digest = base64.b64encode(hashlib.sha1(feed.content).digest()).decode()[:27]
+    assert feed.headers["etag"] == f'W/"{len(feed.content):x}-{digest}"'
+
+
+def test_every_route_answers_the_same_with_one_trailing_slash(client: httpx.Client) -> None:
+    """`/services/`, `/service/ID/`, `/version/ID/TYPE/latest/`… answer as without the slash (Express's
+    non-strict routing); two slashes are not a route."""
+    version_id = get_json(client, f"/api/v1/versions/{TOS}")["data"][0]["id"]
+    for path in (
+        "/api/v1/services",
+        "/api/v1/service/Example",
+        f"/api/v1/service/{quote('Service B!')}",
+        "/api/v1/metadata",
+        "/api/v1/versions",
+        "/api/v1/versions/Example",
+        f"/api/v1/versions/{TOS}",
+        f"/api/v1/version/{version_id}",
+        f"/api/v1/version/{TOS}/latest",
+        f"/api/v1/diff/{version_id}",
+        "/api/v1/feed",
+        f"/api/v1/feed/{TOS}",
+        "/api/v1/openapi.json",
+        "/api/v1/service/Nobody",
+    ):
+        plain, slashed = client.get(path), client.get(f"{path}/")
+        assert (slashed.status_code, slashed.content) == (plain.status_code, plain.content), path
+    for path in ("/api/v1/services//", "/api/v1/service/Example//"):
+        assert client.get(path).status_code == 404
+
+
+def test_docs_asked_for_json_answer_the_openapi_description(client: httpx.Client) -> None:
+    """GET /docs/ (or /docs) with an Accept naming JSON is the OpenAPI description, as the engine's;
+    a browser still gets ota's page."""
+    description = get_json(client, "/api/v1/openapi.json")
+    for path in ("/api/v1/docs/", "/api/v1/docs"):
+        for accept in ("application/json", "application/json, text/plain, */*"):
+            response = client.get(path, headers={"Accept": accept})
+            assert response.status_code == 200 and response.json() == description, (path, accept)
+            assert response.headers["content-type"] == "application/json; charset=utf-8"
+        page = client.get(path, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "GET /api/v1/services" in page.text
 
 
 # -- the API's description and the guards ---------------------------------------------------------------

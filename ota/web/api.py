@@ -3,20 +3,26 @@
 Routes and bodies are those of OTA's engine: 14.1's `/services`, `/service/ID`,
 `/version/ID/TYPE/DATE`, `/metadata` and Atom feeds, and the later `/versions[/ID[/TYPE]]`,
 `/version/VERSION_ID`, `/version/ID/TYPE/latest`, with JSON 404 bodies. ota adds `/diff/…` (a
-word-level diff as JSON), `/openapi.json` and `/docs`. Where ota differs on purpose, the function
-says so. Nothing here runs git: lookups go to the index, contents are read by blob id.
+word-level diff as JSON), `/openapi.json` and `/docs`. As the engine's (Express): every route also
+answers with one trailing slash, JSON is `application/json; charset=utf-8` with a weak ETag, and a
+client that already has a 200's body (`If-None-Match`) gets a 304. Where ota differs on purpose, the
+function says so. Nothing here runs git: lookups go to the index, contents are read by blob id.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from ota import __version__
 from ota.web import feeds
@@ -31,6 +37,41 @@ WELCOME = (
     "Welcome to an instance of the Open Terms Archive API. Documentation is available at /docs. "
     "Learn more on Open Terms Archive on https://opentermsarchive.org."
 )
+
+
+def etag(body: bytes | memoryview) -> str:
+    """The weak ETag Express (the engine's server) gives a body: `W/"LENGTH-SHA1"`, the length in hex
+    and the SHA-1 in base64 cut to 27 characters. A cache validator, not a signature."""
+    digest = base64.b64encode(hashlib.sha1(body).digest()).decode("ascii")[:27]
+    return f'W/"{len(body):x}-{digest}"'
+
+
+def fresh(if_none_match: str | None, tag: str) -> bool:
+    """Whether a client's `If-None-Match` names `tag` (`*`, or weak comparison), as Express's `fresh`."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    bare = tag.removeprefix("W/")
+    return any(token.strip().removeprefix("W/") == bare for token in if_none_match.split(","))
+
+
+class JSONAnswer(JSONResponse):
+    """A JSON answer as the engine's: `application/json; charset=utf-8`, a weak ETag, and a 304
+    (ETag only, no body) for a 2xx the client already has."""
+
+    media_type = "application/json; charset=utf-8"
+
+    def __init__(self, content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> None:
+        super().__init__(content, status_code=status_code, headers=headers)
+        self.headers["ETag"] = etag(self.body)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        tag = self.headers["ETag"]
+        if 200 <= self.status_code < 300 and fresh(Headers(scope=scope).get("if-none-match"), tag):
+            await Response(status_code=304, headers={"ETag": tag})(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def archive_of(request: Request) -> Archive:
@@ -48,20 +89,20 @@ def api_base(request: Request) -> str:
 
 
 def error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+    return JSONAnswer({"error": message}, status_code=status)
 
 
 # -- services and metadata ----------------------------------------------------------------------------
 
 
 async def welcome(request: Request) -> Response:
-    return JSONResponse({"message": WELCOME})
+    return JSONAnswer({"message": WELCOME})
 
 
 async def services(request: Request) -> Response:
     """`[{id, name, terms: [{type}]}]`, services by ID, terms as declared."""
     archive = archive_of(request)
-    return JSONResponse(
+    return JSONAnswer(
         [
             {"id": service.id, "name": service.name, "terms": [{"type": t} for t in service.terms]}
             for service in archive.services.values()
@@ -84,7 +125,7 @@ async def service(request: Request) -> Response:
         entry = entries.get(terms_type, {})
         documents = entry.get("combine") or [entry]
         terms.append({"type": terms_type, "sourceDocuments": [_source_document(d, entry) for d in documents]})
-    return JSONResponse({"id": declared.id, "name": declared.name, "terms": terms})
+    return JSONAnswer({"id": declared.id, "name": declared.name, "terms": terms})
 
 
 def _source_document(document: dict[str, Any], terms: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +156,7 @@ async def metadata(request: Request) -> Response:
         "totalTerms": sum(len(s.terms) for s in archive.services.values()),
         "engineVersion": __version__,
     }
-    return JSONResponse({**_json_dates(archive.metadata), **dynamic})
+    return JSONAnswer({**_json_dates(archive.metadata), **dynamic})
 
 
 def _json_dates(value: Any) -> Any:
@@ -213,7 +254,7 @@ async def versions(request: Request) -> Response:
         return error(404, f'No versions found for service "{service_id}"')
     found = archive.index.recent(limit=limit, offset=offset, service_id=service_scope, path=path)
     data = [{**_item(v), **_stats(v)} if path else _item(v) for v in found]
-    return JSONResponse({"data": data, "count": total, "limit": limit, "offset": offset})
+    return JSONAnswer({"data": data, "count": total, "limit": limit, "offset": offset})
 
 
 async def version_by_id(request: Request) -> Response:
@@ -222,7 +263,7 @@ async def version_by_id(request: Request) -> Response:
     version = archive.index.version(version_id) if _VERSION_ID.match(version_id) else None
     if version is None or version.kind not in RECORD_KINDS:
         return error(404, f'No version found with ID "{version_id}"')
-    return JSONResponse({**_detail(archive, version), **_stats(version)})
+    return JSONAnswer({**_detail(archive, version), **_stats(version)})
 
 
 async def latest_version(request: Request) -> Response:
@@ -232,7 +273,7 @@ async def latest_version(request: Request) -> Response:
     version = archive.index.latest(terms.path) if terms is not None else None
     if version is None:
         return error(404, f'No version found for service "{service_id}" and terms type "{terms_type}"')
-    return JSONResponse(_detail(archive, version))
+    return JSONAnswer(_detail(archive, version))
 
 
 async def version_at(request: Request) -> Response:
@@ -250,7 +291,7 @@ async def version_at(request: Request) -> Response:
     version = archive.index.in_force(terms.path, date) if terms is not None else None
     if version is None:
         return error(404, f"No version found for date {text}")
-    return JSONResponse(
+    return JSONAnswer(
         {"id": version.id, "fetchDate": iso(version.date), "content": archive.text(version.blob)}
     )
 
@@ -298,7 +339,7 @@ async def diff(request: Request) -> Response:
             v for v in archive.index.timeline(new.path) if v.blob == new.base_blob and v.date <= new.date
         ]
         before = {"id": previous[-1].id, "fetchDate": iso(previous[-1].date)} if previous else None
-    return JSONResponse(
+    return JSONAnswer(
         {
             "serviceId": new.service_id,
             "termsType": new.terms_type,
@@ -345,13 +386,9 @@ async def feed(request: Request) -> Response:
         terms_type=terms_type,
         version_url_template=archive.settings.serve.version_url_template,
     )
-    body = feeds.atom(description, entries)
-    etag = (
-        'W/"' + hashlib.sha1(body.encode("utf-8")).hexdigest()[:27] + '"'
-    )  # a cache validator, not a signature
-    headers["ETag"] = etag
-    match = request.headers.get("if-none-match")
-    if match and etag in [m.strip() for m in match.split(",")]:
+    body = feeds.atom(description, entries).encode("utf-8")
+    headers["ETag"] = etag(body)
+    if fresh(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/atom+xml; charset=utf-8", headers=headers)
 
@@ -361,26 +398,30 @@ async def not_found(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
-    """The API's routes, relative to its prefix (`BASE_PATH/v1`)."""
+    """The API's routes, relative to its prefix (`BASE_PATH/v1`), each also with a trailing slash
+    (Express's non-strict routing: `/services/` is `/services`)."""
     from ota.web.openapi import docs, openapi
 
+    table: list[tuple[str, Callable[[Request], Awaitable[Response]]]] = [
+        ("/services", services),
+        ("/service/{service_id}", service),
+        ("/metadata", metadata),
+        ("/versions", versions),
+        ("/versions/{service_id}", versions),
+        ("/versions/{service_id}/{terms_type}", versions),
+        ("/version/{version_id}", version_by_id),
+        ("/version/{service_id}/{terms_type}/latest", latest_version),
+        ("/version/{service_id}/{terms_type}/{date}", version_at),
+        ("/diff/{to_id}", diff),
+        ("/diff/{from_id}/{to_id}", diff),
+        ("/feed", feed),
+        ("/feed/{service_id}", feed),
+        ("/feed/{service_id}/{terms_type}", feed),
+        ("/openapi.json", openapi),
+        ("/docs", docs),
+    ]
     return [
         Route("/", welcome),
-        Route("/services", services),
-        Route("/service/{service_id}", service),
-        Route("/metadata", metadata),
-        Route("/versions", versions),
-        Route("/versions/{service_id}", versions),
-        Route("/versions/{service_id}/{terms_type}", versions),
-        Route("/version/{version_id}", version_by_id),
-        Route("/version/{service_id}/{terms_type}/latest", latest_version),
-        Route("/version/{service_id}/{terms_type}/{date}", version_at),
-        Route("/diff/{to_id}", diff),
-        Route("/diff/{from_id}/{to_id}", diff),
-        Route("/feed", feed),
-        Route("/feed/{service_id}", feed),
-        Route("/feed/{service_id}/{terms_type}", feed),
-        Route("/openapi.json", openapi),
-        Route("/docs", docs),
+        *(Route(path + slash, endpoint) for path, endpoint in table for slash in ("", "/")),
         Route("/{rest:path}", not_found),
     ]

@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -109,12 +109,12 @@ def create_app(settings: Settings, *, count_in_background: bool = True) -> Starl
     async def server_error(request: Request, exc: Exception) -> Response:
         logger.exception("error answering %s", request.url.path, exc_info=exc)
         if request.url.path.startswith(prefix):
-            return JSONResponse({"error": "Internal Server Error"}, status_code=500)
+            return api.JSONAnswer({"error": "Internal Server Error"}, status_code=500)
         return PlainTextResponse("Internal Server Error", status_code=500)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith(prefix):
-            return JSONResponse({"error": "Not found"}, status_code=404)
+            return api.JSONAnswer({"error": "Not found"}, status_code=404)
         response: Response = templates.TemplateResponse(
             request, "message.html", {"title": "Not found", "text": "There is no page here."}, status_code=404
         )

@@ -1,5 +1,7 @@
 """The Collection API described in OpenAPI 3.1 (`/openapi.json`) and as a page (`/docs`).
 
+`/docs` asked for JSON (an `Accept` naming json) answers the description, as the engine's does.
+
 The page is rendered here from the same description, on the server: it needs no script and no
 other origin (OTA serves Swagger UI; its assets would have to come from a CDN or be vendored).
 """
@@ -11,9 +13,10 @@ import json
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from ota import __version__
+from ota.web.api import JSONAnswer
 
 
 def _path_parameter(name: str, description: str, example: str) -> dict[str, Any]:
@@ -362,11 +365,14 @@ def description(api_prefix: str = "/api/v1") -> dict[str, Any]:
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(description(request.app.state.api_prefix))
+    return JSONAnswer(description(request.app.state.api_prefix))
 
 
 async def docs(request: Request) -> Response:
+    """The page for people; the description for machines (the engine's test: `Accept` matches json)."""
     document = description(request.app.state.api_prefix)
+    if "json" in request.headers.get("accept", ""):
+        return JSONAnswer(document)
     operations = [
         {
             "path": path,
