@@ -681,7 +681,7 @@ def serve(
 def dataset(
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="The ZIP file to write [dataset-TITLE-YYYY-MM-DD.zip]."),
+        typer.Option("--output", "-o", help="The ZIP file to write [TITLE-YYYY-MM-DD.zip, as OTA names it]."),
     ] = None,
     versions: Annotated[Path | None, typer.Option(help="Versions repository [./versions].")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,

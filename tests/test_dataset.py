@@ -4,18 +4,24 @@ Terms Archive's ZIP (layout, file names, contents, README, LICENSE)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import subprocess
 import time
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from ota.cli import app
-from ota.dataset import long_date, readme
+from ota.dataset import default_name, long_date, readme
+from ota.dataset.renaming import Rules, engine_rules, rename
+from ota.store.records import CHANGE, TECHNICAL_UPGRADE
+from ota.store.records import FIRST_RECORD as FIRST
 from tests.serving import make_collection
 
 
@@ -56,7 +62,7 @@ def test_the_dataset_holds_every_version_in_otas_layout(tmp_path: Path, httpserv
         assert texts[2] == versions_repository.read_text("utf-8")
         text = archive.read("demo/README.md").decode("utf-8")
         assert text.startswith(
-            f"# Open Terms Archive — Demo & Co collection — {long_date(datetime.now(UTC))} dataset\n"
+            f"# Open Terms Archive — Demo & Co collection — {long_date(datetime.now(UTC))}\n\n"
         )
         assert "the contractual documents of 2 service providers" in text
         assert "[https://example.org/demo-versions](https://example.org/demo-versions)" in text
@@ -67,7 +73,7 @@ def test_the_dataset_holds_every_version_in_otas_layout(tmp_path: Path, httpserv
 def test_the_default_name_is_otas_and_a_missing_repository_is_one_line(
     tmp_path: Path, httpserver: HTTPServer
 ) -> None:
-    """Without --output the archive is dataset-TITLE-YYYY-MM-DD.zip; no versions repository: exit 2."""
+    """Without --output the archive is the engine's TITLE-YYYY-MM-DD.zip; no versions repository: exit 2."""
     tracked = make_collection(tmp_path, httpserver)
     missing = CliRunner().invoke(app, ["dataset", "--config", str(tracked.config)])
     assert missing.exit_code == 2 and missing.output.count("\n") == 1 and "versions" in missing.output
@@ -84,7 +90,7 @@ def test_the_default_name_is_otas_and_a_missing_repository_is_one_line(
         result = CliRunner().invoke(app, ["dataset"])
     finally:
         os.chdir(previous)
-    name = f"dataset-demo-{datetime.now(UTC):%Y-%m-%d}"
+    name = f"demo-{datetime.now(UTC):%Y-%m-%d}"
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(tmp_path / f"{name}.zip") as archive:
         assert f"{name}/README.md" in archive.namelist() and len(archive.namelist()) == 5
@@ -126,8 +132,115 @@ def test_the_readme_names_the_period_and_leaves_out_an_unknown_repository() -> N
         versions_url="",
     )
     assert text.startswith(
-        "# Open Terms Archive — t — November 3, 2025 dataset\n\nThis dataset consolidates the "
+        "# Open Terms Archive — t — November 3, 2025\n\nThis dataset consolidates the "
         "contractual documents of 380 service providers, in all their versions that were "
         "accessible online between October 3, 2012 and November 3, 2025.\n"
     )
     assert "[](" not in text
+
+
+def _commit(repo: Path, path: str, text: str, subject: str, stamp: str) -> None:
+    """A record committed by hand, dated `stamp` (author and committer)."""
+    file = repo / path
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(text, "utf-8")
+    env = {**os.environ, "GIT_AUTHOR_DATE": f"{stamp} +0000", "GIT_COMMITTER_DATE": f"{stamp} +0000"}
+    subprocess.run(["git", "-C", str(repo), "add", "--", path], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", subject], check=True, env=env)
+
+
+@pytest.mark.usefixtures("git_env")
+def test_a_dataset_names_its_files_as_the_engines_with_its_renaming_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A versions repository holding services and terms types the engine's rules rename, exported:
+    the same entries, in the same order, with the same contents as the engine 14.1's archive (the
+    listing below follows its `generate` and `applyRules`), every file readable by all, the README
+    titled as the engine's and counting services once renamed."""
+    monkeypatch.chdir(tmp_path)  # no declarations or metadata.yml: the title is "ota"
+    repo = tmp_path / "versions"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    records = [  # file, content, subject, seconds since 1700000000
+        ("Grok/Terms of Service.md", "Grok 1", FIRST, 0),
+        ("OpenAI/Terms Of Service.md", "OpenAI 1", FIRST, 100),
+        ("BlaBlaCar/Commercial Terms.md", "Sale 1", FIRST, 200),
+        ("Github/privacy_policy.md", "GitHub 1", FIRST, 300),
+        ("Example/Privacy Policy.md", "Example 1", FIRST, 400),
+        ("README.md", "not a record", "Add README", 450),
+        ("Grok/Terms of Service.md", "Grok 2", CHANGE, 500),
+        # one second: a technical upgrade, then the change fetched with it
+        ("Example/Privacy Policy.md", "Example 1b", TECHNICAL_UPGRADE, 600),
+        ("Example/Privacy Policy.md", "Example 2", CHANGE, 600),
+        # one second, two terms: the engine lists the newer commit first
+        ("Grok/Privacy Policy.md", "Grok P", FIRST, 700),
+        ("Example/Terms of Service.md", "Example T", FIRST, 700),
+    ]
+    for path, text, subject, seconds in records:
+        _commit(repo, path, text, f"{subject} {path[:-3]}", str(1_700_000_000 + seconds))
+    output = tmp_path / "out" / "genai-2025-01-01.zip"
+    result = CliRunner().invoke(app, ["dataset", "--versions", str(repo), "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert f"{output}: 10 versions of 6 services" in result.output
+    expected = [
+        ("xAI/Terms of Service/2023-11-14T22-13-20Z.md", "Grok 1"),
+        ("ChatGPT/Terms of Service/2023-11-14T22-15-00Z.md", "OpenAI 1"),
+        ("DALL·E/Terms of Service/2023-11-14T22-15-00Z.md", "OpenAI 1"),
+        ("BlaBlaCar/General Conditions of Sale/2023-11-14T22-16-40Z.md", "Sale 1"),
+        ("GitHub/Privacy Policy/2023-11-14T22-18-20Z.md", "GitHub 1"),
+        ("Example/Privacy Policy/2023-11-14T22-20-00Z.md", "Example 1"),
+        ("xAI/Terms of Service/2023-11-14T22-21-40Z.md", "Grok 2"),
+        # the engine writes "Example 2" then "Example 1b" under this name; ota only the newer
+        ("Example/Privacy Policy/2023-11-14T22-23-20Z.md", "Example 2"),
+        ("Example/Terms of Service/2023-11-14T22-25-00Z.md", "Example T"),
+        ("xAI/Privacy Policy/2023-11-14T22-25-00Z.md", "Grok P"),
+        ("README.md", None),
+        ("LICENSE", None),
+    ]
+    with zipfile.ZipFile(output) as archive:
+        entries = archive.infolist()
+        assert [entry.filename for entry in entries] == [f"genai-2025-01-01/{name}" for name, _ in expected]
+        for entry, (_, text) in zip(entries, expected, strict=True):
+            mode = entry.external_attr >> 16
+            assert stat.S_ISREG(mode) and stat.S_IMODE(mode) == 0o644, entry.filename
+            if text is not None:
+                assert archive.read(entry).decode("utf-8") == text, entry.filename
+        readme_text = archive.read("genai-2025-01-01/README.md").decode("utf-8")
+    title, _, body = readme_text.partition("\n\n")
+    assert title == f"# Open Terms Archive — ota — {long_date(datetime.now(UTC))}"
+    assert body.startswith(
+        "This dataset consolidates the contractual documents of 6 service providers, in all their versions "
+        "that were accessible online between November 14, 2023 and November 14, 2023.\n"
+    )
+
+
+def test_the_engines_rules_rename_a_service_into_one_or_several_and_its_terms_types() -> None:
+    """`rename` applies the engine's three rules in its order: service, terms type, terms type of that
+    service; a service that became several gives one name each; others are left as they are."""
+    rules = engine_rules()
+    assert rename("Grok", "Terms of Service", rules) == [("xAI", "Terms of Service")]
+    assert rename("OpenAI", "cookies_policy", rules) == [
+        ("ChatGPT", "Trackers Policy"),
+        ("DALL·E", "Trackers Policy"),
+    ]
+    assert rename("BlaBlaCar", "Commercial Terms", rules) == [("BlaBlaCar", "General Conditions of Sale")]
+    assert rename("Skype", "undefined", rules) == [("Skype", "Parent Organization Terms")]
+    assert rename("Mistral AI", "Terms of Service", rules) == [("Mistral AI", "Terms of Service")]
+    # the engine carries the terms type renamed for one new service over to the next
+    carried = Rules(
+        service_names={"Old": ["A", "B"]},
+        terms_types={},
+        terms_types_by_service={"A": {"T": "U"}, "B": {"U": "V", "T": "W"}},
+    )
+    assert rename("Old", "T", carried) == [("A", "U"), ("B", "V")]
+    assert (
+        rename("Gone", "T", Rules(service_names={"Gone": []}, terms_types={}, terms_types_by_service={}))
+        == []
+    )
+
+
+def test_the_default_name_is_the_engines_sanitized_title_and_the_date() -> None:
+    """The title lowercased, anything but ASCII letters, digits, `.`, `-`, `_` as `-` (one per UTF-16
+    unit, as JavaScript counts), then the release's UTC date."""
+    release = datetime(2025, 1, 2, 23, 30, tzinfo=UTC)
+    assert default_name("Demo & Co collection", release) == "demo---co-collection-2025-01-02.zip"
+    assert default_name("GenAI EU 😀.x_y-Z", release) == "genai-eu---.x_y-z-2025-01-02.zip"

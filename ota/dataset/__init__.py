@@ -1,21 +1,24 @@
 """`ota dataset`: every version of the collection in Open Terms Archive's dataset layout, as a ZIP.
 
-    dataset-TITLE-YYYY-MM-DD/README.md
-    dataset-TITLE-YYYY-MM-DD/LICENSE                              the ODbL 1.0, as OTA ships it
-    dataset-TITLE-YYYY-MM-DD/SERVICE_ID/TERMS TYPE/YYYY-MM-DDTHH-MM-SSZ.md
+    TITLE-YYYY-MM-DD/README.md
+    TITLE-YYYY-MM-DD/LICENSE                              the ODbL 1.0, as OTA ships it
+    TITLE-YYYY-MM-DD/SERVICE_ID/TERMS TYPE/YYYY-MM-DDTHH-MM-SSZ.md
 
-As OTA's engine does: every record is exported, technical upgrades included, oldest first; files
-are named by the version's date; the README counts the services and gives the first and last dates.
-The archive is written as the history is read, one version at a time, so memory does not grow with
-the history; it is written beside its destination and renamed when complete.
+As OTA's engine (14.1) does: every record is exported, technical upgrades included, oldest first;
+services and terms types are renamed by the engine's rules (`renaming.py`: Grok's versions are filed
+under `xAI/`, OpenAI's under both `ChatGPT/` and `DALL·E/`); files are named by the version's date
+and readable by all (0644); the README counts the (renamed) services and gives the first and last
+dates. The archive is written as the history is read, one version at a time, so memory does not
+grow with the history; it is written beside its destination and renamed when complete.
 
-Where ota differs on purpose: two versions of one terms dated the same second (a technical upgrade
-and the change right after it, README's "How records are dated") would be two ZIP entries with one
-name; ota keeps only the last one, the one in force at that date, which is also what unpacking
-OTA's archive leaves. A commit that is not a record (its subject is not one of OTA's) is not
-exported (OTA selects records with `git log --grep`, which matches those words anywhere in a
-message). Without a versions repository URL (metadata.yml's `versions`), the README leaves out
-the sentence linking to it.
+Where ota differs on purpose: two versions filed under one name (one terms' versions dated the same
+second, a technical upgrade and the change right after it, README's "How records are dated"; or
+two old names renamed into one) would be two ZIP entries with one name. The engine writes both,
+the newer first (it sorts `git log`'s newest-first list by date, a stable sort), so unpacking its
+archive leaves the older one; ota writes one, the newer, which is the version in force at that
+date. A commit that is not a record (its subject is not one of OTA's) is not exported (OTA selects
+records with `git log --grep`, which matches those words anywhere in a message). Without a versions
+repository URL (metadata.yml's `versions`), the README leaves out the sentence linking to it.
 """
 
 from __future__ import annotations
@@ -29,12 +32,15 @@ from importlib import resources
 from pathlib import Path
 
 from ota.collection import Collection, load_collection
+from ota.dataset.renaming import Rules, engine_rules, rename
 from ota.errors import DeclarationError, RecordError
 from ota.settings import Settings
 from ota.store.reader import Change, RepositoryReader
 from ota.web.index import kind_of, terms_of
 
 _LICENSE = "ODbL-1.0.md"
+#: Regular files readable by all (the engine's archiver writes 0644; zipfile's default is 0600).
+_FILE_MODE = 0o100644 << 16
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ def readme(
         else "This dataset is tailored for datascientists and other analysts.\n\n"
     )
     return (
-        f"# Open Terms Archive — {title} — {long_date(release)} dataset\n\n"
+        f"# Open Terms Archive — {title} — {long_date(release)}\n\n"
         f"This dataset consolidates the contractual documents of {services} service providers, in all their "
         f"versions that were accessible online between {long_date(first)} and {long_date(last)}.\n\n"
         f"{explore}"
@@ -115,8 +121,12 @@ def version_file(service_id: str, terms_type: str, date: datetime) -> str:
 
 
 def default_name(title: str, release: datetime) -> str:
-    """OTA's archive name: `dataset-TITLE-YYYY-MM-DD.zip`."""
-    return f"dataset-{title}-{release:%Y-%m-%d}.zip"
+    """OTA's archive name: `TITLE-YYYY-MM-DD.zip`, the title lowercased and any character but ASCII
+    letters, digits, `.`, `-` and `_` written `-` (one per UTF-16 unit, as JavaScript's `replace`)."""
+    lowered = title.lower()
+    kept = {char for char in lowered if char.isascii() and (char.isalnum() or char in ".-_")}
+    sanitized = "".join(char if char in kept else "-" * (2 if ord(char) > 0xFFFF else 1) for char in lowered)
+    return f"{sanitized}-{release.astimezone(UTC):%Y-%m-%d}.zip"
 
 
 def export_dataset(
@@ -137,7 +147,7 @@ def export_dataset(
     title = settings.dataset.title or str(metadata.get("name") or metadata.get("id") or "ota")
     path = output if output is not None else Path(default_name(title, release))
     folder = path.name[: -len(".zip")] if path.name.endswith(".zip") else path.name
-    records = _records(reader)
+    records = _entries(reader, engine_rules())
     if not records:
         raise RecordError(settings.versions, "has no versions yet: no dataset written")
     if on_total is not None:
@@ -148,14 +158,11 @@ def export_dataset(
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-            for change in records:
-                service_id, terms_type = terms_of(change.path)  # type: ignore[misc]
+            for service_id, name, change in records:
                 services.add(service_id)
                 first = change.date if first is None or change.date < first else first
                 last = change.date if last is None or change.date > last else last
-                entry = zipfile.ZipInfo(f"{folder}/{version_file(service_id, terms_type, change.date)}")
-                entry.date_time = change.date.timetuple()[:6]
-                entry.compress_type = zipfile.ZIP_DEFLATED
+                entry = _info(f"{folder}/{name}", change.date.timetuple())
                 archive.writestr(entry, reader.blob(change.blob_id))  # type: ignore[arg-type]
                 if on_version is not None:
                     on_version(change)
@@ -180,19 +187,25 @@ def export_dataset(
     return Exported(path, len(records), len(services), first, last)
 
 
-def _records(reader: RepositoryReader) -> list[Change]:
-    """The versions to export, oldest first: records only, one per terms and second (the last)."""
-    chosen: dict[tuple[str, int], Change] = {}
+def _entries(reader: RepositoryReader, rules: Rules) -> list[tuple[str, str, Change]]:
+    """(service ID, file name, version) to export, named and ordered as the engine does: records
+    only, renamed by `rules`, by date, versions of one second newest first (the engine sorts `git
+    log`'s newest-first list by date, a stable sort); one per file name (the newest commit)."""
+    chosen: dict[str, tuple[str, str, Change]] = {}
     for change in reader.log():
-        if change.blob_id is None or terms_of(change.path) is None or kind_of(change.subject) == "other":
+        terms = terms_of(change.path)
+        if change.blob_id is None or terms is None or kind_of(change.subject) == "other":
             continue
-        chosen[(change.path, int(change.date.timestamp()))] = change  # a later commit wins
-    return sorted(chosen.values(), key=lambda change: (change.date, change.order))
+        for service_id, terms_type in rename(*terms, rules):
+            name = version_file(service_id, terms_type, change.date)
+            chosen[name] = (service_id, name, change)  # a later commit wins
+    return sorted(chosen.values(), key=lambda entry: (entry[2].date, -entry[2].order))
 
 
 def _info(name: str, date_time: tuple[int, ...]) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=date_time[:6])  # type: ignore[arg-type]
     info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = _FILE_MODE
     return info
 
 
