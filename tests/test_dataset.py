@@ -3,6 +3,7 @@ Terms Archive's ZIP (layout, file names, contents, README, LICENSE)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
+import ota.dataset
 from ota.cli import app
 from ota.dataset import default_name, long_date, readme
 from ota.dataset.renaming import Rules, engine_rules, rename
@@ -244,3 +246,12 @@ def test_the_default_name_is_the_engines_sanitized_title_and_the_date() -> None:
     release = datetime(2025, 1, 2, 23, 30, tzinfo=UTC)
     assert default_name("Demo & Co collection", release) == "demo---co-collection-2025-01-02.zip"
     assert default_name("GenAI EU 😀.x_y-Z", release) == "genai-eu---.x_y-z-2025-01-02.zip"
+
+
+def test_the_rules_are_the_engines_files_unchanged() -> None:
+    """The three rule files are byte for byte those their README names (copied from the engine)."""
+    folder = Path(ota.dataset.__file__).parent / "rules"
+    listed = re.findall(r"^    ([0-9a-f]{64})  (\S+\.json)$", (folder / "README.md").read_text("utf-8"), re.M)
+    assert sorted(name for _, name in listed) == sorted(path.name for path in folder.glob("*.json"))
+    for digest, name in listed:
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name

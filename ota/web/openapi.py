@@ -356,7 +356,11 @@ def description(api_prefix: str = "/api/v1") -> dict[str, Any]:
         "info": {
             "title": "Open Terms Archive Collection API (ota)",
             "version": __version__,
-            "description": "The versions of the terms this collection tracks: as JSON, and as Atom feeds.",
+            "description": (
+                "The versions of the terms this collection tracks: as JSON, and as Atom feeds. Every answer "
+                "carries an ETag (a 304 answers an If-None-Match naming it); every path also answers with a "
+                "trailing slash."
+            ),
         },
         "servers": [{"url": api_prefix}],
         "paths": paths,
