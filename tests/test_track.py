@@ -562,3 +562,57 @@ def test_a_bug_is_an_internal_failure_of_one_terms(tmp_path: Path) -> None:
     outcomes = {outcome.service_id: outcome for outcome in asyncio.run(go())}
     assert outcomes["A"].stage is Stage.INTERNAL and isinstance(outcomes["A"].error, ZeroDivisionError)
     assert outcomes["B"].status == "first"
+
+
+def test_a_run_where_no_host_resolves_says_the_machine_may_be_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every host's name fails to resolve (the resolver does not answer: this machine is offline):
+    one line says so instead of one failure per terms; the status file still names each terms.
+    (Names are refused here, before any query leaves the machine.)"""
+    import socket
+
+    def offline(host: object, *args: object, **kwargs: object) -> object:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", offline)
+    declarations = tmp_path / "declarations"
+    declarations.mkdir()
+    for name in ("Alpha", "Beta", "Gamma"):
+        terms = {"Terms of Service": {"fetch": f"https://{name.lower()}.example/terms", "select": "main"}}
+        (declarations / f"{name}.json").write_text(json.dumps({"name": name, "terms": terms}))
+    (tmp_path / "ota.toml").write_text("[track]\nextract_workers = 1\n")
+
+    code, output = track(tmp_path)
+
+    assert code == 1, output
+    lines = output.splitlines()
+    assert lines[0].startswith("0 terms tracked") and "3 failed" in lines[0]
+    assert lines[1:] == [
+        "failed: no host could be resolved: is this machine offline? "
+        "(3 terms on 3 hosts, every one ENOTFOUND or EAI_AGAIN)"
+    ]
+    status = json.loads((tmp_path / ".ota" / "status.json").read_text("utf-8"))
+    assert "EAI_AGAIN" in json.dumps(status["failing"])
+
+
+def test_one_host_that_does_not_resolve_is_a_failure_of_its_own(
+    site: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A single name that does not resolve (a typo, a domain gone) is reported as the failure it is."""
+    import socket
+
+    resolve = socket.getaddrinfo
+
+    def typo(host: object, *args: object, **kwargs: object) -> object:
+        if host == "examlpe.example":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return resolve(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", typo)
+    terms = {"Imprint": {"fetch": "https://examlpe.example/", "select": "main"}}
+    extra = {"Typo": {"name": "Typo", "terms": terms}}
+    code, output = track(write_collection(tmp_path, site, extra))
+    assert code == 1, output
+    assert "offline" not in output
+    assert "failed: Typo › Imprint: Network system error ENOTFOUND occurred" in output

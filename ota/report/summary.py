@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from ota.errors import DeclarationError, OtaError
+from ota.errors import DeclarationError, FetchError, OtaError
 from ota.track import Outcome, Stage
 
 
@@ -89,6 +90,13 @@ def summary_lines(report: Report) -> list[str]:
             lines.extend(
                 f"suspect: {outcome.service_id} › {outcome.terms_type}: {error}" for error in outcome.errors
             )
+    unresolved = _unresolved_hosts(report)
+    if unresolved:
+        lines.append(
+            "failed: no host could be resolved: is this machine offline? "
+            f"({report.count('failed')} terms on {len(unresolved)} hosts, every one ENOTFOUND or EAI_AGAIN)"
+        )
+        return lines
     for outcome in by_terms:
         if outcome.status != "failed":
             continue
@@ -98,5 +106,24 @@ def summary_lines(report: Report) -> list[str]:
             )
     return lines
 
+
+def _unresolved_hosts(report: Report) -> set[str]:
+    """The hosts of a run in which nothing was tracked and every terms failed because its host's
+    name could not be resolved, when there are several (one host is more likely a typo than a
+    machine offline); else none."""
+    failed = [outcome for outcome in report.outcomes if outcome.status == "failed"]
+    if report.tracked or not failed:
+        return set()
+    hosts = set()
+    for outcome in failed:
+        for error in outcome.errors:
+            if not isinstance(error, FetchError) or not _NAME_NOT_RESOLVED.intersection(str(error).split()):
+                return set()
+            hosts.add(urlsplit(error.url).hostname or error.url)
+    return hosts if len(hosts) > 1 else set()
+
+
+#: The codes of a name that could not be resolved (no such name, or no resolver answering).
+_NAME_NOT_RESOLVED = {"ENOTFOUND", "EAI_AGAIN"}
 
 _RECORDED = {"first": "first record", "change": "changed", "upgrade": "technical upgrade"}
