@@ -137,7 +137,8 @@ def test_the_systemd_units_are_valid(tmp_path: Path) -> None:
 
 
 def test_the_units_run_what_the_readme_says() -> None:
-    """The timer's unit tracks once, the scheduled one tracks on schedule, both from the collection."""
+    """The timer's unit tracks once, the scheduled one tracks on schedule, both from the collection,
+    with ota in /srv/ota/.venv as the cron line has it; each unit's documentation is ota's README."""
     track = (SYSTEMD / "ota-track.service").read_text("utf-8")
     assert "ExecStart=/srv/ota/.venv/bin/ota track --no-progress" in track and "SuccessExitStatus=1" in track
     assert "OnCalendar=*-*-* 00,12:30:00 UTC" in (SYSTEMD / "ota-track.timer").read_text("utf-8")
@@ -145,3 +146,7 @@ def test_the_units_run_what_the_readme_says() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     for name in ("ota-track.service", "ota-track.timer", "ota.service", "ota-serve.service", "compose.yaml"):
         assert name in readme
+    for unit in SYSTEMD.iterdir():
+        assert "Documentation=file:///srv/ota/README.md" in unit.read_text("utf-8"), unit.name
+    [cron] = [line for line in readme.splitlines() if line.startswith("30 */12 * * *")]
+    assert "cd /srv/collection && /srv/ota/.venv/bin/ota track" in cron
