@@ -1,38 +1,62 @@
 # ota: tracks the collection mounted at /collection on its schedule; `ota serve` from the same image.
 #
 #   docker build -t ota .
-#   docker run -d --name ota -e PUID=$(id -u) -e PGID=$(id -g) -v /srv/collection:/collection ota
-#   docker run -d -p 127.0.0.1:8000:8000 -v /srv/collection:/collection:ro ota serve
+#   docker run -d --name ota -e PUID=$(id -u) -e PGID=$(id -g) --shm-size 1g -v /srv/collection:/collection ota
+#   docker run -d --name ota-viewer --shm-size 1g -p 127.0.0.1:8000:8000 -v /srv/collection:/collection:ro ota serve --host 0.0.0.0 --port 8000
+#
+# Build options (BuildKit, Docker's builder since 23.0):
+#   --build-arg BASE=IMAGE   another Debian bookworm image with python3 (3.11) and python3-venv,
+#                            e.g. one made with mmdebstrap where Docker Hub cannot be reached
+#   --secret id=ca,src=FILE  the certificate authorities pip must trust to reach PyPI (behind a
+#                            proxy that intercepts TLS); used by pip during the build only, in no layer
 #
 # The collection (declarations/, metadata.yml, ota.toml) and the snapshots and versions
 # repositories are mounted, never copied into the image; see compose.yaml and the README.
-FROM python:3.11-slim-bookworm
+ARG BASE=python:3.11-slim-bookworm
 
+# ota and its dependencies in a virtual environment, /opt/ota: the same on Docker's Python image
+# and on Debian's python3 (which refuses packages installed system-wide with pip).
+FROM ${BASE} AS build
+WORKDIR /src
+COPY pyproject.toml ./
+# The dependencies first, from pyproject.toml alone: a change of ota's code does not download them again.
+RUN --mount=type=secret,id=ca \
+    if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
+ && python3 -m venv /opt/ota \
+ && python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > requirements.txt \
+ && /opt/ota/bin/pip install --no-cache-dir --disable-pip-version-check -r requirements.txt
+COPY README.md ./
+COPY ota ./ota
+RUN --mount=type=secret,id=ca \
+    if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
+ && /opt/ota/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps .
+
+FROM ${BASE}
 # git: ota reads and pushes the repositories with it; openssh-client: pushes over SSH.
 # chromium: Debian's build, for the pages declared with executeClientScripts and OTA's JavaScript
 # filters (never a download); libnss3-tools: certutil, with which Chromium is made to trust the
 # authorities SSL_CERT_FILE names (an intercepting proxy's).
+# libatomic1: the Node.js executable in Playwright's wheel, which drives Chromium, needs it.
 # tini: PID 1, which passes signals on and reaps the processes Chromium leaves behind.
-# Debian's packages are not pinned: the slim image follows its security updates at each build.
+# Debian's packages are not pinned: the image follows Debian's security updates at each build.
 # safe.directory: the mounted repositories may belong to another uid than the one ota runs as.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates chromium git libnss3-tools openssh-client tini \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get install -y --no-install-recommends ca-certificates chromium git libatomic1 libnss3-tools openssh-client tini \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /home/ota /collection \
  && chmod 1777 /home/ota \
  && git config --system safe.directory '*'
 
-WORKDIR /opt/ota
-COPY pyproject.toml README.md ./
-COPY ota ./ota
-RUN pip install --no-cache-dir . && rm -rf build ota.egg-info
+COPY --from=build /opt/ota /opt/ota
 COPY deploy/docker-entrypoint.sh /usr/local/bin/ota-entrypoint
 
 # Docker's default seccomp profile refuses the user namespaces Chromium's sandbox needs; the
 # container and its unprivileged user are the boundary. With a profile that allows them, set
 # OTA_BROWSER_SANDBOX=true.
-ENV OTA_BROWSER_SANDBOX=false \
+ENV PATH=/opt/ota/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    LANG=C.UTF-8 \
+    OTA_BROWSER_SANDBOX=false \
     PUID=1000 \
     PGID=1000 \
     HOME=/home/ota \
