@@ -70,14 +70,16 @@ def client() -> Docker:
 def daemon(docker: Docker) -> Iterator[None]:
     """A Docker daemon: the one running, or one started here (stopped on exit), without the
     network set-up containers with their own network need: they run with the host's network."""
-    if docker.run("info", check=False, timeout=60).returncode == 0:
+    info = docker.run("version", "--format", "{{.Server.Version}}", check=False, timeout=60)
+    if info.returncode == 0:
         yield
         return
     dockerd = shutil.which("dockerd")
     if dockerd is None:
         raise Unavailable("dockerd is not installed (apt-get install docker.io)")
     if os.geteuid() != 0:
-        raise Unavailable("dockerd is not running and starting it needs root")
+        said = (info.stderr.strip().splitlines() or ["no answer"])[-1][:200]
+        raise Unavailable(f"no Docker daemon answers ({said}) and starting dockerd needs root")
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             [dockerd, "--iptables=false", "--ip6tables=false", "--bridge=none"],
