@@ -154,3 +154,19 @@ def test_the_units_run_what_the_readme_says() -> None:
         assert "Documentation=file:///srv/ota/README.md" in unit.read_text("utf-8"), unit.name
     [cron] = [line for line in readme.splitlines() if line.startswith("30 */12 * * *")]
     assert "cd /srv/collection && /srv/ota/.venv/bin/ota track" in cron
+
+
+def test_the_readme_runs_the_viewer_with_the_health_check_of_compose() -> None:
+    """The README's `docker run` of the viewer listens on 0.0.0.0 in its container and is checked
+    as compose.yaml's viewer is (tests/test_image.py runs that check)."""
+    import shlex
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    block = readme.split("docker build -t ota .\n", 1)[1].split("```", 1)[0].replace("\\\n", " ")
+    [viewer] = [shlex.split(line) for line in block.splitlines() if "--name ota-viewer" in line]
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text("utf-8"))
+    test = compose["services"]["viewer"]["healthcheck"]["test"]
+    expected = [part.replace("${OTA_VIEWER_PORT:-8000}", "8000") for part in test[1:]]
+    assert shlex.split(viewer[viewer.index("--health-cmd") + 1]) == expected
+    assert viewer[-6:] == ["ota", "serve", "--host", "0.0.0.0", "--port", "8000"]
+    assert "127.0.0.1:8000:8000" in viewer

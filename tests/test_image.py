@@ -108,12 +108,13 @@ def give(folder: Path) -> None:
 
 
 def run_options(collection: Path, *, read_only: bool = False) -> list[str]:
-    """The README's `docker run` options, with the host's network (the site is on 127.0.0.1)."""
+    """The README's `docker run` options (the tracker's, or the viewer's with the collection
+    read-only), with the host's network: the site is on 127.0.0.1."""
     puid, pgid = owner()
     mount = f"{collection}:/collection" + (":ro" if read_only else "")
     return [
-        "--network", "host", "--shm-size", "1g", "-e", f"PUID={puid}", "-e", f"PGID={pgid}",
-        "-e", "OTA_ALLOW_PRIVATE_ADDRESSES=1", "-v", mount,
+        "--network", "host", *([] if read_only else ["--shm-size", "1g"]),
+        "-e", f"PUID={puid}", "-e", f"PGID={pgid}", "-e", "OTA_ALLOW_PRIVATE_ADDRESSES=1", "-v", mount,
     ]  # fmt: skip
 
 
