@@ -10,6 +10,8 @@ error) and prints:
 - failures (extraction errors);
 - throughput: cases per second, MB of snapshots per second, wall time, peak memory (RSS).
 
+PDFs are read by pdf.js in Chromium, as `ota track` reads them (`ota.fetch.pdftext`).
+
 Service filters: a case's own `filters.js` (OTA's JavaScript filters, as the engine ran them) is
 used when the case folder has one, else `SERVICE_ID.filters.js` from `--js-filters DIR`, run in
 Chromium as `ota track` runs them; otherwise `--filters DIR` gives Python equivalents as
@@ -36,6 +38,7 @@ from ota.errors import OtaError
 from ota.extract import PDF_MIME_TYPE, extract_terms
 from ota.fetch.browser import Browser
 from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
+from ota.fetch.pdftext import PdfTextPrefilter, PdfTextReader
 from ota.service_filters import load_service_filters
 
 HERE = Path(__file__).resolve().parent
@@ -77,6 +80,8 @@ async def run_case(
             files = FilterFiles(javascript=javascript, javascript_names=names)
             sources = await browser.prefilter()(sources, files)
             return extract_terms(sources), None, size, True
+        if any(mime == PDF_MIME_TYPE for _, _, mime in sources):  # read by pdf.js, as ota track does
+            sources = await browser.pdf_prefilter()(sources, FilterFiles())
         filters = load_service_filters(python) if python is not None and python.is_file() else None
         return extract_terms(sources, filters), None, size, False
     except (OtaError, KeyError, ValueError) as error:
@@ -84,21 +89,37 @@ async def run_case(
 
 
 class JavaScript:
-    """The browser for cases with JavaScript filters, started on the first one."""
+    """The browser for cases with JavaScript filters or PDFs, started on the first one."""
 
     def __init__(self) -> None:
         self._browser: Browser | None = None
         self._tabs: JsFilterTabs | None = None
+        self._pdfs: PdfTextReader | None = None
 
-    def prefilter(self) -> JavaScriptPrefilter:
-        if self._tabs is None:
+    def _started(self) -> Browser:
+        if self._browser is None:
             self._browser = Browser(user_agent="ota compat bench", accept_language="en")
-            self._tabs = JsFilterTabs(self._browser, size=1)
-        return JavaScriptPrefilter(self._tabs)
+        return self._browser
+
+    def prefilter(self) -> PdfTextPrefilter:
+        if self._tabs is None:
+            self._tabs = JsFilterTabs(self._started(), size=1)
+        return PdfTextPrefilter(self._reader(), then=JavaScriptPrefilter(self._tabs))
+
+    def pdf_prefilter(self) -> PdfTextPrefilter:
+        return PdfTextPrefilter(self._reader())
+
+    def _reader(self) -> PdfTextReader:
+        if self._pdfs is None:
+            self._pdfs = PdfTextReader(self._started())
+        return self._pdfs
 
     async def aclose(self) -> None:
-        if self._tabs is not None and self._browser is not None:
+        if self._tabs is not None:
             await self._tabs.aclose()
+        if self._pdfs is not None:
+            await self._pdfs.aclose()
+        if self._browser is not None:
             await self._browser.aclose()
 
 

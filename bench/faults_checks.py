@@ -7,6 +7,7 @@ which bench/faults.py writes), never with what ota says about itself.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import hashlib
@@ -25,7 +26,10 @@ from pygit2.enums import DeltaStatus, SortMode
 
 from ota.collection import CollectionReader
 from ota.declarations import SourceDocument, Terms
-from ota.extract import PDF_MIME_TYPE, extract_terms
+from ota.extract import PDF_MIME_TYPE, PDF_TEXT_MIME_TYPE
+from ota.extract import extract_terms as extract_read_terms
+from ota.fetch.browser import Browser
+from ota.fetch.pdftext import PdfTextReader
 from ota.store.records import cited_snapshot_ids, snapshot_path, version_path
 
 #: How long the processes of a killed run get to be gone (seconds), however they die.
@@ -41,6 +45,49 @@ _DEATH_BITS = (1 << (signal.SIGKILL - 1)) | (1 << (signal.SIGTERM - 1))
 _PF_EXITING = 0x4  # in /proc/PID/stat's flags: the process is exiting
 BOT = "Open Terms Archive Bot <bot@opentermsarchive.org>"
 REPOSITORIES = ("snapshots", "versions")
+
+
+class _PdfTexts:
+    """pdf.js's text of PDFs, read in one Chromium for all the checks, as `ota track` reads them."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._browser: Browser | None = None
+        self._reader: PdfTextReader | None = None
+        self._texts: dict[str, bytes] = {}
+
+    def read(self, content: bytes, location: str) -> bytes:
+        key = hashlib.sha256(content).hexdigest()
+        if key not in self._texts:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._browser = Browser(user_agent="ota faults checks", accept_language="en")
+                self._reader = PdfTextReader(self._browser)
+            assert self._reader is not None
+            self._texts[key] = self._loop.run_until_complete(self._reader.read(content, location=location))
+        return self._texts[key]
+
+    def close(self) -> None:
+        if self._loop is not None and self._reader is not None and self._browser is not None:
+            self._loop.run_until_complete(self._reader.aclose())
+            self._loop.run_until_complete(self._browser.aclose())
+            self._loop.close()
+            self._loop = None
+
+
+_PDF_TEXTS = _PdfTexts()
+
+
+def extract_terms(sources: list[tuple[SourceDocument, bytes, str]]) -> str:
+    """The Markdown `ota track` records for these sources: its PDFs read by pdf.js."""
+    return extract_read_terms(
+        [
+            (document, _PDF_TEXTS.read(content, document.location), PDF_TEXT_MIME_TYPE)
+            if mime == PDF_MIME_TYPE
+            else (document, content, mime)
+            for document, content, mime in sources
+        ]
+    )
 
 
 def session_processes(session: int) -> dict[int, str]:
@@ -449,6 +496,7 @@ def check_archive(
         f"versions of no terms: {set(versions.changes) - expected_versions}",
     )
 
+    _PDF_TEXTS.close()  # no Chromium of these checks left running beside `ota verify`'s
     verified = subprocess.run(
         [sys.executable, "-m", "ota.cli", "verify", "--config", str(root / "ota.toml"), "--no-progress"],
         capture_output=True,

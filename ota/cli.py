@@ -385,6 +385,14 @@ def extract(
         Path | None,
         typer.Option(help="Keep the fetched pages in this folder, named as ota names snapshots."),
     ] = None,
+    readable: Annotated[
+        bool,
+        typer.Option(
+            "--readable",
+            help="For PDFs, readable text (pdfminer: words spaced, paragraphs by layout) instead of "
+            "the engine's Markdown that ota records (pdf.js in Chromium).",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Print the Markdown ota would record for saved pages or live URLs (to test selectors)."""
@@ -404,7 +412,9 @@ def extract(
     if save is not None:
         _refuse_repositories(save, settings)
     try:
-        extracted = asyncio.run(extract_terms_of(terms, files, given, settings=settings, save=save))
+        extracted = asyncio.run(
+            extract_terms_of(terms, files, given, settings=settings, save=save, readable=readable)
+        )
     except SettingsError as error:
         raise _fail(str(error)) from error
     except OSError as error:

@@ -126,7 +126,7 @@ async def run_tracking(
                 state=state,
                 recording=Recording(settings.engine_version, settings.snapshot_link_template),
                 filter_files=reader.filter_files,  # filled in as the services are read
-                prefilter=fetcher.javascript_filters(timeout=settings.extract_timeout),
+                prefilter=fetcher.prefilter(timeout=settings.extract_timeout),
                 stop=stopping,
                 confirm_pause=settings.confirm_pause,
             )

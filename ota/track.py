@@ -116,7 +116,8 @@ class Extract(Protocol):
 
 
 class Prefilter(Protocol):
-    """What runs a terms' JavaScript filters on its pages before extraction (`ota.fetch`'s browser)."""
+    """What prepares a terms' pages in `ota.fetch`'s browser before extraction: reads its PDFs with
+    pdf.js, runs its JavaScript filters."""
 
     def __call__(self, sources: Sequence[Source], files: FilterFiles) -> Awaitable[list[Source]]: ...
 
@@ -146,7 +147,7 @@ async def track_terms(
     files = filter_files or FilterFiles()
 
     async def extracted(sources: Sequence[Source]) -> str:
-        if prefilter is not None and files.javascript is not None:
+        if prefilter is not None:  # PDFs read by pdf.js, JavaScript filters: each only when needed
             sources = await prefilter(sources, files)
         return await extract(sources, files.python)
 

@@ -1,8 +1,8 @@
 """`ota extract`: the Markdown ota would record for one terms, from saved pages or live URLs.
 
-The pages are fetched as `ota track` fetches them, a service's JavaScript filters run in the same
-browser as in a run, and the extraction runs in a child process with a run's time and memory
-bounds: what this prints is what tracking would record.
+The pages are fetched as `ota track` fetches them, PDFs are read by pdf.js and a service's
+JavaScript filters run in the same browser as in a run, and the extraction runs in a child
+process with a run's time and memory bounds: what this prints is what tracking would record.
 """
 
 from __future__ import annotations
@@ -64,8 +64,12 @@ async def extract_terms_of(
     *,
     settings: Settings,
     save: Path | None = None,
+    readable: bool = False,
 ) -> Extracted:
     """The Markdown of `terms` from `given` pages: a saved file or a URL per source document.
+
+    A PDF gives the engine's Markdown (pdf.js in the fetcher's browser), as tracking records it,
+    or with `readable` pdfminer's readable text.
 
     A URL is fetched as tracking fetches the declared page, and its address replaces the declared
     one (links are made absolute against the address the page came from). Raises FetchError,
@@ -91,8 +95,8 @@ async def extract_terms_of(
                 else:
                     path = Path(item)
                     sources.append((document, path.read_bytes(), saved_mime_type(path)))
-            if files.javascript is not None:
-                sources = await fetcher.javascript_filters(timeout=settings.extract_timeout)(sources, files)
+            prefilter = fetcher.prefilter(timeout=settings.extract_timeout, read_pdfs=not readable)
+            sources = await prefilter(sources, files)
         markdown = await pool(sources, files.python)
     finally:
         await pool.close()

@@ -205,7 +205,7 @@ async def _extract_all(
         for document, page in zip(terms.documents, pages, strict=True)
         if page is not None
     ]
-    if prefilter is not None and files.javascript is not None and sources:
+    if prefilter is not None and sources:  # PDFs read by pdf.js, JavaScript filters
         sources = list(await prefilter(sources, files))
     by_location = iter(sources)
     texts: list[str | None] = []

@@ -120,8 +120,9 @@ async def validate(
     report.documents = sum(len(terms.documents) for _, terms in jobs)
     slots = asyncio.Semaphore(TERMS_IN_FLIGHT)
     async with Fetcher(settings.fetch) as fetcher:
-        # OTA's JavaScript filters run in the fetcher's browser, as in a tracking run.
-        javascript = prefilter or fetcher.javascript_filters(timeout=settings.extract_timeout)
+        # PDFs are read by pdf.js and OTA's JavaScript filters run in the fetcher's browser, as in
+        # a tracking run.
+        javascript = prefilter or fetcher.prefilter(timeout=settings.extract_timeout)
 
         async def one(item: _Checked, terms_type: str) -> list[Problem]:
             assert item.service is not None

@@ -14,6 +14,8 @@ from ota.extract.filters import Filter
 #: What OTA writes between the Markdown of the source documents of combined terms.
 SOURCE_DOCUMENTS_SEPARATOR = "\n\n- - -\n\n"
 PDF_MIME_TYPE = "application/pdf"
+#: What stands for a PDF once pdf.js has read it (`ota.fetch.pdftext`): its text items, as JSON.
+PDF_TEXT_MIME_TYPE = "application/vnd.ota.pdfjs-text+json"
 
 
 def extract(
@@ -22,7 +24,15 @@ def extract(
     document: SourceDocument,
     service_filters: Mapping[str, Filter] | None = None,
 ) -> str:
-    """The Markdown of one source document from its snapshot (raises ExtractError)."""
+    """The Markdown of one source document from its snapshot (raises ExtractError).
+
+    A PDF's Markdown is the engine's when pdf.js has read it (`PDF_TEXT_MIME_TYPE`); a PDF itself
+    gets pdfminer's readable text (`ota extract --readable`).
+    """
+    if mime_type == PDF_TEXT_MIME_TYPE:
+        from ota.extract.pdfjs import pdf_text_to_markdown
+
+        return pdf_text_to_markdown(content, location=document.location)
     if mime_type == PDF_MIME_TYPE:
         from ota.extract.pdf import pdf_to_markdown  # pdfminer is only loaded for PDFs
 

@@ -38,6 +38,7 @@ from ota.fetch.codes import network_error_code
 from ota.fetch.content import decode_text, is_text, mime_type_of
 from ota.fetch.guard import AddressPolicy, AddressRefused, Resolver, refused_fetch, resolve
 from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
+from ota.fetch.pdftext import PdfTextPrefilter, PdfTextReader
 from ota.fetch.proxy import bypasses_proxy, proxies_of
 from ota.fetch.transport import GuardedTransport
 from ota.settings import FetchSettings
@@ -224,6 +225,7 @@ class Fetcher:
             resolver=resolver,
         )
         self._js_tabs: JsFilterTabs | None = None
+        self._pdf_reader: PdfTextReader | None = None
         self._browser_pages = asyncio.Semaphore(settings.browser_pages)
 
     def _transport_for(self, key: str) -> httpx.AsyncBaseTransport:
@@ -271,6 +273,8 @@ class Fetcher:
                 await transport.aclose()
             if self._js_tabs is not None:
                 await self._js_tabs.aclose()
+            if self._pdf_reader is not None:
+                await self._pdf_reader.aclose()
         finally:
             await self._browser.aclose()
 
@@ -279,6 +283,17 @@ class Fetcher:
         if self._js_tabs is None:
             self._js_tabs = JsFilterTabs(self._browser, size=min(2, self.settings.browser_pages))
         return JavaScriptPrefilter(self._js_tabs, timeout=timeout)
+
+    def prefilter(self, *, timeout: float, read_pdfs: bool = True) -> PdfTextPrefilter | JavaScriptPrefilter:
+        """What prepares a terms' pages in this fetcher's browser before extraction: PDFs read by
+        pdf.js (the engine's text; unless `read_pdfs` is False: pdfminer's readable text), then
+        JavaScript filters. The browser starts on the first PDF or filter; `timeout` bounds each."""
+        javascript = self.javascript_filters(timeout=timeout)
+        if not read_pdfs:
+            return javascript
+        if self._pdf_reader is None:
+            self._pdf_reader = PdfTextReader(self._browser, timeout=timeout)
+        return PdfTextPrefilter(self._pdf_reader, then=javascript)
 
     async def fetch(
         self, url: str, *, execute_client_scripts: bool | None = False, wait_for: tuple[str, ...] = ()

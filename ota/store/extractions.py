@@ -22,7 +22,7 @@ from ota.declarations import Terms
 from ota.errors import RecordError
 
 #: Bump when a change to ota's extraction can change the Markdown of an unchanged snapshot.
-EXTRACTION_REVISION = "1"
+EXTRACTION_REVISION = "2"  # 2: PDFs read by pdf.js, as the engine reads them
 FILE_NAME = "ota-extractions.json"
 
 

@@ -35,6 +35,7 @@ from ota.errors import OtaError, SettingsError
 from ota.extract import PDF_MIME_TYPE
 from ota.fetch.browser import Browser
 from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
+from ota.fetch.pdftext import PdfTextPrefilter, PdfTextReader
 from ota.pool import ExtractionPool, Source
 from ota.settings import Settings
 from ota.store.declared import DeclarationsHistory
@@ -146,8 +147,8 @@ async def verify_archive(
             timeout=settings.extract_timeout,
             memory_limit=settings.extract_memory * 2**20,
         )
-        # OTA's JavaScript filters run in a headless Chromium, started only if a version needs one;
-        # the pages are loaded from the snapshots, with no network.
+        # PDFs are read by pdf.js and OTA's JavaScript filters run in a headless Chromium, started
+        # only if a version needs it; the pages are loaded from the snapshots, with no network.
         browser = Browser(
             settings.fetch.browser_path,
             user_agent=settings.fetch.user_agent,
@@ -155,6 +156,7 @@ async def verify_archive(
             sandbox=settings.fetch.browser_sandbox,
         )
         tabs = JsFilterTabs(browser, size=max(1, min(2, settings.extract_workers)))
+        pdfs = PdfTextReader(browser, timeout=settings.extract_timeout)
         checker = _VersionChecker(
             report=report,
             versions=versions,
@@ -163,7 +165,9 @@ async def verify_archive(
             by_snapshot=by_snapshot,
             declarations=declarations,
             extract=pool,
-            prefilter=JavaScriptPrefilter(tabs, timeout=settings.extract_timeout),
+            prefilter=PdfTextPrefilter(
+                pdfs, then=JavaScriptPrefilter(tabs, timeout=settings.extract_timeout)
+            ),
             engine=settings.engine_version,
             activity=activity,
             now=now,
@@ -176,6 +180,7 @@ async def verify_archive(
         finally:
             await pool.close()
             await tabs.aclose()
+            await pdfs.aclose()
             await browser.aclose()
     report.seconds = time.monotonic() - started
     return report
@@ -400,14 +405,12 @@ class _VersionChecker:
             mime = PDF_MIME_TYPE if snapshot.path.lower().endswith(".pdf") else "text/html"
             sources.append((document, self.snapshots.blob(snapshot.blob_id), mime))
         try:
-            if (
-                declared.javascript_filters
-                and self.prefilter is not None
-                and declared.javascript_path is not None
-            ):
+            files = FilterFiles()
+            if declared.javascript_filters and declared.javascript_path is not None:
                 files = FilterFiles(
                     javascript=declared.javascript_path, javascript_names=declared.javascript_names
                 )
+            if self.prefilter is not None:  # PDFs read by pdf.js, JavaScript filters: when needed
                 sources = await self.prefilter(sources, files)
             return await self.extract(sources, declared.filters_path), ""
         except OtaError as error:
