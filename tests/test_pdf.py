@@ -1,4 +1,5 @@
-"""PDF → Markdown, on small PDFs written by hand here (Helvetica, WinAnsi), so every layout is exact."""
+"""PDF → readable Markdown (pdfminer, `ota extract --readable`), on small PDFs written by hand here
+(Helvetica, WinAnsi), so every layout is exact. What ota records is tested in tests/test_pdftext.py."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""PDF → Markdown: one paragraph per visual paragraph, pages in order.
+"""PDF → readable Markdown: one paragraph per visual paragraph, pages in order.
 
-Open Terms Archive converts PDFs with pdf.js; its text is not reproducible byte for byte, so the
-aim here is readable text that is stable: the same PDF always gives the same Markdown.
+What ota records for a PDF is the engine's Markdown, made of pdf.js's text (`ota.extract.pdfjs`):
+wrapped lines glued, blank lines where the engine writes them. This module gives readable text
+instead, for people (`ota extract --readable`); it is stable: the same PDF always gives the same
+Markdown.
 
 pdfminer.six interprets the pages and gives every glyph with its box, in content-stream order.
 Its own layout analysis (LAParams) is not used: it splits a bullet drawn apart from its text into
