@@ -108,6 +108,17 @@ def test_html_sources_never_start_the_browser() -> None:
     assert reader.read_count == 0 and not browser.running and browser.launches == 0
 
 
+def test_without_chromium_a_pdf_fails_in_one_line_saying_what_to_install(tmp_path: Path) -> None:
+    browser = Browser(str(tmp_path / "no-chromium"), user_agent="ota test", accept_language="en")
+    reader = PdfTextReader(browser)
+    with pytest.raises(ExtractError) as raised:
+        asyncio.run(reader.read(make_pdf("Terms"), location=LOCATION))
+    assert str(raised.value) == (
+        f"Cannot read the text of the PDF file at '{LOCATION}' with pdf.js: Chromium is not installed at "
+        f"'{tmp_path / 'no-chromium'}'; install Debian's chromium package (apt-get install chromium)"
+    )
+
+
 class Reader:
     """One Chromium for the module's tests: `read` returns the Markdown of a PDF, or raises."""
 
