@@ -8,6 +8,7 @@ codes.py        transport errors named as Node names them (ECONNREFUSED, ENOTFOU
 browser.py      headless Chromium, for pages that need client scripts
 proxy.py        the local proxy through which Chromium connects, guarded
 jsfilters.py    Open Terms Archive's JavaScript filters, run in Chromium
+pdftext.py      PDFs' text read by pdf.js 2.13.216 (pdfjs-dist/, the engine's), run in Chromium
 nssdb.py        a private NSS database so Chromium trusts extra authorities
 lifetime.py     child processes (certutil, Playwright's driver, Chromium) die with ota
 timestamps.py   asking a time-stamping authority to witness a commit
