@@ -207,6 +207,22 @@ def test_a_pdf_longer_than_the_page_limit_fails_saying_so(pdfjs: Reader) -> None
         pdfjs.read(data, max_pages=1)
 
 
+@pytest.mark.browser
+@needs_chromium
+def test_a_pdf_out_of_time_fails_saying_so_and_the_next_one_is_read(pdfjs: Reader) -> None:
+    """Past its time the tab is closed (pdf.js stops wherever it is); the next PDF gets a new one.
+    A bound of 0 seconds is met at the first wait, however fast the machine."""
+    data = make_pdf("In time")
+    pdfjs.reader.timeout = 0
+    try:
+        with pytest.raises(ExtractError) as raised:
+            pdfjs.read(data)
+    finally:
+        pdfjs.reader.timeout = 60
+    assert str(raised.value) == f"The text of the PDF file at '{LOCATION}' could not be read within 0 seconds"
+    assert pdfjs.read(data) == "In time"
+
+
 # -- end to end ----------------------------------------------------------------------------------------
 
 
