@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ota import __version__
-from ota.errors import DeclarationError, FetchError, OtaError, RecordError, SettingsError
+from ota.errors import DeclarationError, ExtractError, FetchError, OtaError, RecordError, SettingsError
 
 if TYPE_CHECKING:
     from ota.fetch import Page
@@ -623,8 +623,10 @@ def new(
         close = suggest_terms_type(terms_type, allowed)
         hint = f" (did you mean '{close}'?)" if close else ""
         raise _fail(f"unknown terms type '{terms_type}'{hint}; valid types are: {', '.join(sorted(allowed))}")
-    page = _fetched_page(settings, url, browser)
-    proposal = propose(page, url=url, service_id=service, terms_type=terms_type, browser=browser)
+    page, pdf_text = _fetched_page(settings, url, browser)
+    proposal = propose(
+        page, url=url, service_id=service, terms_type=terms_type, browser=browser, pdf_text=pdf_text
+    )
     text = format_json(proposal.declaration())
     sys.stdout.write(text)
     for note in proposal.notes:
@@ -719,12 +721,25 @@ def dataset(
     typer.echo(f"{result.path}: {result.versions} versions of {result.services} services")
 
 
-def _fetched_page(settings: Settings, url: str, browser: bool) -> Page:
+def _fetched_page(settings: Settings, url: str, browser: bool) -> tuple[Page, bytes | ExtractError | None]:
+    """The page at `url`, and for a PDF its text as pdf.js reads it in tracking (or why not)."""
+    from ota.collection import FilterFiles
+    from ota.declarations import SourceDocument
+    from ota.extract import PDF_MIME_TYPE
     from ota.fetch import Fetcher
 
-    async def fetch() -> Page:
+    async def fetch() -> tuple[Page, bytes | ExtractError | None]:
         async with Fetcher(settings.fetch) as fetcher:
-            return await fetcher.fetch(url, execute_client_scripts=True if browser else None)
+            page = await fetcher.fetch(url, execute_client_scripts=True if browser else None)
+            if page.mime_type != PDF_MIME_TYPE:
+                return page, None
+            try:
+                prefilter = fetcher.prefilter(timeout=settings.extract_timeout)
+                sources = [(SourceDocument(url), page.content, page.mime_type)]
+                ((_, text, _),) = await prefilter(sources, FilterFiles())
+            except ExtractError as error:
+                return page, error
+            return page, text
 
     try:
         return asyncio.run(fetch())

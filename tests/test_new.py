@@ -13,6 +13,8 @@ from typer.testing import CliRunner
 from ota.cli import app
 from ota.contrib.selectors import is_generated
 from ota.declarations import declaration_errors
+from tests.pdfs import make_pdf
+from tests.test_browser import needs_chromium
 
 CLAUSES = "".join(
     f"<p>Clause {n}. By using the service you accept these terms, which we may update with notice.</p>"
@@ -245,3 +247,16 @@ def test_browser_option_renders_the_page_and_declares_client_scripts(
     entry = json.loads(stdout)["terms"]["Terms of Service"]
     assert entry == {"fetch": url, "select": "#terms", "executeClientScripts": True}
     assert "Scripted clause 4: you accept these terms" in stderr
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_new_previews_a_pdf_as_tracking_records_it(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A PDF needs only its address, and the Markdown previewed is the engine's (pdf.js's text)."""
+    pdf = make_pdf("Privacy Policy", "We collect what you give us & keep it.")
+    httpserver.expect_request("/privacy.pdf").respond_with_data(pdf, content_type="application/pdf")
+    url = httpserver.url_for("/privacy.pdf")
+    code, stdout, stderr = new(tmp_path, url, "--type", "Privacy Policy")
+    assert code == 0, stderr
+    assert json.loads(stdout)["terms"]["Privacy Policy"] == {"fetch": url}
+    assert stderr.endswith("Privacy Policy\n\nWe collect what you give us \\& keep it.\n")

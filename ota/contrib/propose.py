@@ -24,7 +24,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from ota.contrib.selectors import elements, own_selector, remove_candidates, stable_selector
 from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument
 from ota.errors import ExtractError
-from ota.extract import PDF_MIME_TYPE, extract
+from ota.extract import PDF_MIME_TYPE, PDF_TEXT_MIME_TYPE, extract
 from ota.extract.html import prepare
 from ota.fetch import FULL_DOM, Page
 from ota.schema.terms_types import suggest_terms_type
@@ -66,8 +66,13 @@ def propose(
     service_id: str | None = None,
     terms_type: str | None = None,
     browser: bool = False,
+    pdf_text: bytes | ExtractError | None = None,
 ) -> Proposal:
-    """The declaration ota proposes for the page at `url`, fetched as `page`."""
+    """The declaration ota proposes for the page at `url`, fetched as `page`.
+
+    For a PDF, `pdf_text` is its text as pdf.js read it (`ota.fetch.pdftext`), from which the
+    Markdown is what tracking records, or why it could not be read; None: pdfminer's readable text.
+    """
     notes: list[str] = []
     if page.final_url and page.final_url.rstrip("/") != url.rstrip("/"):
         notes.append(f"'{url}' redirects to '{page.final_url}': consider declaring that address")
@@ -105,8 +110,14 @@ def propose(
         remove=tuple(entry["remove"]) if isinstance(entry.get("remove"), list) else _one(entry.get("remove")),
         execute_client_scripts=entry.get("executeClientScripts"),
     )
+    markdown: str | None
     try:
-        markdown: str | None = extract(page.content, page.mime_type, document)
+        if page.mime_type != PDF_MIME_TYPE or pdf_text is None:
+            markdown = extract(page.content, page.mime_type, document)
+        elif isinstance(pdf_text, ExtractError):
+            raise pdf_text
+        else:
+            markdown = extract(pdf_text, PDF_TEXT_MIME_TYPE, document)
     except ExtractError as error:
         markdown = None
         notes.append(f"ota could not extract the terms with this declaration: {error}")
