@@ -8,7 +8,8 @@ wrote for it: ../shared/pdf-corpus/README.md). Both of ota's paths run on every 
 - `pdfminer`: the readable text of `ota extract --readable` (`ota.extract.pdf`).
 
 For each it prints identical/total, pages a second (pages of the corpus ÷ wall time) and peak
-memory (RSS of this process and its children, Chromium's included, sampled every 50 ms), and
+memory of this process and its children, Chromium's included, sampled every 50 ms: the sum of
+their RSS, and of their PSS (shared pages divided among the processes sharing them), and
 lists the folders that differ (with `--diff`, the first differing line).
 
     python bench/pdf.py --corpus ../shared/pdf-corpus [--only pdfjs|pdfminer] [--pdfjs DIR] [--diff]
@@ -41,6 +42,36 @@ NO_TEXT = (
     f"The PDF file at '{LOCATION}' contains no text, "
     "it might contain scanned images of text instead of actual text"
 )
+
+
+class TreePss(TreeMemory):
+    """TreeMemory that also keeps the peak of the tree's proportional set size (shared pages
+    divided among the processes that share them: Chromium's processes share much)."""
+
+    def __init__(self, pid: int) -> None:
+        self.peak_pss = 0
+        super().__init__(pid)
+
+    def _run(self) -> None:
+        pids: list[int] = []
+        scanned = 0.0
+        while not self._stop.is_set():
+            if time.monotonic() - scanned > 0.5:
+                pids, scanned = self._tree(), time.monotonic()
+            rss = pss = 0
+            for pid in pids:
+                try:
+                    with open(f"/proc/{pid}/smaps_rollup") as f:
+                        for line in f:
+                            if line.startswith("Rss:"):
+                                rss += int(line.split()[1]) * 1024
+                            elif line.startswith("Pss:"):
+                                pss += int(line.split()[1]) * 1024
+                except OSError:
+                    pass
+            self.peak = max(self.peak, rss)
+            self.peak_pss = max(self.peak_pss, pss)
+            self._stop.wait(0.05)
 
 
 def folders_of(corpus: Path) -> list[Path]:
@@ -111,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in ("pdfjs", "pdfminer"):
         if args.only not in (None, path):
             continue
-        memory = TreeMemory(os.getpid())
+        memory = TreePss(os.getpid())
         started = time.perf_counter()
         if path == "pdfjs":
             outputs, pages = asyncio.run(run_pdfjs(folders, args.pdfjs))
@@ -131,11 +162,13 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": round(wall, 2),
             "pages_per_second": round(pages / wall, 1),
             "peak_memory_mb": round(peak / 2**20),
+            "peak_pss_mb": round(memory.peak_pss / 2**20),
             "differing": differing,
         }
         print(
             f"{path}: {len(folders) - len(differing)}/{len(folders)} identical, {pages} pages in "
-            f"{wall:.1f} s = {pages / wall:.1f} pages/s, peak memory {peak / 2**20:.0f} MB"
+            f"{wall:.1f} s = {pages / wall:.1f} pages/s, peak memory {peak / 2**20:.0f} MB "
+            f"(proportional: {memory.peak_pss / 2**20:.0f} MB)"
         )
         for name in differing:
             detail = first_difference(expected[name], outputs[name]) if args.diff else ""
