@@ -34,8 +34,9 @@ RUN --mount=type=secret,id=ca \
 FROM ${BASE}
 # git: ota reads and pushes the repositories with it; openssh-client: pushes over SSH.
 # chromium: Debian's build, for the pages declared with executeClientScripts, OTA's JavaScript
-# filters and PDFs (pdf.js, shipped in ota/fetch/pdfjs-dist, reads them in it; never a download); libnss3-tools: certutil, with which Chromium is made to trust the
-# authorities SSL_CERT_FILE names (an intercepting proxy's).
+# filters and PDFs (pdf.js, shipped in ota/fetch/pdfjs-dist, reads them in it; never a download);
+# libnss3-tools: certutil, with which Chromium is made to trust the authorities SSL_CERT_FILE
+# names (an intercepting proxy's).
 # libatomic1: the Node.js executable in Playwright's wheel, which drives Chromium, needs it.
 # tini: PID 1, which passes signals on and reaps the processes Chromium leaves behind.
 # Debian's packages are not pinned: the image follows Debian's security updates at each build.
