@@ -16,14 +16,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
+
+import httpcore
 
 from ota.fetch.guard import AddressPolicy, AddressRefused, Resolver, checked_addresses, resolve
 
 _HEAD_LIMIT = 64 * 1024
 _CHUNK = 64 * 1024
 REFUSED_HEADER = "X-Ota-Refused"
+log = logging.getLogger("ota.fetch.proxy")
 
 
 class _BadRequest(Exception):
@@ -85,6 +89,8 @@ class GuardProxy:
             await self._handle(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, _BadRequest, asyncio.LimitOverrunError):
             pass
+        except Exception as exc:  # one line, never asyncio's traceback of a callback that raised
+            log.warning("browser proxy: a connection failed: %s: %s", type(exc).__name__, exc)
         finally:
             self._tasks.discard(task)
             writer.close()
@@ -139,8 +145,10 @@ class GuardProxy:
         except AddressRefused as refusal:
             self.refusals[host.lower()] = refusal
             await _answer(writer, 403, str(refusal), refused=True)
-        except OSError as exc:
-            await _answer(writer, 502, f"cannot connect to {host}:{port}: {exc.strerror or exc}")
+        except (OSError, httpcore.ConnectError) as exc:  # unreachable, or a name that does not resolve
+            reason = f"cannot connect to {host}:{port}: {getattr(exc, 'strerror', None) or exc}"
+            log.info("browser proxy: %s", reason)
+            await _answer(writer, 502, reason)
         return None
 
     async def _tunnel(
