@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
@@ -352,6 +353,22 @@ def test_a_block_page_is_never_recorded_and_its_terms_is_suspect(
     served(httpserver, RULES)
     code, output = track(root)
     assert code == 0 and versions_of(root) == ["First record of S Terms of Service"], output
+
+
+@pytest.mark.parametrize("denied", ["Access&nbsp;denied", "Acc&shy;ess denied", "Access&#8203;denied"])
+def test_a_block_page_written_with_invisible_characters_is_still_a_block_page(
+    httpserver: HTTPServer, tmp_path: Path, denied: str
+) -> None:
+    """A non-breaking space, a soft hyphen or a zero-width space inside 'Access denied' does not
+    make the block page a change that replaces the terms: it is still never recorded."""
+    root = rules_collection(httpserver, tmp_path)
+    served(httpserver, f"<html><body><main><h1>{denied}</h1><p>Reference #18.</p></main></body></html>")
+
+    code, output = track(root)
+
+    assert code == 1, output
+    assert "not recorded: it looks like a block or challenge page" in output
+    assert versions_of(root) == ["First record of S Terms of Service"]
 
 
 def test_a_block_page_that_passes_records_nothing_false(httpserver: HTTPServer, tmp_path: Path) -> None:
