@@ -304,3 +304,40 @@ def test_the_browser_renders_an_allowed_page_without_its_refused_subresources(
     assert not isinstance(rendered, FetchError), rendered
     assert b"Public terms." in rendered.content
     assert other_loopback.log == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "redirect",
+    [
+        '<script>location = "{target}";</script>',
+        '<meta http-equiv="refresh" content="0; url={target}">',
+    ],
+    ids=["location", "meta-refresh"],
+)
+def test_a_client_side_redirect_to_a_refused_address_fails_with_the_refusal(
+    httpserver: HTTPServer, other_loopback: HTTPServer, redirect: str
+) -> None:
+    """A page whose script (or meta refresh) sends it to 127.0.0.2 fails with the guard's refusal:
+    the refusal's own text is never taken for the terms, and 127.0.0.2 receives nothing."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    target = f"http://127.0.0.2:{other_loopback.port}/"
+    page = f"<html><head>{redirect.format(target=target)}</head><body><p>Moving…</p></body></html>"
+    httpserver.expect_request("/terms").respond_with_data(page, content_type="text/html")
+    url = httpserver.url_for("/terms").replace("localhost", "127.0.0.1")
+
+    async def go() -> Any:
+        async with Fetcher(guarded(allowed_networks=("127.0.0.1/32",), browser_wait=3)) as fetcher:
+            try:  # the declaration's selector, which the refusal's text would satisfy too
+                return await fetcher.fetch(url, execute_client_scripts=True, wait_for=("main",))
+            except FetchError as error:
+                return error
+
+    error = asyncio.run(go())
+
+    assert isinstance(error, FetchError), error.content
+    assert str(error).startswith(
+        f"Refused to fetch '{url}' (redirected to '{target}'): 127.0.0.2 is a loopback"
+    )
+    assert other_loopback.log == []

@@ -274,6 +274,10 @@ class Browser:
 
         statuses: list[int] = []
         navigated: list[str] = []  # the addresses of the main document, redirects included
+        # Main-document navigations that did not give a page (the guard's refusal, a network error),
+        # with Chromium's error: after a client-side redirect (`location = …`, a meta refresh) the
+        # tab would hold the refusal or Chromium's error page, never the terms.
+        failed: list[tuple[str, str]] = []
 
         def on_request(request: Request) -> None:
             if request.is_navigation_request() and request.frame == tab.main_frame:
@@ -282,9 +286,18 @@ class Browser:
         def on_response(response: Response) -> None:
             if response.request.is_navigation_request() and response.frame == tab.main_frame:
                 statuses.append(response.status)
+                if response.status == 403 and REFUSED_HEADER.lower() in response.headers:
+                    failed.append((response.url, "refused"))
+
+        def on_failure(request: Request) -> None:
+            failure = request.failure or ""
+            main = request.is_navigation_request() and request.frame == tab.main_frame
+            if main and "ERR_ABORTED" not in failure:  # aborted: replaced by another navigation
+                failed.append((request.url, failure))
 
         tab.on("request", on_request)
         tab.on("response", on_response)
+        tab.on("requestfailed", on_failure)
         try:
             response = await tab.goto(url, wait_until="load", timeout=timeout * 1000)
         except PlaywrightError as exc:
@@ -316,6 +329,13 @@ class Browser:
             # A script navigated (a client-side redirect): take the page it went to.
             await tab.wait_for_load_state("load", timeout=timeout * 1000)
             html = await tab.content()
+        if failed:
+            self._raise_if_refused(url, navigated)
+            target, failure = failed[-1]
+            error = self._translate(url, Exception(failure), timeout)
+            raise FetchError(
+                url, f"{error} (redirected by the page to '{target}')", transient=error.transient
+            )
         return Rendered(tab.url, status, content_type, html.encode("utf-8"), rendered=True)
 
     @staticmethod
