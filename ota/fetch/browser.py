@@ -48,10 +48,15 @@ INSTALL_HINT = "install Debian's chromium package (apt-get install chromium)"
 # trials), which the sandbox of this machine refuses many at a time. AutomationControlled: no
 # `navigator.webdriver`, which bot checks look for (OTA uses puppeteer's stealth plugin for the
 # same reason). `--no-sandbox` is added only when the sandbox is off (`sandbox_enabled`).
+# WebRTC would send UDP (STUN, TURN, to any address a page or a filter names) around the guard's
+# proxy, which carries TCP only: `disable_non_proxied_udp` leaves it TCP through the proxy, or
+# nothing (Chromium's own switch; `--force-webrtc-ip-handling-policy` is not honoured headless, and
+# overriding `RTCPeerConnection` from a script would leave workers and frames their own).
 CHROMIUM_FLAGS = (
     "--headless",
     "--disable-gpu",
     "--disable-quic",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",
