@@ -154,3 +154,30 @@ def test_webrtc_in_a_javascript_filter_sends_no_udp(listener: Listener) -> None:
 
     assert 'data-candidates="0"' in result
     assert listener.received == []
+
+
+def test_a_javascript_filter_opens_no_websocket_and_no_connection(listener: Listener) -> None:
+    """Filters run with no network at all: a WebSocket (ws: and wss:), a preconnect and an
+    EventSource to a server on 127.0.0.1 never reach it; the filter sees them fail."""
+    origin = f"127.0.0.1:{listener.tcp_port}"
+    module = f"""export async function probe(document) {{
+      const outcome = url => new Promise(resolve => {{
+        const socket = new WebSocket(url);
+        socket.onopen = () => resolve('open');
+        socket.onerror = () => resolve('error');
+        setTimeout(() => resolve('pending'), 5000);
+      }});
+      const link = window.document.createElement('link');
+      link.rel = 'preconnect';
+      link.href = 'http://{origin}/';
+      window.document.head.append(link);
+      new EventSource('http://{origin}/events');
+      const results = [await outcome('ws://{origin}/'), await outcome('wss://{origin}/')];
+      await new Promise(resolve => setTimeout(resolve, 1000));
+      document.querySelector('main').dataset.sockets = results.join(' ');
+    }}"""
+
+    result = run_filter(module)
+
+    assert 'data-sockets="error error"' in result
+    assert listener.received == []
