@@ -15,9 +15,11 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from ota.declarations import FilterRef, SourceDocument
+from ota.errors import ExtractError, FetchError
 from ota.fetch import Fetcher
 from ota.fetch.browser import Browser
 from ota.fetch.jsfilters import apply_js_filters
+from ota.fetch.renderers import RendererWatch
 from tests.conftest import fetch_settings
 from tests.test_browser import CHROMIUM, needs_chromium
 
@@ -181,3 +183,75 @@ def test_a_javascript_filter_opens_no_websocket_and_no_connection(listener: List
 
     assert 'data-sockets="error error"' in result
     assert listener.received == []
+
+
+# -- memory --------------------------------------------------------------------------------------------
+
+ALLOCATING = {
+    "buffers": "const kept = []; for (;;) { kept.push(new Uint8Array(1 << 24).fill(1)); await null; }",
+    "objects": "const kept = []; for (;;) kept.push(new Array(1e6).fill(Math.random()));",
+}
+
+
+@pytest.mark.parametrize(
+    ("allocation", "watch_mb", "reason"),
+    [
+        ("buffers", 256, "its renderer used more than 256 MB of memory and was stopped"),
+        ("objects", 1 << 20, "its renderer crashed (as one does past 512 MB of JavaScript heap"),
+    ],
+)
+def test_a_javascript_filter_allocating_in_a_loop_is_stopped_at_a_bound(
+    allocation: str, watch_mb: int, reason: str
+) -> None:
+    """A filter filling array buffers (outside V8's heap) is stopped by the renderers' watch; one
+    filling JavaScript arrays by V8's heap limit: either way its terms fails in one line, long
+    before the filter's time runs out, and the next filter runs in a new renderer."""
+    module = f"export async function probe(document) {{ {ALLOCATING[allocation]} }}"
+    url = "https://example.com/terms"
+
+    async def go() -> tuple[str, str]:
+        chromium = Browser(CHROMIUM, user_agent="ota-test", accept_language="en")
+        chromium.renderers = RendererWatch(watch_mb)
+        options: dict[str, Any] = {
+            "url": url,
+            "module_name": "Probe.filters.js",
+            "filters": (FilterRef("probe"),),
+            "document": SourceDocument(url, select=("main",)),
+            "timeout": 600,
+        }
+        try:
+            with pytest.raises(ExtractError) as caught:
+                await apply_js_filters(chromium, "<main>Terms</main>", module_source=module, **options)
+            after = await apply_js_filters(
+                chromium, "<main>Terms</main>", module_source="export function probe() {}", **options
+            )
+            return str(caught.value), after
+        finally:
+            await chromium.aclose()
+
+    error, after = asyncio.run(go())
+
+    assert error.startswith(
+        f"The browser failed to run the JavaScript filters of 'Probe.filters.js' on '{url}': {reason}"
+    ), error
+    assert "<main>Terms</main>" in after
+
+
+def test_a_rendered_page_allocating_in_a_loop_fails_its_fetch_in_one_line(httpserver: HTTPServer) -> None:
+    """A page whose script fills array buffers (executeClientScripts) is stopped at the bound."""
+    script = ALLOCATING["buffers"]
+    page = f"<html><body><main>Terms</main><script type=module>{script}</script></body></html>"
+    httpserver.expect_request("/terms").respond_with_data(page, content_type="text/html")
+    url = httpserver.url_for("/terms")
+
+    async def go() -> FetchError:
+        async with Fetcher(fetch_settings(timeout=600)) as fetcher:
+            fetcher._browser.renderers = RendererWatch(256)
+            with pytest.raises(FetchError) as caught:
+                await fetcher.fetch(url, execute_client_scripts=True)
+            return caught.value
+
+    error = asyncio.run(go())
+
+    stopped = "its renderer used more than 256 MB of memory and was stopped"
+    assert str(error) == f"Browser error when trying to fetch '{url}': {stopped}"

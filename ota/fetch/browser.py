@@ -36,6 +36,7 @@ from ota.fetch.guard import AddressPolicy, Resolver, refused_fetch, resolve
 from ota.fetch.lifetime import dying_with_parent, setpriv
 from ota.fetch.nssdb import TrustError, make_home
 from ota.fetch.proxy import REFUSED_HEADER, GuardProxy
+from ota.fetch.renderers import JS_HEAP_MB, RendererWatch
 
 if TYPE_CHECKING:  # playwright is imported on the first render: it takes 0.2 s to import
     from playwright.async_api import Browser as Chromium
@@ -57,6 +58,7 @@ CHROMIUM_FLAGS = (
     "--disable-gpu",
     "--disable-quic",
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    f"--js-flags=--max-old-space-size={JS_HEAP_MB}",  # with `RendererWatch`: a bound per renderer
     "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",
@@ -200,6 +202,8 @@ class Browser:
         self._playwright: Playwright | None = None
         self._chromium: Chromium | None = None
         self._failure: BrowserUnavailable | None = None  # why Chromium cannot be started, once known
+        #: Kills a renderer past its memory bound while Chromium runs (`ota.fetch.renderers`).
+        self.renderers = RendererWatch()
 
     @property
     def running(self) -> bool:
@@ -229,6 +233,7 @@ class Browser:
             guard, self._guard = self._guard, None
             if guard is not None:
                 await guard.aclose()
+            await self.renderers.aclose()
 
     def _remove_home(self) -> None:
         home, self._home = self._home, None
@@ -251,6 +256,7 @@ class Browser:
         from playwright.async_api import Error as PlaywrightError
 
         context = None
+        stopped = self.renderers.stopped
         try:
             # The whole render is bounded: a page whose scripts never yield blocks every call into
             # it, even those that take a timeout.
@@ -265,6 +271,9 @@ class Browser:
         except TimeoutError as exc:
             raise self._timed_out(url, timeout) from exc
         except PlaywrightError as exc:
+            crash = self.crash(exc, stopped)
+            if crash is not None:
+                raise FetchError(url, f"Browser error when trying to fetch '{url}': {crash}") from exc
             raise self._translate(url, exc, timeout) from exc
         finally:
             if context is not None:
@@ -375,6 +384,7 @@ class Browser:
                     failure = self._failure = exc
                 else:
                     self.launches += 1
+                    self.renderers.start()
                     return self._chromium
             raise BrowserUnavailable(failure.reason) from failure
 
@@ -468,6 +478,18 @@ class Browser:
             refusal = self._guard.refusal(urlsplit(current).hostname or "")
             if refusal is not None:
                 raise refused_fetch(url, current, refusal)
+
+    def crash(self, exc: Exception, stopped: int) -> str | None:
+        """Why a page's renderer died, in words, when `exc` says it did (None otherwise); `stopped`
+        is `renderers.stopped` when the page started."""
+        if self.renderers.stopped > stopped:
+            return f"its renderer used more than {self.renderers.limit_mb} MB of memory and was stopped"
+        if "crashed" in first_line(exc):
+            return (
+                f"its renderer crashed (as one does past {JS_HEAP_MB} MB of JavaScript heap; "
+                f"it is stopped past {self.renderers.limit_mb} MB of memory)"
+            )
+        return None
 
     @staticmethod
     def _timed_out(url: str, timeout: float) -> FetchError:

@@ -216,6 +216,7 @@ class _Tab:
         from playwright.async_api import Error as PlaywrightError
 
         self.healthy = False
+        stopped = self.browser.renderers.stopped
         try:
             result = await self._apply(html, url, module_source, module_name, filters, document, timeout)
         except _FilterError as exc:
@@ -226,7 +227,7 @@ class _Tab:
             raise ExtractError(message) from exc
         except PlaywrightError as exc:
             message = f"The browser failed to run the JavaScript filters of {module_name!r} on '{url}': "
-            raise ExtractError(message + first_line(exc)) from exc
+            raise ExtractError(message + (self.browser.crash(exc, stopped) or first_line(exc))) from exc
         self.healthy = True
         return result
 
