@@ -21,11 +21,10 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shlex
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +32,12 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ota.errors import FetchError
 from ota.fetch.guard import AddressPolicy, Resolver, refused_fetch, resolve
-from ota.fetch.lifetime import dying_with_parent, setpriv
+from ota.fetch.lifetime import (
+    HOME_PREFIX,
+    driver_dies_with_this_process,
+    launcher_dying_with_parent,
+    remove_stale_homes,
+)
 from ota.fetch.nssdb import TrustError, make_home
 from ota.fetch.proxy import REFUSED_HEADER, GuardProxy
 from ota.fetch.renderers import JS_HEAP_MB, RendererWatch
@@ -415,11 +419,11 @@ class Browser:
         options["env"] = await self._trusting_environment() if self.ca_certificates else dict(os.environ)
         try:
             if self._playwright is None:
-                with _driver_dies_with_this_process(self._driver_folder()):
+                with driver_dies_with_this_process(self._driver_folder()):
                     self._playwright = await async_playwright().start()
             return await self._playwright.chromium.launch(
                 # Chromium dies with the driver, which dies with this process.
-                executable_path=_dying_with_parent(self._driver_folder(), "chromium", executable),
+                executable_path=launcher_dying_with_parent(self._driver_folder(), "chromium", executable),
                 headless=True,
                 # Playwright passes `--no-sandbox` unless `chromium_sandbox` is set.
                 args=[*CHROMIUM_FLAGS, *(() if self.sandbox else ("--no-sandbox",))],
@@ -513,92 +517,6 @@ class Browser:
         code = CHROMIUM_CODES.get(chromium_code, chromium_code)
         message = f"Network system error {code} occurred when trying to fetch '{url}'"
         return FetchError(url, message, transient=code in TRANSIENT_CODES)
-
-
-#: Chromium's HOME is `TMPDIR/ota-chromium-PID-…`, PID being the ota process that made it.
-HOME_PREFIX = "ota-chromium-"
-
-
-def remove_stale_homes(folder: Path) -> list[Path]:
-    """Remove the Chromium homes in `folder` left by ota processes that no longer run (killed before
-    they could remove them); return them. Homes of running processes, and other users', stay."""
-    removed = []
-    for candidate in folder.glob(f"{HOME_PREFIX}*-*"):
-        pid = candidate.name[len(HOME_PREFIX) :].split("-", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
-            continue
-        try:
-            if not candidate.is_dir() or candidate.is_symlink() or candidate.stat().st_uid != os.getuid():
-                continue
-        except OSError:
-            continue
-        shutil.rmtree(candidate, ignore_errors=True)
-        removed.append(candidate)
-    return removed
-
-
-def _dying_with_parent(folder: Path, name: str, executable: str, environment: str = "") -> str:
-    """A launcher in `folder` that runs `executable` with Linux's parent-death signal set (util-linux's
-    `setpriv --pdeathsig KILL`): killed at once when the process that started it dies, however it
-    dies. `executable` itself where that cannot be done (no `setpriv`, not Linux, or `folder` on a
-    file system mounted `noexec`, as a hardened TMPDIR often is)."""
-    if setpriv() is None:
-        return executable
-    launcher = folder / name
-    command = f'exec {shlex.join(dying_with_parent([executable]))} "$@"'
-    launcher.write_text(f"#!/bin/sh\n{environment}{command}\n")
-    launcher.chmod(0o700)
-    if not os.access(launcher, os.X_OK):  # noexec: access(2) says so, as execve(2) would fail
-        launcher.unlink()
-        return executable
-    return str(launcher)
-
-
-@contextmanager
-def _driver_dies_with_this_process(folder: Path) -> Iterator[None]:
-    """Playwright's driver (Node.js, a child of this process) started so that it dies at once with
-    this process, as ota's own workers do, instead of living on until it notices its pipe closed;
-    its temporary files (Chromium's profile) go in `folder`, which is removed when the browser
-    closes, or at a later start when this process was killed (`remove_stale_homes`).
-
-    Playwright takes the Node.js to run from `PLAYWRIGHT_NODEJS_PATH`, read when it starts the
-    driver: it names, while the driver starts, a launcher (`_dying_with_parent`)."""
-    real = _playwright_node()
-    if real is None:
-        yield
-        return
-    temporary = f"TMPDIR={shlex.quote(str(folder))}; export TMPDIR\n"
-    launcher = _dying_with_parent(folder, "node", real, temporary)
-    previous = os.environ.get("PLAYWRIGHT_NODEJS_PATH")
-    os.environ["PLAYWRIGHT_NODEJS_PATH"] = launcher
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("PLAYWRIGHT_NODEJS_PATH", None)
-        else:
-            os.environ["PLAYWRIGHT_NODEJS_PATH"] = previous
-
-
-def _playwright_node() -> str | None:
-    """The Node.js Playwright would run its driver with (its own, or `PLAYWRIGHT_NODEJS_PATH`)."""
-    try:
-        from playwright._impl._driver import compute_driver_executable
-
-        node = compute_driver_executable()[0]
-    except Exception:  # a Playwright without that function, or without Node.js: as it is
-        return None
-    return node if os.access(node, os.X_OK) else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 class BrowserUnavailable(Exception):
