@@ -476,6 +476,10 @@ class Fetcher:
                 url, f"Response of {declared} bytes exceeds the maximum size of {limit} bytes: '{url}'"
             )
         too_large = f"Response exceeds the maximum size of {limit} bytes: '{url}'"
+        if response.is_stream_consumed:  # read whole already (a test's transport): httpx decoded it
+            if len(response.content) > limit:
+                raise FetchError(url, too_large)
+            return response.content
         try:
             # Decoded here, not by httpx: it inflates each layer of a stacked encoding whole.
             decoder = BoundedDecoder(response.headers.get("content-encoding", ""), limit)
