@@ -21,7 +21,8 @@ import trustme
 
 from ota.errors import FetchError
 from ota.fetch import FULL_DOM, HTML_ONLY, Fetcher, FetchSettings, Page
-from ota.fetch.browser import Browser, proxy_from_environment, remove_stale_homes
+from ota.fetch.browser import Browser, proxy_from_environment
+from ota.fetch.lifetime import remove_stale_homes
 from tests.conftest import fetch_settings
 from tests.localserver import Hit, LocalServer, Reply
 

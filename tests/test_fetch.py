@@ -9,6 +9,8 @@ import os
 import socket
 import ssl
 import time
+import tracemalloc
+import zlib
 from collections import Counter
 from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
@@ -284,6 +286,58 @@ def test_compressed_body_is_inflated(server: LocalServer) -> None:
     headers = {"Content-Type": "text/html; charset=latin-1", "Content-Encoding": "gzip"}
     server.reply("/page", Reply(headers=headers, body=body))
     assert fetch(server.url("/page")).content == "<p>générales</p>".encode()
+
+
+def gzip_bomb(size: int, layers: int) -> bytes:
+    """`layers` gzip layers around `size` zero bytes, made without holding the zeros."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    zeros = bytes(1 << 20)
+    body = b"".join(compressor.compress(zeros) for _ in range(size >> 20)) + compressor.flush()
+    for _ in range(layers - 1):
+        body = gzip.compress(body, 9)
+    return body
+
+
+def test_stacked_compression_is_decoded_with_every_layer_bounded(server: LocalServer) -> None:
+    """`Content-Encoding: gzip, gzip`: the size bound applies to the decoded body as it grows, so a
+    stacked bomb (64 MiB of zeros in 2 kB) fails naming the URL with a few chunks in memory, not the
+    whole inner layer inflated at once; a real page compressed twice is decoded."""
+    bomb = gzip_bomb(64 << 20, layers=2)
+    headers = {"Content-Type": "text/html", "Content-Encoding": "gzip, gzip"}
+    server.reply("/bomb", Reply(headers=headers, body=bomb))
+    url = server.url("/bomb")
+    tracemalloc.start()
+    try:
+        error = fetch_error(url, fetch_settings(max_size=1 << 20, max_attempts=1))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(error) == f"Response exceeds the maximum size of {1 << 20} bytes: '{url}'"
+    assert peak < 8 << 20, f"{peak} bytes allocated at the peak"
+
+    page = "<p>générales</p>".encode()
+    twice = gzip.compress(zlib.compress(page))  # deflate (zlib's format), then gzip
+    server.reply(
+        "/twice",
+        Reply(headers={"Content-Type": "text/html", "Content-Encoding": "deflate, gzip"}, body=twice),
+    )
+    assert fetch(server.url("/twice")).content == page
+    raw = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)  # deflate as some servers send it
+    server.reply(
+        "/raw",
+        Reply(
+            headers={"Content-Type": "text/html", "Content-Encoding": "deflate"},
+            body=raw.compress(page) + raw.flush(),
+        ),
+    )
+    assert fetch(server.url("/raw")).content == page
+
+    server.reply(
+        "/layers", Reply(headers={"Content-Type": "text/html", "Content-Encoding": ", ".join(["gzip"] * 6)})
+    )
+    url = server.url("/layers")
+    error = fetch_error(url)
+    assert str(error) == f"Response has 6 content encodings (at most 5) when trying to fetch '{url}'"
 
 
 def test_unusable_settings_are_refused() -> None:

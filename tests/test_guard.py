@@ -304,3 +304,74 @@ def test_the_browser_renders_an_allowed_page_without_its_refused_subresources(
     assert not isinstance(rendered, FetchError), rendered
     assert b"Public terms." in rendered.content
     assert other_loopback.log == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "redirect",
+    [
+        '<script>location = "{target}";</script>',
+        '<meta http-equiv="refresh" content="0; url={target}">',
+    ],
+    ids=["location", "meta-refresh"],
+)
+def test_a_client_side_redirect_to_a_refused_address_fails_with_the_refusal(
+    httpserver: HTTPServer, other_loopback: HTTPServer, redirect: str
+) -> None:
+    """A page whose script (or meta refresh) sends it to 127.0.0.2 fails with the guard's refusal:
+    the refusal's own text is never taken for the terms, and 127.0.0.2 receives nothing."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    target = f"http://127.0.0.2:{other_loopback.port}/"
+    page = f"<html><head>{redirect.format(target=target)}</head><body><p>Moving…</p></body></html>"
+    httpserver.expect_request("/terms").respond_with_data(page, content_type="text/html")
+    url = httpserver.url_for("/terms").replace("localhost", "127.0.0.1")
+
+    async def go() -> Any:
+        async with Fetcher(guarded(allowed_networks=("127.0.0.1/32",), browser_wait=3)) as fetcher:
+            try:  # the declaration's selector, which the refusal's text would satisfy too
+                return await fetcher.fetch(url, execute_client_scripts=True, wait_for=("main",))
+            except FetchError as error:
+                return error
+
+    error = asyncio.run(go())
+
+    assert isinstance(error, FetchError), error.content
+    assert str(error).startswith(
+        f"Refused to fetch '{url}' (redirected to '{target}'): 127.0.0.2 is a loopback"
+    )
+    assert other_loopback.log == []
+
+
+@pytest.mark.browser
+def test_ota_track_fails_a_terms_whose_page_redirects_itself_to_a_refused_address(
+    httpserver: HTTPServer, other_loopback: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ota track`, the guard on: a rendered page doing `location = 'http://127.0.0.2:…/'` fails
+    its terms in one line with the refusal (exit 1), and nothing is recorded for it."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    from tests.test_track import git, track
+
+    monkeypatch.delenv("OTA_ALLOW_PRIVATE_ADDRESSES")
+    target = f"http://127.0.0.2:{other_loopback.port}/"
+    page = f'<html><body><script>location = "{target}";</script></body></html>'
+    httpserver.expect_request("/js").respond_with_data(page, content_type="text/html")
+    url = httpserver.url_for("/js").replace("localhost", "127.0.0.1")
+    (tmp_path / "declarations").mkdir()
+    terms = {"Imprint": {"fetch": url, "select": "body", "executeClientScripts": True}}
+    (tmp_path / "declarations" / "Js.json").write_text(json.dumps({"name": "Js", "terms": terms}), "utf-8")
+    settings = (
+        '[track]\nextract_workers = 0\n[fetch]\nallowed_networks = ["127.0.0.1/32"]\nbrowser_wait = 3\n'
+    )
+    (tmp_path / "ota.toml").write_text(settings, "utf-8")
+
+    code, output = track(tmp_path)
+
+    assert code == 1, output
+    assert (
+        f"failed: Js › Imprint: Refused to fetch '{url}' (redirected to '{target}'): 127.0.0.2 is a loopback"
+        in output
+    )
+    assert git(tmp_path / "versions", "ls-files") == ""
+    assert other_loopback.log == []

@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
@@ -354,6 +355,22 @@ def test_a_block_page_is_never_recorded_and_its_terms_is_suspect(
     assert code == 0 and versions_of(root) == ["First record of S Terms of Service"], output
 
 
+@pytest.mark.parametrize("denied", ["Access&nbsp;denied", "Acc&shy;ess denied", "Access&#8203;denied"])
+def test_a_block_page_written_with_invisible_characters_is_still_a_block_page(
+    httpserver: HTTPServer, tmp_path: Path, denied: str
+) -> None:
+    """A non-breaking space, a soft hyphen or a zero-width space inside 'Access denied' does not
+    make the block page a change that replaces the terms: it is still never recorded."""
+    root = rules_collection(httpserver, tmp_path)
+    served(httpserver, f"<html><body><main><h1>{denied}</h1><p>Reference #18.</p></main></body></html>")
+
+    code, output = track(root)
+
+    assert code == 1, output
+    assert "not recorded: it looks like a block or challenge page" in output
+    assert versions_of(root) == ["First record of S Terms of Service"]
+
+
 def test_a_block_page_that_passes_records_nothing_false(httpserver: HTTPServer, tmp_path: Path) -> None:
     """A block page at the first fetch and the real page at the second: nothing is recorded as a
     change, and the terms is unchanged."""
@@ -419,3 +436,35 @@ def test_a_declaration_that_links_to_itself_fails_alone(httpserver: HTTPServer, 
         ],
     )
     assert result.exit_code == 1 and f"error: {message}" in result.output, result.output
+
+
+def test_a_stacked_compression_bomb_fails_its_terms_in_one_line(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """`Content-Encoding: gzip, gzip` around 64 MiB of zeros: that terms fails naming its URL and
+    the bound, the other terms is tracked."""
+    from tests.test_fetch import gzip_bomb
+
+    headers = {"Content-Encoding": "gzip, gzip"}
+    httpserver.expect_request("/bomb").respond_with_data(
+        gzip_bomb(64 << 20, layers=2), content_type="text/html", headers=headers
+    )
+    httpserver.expect_request("/fine").respond_with_data(
+        "<main><p>Fine.</p></main>", content_type="text/html"
+    )
+    (tmp_path / "declarations").mkdir()
+    terms = {
+        "Terms of Service": {"fetch": httpserver.url_for("/bomb"), "select": "main"},
+        "Privacy Policy": {"fetch": httpserver.url_for("/fine"), "select": "main"},
+    }
+    (tmp_path / "declarations" / "B.json").write_text(json.dumps({"name": "B", "terms": terms}), "utf-8")
+    (tmp_path / "ota.toml").write_text("[track]\nextract_workers = 0\n[fetch]\nmax_size = 1048576\n", "utf-8")
+
+    code, output = track(tmp_path)
+
+    assert code == 1, output
+    url = httpserver.url_for("/bomb")
+    assert (
+        f"failed: B › Terms of Service: Response exceeds the maximum size of 1048576 bytes: '{url}'" in output
+    )
+    assert git(tmp_path / "versions", "ls-files").split() == ["B/Privacy", "Policy.md"]

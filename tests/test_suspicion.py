@@ -19,6 +19,12 @@ TERMS = "Terms of Service\n================\n\n" + "\n\n".join(f"Clause {n}: be 
         "Our systems have detected unusual traffic from your computer network.",
         "Pardon Our Interruption\n\nSomething about your browser made us think you were a bot.",
         "Accès refusé",
+        "Access\u00a0denied",  # the forms a page's markup gives, &nbsp;, &shy;, &#8203;…
+        "Acc\u00adess denied",
+        "Access\u200bdenied",
+        "ACCESS\u2009\u200dDENIED",
+        "Ａｃｃｅｓｓ ｄｅｎｉｅｄ",
+        "verify\u202fyou\u00a0are \ufeffhuman",
     ],
 )
 def test_block_and_challenge_pages_are_recognised(text: str) -> None:

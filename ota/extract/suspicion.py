@@ -13,6 +13,7 @@ Pure: the Markdown (and the latest version's length) in, a reason or None out.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 #: Below this many characters, a text matching a block pattern is taken for a block page: real
 #: terms that mention "captcha" or "access denied" are much longer than the pages that say so.
@@ -24,8 +25,10 @@ LOSS_MIN_LENGTH = 1000
 
 # Phrases of access-denied, captcha and bot-check pages (Cloudflare, Akamai, Incapsula, PerimeterX,
 # DataDome, Google, AWS WAF, and generic ones), in English and in a few other languages.
+# Their spaces match any run of white space, or none: the text is normalised first (`_plain`), and
+# a zero-width space between two words is gone from it.
 _BLOCK_PATTERNS = tuple(
-    re.compile(pattern, re.IGNORECASE)
+    re.compile(pattern.replace(" ", r"\s*"), re.IGNORECASE)
     for pattern in (
         r"\baccess (is )?denied\b",
         r"\byou (have been|are) blocked\b",
@@ -52,12 +55,26 @@ _BLOCK_PATTERNS = tuple(
 )
 
 
+def _plain(text: str) -> str:
+    """`text` as it reads: compatibility forms folded (NFKC: fullwidth letters, ligatures), invisible
+    format characters dropped (soft hyphens, zero-width spaces and joiners, byte order marks), and
+    every run of white space, non-breaking and other Unicode spaces included, one plain space."""
+    folded = unicodedata.normalize("NFKC", text)
+    visible = "".join(char for char in folded if unicodedata.category(char) != "Cf")
+    return " ".join(visible.split())
+
+
 def block_page(markdown: str) -> str | None:
-    """The phrase that makes `markdown` look like a block or challenge page, or None."""
+    """The phrase that makes `markdown` look like a block or challenge page, or None.
+
+    Matched on the text as it reads (`_plain`): `Access&nbsp;denied`, `Acc&shy;ess denied` and
+    `Access&#8203;denied` are the page that says "Access denied".
+    """
     if len(markdown) > BLOCK_PAGE_MAX_LENGTH:
         return None
+    text = _plain(markdown)
     for pattern in _BLOCK_PATTERNS:
-        match = pattern.search(markdown)
+        match = pattern.search(text)
         if match is not None:
             return match.group(0)
     return None

@@ -4,13 +4,15 @@ client.py       the Fetcher: plain HTTP, politeness, retries, the browser when n
 transport.py    httpcore's connection pool over the guarded network backend
 guard.py        the address guard: public addresses only, unless told otherwise
 content.py      what a response's bytes mean: MIME type, text in any charset
+decoding.py     content encodings undone (gzip, deflate, stacked), bounded by max_size
 codes.py        transport errors named as Node names them (ECONNREFUSED, ENOTFOUND…)
 browser.py      headless Chromium, for pages that need client scripts
 proxy.py        the local proxy through which Chromium connects, guarded
-jsfilters.py    Open Terms Archive's JavaScript filters, run in Chromium
+renderers.py    a memory bound on Chromium's renderers (pages' scripts, JavaScript filters, PDFs)
+jsfilters.py    Open Terms Archive's JavaScript filters, run in Chromium, with no network
 pdftext.py      PDFs' text read by pdf.js 2.13.216 (pdfjs-dist/, the engine's), run in Chromium
 nssdb.py        a private NSS database so Chromium trusts extra authorities
-lifetime.py     child processes (certutil, Playwright's driver, Chromium) die with ota
+lifetime.py     child processes (certutil, Playwright's driver, Chromium) die with ota; stale homes
 timestamps.py   asking a time-stamping authority to witness a commit
 
 Two other modules talk to the network, each for one purpose outside tracking: ota.report.forge

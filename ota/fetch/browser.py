@@ -21,11 +21,10 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shlex
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,9 +32,15 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ota.errors import FetchError
 from ota.fetch.guard import AddressPolicy, Resolver, refused_fetch, resolve
-from ota.fetch.lifetime import dying_with_parent, setpriv
+from ota.fetch.lifetime import (
+    HOME_PREFIX,
+    driver_dies_with_this_process,
+    launcher_dying_with_parent,
+    remove_stale_homes,
+)
 from ota.fetch.nssdb import TrustError, make_home
 from ota.fetch.proxy import REFUSED_HEADER, GuardProxy
+from ota.fetch.renderers import JS_HEAP_MB, RendererWatch
 
 if TYPE_CHECKING:  # playwright is imported on the first render: it takes 0.2 s to import
     from playwright.async_api import Browser as Chromium
@@ -48,10 +53,16 @@ INSTALL_HINT = "install Debian's chromium package (apt-get install chromium)"
 # trials), which the sandbox of this machine refuses many at a time. AutomationControlled: no
 # `navigator.webdriver`, which bot checks look for (OTA uses puppeteer's stealth plugin for the
 # same reason). `--no-sandbox` is added only when the sandbox is off (`sandbox_enabled`).
+# WebRTC would send UDP (STUN, TURN, to any address a page or a filter names) around the guard's
+# proxy, which carries TCP only: `disable_non_proxied_udp` leaves it TCP through the proxy, or
+# nothing (Chromium's own switch; `--force-webrtc-ip-handling-policy` is not honoured headless, and
+# overriding `RTCPeerConnection` from a script would leave workers and frames their own).
 CHROMIUM_FLAGS = (
     "--headless",
     "--disable-gpu",
     "--disable-quic",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    f"--js-flags=--max-old-space-size={JS_HEAP_MB}",  # with `RendererWatch`: a bound per renderer
     "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",
@@ -195,6 +206,8 @@ class Browser:
         self._playwright: Playwright | None = None
         self._chromium: Chromium | None = None
         self._failure: BrowserUnavailable | None = None  # why Chromium cannot be started, once known
+        #: Kills a renderer past its memory bound while Chromium runs (`ota.fetch.renderers`).
+        self.renderers = RendererWatch()
 
     @property
     def running(self) -> bool:
@@ -224,6 +237,7 @@ class Browser:
             guard, self._guard = self._guard, None
             if guard is not None:
                 await guard.aclose()
+            await self.renderers.aclose()
 
     def _remove_home(self) -> None:
         home, self._home = self._home, None
@@ -246,6 +260,7 @@ class Browser:
         from playwright.async_api import Error as PlaywrightError
 
         context = None
+        stopped = self.renderers.stopped
         try:
             # The whole render is bounded: a page whose scripts never yield blocks every call into
             # it, even those that take a timeout.
@@ -260,6 +275,9 @@ class Browser:
         except TimeoutError as exc:
             raise self._timed_out(url, timeout) from exc
         except PlaywrightError as exc:
+            crash = self.crash(exc, stopped)
+            if crash is not None:
+                raise FetchError(url, f"Browser error when trying to fetch '{url}': {crash}") from exc
             raise self._translate(url, exc, timeout) from exc
         finally:
             if context is not None:
@@ -274,6 +292,10 @@ class Browser:
 
         statuses: list[int] = []
         navigated: list[str] = []  # the addresses of the main document, redirects included
+        # Main-document navigations that did not give a page (the guard's refusal, a network error),
+        # with Chromium's error: after a client-side redirect (`location = …`, a meta refresh) the
+        # tab would hold the refusal or Chromium's error page, never the terms.
+        failed: list[tuple[str, str]] = []
 
         def on_request(request: Request) -> None:
             if request.is_navigation_request() and request.frame == tab.main_frame:
@@ -282,9 +304,18 @@ class Browser:
         def on_response(response: Response) -> None:
             if response.request.is_navigation_request() and response.frame == tab.main_frame:
                 statuses.append(response.status)
+                if response.status == 403 and REFUSED_HEADER.lower() in response.headers:
+                    failed.append((response.url, "refused"))
+
+        def on_failure(request: Request) -> None:
+            failure = request.failure or ""
+            main = request.is_navigation_request() and request.frame == tab.main_frame
+            if main and "ERR_ABORTED" not in failure:  # aborted: replaced by another navigation
+                failed.append((request.url, failure))
 
         tab.on("request", on_request)
         tab.on("response", on_response)
+        tab.on("requestfailed", on_failure)
         try:
             response = await tab.goto(url, wait_until="load", timeout=timeout * 1000)
         except PlaywrightError as exc:
@@ -316,6 +347,13 @@ class Browser:
             # A script navigated (a client-side redirect): take the page it went to.
             await tab.wait_for_load_state("load", timeout=timeout * 1000)
             html = await tab.content()
+        if failed:
+            self._raise_if_refused(url, navigated)
+            target, failure = failed[-1]
+            error = self._translate(url, Exception(failure), timeout)
+            raise FetchError(
+                url, f"{error} (redirected by the page to '{target}')", transient=error.transient
+            )
         return Rendered(tab.url, status, content_type, html.encode("utf-8"), rendered=True)
 
     @staticmethod
@@ -350,6 +388,7 @@ class Browser:
                     failure = self._failure = exc
                 else:
                     self.launches += 1
+                    self.renderers.start()
                     return self._chromium
             raise BrowserUnavailable(failure.reason) from failure
 
@@ -380,11 +419,11 @@ class Browser:
         options["env"] = await self._trusting_environment() if self.ca_certificates else dict(os.environ)
         try:
             if self._playwright is None:
-                with _driver_dies_with_this_process(self._driver_folder()):
+                with driver_dies_with_this_process(self._driver_folder()):
                     self._playwright = await async_playwright().start()
             return await self._playwright.chromium.launch(
                 # Chromium dies with the driver, which dies with this process.
-                executable_path=_dying_with_parent(self._driver_folder(), "chromium", executable),
+                executable_path=launcher_dying_with_parent(self._driver_folder(), "chromium", executable),
                 headless=True,
                 # Playwright passes `--no-sandbox` unless `chromium_sandbox` is set.
                 args=[*CHROMIUM_FLAGS, *(() if self.sandbox else ("--no-sandbox",))],
@@ -444,6 +483,18 @@ class Browser:
             if refusal is not None:
                 raise refused_fetch(url, current, refusal)
 
+    def crash(self, exc: Exception, stopped: int) -> str | None:
+        """Why a page's renderer died, in words, when `exc` says it did (None otherwise); `stopped`
+        is `renderers.stopped` when the page started."""
+        if self.renderers.stopped > stopped:
+            return f"its renderer used more than {self.renderers.limit_mb} MB of memory and was stopped"
+        if "crashed" in first_line(exc):
+            return (
+                f"its renderer crashed (as one does past {JS_HEAP_MB} MB of JavaScript heap; "
+                f"it is stopped past {self.renderers.limit_mb} MB of memory)"
+            )
+        return None
+
     @staticmethod
     def _timed_out(url: str, timeout: float) -> FetchError:
         message = f"Timed out after {timeout:g} seconds when trying to fetch '{url}'"
@@ -466,92 +517,6 @@ class Browser:
         code = CHROMIUM_CODES.get(chromium_code, chromium_code)
         message = f"Network system error {code} occurred when trying to fetch '{url}'"
         return FetchError(url, message, transient=code in TRANSIENT_CODES)
-
-
-#: Chromium's HOME is `TMPDIR/ota-chromium-PID-…`, PID being the ota process that made it.
-HOME_PREFIX = "ota-chromium-"
-
-
-def remove_stale_homes(folder: Path) -> list[Path]:
-    """Remove the Chromium homes in `folder` left by ota processes that no longer run (killed before
-    they could remove them); return them. Homes of running processes, and other users', stay."""
-    removed = []
-    for candidate in folder.glob(f"{HOME_PREFIX}*-*"):
-        pid = candidate.name[len(HOME_PREFIX) :].split("-", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
-            continue
-        try:
-            if not candidate.is_dir() or candidate.is_symlink() or candidate.stat().st_uid != os.getuid():
-                continue
-        except OSError:
-            continue
-        shutil.rmtree(candidate, ignore_errors=True)
-        removed.append(candidate)
-    return removed
-
-
-def _dying_with_parent(folder: Path, name: str, executable: str, environment: str = "") -> str:
-    """A launcher in `folder` that runs `executable` with Linux's parent-death signal set (util-linux's
-    `setpriv --pdeathsig KILL`): killed at once when the process that started it dies, however it
-    dies. `executable` itself where that cannot be done (no `setpriv`, not Linux, or `folder` on a
-    file system mounted `noexec`, as a hardened TMPDIR often is)."""
-    if setpriv() is None:
-        return executable
-    launcher = folder / name
-    command = f'exec {shlex.join(dying_with_parent([executable]))} "$@"'
-    launcher.write_text(f"#!/bin/sh\n{environment}{command}\n")
-    launcher.chmod(0o700)
-    if not os.access(launcher, os.X_OK):  # noexec: access(2) says so, as execve(2) would fail
-        launcher.unlink()
-        return executable
-    return str(launcher)
-
-
-@contextmanager
-def _driver_dies_with_this_process(folder: Path) -> Iterator[None]:
-    """Playwright's driver (Node.js, a child of this process) started so that it dies at once with
-    this process, as ota's own workers do, instead of living on until it notices its pipe closed;
-    its temporary files (Chromium's profile) go in `folder`, which is removed when the browser
-    closes, or at a later start when this process was killed (`remove_stale_homes`).
-
-    Playwright takes the Node.js to run from `PLAYWRIGHT_NODEJS_PATH`, read when it starts the
-    driver: it names, while the driver starts, a launcher (`_dying_with_parent`)."""
-    real = _playwright_node()
-    if real is None:
-        yield
-        return
-    temporary = f"TMPDIR={shlex.quote(str(folder))}; export TMPDIR\n"
-    launcher = _dying_with_parent(folder, "node", real, temporary)
-    previous = os.environ.get("PLAYWRIGHT_NODEJS_PATH")
-    os.environ["PLAYWRIGHT_NODEJS_PATH"] = launcher
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("PLAYWRIGHT_NODEJS_PATH", None)
-        else:
-            os.environ["PLAYWRIGHT_NODEJS_PATH"] = previous
-
-
-def _playwright_node() -> str | None:
-    """The Node.js Playwright would run its driver with (its own, or `PLAYWRIGHT_NODEJS_PATH`)."""
-    try:
-        from playwright._impl._driver import compute_driver_executable
-
-        node = compute_driver_executable()[0]
-    except Exception:  # a Playwright without that function, or without Node.js: as it is
-        return None
-    return node if os.access(node, os.X_OK) else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 class BrowserUnavailable(Exception):

@@ -36,6 +36,7 @@ from ota.errors import FetchError, SettingsError
 from ota.fetch.browser import Browser, Rendered, proxy_from_environment
 from ota.fetch.codes import network_error_code
 from ota.fetch.content import decode_text, is_text, mime_type_of
+from ota.fetch.decoding import BoundedDecoder, TooLarge, TooManyEncodings
 from ota.fetch.guard import AddressPolicy, AddressRefused, Resolver, refused_fetch, resolve
 from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
 from ota.fetch.pdftext import PdfTextPrefilter, PdfTextReader
@@ -482,20 +483,30 @@ class Fetcher:
         raise error
 
     async def _read(self, url: str, response: httpx.Response) -> bytes:
-        """The decompressed body, refusing more than `max_size` bytes."""
+        """The decompressed body, refusing more than `max_size` bytes (compressed or decoded)."""
         limit = self.settings.max_size
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise FetchError(
                 url, f"Response of {declared} bytes exceeds the maximum size of {limit} bytes: '{url}'"
             )
+        too_large = f"Response exceeds the maximum size of {limit} bytes: '{url}'"
+        if response.is_stream_consumed:  # read whole already (a test's transport): httpx decoded it
+            if len(response.content) > limit:
+                raise FetchError(url, too_large)
+            return response.content
+        try:
+            # Decoded here, not by httpx: it inflates each layer of a stacked encoding whole.
+            decoder = BoundedDecoder(response.headers.get("content-encoding", ""), limit)
+        except TooManyEncodings as exc:
+            raise FetchError(url, f"Response has {exc} when trying to fetch '{url}'") from exc
         chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise FetchError(url, f"Response exceeds the maximum size of {limit} bytes: '{url}'")
-            chunks.append(chunk)
+        try:
+            async for raw in response.aiter_raw():
+                chunks.extend(decoder.decode(raw))
+            chunks.extend(decoder.flush())
+        except TooLarge:
+            raise FetchError(url, too_large) from None
         return b"".join(chunks)
 
     def _page(self, url: str, response: httpx.Response, body: bytes, fetched_at: datetime) -> Page:

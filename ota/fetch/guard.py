@@ -10,7 +10,8 @@ So every connection is checked where it is made: the host name is resolved here,
 is checked against the policy, and the connection goes to an address that passed, by number, so
 that a DNS answer that changes between the check and the connection (DNS rebinding) cannot slip
 through. Plain HTTP connects through `GuardedBackend`; the browser's connections go through a
-local proxy that applies the same policy (`ota.fetch.proxy`).
+local proxy that applies the same policy (`ota.fetch.proxy`). Through a proxy of the operator's
+(`HTTP_PROXY`…), a name that does not resolve here is left to the proxy (`check_proxied`).
 
 Refused: loopback, private (RFC 1918, fc00::/7, 100.64.0.0/10), link-local, unspecified,
 multicast, reserved and documentation addresses, and the cloud metadata services' addresses;
@@ -128,6 +129,27 @@ async def checked_addresses(host: str, port: int, policy: AddressPolicy, resolve
         first = addresses[0] if addresses else host
         raise AddressRefused(host, first, policy.refusal(first) or "not an address")
     return allowed
+
+
+async def check_proxied(host: str, port: int, policy: AddressPolicy, resolver: Resolver) -> None:
+    """Check `host` before a proxy connects to it; raises AddressRefused.
+
+    The proxy resolves the name, maybe where this machine cannot (a network whose only way out is
+    the proxy has no DNS): a numeric address is judged as it is, a name by the addresses it has
+    here, and a name that does not resolve here is left to the proxy.
+    """
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        try:
+            await checked_addresses(host, port, policy, resolver)
+        except httpcore.ConnectError as exc:
+            if not isinstance(exc.__cause__, socket.gaierror):
+                raise
+        return
+    reason = policy.refusal(address)
+    if reason is not None:
+        raise AddressRefused(host, host, reason)
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):

@@ -11,7 +11,8 @@ How a page is loaded, with no page script and no network:
   into an ``<iframe sandbox="allow-same-origin">`` whose request is fulfilled with the snapshot's
   HTML; every other request is aborted, and a ``Content-Security-Policy: default-src 'none'``
   header on the page stops its subresources (images, styles, frames, prefetches) before they are
-  even requested;
+  even requested; what is not a request (WebSockets, preconnects) goes to a proxy that refuses it
+  (`_no_network`), and WebRTC sends no UDP (`ota.fetch.browser.CHROMIUM_FLAGS`);
 - a sandbox without ``allow-scripts`` disables scripting for the page: its scripts, event handler
   attributes and ``javascript:`` URLs never run, and the HTML parser runs with the scripting flag
   off, so ``<noscript>`` content is markup, as jsdom and lexbor parse it. ``allow-same-origin``
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
@@ -50,7 +52,7 @@ from ota.errors import ExtractError
 from ota.fetch.browser import CLOSE_TIMEOUT, Browser, BrowserUnavailable, first_line
 
 if TYPE_CHECKING:
-    from playwright.async_api import BrowserContext, Page, Route
+    from playwright.async_api import BrowserContext, Page, ProxySettings, Route
 
     from ota.collection import FilterFiles
     from ota.declarations import FilterRef, Selector, SourceDocument
@@ -142,7 +144,8 @@ class _Load:
 class _Tab:
     """A browser context with one tab, routed to serve one page at a time and nothing else."""
 
-    def __init__(self, context: BrowserContext, tab: Page) -> None:
+    def __init__(self, browser: Browser, context: BrowserContext, tab: Page) -> None:
+        self.browser = browser
         self.context = context
         self.tab = tab
         self.load = _Load()
@@ -156,10 +159,11 @@ class _Tab:
             service_workers="block",
             accept_downloads=False,
             bypass_csp=False,
+            proxy=_no_network(),
         )
         try:
             tab = await context.new_page()
-            opened = cls(context, tab)
+            opened = cls(browser, context, tab)
             await context.route("**/*", opened._route)
         except BaseException:
             with suppress(Exception):
@@ -212,6 +216,7 @@ class _Tab:
         from playwright.async_api import Error as PlaywrightError
 
         self.healthy = False
+        stopped = self.browser.renderers.stopped
         try:
             result = await self._apply(html, url, module_source, module_name, filters, document, timeout)
         except _FilterError as exc:
@@ -222,7 +227,7 @@ class _Tab:
             raise ExtractError(message) from exc
         except PlaywrightError as exc:
             message = f"The browser failed to run the JavaScript filters of {module_name!r} on '{url}': "
-            raise ExtractError(message + first_line(exc)) from exc
+            raise ExtractError(message + (self.browser.crash(exc, stopped) or first_line(exc))) from exc
         self.healthy = True
         return result
 
@@ -392,6 +397,25 @@ async def _open(browser: Browser, module_name: str) -> _Tab:
     except PlaywrightError as exc:
         message = f"Cannot run the JavaScript filters {module_name!r}: the browser failed: {first_line(exc)}"
         raise ExtractError(message) from exc
+
+
+_NOWHERE: socket.socket | None = None
+
+
+def _no_network() -> ProxySettings:
+    """A proxy for the filters' browser contexts that refuses every connection.
+
+    The routes serve the runner and the page and abort every request, but connections that are
+    not requests go around them: WebSockets, preconnects, WebRTC over TCP. Through this proxy,
+    each is refused at once: its port is held by a socket of this process that never listens, and
+    `<-loopback>` keeps Chromium from going around a proxy for 127.0.0.1 and localhost.
+    """
+    global _NOWHERE
+    if _NOWHERE is None:
+        _NOWHERE = socket.socket()
+        _NOWHERE.bind(("127.0.0.1", 0))
+    port = _NOWHERE.getsockname()[1]
+    return {"server": f"http://127.0.0.1:{port}", "bypass": "<-loopback>"}
 
 
 def _runner_url(url: str) -> str:

@@ -8,7 +8,8 @@ for each connection Chromium asks for (`CONNECT host:port` for HTTPS and WebSock
 URL for plain HTTP), the proxy resolves the host, checks every address against the policy and
 connects by number to one that passed; a refused connection gets a 403 naming the refusal.
 Through an upstream proxy (`HTTPS_PROXY` for the browser), the connection goes to it, and the
-host name is checked here first (a best effort: the upstream proxy resolves it again).
+host is checked here first (`check_proxied`: a best effort, the upstream proxy resolves it again;
+a name that does not resolve here is left to it).
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
-from ota.fetch.guard import AddressPolicy, AddressRefused, Resolver, checked_addresses, resolve
+import httpcore
+
+from ota.fetch.guard import AddressPolicy, AddressRefused, Resolver, check_proxied, checked_addresses, resolve
 
 _HEAD_LIMIT = 64 * 1024
 _CHUNK = 64 * 1024
 REFUSED_HEADER = "X-Ota-Refused"
+log = logging.getLogger("ota.fetch.proxy")
 
 
 class _BadRequest(Exception):
@@ -85,6 +90,8 @@ class GuardProxy:
             await self._handle(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, _BadRequest, asyncio.LimitOverrunError):
             pass
+        except Exception as exc:  # one line, never asyncio's traceback of a callback that raised
+            log.warning("browser proxy: a connection failed: %s: %s", type(exc).__name__, exc)
         finally:
             self._tasks.discard(task)
             writer.close()
@@ -115,11 +122,12 @@ class GuardProxy:
 
     async def _open(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
         """A connection to `host:port` (by a checked address), or to the upstream proxy (True)."""
-        addresses = await checked_addresses(host, port, self.policy, self._resolver)  # raises AddressRefused
         if self._upstream_url and not bypasses_proxy(host, self._bypass):
+            await check_proxied(host, port, self.policy, self._resolver)  # raises AddressRefused
             upstream = self._upstream
             reader, writer = await asyncio.open_connection(self._upstream_host, upstream.port or 80)
             return reader, writer, True
+        addresses = await checked_addresses(host, port, self.policy, self._resolver)  # raises AddressRefused
         failure: OSError | None = None
         for address in addresses:  # by number: what was checked is what is connected to
             try:
@@ -139,8 +147,10 @@ class GuardProxy:
         except AddressRefused as refusal:
             self.refusals[host.lower()] = refusal
             await _answer(writer, 403, str(refusal), refused=True)
-        except OSError as exc:
-            await _answer(writer, 502, f"cannot connect to {host}:{port}: {exc.strerror or exc}")
+        except (OSError, httpcore.ConnectError) as exc:  # unreachable, or a name that does not resolve
+            reason = f"cannot connect to {host}:{port}: {getattr(exc, 'strerror', None) or exc}"
+            log.info("browser proxy: %s", reason)
+            await _answer(writer, 502, reason)
         return None
 
     async def _tunnel(

@@ -6,8 +6,9 @@ to give it another; this one is the same few lines around httpcore, with the bac
 fetcher and its error codes work on httpx's errors).
 
 Through a proxy (`HTTP_PROXY`, `HTTPS_PROXY`), the proxy makes the connections: the connection to
-the proxy is the operator's choice and is not checked; the page's host name is resolved and checked
-here before each request (a best effort: the proxy resolves it again).
+the proxy is the operator's choice and is not checked; the page's host is checked here before each
+request (`check_proxied`: a best effort, the proxy resolves the name again; a name that does not
+resolve here, on a network whose only DNS is the proxy's, is left to the proxy).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 import httpcore
 import httpx
 
-from ota.fetch.guard import AddressPolicy, GuardedBackend, Resolver, checked_addresses, resolve
+from ota.fetch.guard import AddressPolicy, GuardedBackend, Resolver, check_proxied, resolve
 
 _ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
     # Most specific first.
@@ -129,7 +130,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         if self._through_proxy and self._policy.restricts:
             port = request.url.port or (443 if request.url.scheme == "https" else 80)
             with _translated():
-                await checked_addresses(request.url.host, port, self._policy, self._resolver)
+                await check_proxied(request.url.host, port, self._policy, self._resolver)
         assert isinstance(request.stream, httpx.AsyncByteStream)
         core = httpcore.Request(
             method=request.method,
