@@ -28,6 +28,7 @@ from ota.store.reader import RepositoryReader
 from ota.web.counts import CountFiller
 from ota.web.index import VersionIndex, version_path
 from ota.web.render import markdown_html
+from ota.web.rendered_diff import RenderedDiff, rendered_diff
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -86,6 +87,7 @@ class Archive:
         self.texts: LRU[str, str] = LRU(64)
         self.pages: LRU[str, Markup] = LRU(32)
         self.diffs: LRU[tuple[str | None, str], TextDiff] = LRU(16)
+        self.rendered_diffs: LRU[tuple[str | None, str], RenderedDiff] = LRU(16)
         #: Counts the changes of the index and the collection: what is derived from both alone is
         #: kept until it moves (`derived`).
         self.generation = 0
@@ -183,6 +185,12 @@ class Archive:
     def diff(self, old_blob: str | None, new_blob: str) -> TextDiff:
         return self.diffs.get(
             (old_blob, new_blob), lambda: diff_texts(self.text(old_blob), self.text(new_blob))
+        )
+
+    def rendered_diff(self, old_blob: str | None, new_blob: str) -> RenderedDiff:
+        """Two versions rendered, with their differences marked (`ota.web.rendered_diff`)."""
+        return self.rendered_diffs.get(
+            (old_blob, new_blob), lambda: rendered_diff(self.text(old_blob), self.text(new_blob))
         )
 
 

@@ -23,7 +23,6 @@ from ota.web.api import api_base
 from ota.web.archive import Archive
 from ota.web.dates import parse_date
 from ota.web.index import REAL_KINDS, Version
-from ota.web.render import diff_sections
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _SHORT = re.compile(r"^[0-9a-f]{7,40}$")
@@ -304,7 +303,7 @@ async def diff_page(request: Request) -> Response:
         old=old,
         new=new,
         terms_url=url("services", new.service_id, new.terms_type),
-        sections=diff_sections(text_diff),
+        rendered=archive.rendered_diff(old.blob if old else None, new.blob or ""),
         changed=text_diff.changed,
         words_added=text_diff.words_added,
         words_removed=text_diff.words_removed,
