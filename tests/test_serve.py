@@ -466,7 +466,8 @@ def test_pages_render_and_link_to_each_other(client: httpx.Client) -> None:
     assert download.headers["content-disposition"].startswith("attachment")
     at = client.get(f"/services/{TOS}/at?date=2001-01-01")
     assert at.status_code == 404
-    today = client.get(f"/services/{TOS}/at", params={"date": datetime.now(UTC).strftime("%Y-%m-%d")})
+    now = datetime.now(UTC)
+    today = client.get(f"/services/{TOS}/at", params={"date": f"{now:%Y-%m-%d}", "time": f"{now:%H:%M:%S}"})
     assert today.status_code == 303 and today.headers["location"].startswith(f"/versions/{ids[2]}")
 
 

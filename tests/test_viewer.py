@@ -104,9 +104,10 @@ def test_a_hostile_version_renders_inert(page: Page, base: str) -> None:
 
 
 def test_the_terms_as_they_were_on_a_date(page: Page, base: str) -> None:
-    """The date form leads to the version in force that day."""
+    """The date and time form leads to the version in force at that moment."""
     page.goto(f"{base}/services/Example/Terms%20of%20Service")
     page.get_by_label("The terms as they were on").fill(time.strftime("%Y-%m-%d", time.gmtime()))
+    page.get_by_label("at (UTC)").fill(time.strftime("%H:%M:%S", time.gmtime()))
     page.get_by_role("button", name="Show").click()
     assert "this version was in force then" in page.locator(".notice").inner_text()
     assert "You agree to the new rules." in page.locator("article.document").inner_text()

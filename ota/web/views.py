@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -19,9 +19,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ota.store.records import cited_snapshot_ids
-from ota.web.api import api_base
 from ota.web.archive import Archive
-from ota.web.dates import parse_date
+from ota.web.cite import Citation, site_url
+from ota.web.dates import IN_FORCE_RULE, moment_label, parse_date
 from ota.web.index import REAL_KINDS, Version
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -48,10 +48,6 @@ def _page(request: Request, template: str, status: int = 200, **context: Any) ->
 
 def _message(request: Request, status: int, title: str, text: str) -> Response:
     return _page(request, "message.html", status, title=title, text=text)
-
-
-def _site(request: Request) -> str:
-    return api_base(request)[: -len(request.app.state.api_prefix) or None]
 
 
 # -- the collection ---------------------------------------------------------------------------------
@@ -184,31 +180,40 @@ async def terms_page(request: Request) -> Response:
         current_html=archive.html(current.blob) if current and current.blob else None,
         at_url=url("services", service_id, terms_type, "at"),
         today=datetime.now(UTC).date().isoformat(),
+        rule=IN_FORCE_RULE,
         feed_url=f"{request.app.state.api_prefix}{url('feed', service_id, terms_type)}",
     )
 
 
 async def terms_at(request: Request) -> Response:
-    """The version in force on a date (a day means its end: what the archive said that day)."""
+    """The version in force at a moment, by the rule the API follows (`IN_FORCE_RULE`): a date alone
+    is 00:00 UTC at its start; `time` (HH:MM, UTC) moves within that day."""
     archive = _archive(request)
     service_id, terms_type = request.path_params["service_id"], request.path_params["terms_type"]
     terms = archive.terms(service_id, terms_type)
     if terms is None:
         return _message(request, 404, "No such terms", f"{service_id!r} has no terms {terms_type!r} here.")
-    text = request.query_params.get("date", "")
+    text = _moment_text(request.query_params.get("date", ""), request.query_params.get("time", ""))
     date = parse_date(text)
     if date is None:
-        return _message(request, 400, "Not a date", "Give a date such as 2024-01-31.")
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-        date = datetime.combine(date.date(), time(23, 59, 59), UTC)
-    if date > datetime.now(UTC) and date.date() > datetime.now(UTC).date():
+        return _message(request, 400, "Not a date", "Give a date such as 2024-01-31, and a time if you wish.")
+    if date > datetime.now(UTC):
         return _message(request, 416, "A date to come", "The archive cannot tell what terms will say.")
     version = archive.index.in_force(terms.path, date)
     if version is None:
+        label = moment_label(text, date)
         return _message(
-            request, 404, "Nothing recorded yet", f"No version of these terms was recorded by {text}."
+            request, 404, "Nothing recorded yet", f"No version of these terms was recorded by {label}."
         )
-    return RedirectResponse(url("versions", version.id, at=text.strip()), status_code=303)
+    return RedirectResponse(url("versions", version.id, at=text), status_code=303)
+
+
+def _moment_text(date: str, time_of_day: str) -> str:
+    """The moment a date field and an optional time field (UTC) name, as the API would read it."""
+    date, time_of_day = date.strip(), time_of_day.strip()
+    if time_of_day and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        return f"{date}T{time_of_day}Z"
+    return date
 
 
 # -- a version ----------------------------------------------------------------------------------------
@@ -233,19 +238,22 @@ async def version_page(request: Request) -> Response:
     position = ids.index(version.id) if version.id in ids else -1
     service = archive.services.get(version.service_id)
     name = service.name if service else version.service_id
-    permalink = _site(request) + url("versions", version.id)
-    recorded = version.date.strftime("%Y-%m-%d %H:%M UTC")
-    until = (
-        timeline[position + 1].date.strftime("%Y-%m-%d %H:%M UTC") if 0 <= position < len(ids) - 1 else None
-    )
-    collection = archive.metadata.get("name")
-    citation = (
-        f"{name}, “{version.terms_type}”, version recorded on {recorded}"
-        + (f" (in force until {until})" if until else "")
-        + (f". {collection}, archived by ota" if collection else ". Archived by ota")
-        + f". {permalink}"
-    )
+    permalink = site_url(request) + url("versions", version.id)
+    until_version = timeline[position + 1] if 0 <= position < len(ids) - 1 else None
+    until = until_version.date.strftime("%Y-%m-%d %H:%M UTC") if until_version else None
     snapshots = cited_snapshot_ids(archive.versions.message(version.id))
+    citation = Citation(
+        service=name,
+        terms_type=version.terms_type,
+        version_id=version.id,
+        recorded=version.date,
+        text_since=_text_since(timeline[: position + 1]) or version.date,
+        until=until_version.date if until_version else None,
+        archive=str(archive.metadata.get("name") or ""),
+        permalink=permalink,
+        snapshots=tuple(snapshots),
+        accessed=datetime.now(UTC),
+    )
     return _page(
         request,
         "version.html",
@@ -255,18 +263,35 @@ async def version_page(request: Request) -> Response:
         service_name=name,
         terms_url=url("services", version.service_id, version.terms_type),
         html=archive.html(version.blob or ""),
-        at=request.query_params.get("at"),
+        at=_at_label(request.query_params.get("at")),
+        rule=IN_FORCE_RULE,
         previous=timeline[position - 1] if position > 0 else None,
         next=timeline[position + 1] if 0 <= position < len(ids) - 1 else None,
         until=until,
         diff_url=url("versions", version.id, "diff") if position > 0 else None,
         permalink=permalink,
-        citation=citation,
+        citation=citation.plain(),
+        bibtex=citation.bibtex(),
+        csl_json=citation.csl_json(),
         snapshots=[(snapshot, url("snapshots", snapshot)) for snapshot in snapshots],
         at_url=url("services", version.service_id, version.terms_type, "at"),
         today=datetime.now(UTC).date().isoformat(),
         url=url,
     )
+
+
+def _text_since(timeline: list[Version]) -> datetime | None:
+    """When the text of the last version of `timeline` was first recorded: technical upgrades
+    record the same terms again (a changed declaration or ota), they do not date them."""
+    for version in reversed(timeline):
+        if version.kind != "upgrade":
+            return version.date
+    return None
+
+
+def _at_label(text: str | None) -> str | None:
+    moment = parse_date(text) if text else None
+    return moment_label(text, moment) if text and moment else None
 
 
 async def diff_page(request: Request) -> Response:
