@@ -29,6 +29,7 @@ from ota.web.counts import CountFiller
 from ota.web.index import VersionIndex, version_path
 from ota.web.render import markdown_html
 from ota.web.rendered_diff import RenderedDiff, rendered_diff
+from ota.web.search import SearchIndex
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -80,6 +81,7 @@ class Archive:
             self.snapshots = None  # the viewer shows versions without their snapshots
         self.index = VersionIndex(self.versions)
         self.filler = CountFiller(self.index)
+        self.search = SearchIndex(self.index)
         self._background = count_in_background
         self._lock = threading.RLock()
         self._declarations_mtime: float | None = None
@@ -104,11 +106,13 @@ class Archive:
                 self.generation += 1
                 if self._background:
                     self.filler.start()
+                    self.search.start()
                 else:
                     from ota.web.counts import count_inline
 
                     while count_inline(self.index):
                         pass
+                    self.search.sync()
             mtime = _mtime(self.settings.declarations)
             if mtime != self._declarations_mtime:
                 self.collection = self._load_collection()
@@ -118,6 +122,7 @@ class Archive:
 
     def close(self) -> None:
         self.filler.stop()
+        self.search.close()
         self.index.close()
 
     def _load_collection(self) -> Collection:

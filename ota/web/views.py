@@ -23,6 +23,7 @@ from ota.web.archive import Archive
 from ota.web.cite import Citation, site_url
 from ota.web.dates import IN_FORCE_RULE, moment_label, parse_date
 from ota.web.index import REAL_KINDS, Version
+from ota.web.search import highlight
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _SHORT = re.compile(r"^[0-9a-f]{7,40}$")
@@ -238,6 +239,7 @@ async def version_page(request: Request) -> Response:
     position = ids.index(version.id) if version.id in ids else -1
     service = archive.services.get(version.service_id)
     name = service.name if service else version.service_id
+    highlighted = request.query_params.get("highlight", "").strip()
     permalink = site_url(request) + url("versions", version.id)
     until_version = timeline[position + 1] if 0 <= position < len(ids) - 1 else None
     until = until_version.date.strftime("%Y-%m-%d %H:%M UTC") if until_version else None
@@ -262,7 +264,10 @@ async def version_page(request: Request) -> Response:
         label=KIND_LABELS.get(version.kind, "Record"),
         service_name=name,
         terms_url=url("services", version.service_id, version.terms_type),
-        html=archive.html(version.blob or ""),
+        html=highlight(archive.html(version.blob or ""), highlighted)
+        if highlighted
+        else archive.html(version.blob or ""),
+        highlighted=highlighted,
         at=_at_label(request.query_params.get("at")),
         rule=IN_FORCE_RULE,
         previous=timeline[position - 1] if position > 0 else None,
