@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -26,6 +27,7 @@ from ota.errors import DeclarationError, RecordError
 from ota.settings import Settings
 from ota.store.reader import RepositoryReader
 from ota.web.counts import CountFiller
+from ota.web.health import Health, read_health, status_mtime
 from ota.web.index import VersionIndex, version_path
 from ota.web.render import markdown_html
 from ota.web.rendered_diff import RenderedDiff, rendered_diff
@@ -94,6 +96,7 @@ class Archive:
         #: kept until it moves (`derived`).
         self.generation = 0
         self._derived: dict[str, tuple[int, Any]] = {}
+        self._health: tuple[tuple[float | None, int], Health] | None = None
         self.refresh(force=True)
 
     # -- keeping up -------------------------------------------------------------------------------------
@@ -175,6 +178,17 @@ class Archive:
         if service_id not in self.services:
             return None
         return _raw_declaration(self.collection.declarations_path / f"{service_id}.json")
+
+    def health(self) -> Health:
+        """The tracking status (`ota.web.health`), read again when the status file changes."""
+        now = datetime.now(UTC)
+        key = (status_mtime(self.settings.status.file), int(now.timestamp()) // 60)
+        kept = self._health
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        health = read_health(self.settings, now)
+        self._health = (key, health)
+        return health
 
     # -- contents --------------------------------------------------------------------------------------
 

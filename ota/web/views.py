@@ -82,7 +82,23 @@ async def home(request: Request) -> Response:
         services=services,
         latest=latest,
         total=len(archive.services),
+        health=_health_rows(archive),
     )
+
+
+def _health_rows(archive: Archive) -> dict[str, Any]:
+    """The home page's tracking health: whether tracking runs, and the terms failing or held back."""
+    health = archive.health()
+    names = {service_id: service.name for service_id, service in archive.services.items()}
+    problems = [
+        {
+            "health": terms,
+            "service": names.get(terms.service_id, terms.service_id),
+            "url": url("services", terms.service_id, terms.terms_type) if terms.terms_type else None,
+        }
+        for terms in health.problems()
+    ]
+    return {"status": health, "problems": problems}
 
 
 def _latest_rows(archive: Archive) -> list[dict[str, Any]]:
@@ -103,6 +119,12 @@ def _directory(archive: Archive) -> Directory:
     names = {service_id: service.name for service_id, service in archive.services.items()}
     declared = {(sid, t) for sid, s in archive.services.items() for t in s.terms}
     found = {(s.service_id, s.terms_type) for s in summaries.values()}
+    # Terms with one real version were first recorded then, not changed.
+    changes = dict(
+        archive.index.db.execute(
+            "SELECT path, COUNT(*) FROM versions WHERE kind IN ('first', 'change') GROUP BY path"
+        ).fetchall()
+    )
     services: dict[str, dict[str, Any]] = {}
     for service_id, terms_type in sorted(
         declared | found, key=lambda item: (names.get(item[0], item[0]).casefold(), item[1])
@@ -124,6 +146,7 @@ def _directory(archive: Archive) -> Directory:
                 "url": url("services", service_id, terms_type),
                 "last_change": last_change.isoformat() if last_change else None,
                 "last_change_day": last_change.strftime("%Y-%m-%d") if last_change else None,
+                "changed": changes.get(f"{service_id}/{terms_type}.md", 0) > 1,
                 "versions": summary.versions if summary else 0,
             }
         )
@@ -168,6 +191,7 @@ async def terms_page(request: Request) -> Response:
     service = archive.services.get(service_id)
     declared = service.terms.get(terms_type) if service else None
     current = timeline[-1] if timeline else None
+    real = [version for version in timeline if version.kind in REAL_KINDS]
     return _page(
         request,
         "terms.html",
@@ -182,6 +206,9 @@ async def terms_page(request: Request) -> Response:
         at_url=url("services", service_id, terms_type, "at"),
         today=datetime.now(UTC).date().isoformat(),
         rule=IN_FORCE_RULE,
+        health=archive.health().of(service_id, terms_type),
+        last_change=real[-1] if len(real) > 1 else None,
+        first_record=real[0] if real else None,
         feed_url=f"{request.app.state.api_prefix}{url('feed', service_id, terms_type)}",
     )
 
