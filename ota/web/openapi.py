@@ -218,8 +218,9 @@ def description(api_prefix: str = "/api/v1") -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": {
-                        "description": "`{query, complete, count, results: [{service, terms_type, first_seen, "
-                        "last_seen, disappeared, present, excerpt}]}`; each seen version is `{id, fetchDate}`.",
+                        "description": "`{query, complete, count, results: [{service, terms_type, "
+                        "first_seen, last_seen, disappeared, present, excerpt}]}`; "
+                        "each version seen is `{id, fetchDate}`.",
                         "content": {"application/json": {}},
                     },
                     "400": _ERROR,
