@@ -382,6 +382,7 @@ async def feed(request: Request) -> Response:
         service_id=service_id,
         terms_type=terms_type,
         version_url_template=archive.settings.serve.version_url_template,
+        viewer_url=site_url(request),
     )
     body = feeds.atom(description, entries).encode("utf-8")
     headers["ETag"] = etag(body)

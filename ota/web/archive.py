@@ -30,7 +30,7 @@ from ota.web.counts import CountFiller
 from ota.web.health import Health, read_health, status_mtime
 from ota.web.index import VersionIndex, version_path
 from ota.web.render import markdown_html
-from ota.web.rendered_diff import RenderedDiff, rendered_diff
+from ota.web.rendered_diff import RenderedDiff, Unit, diff_units, units
 from ota.web.search import SearchIndex
 
 K = TypeVar("K")
@@ -92,6 +92,7 @@ class Archive:
         self.pages: LRU[str, Markup] = LRU(32)
         self.diffs: LRU[tuple[str | None, str], TextDiff] = LRU(16)
         self.rendered_diffs: LRU[tuple[str | None, str], RenderedDiff] = LRU(16)
+        self.units: LRU[str | None, list[Unit]] = LRU(32)
         #: Counts the changes of the index and the collection: what is derived from both alone is
         #: kept until it moves (`derived`).
         self.generation = 0
@@ -208,8 +209,12 @@ class Archive:
 
     def rendered_diff(self, old_blob: str | None, new_blob: str) -> RenderedDiff:
         """Two versions rendered, with their differences marked (`ota.web.rendered_diff`)."""
+
+        def parsed(blob: str | None) -> list[Unit]:
+            return self.units.get(blob, lambda: units(self.text(blob)))
+
         return self.rendered_diffs.get(
-            (old_blob, new_blob), lambda: rendered_diff(self.text(old_blob), self.text(new_blob))
+            (old_blob, new_blob), lambda: diff_units(parsed(old_blob), parsed(new_blob))
         )
 
 

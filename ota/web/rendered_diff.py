@@ -395,24 +395,22 @@ def _split(
     old: Inline, old_at: int, new: Inline, new_at: int, size: int
 ) -> Iterator[tuple[str, Context, Context]]:
     """Equal text cut where the formatting of either side changes: (piece, old's, new's)."""
-    cuts: list[tuple[int, int, Context]] = []  # (end offset in the piece, side, context)
-    for side, (source, start) in enumerate(((old, old_at), (new, new_at))):
-        at = 0
-        for piece, context in source.runs(start, start + size):
-            at += len(piece)
-            cuts.append((at, side, context))
-    cuts.sort(key=lambda cut: cut[0])
-    contexts: list[Context] = [(), ()]
-    pending = {0: [c for c in cuts if c[1] == 0], 1: [c for c in cuts if c[1] == 1]}
-    position = 0
+    before, after = list(old.runs(old_at, old_at + size)), list(new.runs(new_at, new_at + size))
     text = new.text[new_at : new_at + size]
-    for end in sorted({cut[0] for cut in cuts}):
-        for side in (0, 1):
-            while pending[side] and pending[side][0][0] <= position:
-                pending[side].pop(0)
-            contexts[side] = pending[side][0][2] if pending[side] else ()
-        yield text[position:end], contexts[0], contexts[1]
+    if not before or not after:
+        return
+    i = j = position = 0
+    end_i, end_j = len(before[0][0]), len(after[0][0])
+    while position < size:
+        end = min(end_i, end_j)
+        yield text[position:end], before[i][1], after[j][1]
         position = end
+        if end_i == end and i + 1 < len(before):
+            i += 1
+            end_i += len(before[i][0])
+        if end_j == end and j + 1 < len(after):
+            j += 1
+            end_j += len(after[j][0])
 
 
 def _unit_html(item: Item, side: str = "", anchor: str = "") -> str:
@@ -420,13 +418,13 @@ def _unit_html(item: Item, side: str = "", anchor: str = "") -> str:
     unit = (item.old if side == "old" else item.new) or item.unit
     css = f"b {unit.kind} {item.op}"
     attrs = f' class="{css}"' + (f' id="{anchor}"' if anchor else "")
-    olds = item.old.cells if item.old else ()
+    olds = item.old.cells if item.old and item.op != "equal" else ()  # equal: the same formatting
     news = item.new.cells if item.new else ()
 
     def cell(k: int) -> str:
         return _cell_html(
             item.cells[k] if k < len(item.cells) else (),
-            olds[k] if k < len(olds) else (Inline("") if item.old else None),
+            olds[k] if k < len(olds) else (Inline("") if item.old and item.op != "equal" else None),
             news[k] if k < len(news) else (Inline("") if item.new else None),
             side,
         )
@@ -488,7 +486,12 @@ def _alone(frames: tuple[Frame, ...], html: str) -> Markup:
 
 def rendered_diff(old_markdown: str, new_markdown: str, *, context: int = CONTEXT) -> RenderedDiff:
     """The diff page's body for two versions' Markdown (`old_markdown` empty for a first record)."""
-    items = align(units(old_markdown), units(new_markdown))
+    return diff_units(units(old_markdown), units(new_markdown), context=context)
+
+
+def diff_units(old: list[Unit], new: list[Unit], *, context: int = CONTEXT) -> RenderedDiff:
+    """`rendered_diff` of two documents already cut into units (`units`)."""
+    items = align(old, new)
     anchors = {
         index: f"change-{n}" for n, index in enumerate(i for i, it in enumerate(items) if it.op != "equal")
     }

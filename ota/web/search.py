@@ -30,10 +30,10 @@ import pygit2
 from markupsafe import Markup, escape
 
 from ota.diff import split_blocks
-from ota.web.index import Version, VersionIndex
+from ota.web.index import VersionIndex
 
 SEARCH_FILE = "ota-search.sqlite"
-SCHEMA = "1"
+SCHEMA = "2"
 #: Rows of the index read and indexed in one transaction.
 BATCH = 500
 #: Terms listed at most in one answer.
@@ -51,8 +51,11 @@ CREATE TABLE IF NOT EXISTS spans (
     start_id TEXT NOT NULL,
     start_date INTEGER NOT NULL,
     end_id TEXT,
-    end_date INTEGER
+    end_date INTEGER,
+    last_id TEXT,
+    last_date INTEGER
 );
+CREATE TABLE IF NOT EXISTS latest (path TEXT PRIMARY KEY, id TEXT NOT NULL, date INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS spans_block ON spans (block);
 CREATE INDEX IF NOT EXISTS spans_open ON spans (path) WHERE end_id IS NULL;
 """
@@ -174,7 +177,7 @@ class SearchIndex:
         if last_seq >= 0:
             row = source.execute("SELECT id FROM versions WHERE seq = ?", (last_seq,)).fetchone()
             if row is None or row[0] != _meta(db, "id"):  # the index was rebuilt: start again
-                for table in ("blocks", "block_text", "spans"):
+                for table in ("blocks", "block_text", "spans", "latest"):
                     db.execute(f"DELETE FROM {table}")
                 last_seq = -1
         repository = pygit2.Repository(self.git_dir)
@@ -197,10 +200,15 @@ class SearchIndex:
                 blocks = set() if blob_id is None else set(self._block_ids(db, _text(repository, blob_id)))
                 opened = current[path]
                 gone = [opened.pop(block) for block in list(opened) if block not in blocks]
-                db.executemany(
-                    "UPDATE spans SET end_id = ?, end_date = ? WHERE rowid = ?",
-                    [(version_id, date, rowid) for rowid in gone],
-                )
+                if gone:
+                    previous = db.execute("SELECT id, date FROM latest WHERE path = ?", (path,)).fetchone()
+                    last_id, last_date = previous if previous else (None, None)
+                    db.executemany(
+                        "UPDATE spans SET end_id = ?, end_date = ?, last_id = ?, last_date = ? "
+                        "WHERE rowid = ?",
+                        [(version_id, date, last_id, last_date, rowid) for rowid in gone],
+                    )
+                db.execute("INSERT OR REPLACE INTO latest VALUES (?, ?, ?)", (path, version_id, date))
                 for block in blocks - opened.keys():
                     cursor = db.execute(
                         "INSERT INTO spans (block, path, start_id, start_date) VALUES (?, ?, ?, ?)",
@@ -239,8 +247,13 @@ class SearchIndex:
         match = fts_phrase(query)
         if not match:
             return Results(query, [], self.complete())
-        where = ["block IN (SELECT rowid FROM block_text WHERE block_text MATCH ?)"]
-        params: list[str | int] = [match]
+        # The paragraphs found, once, for the two aggregates below (a temporary table of this
+        # connection, used from one thread: the server's event loop).
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS hits (block INTEGER PRIMARY KEY)")
+        self.db.execute("DELETE FROM hits")
+        self.db.execute("INSERT INTO hits SELECT rowid FROM block_text WHERE block_text MATCH ?", (match,))
+        where = ["block IN (SELECT block FROM hits)"]
+        params: list[str | int] = []
         if filters.service_id:
             where.append("path >= ? AND path < ?")
             params += [filters.service_id + "/", filters.service_id + "0"]  # '0' follows '/'
@@ -255,48 +268,38 @@ class SearchIndex:
             where.append("(end_date IS NULL OR end_date > ?)")
             params.append(int(filters.since.timestamp()))
         spans = f"SELECT * FROM spans WHERE {' AND '.join(where)}"
+        # SQLite gives a bare column the value of the row MIN() or MAX() chose.
         firsts = self.db.execute(
-            f"SELECT path, MIN(start_date), start_id, block FROM ({spans}) GROUP BY path LIMIT ?",
+            f"SELECT path, MIN(start_date), start_id FROM ({spans}) GROUP BY path LIMIT ?",
             (*params, MAX_RESULTS),
         ).fetchall()
         lasts = {
-            path: (end_id, end_date, block)
-            for path, _, end_id, end_date, block in self.db.execute(
-                f"SELECT path, MAX(COALESCE(end_date, 1 << 62)), end_id, end_date, block "
-                f"FROM ({spans}) GROUP BY path",
+            row[0]: row[2:]
+            for row in self.db.execute(
+                f"SELECT s.path, MAX(COALESCE(s.end_date, 1 << 62)), s.end_id, s.end_date, "
+                f"COALESCE(s.last_id, latest.id), COALESCE(s.last_date, latest.date), s.block "
+                f"FROM ({spans}) AS s LEFT JOIN latest ON latest.path = s.path GROUP BY s.path",
                 params,
             )
         }
+        self.db.commit()
         found = []
-        for path, start_date, start_id, first_block in firsts:
+        for path, start_date, start_id in firsts:
             service_id, _, name = path.partition("/")
-            end_id, end_date, block = lasts.get(path, (None, None, first_block))
-            disappeared = Seen(end_id, _date(end_date)) if end_id is not None else None
-            last = self._last_seen(path, disappeared)
+            end_id, end_date, last_id, last_date, block = lasts[path]
+            first = Seen(start_id, _date(start_date))
             found.append(
                 Found(
                     service_id,
                     name.removesuffix(".md"),
-                    Seen(start_id, _date(start_date)),
-                    last or Seen(start_id, _date(start_date)),
-                    disappeared,
+                    first,
+                    Seen(last_id, _date(last_date)) if last_id is not None else first,
+                    Seen(end_id, _date(end_date)) if end_id is not None else None,
                     self._excerpt(match, block),
                 )
             )
         found.sort(key=lambda f: (f.service_id.casefold(), f.terms_type))
         return Results(query, found, self.complete())
-
-    def _last_seen(self, path: str, disappeared: Seen | None) -> Seen | None:
-        """The last version that had the phrase: the latest, or the one before it disappeared."""
-        if disappeared is None:
-            latest = self.index.latest(path)
-            return Seen(latest.id, latest.date) if latest else None
-        before: Version | None = None
-        for version in self.index.timeline(path, kinds=("first", "change", "upgrade", "other", "deleted")):
-            if version.id == disappeared.id:
-                break
-            before = version
-        return Seen(before.id, before.date) if before else None
 
     def _excerpt(self, match: str, block: int) -> str:
         row = self.db.execute(

@@ -206,6 +206,7 @@ async def terms_page(request: Request) -> Response:
         at_url=url("services", service_id, terms_type, "at"),
         today=datetime.now(UTC).date().isoformat(),
         rule=IN_FORCE_RULE,
+        compare_url=url("services", service_id, terms_type, "compare"),
         health=archive.health().of(service_id, terms_type),
         last_change=real[-1] if len(real) > 1 else None,
         first_record=real[0] if real else None,
@@ -234,6 +235,30 @@ async def terms_at(request: Request) -> Response:
             request, 404, "Nothing recorded yet", f"No version of these terms was recorded by {label}."
         )
     return RedirectResponse(url("versions", version.id, at=text), status_code=303)
+
+
+async def terms_compare(request: Request) -> Response:
+    """What changed between the versions in force at two moments (`from`, `to`; the rule of `at`)."""
+    archive = _archive(request)
+    service_id, terms_type = request.path_params["service_id"], request.path_params["terms_type"]
+    terms = archive.terms(service_id, terms_type)
+    if terms is None:
+        return _message(request, 404, "No such terms", f"{service_id!r} has no terms {terms_type!r} here.")
+    versions = []
+    for name in ("from", "to"):
+        text = request.query_params.get(name, "").strip()
+        date = parse_date(text)
+        if date is None:
+            return _message(
+                request, 400, "Not a date", f"Give two dates such as 2024-01-31 ({name}: {text!r})."
+            )
+        version = archive.index.in_force(terms.path, min(date, datetime.now(UTC)))
+        if version is None:
+            label = moment_label(text, date)
+            return _message(request, 404, "Nothing recorded yet", f"No version was recorded by {label}.")
+        versions.append(version)
+    old, new = sorted(versions, key=lambda v: (v.date, v.seq))
+    return RedirectResponse(url("versions", new.id, "diff", **{"from": old.id}), status_code=303)
 
 
 def _moment_text(date: str, time_of_day: str) -> str:
@@ -368,42 +393,12 @@ async def diff_page(request: Request) -> Response:
         inline_url=url("versions", new.id, "diff", **base_query),
         side_url=url("versions", new.id, "diff", **base_query, view="side"),
         choices=[v for v in reversed(timeline) if v.id != new.id],
+        compare_url=url("services", new.service_id, new.terms_type, "compare"),
+        today=datetime.now(UTC).date().isoformat(),
         old_snapshots=snapshots_of(old),
         new_snapshots=snapshots_of(new),
         url=url,
     )
-
-
-# -- snapshots -------------------------------------------------------------------------------------
-
-
-async def snapshot(request: Request) -> Response:
-    """A snapshot as it was fetched: shown as plain text in a sandbox, or downloaded; never as a page."""
-    archive = _archive(request)
-    snapshot_id = request.path_params["snapshot_id"]
-    reader = archive.snapshots
-    if reader is None or not _COMMIT.match(snapshot_id):
-        return _message(request, 404, "No such snapshot", "This archive has no snapshot with that ID.")
-    paths = [p for p in reader.changed_paths(snapshot_id) if _known_snapshot(archive, p)]
-    record = reader.record(snapshot_id, paths[0]) if paths else None
-    if record is None:
-        return _message(request, 404, "No such snapshot", "This archive has no snapshot with that ID.")
-    name = record.path.rsplit("/", 1)[-1]
-    textual = name.endswith((".html", ".txt", ".md", ".xml", ".json", ".csv"))
-    headers = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
-    if request.query_params.get("download") or not textual:
-        encoded = quote(name)
-        headers["Content-Disposition"] = (
-            f"attachment; filename=\"snapshot{name[name.rfind('.') :]}\"; filename*=UTF-8''{encoded}"
-        )
-        return Response(record.content, media_type="application/octet-stream", headers=headers)
-    return Response(record.content, media_type="text/plain; charset=utf-8", headers=headers)
-
-
-def _known_snapshot(archive: Archive, path: str) -> bool:
-    service_id, _, name = path.partition("/")
-    terms_type = name.rsplit(".", 1)[0].split(" #", 1)[0]
-    return archive.terms(service_id, terms_type) is not None
 
 
 def routes() -> list[Route]:
@@ -412,7 +407,7 @@ def routes() -> list[Route]:
         Route("/services/{service_id}", service_page),
         Route("/services/{service_id}/{terms_type}", terms_page),
         Route("/services/{service_id}/{terms_type}/at", terms_at),
+        Route("/services/{service_id}/{terms_type}/compare", terms_compare),
         Route("/versions/{version_id}", version_page),
         Route("/versions/{version_id}/diff", diff_page),
-        Route("/snapshots/{snapshot_id}", snapshot),
     ]
