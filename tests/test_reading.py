@@ -254,6 +254,7 @@ def test_the_api_finds_a_phrase_through_history(base: str, ids: list[str]) -> No
         assert found["present"] is False and "training machine learning models" in found["excerpt"]
         still = client.get("/api/v1/search", params={"q": "resell access"}).json()["results"][0]
         assert still["present"] is True and still["disappeared"] is None
+        assert still["excerpt"] == "You may not resell access."  # the words, not the Markdown
         assert still["first_seen"]["id"] == ids[0] and still["last_seen"]["id"] == ids[2]
         assert (
             client.get("/api/v1/search", params={"q": "resell access", "type": "Privacy Policy"}).json()[

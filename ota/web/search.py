@@ -33,7 +33,7 @@ from ota.diff import split_blocks
 from ota.web.index import VersionIndex
 
 SEARCH_FILE = "ota-search.sqlite"
-SCHEMA = "2"
+SCHEMA = "3"
 #: Rows of the index read and indexed in one transaction.
 BATCH = 500
 #: Terms listed at most in one answer.
@@ -232,7 +232,7 @@ class SearchIndex:
                 yield int(row[0])
                 continue
             block = int(db.execute("INSERT INTO blocks (hash) VALUES (?)", (digest,)).lastrowid or 0)
-            db.execute("INSERT INTO block_text (rowid, text) VALUES (?, ?)", (block, content))
+            db.execute("INSERT INTO block_text (rowid, text) VALUES (?, ?)", (block, plain_text(content)))
             yield block
 
     def complete(self) -> bool:
@@ -308,6 +308,25 @@ class SearchIndex:
             (_START, _END, match, block),
         ).fetchone()
         return str(row[0]) if row else ""
+
+
+_MARKUP = (
+    (re.compile(r"^[ \t]*(?:=+|-+)[ \t]*$", re.MULTILINE), ""),  # setext underlines
+    (re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|>[ \t]*|(?:[*+-]|\d{1,9}[.)])[ \t]+)", re.MULTILINE), ""),
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images: their text
+    (re.compile(r"<br\s*/?>", re.IGNORECASE), " "),
+    (re.compile(r"\\([^\w\s])"), r"\1"),  # escapes
+    (re.compile(r"\*\*|__|~~|`+|(?<!\w)[*_]|[*_](?!\w)"), ""),  # emphasis, code
+    (re.compile(r"[ \t]*\|[ \t]*"), " "),  # table cells
+    (re.compile(r"[ \t]*\n[ \t]*"), " "),
+)
+
+
+def plain_text(markdown: str) -> str:
+    """A block's words without its Markdown markup (for excerpts a reader reads as the text)."""
+    for pattern, replacement in _MARKUP:
+        markdown = pattern.sub(replacement, markdown)
+    return markdown.strip()
 
 
 def fts_phrase(query: str) -> str:
