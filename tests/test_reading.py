@@ -365,3 +365,43 @@ def test_the_home_page_lists_failing_and_held_back_terms_and_their_pages_say_so(
     assert "failing since 2026-06-20 00:30 UTC (24 runs" in status.inner_text()
     assert page.get_by_role("heading", name="Latest recorded text").count() == 1
     assert "First recorded 2026-04-02" in page.locator("main").inner_text()
+
+
+# -- comparing dates, downloads ---------------------------------------------------------------------------
+
+
+def test_two_dates_compare_the_versions_in_force_then_and_a_history_downloads_as_a_zip(
+    base: str, ids: list[str]
+) -> None:
+    import io
+    import zipfile
+
+    with httpx.Client(base_url=base) as client:
+        compare = client.get(f"/services/{TOS}/compare", params={"from": "2026-07-02", "to": "2026-04-01"})
+        assert compare.status_code == 303  # in either order: the older one first
+        assert compare.headers["location"] == f"/versions/{ids[2]}/diff?from={ids[0]}"
+        diff = client.get(compare.headers["location"]).text
+        assert "§4A</a> added" in diff and "machine learning" not in diff  # v1 → v3: as added in v3
+        assert (
+            client.get(
+                f"/services/{TOS}/compare", params={"from": "2001-01-01", "to": "2026-04-01"}
+            ).status_code
+            == 404
+        )
+        assert (
+            client.get(f"/services/{TOS}/compare", params={"from": "soon", "to": "2026-04-01"}).status_code
+            == 400
+        )
+        history = client.get(f"/services/{TOS}/history.zip")
+        assert history.headers["content-type"] == "application/zip"
+        assert "Chirp%20-%20Terms%20of%20Service%20-%20history.zip" in history.headers["content-disposition"]
+        with zipfile.ZipFile(io.BytesIO(history.content)) as archive:
+            names = archive.namelist()
+            assert names == [
+                "Chirp - Terms of Service/2026-03-04T09-15-00Z.md",
+                "Chirp - Terms of Service/2026-05-13T21-30-00Z.md",
+                "Chirp - Terms of Service/2026-07-01T00-00-00Z.md",
+                "Chirp - Terms of Service/README.md",
+            ]
+            assert "4A\\. Training our models" in archive.read(names[1]).decode()
+            assert ids[1] in archive.read(names[3]).decode()

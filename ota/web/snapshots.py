@@ -8,7 +8,9 @@ A snapshot is never rendered as a page: its source is shown as text in a page of
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from datetime import datetime
 from urllib.parse import quote
 
@@ -126,8 +128,34 @@ def _known_snapshot(archive: Archive, path: str) -> bool:
     return archive.terms(service_id, terms_type) is not None
 
 
+async def history_zip(request: Request) -> Response:
+    """Every version of a terms, as `SERVICE - TYPE/DATE.md` files in a ZIP (with a README that
+    names each version's commit and kind), named `SERVICE - TYPE - history.zip`."""
+    archive = _archive(request)
+    service_id, terms_type = request.path_params["service_id"], request.path_params["terms_type"]
+    terms = archive.terms(service_id, terms_type)
+    if terms is None:
+        return _message(request, 404, "No such terms", f"{service_id!r} has no terms {terms_type!r} here.")
+    service = archive.services.get(service_id)
+    folder = f"{service.name if service else service_id} - {terms_type}"
+    timeline = archive.index.timeline(terms.path)
+    buffer = io.BytesIO()
+    lines = [f"# {folder}", "", "Every version recorded, oldest first (date UTC, kind, commit):", ""]
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive_file:
+        for version in timeline:
+            name = f"{version.date:%Y-%m-%dT%H-%M-%SZ}.md"
+            info = zipfile.ZipInfo(f"{folder}/{name}", date_time=version.date.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive_file.writestr(info, archive.text(version.blob))
+            lines.append(f"- {name}: {version.kind}, {version.id}")
+        archive_file.writestr(f"{folder}/README.md", "\n".join(lines) + "\n")
+    headers = {"Content-Disposition": _attachment(f"{folder} - history.zip")}
+    return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
+
+
 def routes() -> list[Route]:
     return [
+        Route("/services/{service_id}/{terms_type}/history.zip", history_zip),
         Route("/versions/{version_id}/markdown", version_markdown),
         Route("/snapshots/{snapshot_id}", snapshot),
     ]
