@@ -60,7 +60,7 @@ def test_a_reader_searches_a_service_opens_its_timeline_and_reads_what_changed(p
     page.goto(base)
     page.get_by_role("searchbox", name="Service").fill("Exam")
     page.get_by_label("Terms type").select_option("Terms of Service")
-    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name="Search", exact=True).click()
     services = page.locator("ul.services > li")
     assert services.count() == 1 and "Example" in services.inner_text()
     services.get_by_role("link", name="Terms of Service").click()

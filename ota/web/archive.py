@@ -91,7 +91,7 @@ class Archive:
         self.texts: LRU[str, str] = LRU(64)
         self.pages: LRU[str, Markup] = LRU(32)
         self.diffs: LRU[tuple[str | None, str], TextDiff] = LRU(16)
-        self.rendered_diffs: LRU[tuple[str | None, str], RenderedDiff] = LRU(16)
+        self.rendered_diffs: LRU[tuple[str | None, str, bool], RenderedDiff] = LRU(16)
         self.units: LRU[str | None, list[Unit]] = LRU(32)
         #: Counts the changes of the index and the collection: what is derived from both alone is
         #: kept until it moves (`derived`).
@@ -207,14 +207,14 @@ class Archive:
             (old_blob, new_blob), lambda: diff_texts(self.text(old_blob), self.text(new_blob))
         )
 
-    def rendered_diff(self, old_blob: str | None, new_blob: str) -> RenderedDiff:
+    def rendered_diff(self, old_blob: str | None, new_blob: str, *, side: bool = False) -> RenderedDiff:
         """Two versions rendered, with their differences marked (`ota.web.rendered_diff`)."""
 
         def parsed(blob: str | None) -> list[Unit]:
             return self.units.get(blob, lambda: units(self.text(blob)))
 
         return self.rendered_diffs.get(
-            (old_blob, new_blob), lambda: diff_units(parsed(old_blob), parsed(new_blob))
+            (old_blob, new_blob, side), lambda: diff_units(parsed(old_blob), parsed(new_blob), side=side)
         )
 
 

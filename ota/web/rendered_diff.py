@@ -484,12 +484,17 @@ def _alone(frames: tuple[Frame, ...], html: str) -> Markup:
 # -- the page ------------------------------------------------------------------------------------------
 
 
-def rendered_diff(old_markdown: str, new_markdown: str, *, context: int = CONTEXT) -> RenderedDiff:
-    """The diff page's body for two versions' Markdown (`old_markdown` empty for a first record)."""
-    return diff_units(units(old_markdown), units(new_markdown), context=context)
+def rendered_diff(
+    old_markdown: str, new_markdown: str, *, side: bool = False, context: int = CONTEXT
+) -> RenderedDiff:
+    """The diff page's body for two versions' Markdown (`old_markdown` empty for a first record):
+    segments with their `inline` HTML, or their side by side `rows` when `side`."""
+    return diff_units(units(old_markdown), units(new_markdown), side=side, context=context)
 
 
-def diff_units(old: list[Unit], new: list[Unit], *, context: int = CONTEXT) -> RenderedDiff:
+def diff_units(
+    old: list[Unit], new: list[Unit], *, side: bool = False, context: int = CONTEXT
+) -> RenderedDiff:
     """`rendered_diff` of two documents already cut into units (`units`)."""
     items = align(old, new)
     anchors = {
@@ -499,11 +504,11 @@ def diff_units(old: list[Unit], new: list[Unit], *, context: int = CONTEXT) -> R
     position = 0
     for start, end in _spans(items, context):
         if start > position:
-            result.segments.append(_segment("folded", items, position, start, anchors))
-        result.segments.append(_segment("hunk", items, start, end, anchors))
+            result.segments.append(_segment("folded", items, position, start, anchors, side))
+        result.segments.append(_segment("hunk", items, start, end, anchors, side))
         position = end
     if position < len(items) and result.segments:
-        result.segments.append(_segment("folded", items, position, len(items), anchors))
+        result.segments.append(_segment("folded", items, position, len(items), anchors, side))
     return result
 
 
@@ -520,14 +525,16 @@ def _spans(items: list[Item], context: int) -> list[tuple[int, int]]:
 
 
 def _segment(
-    kind: str, items: list[Item], start: int, end: int, anchors: dict[int, str]
+    kind: str, items: list[Item], start: int, end: int, anchors: dict[int, str], side: bool
 ) -> dict[str, object]:
     writer = _Writer()
     rows = []
     for index in range(start, end):
         item = items[index]
         anchor = anchors.get(index, "")
-        writer.write(item.unit.frames, _unit_html(item, anchor=anchor))
+        if not side:
+            writer.write(item.unit.frames, _unit_html(item, anchor=anchor))
+            continue
         rows.append(
             {
                 "css": f"row {item.unit.kind} {item.op}",

@@ -387,7 +387,7 @@ async def diff_page(request: Request) -> Response:
         old=old,
         new=new,
         terms_url=url("services", new.service_id, new.terms_type),
-        rendered=archive.rendered_diff(old.blob if old else None, new.blob or ""),
+        rendered=archive.rendered_diff(old.blob if old else None, new.blob or "", side=view == "side"),
         changed=text_diff.changed,
         words_added=text_diff.words_added,
         words_removed=text_diff.words_removed,

@@ -5,7 +5,7 @@ document.addEventListener("DOMContentLoaded", function () {
     var button = document.createElement("button");
     button.type = "button";
     button.textContent = "Copy";
-    button.setAttribute("aria-label", "Copy: " + (field.labels.length ? field.labels[0].textContent : "citation"));
+    button.setAttribute("aria-describedby", field.id);  // "Copy", described by what it copies
     button.addEventListener("click", function () {
       navigator.clipboard.writeText(field.value).then(function () { button.textContent = "Copied"; });
     });
