@@ -139,12 +139,17 @@ def test_every_page_fits_a_small_phone(browser: Browser, base: str) -> None:
         page.locator("table.timeline tbody tr").first.get_by_role("link", name="read").get_attribute("href")
     )
     assert diff and version
+    page.goto(f"{base}{version}")
+    snapshot = page.locator(".cite a[href^='/snapshots/']").first.get_attribute("href")
+    assert snapshot
     paths = [
         "/",
         "/services/Example/Terms%20of%20Service",
         version,
         diff,
         f"{diff}?view=side",
+        "/search?q=the+new+rules",
+        snapshot,
         "/api/v1/docs",
     ]
     for path in paths:
