@@ -270,6 +270,17 @@ def test_the_api_finds_a_phrase_through_history(base: str, ids: list[str]) -> No
         assert early["count"] == 0  # it appeared later
         late = client.get("/api/v1/search", params={"q": "machine learning", "from": "2026-07-02"}).json()
         assert late["count"] == 0  # gone by then
+        slashed = client.get("/api/v1/search/", params={"q": "resell access"})
+        assert (
+            slashed.json()["count"] == 1
+            and slashed.headers["content-type"] == "application/json; charset=utf-8"
+        )
+        again = client.get(
+            "/api/v1/search",
+            params={"q": "resell access"},
+            headers={"If-None-Match": slashed.headers["etag"]},
+        )
+        assert again.status_code == 304
         assert client.get("/api/v1/search").status_code == 400
         assert "error" in client.get("/api/v1/search", params={"q": "x", "from": "soon"}).json()
 

@@ -68,6 +68,7 @@ def test_a_reader_searches_a_service_opens_its_timeline_and_reads_what_changed(p
     rows = page.locator("table.timeline tbody tr")
     assert rows.count() == 2 and "Change" in rows.first.inner_text() and "+2" in rows.first.inner_text()
     rows.first.get_by_role("link", name="what changed").click()
+    page.locator(".diff").wait_for()  # all_inner_texts does not wait for the navigation
     added = page.locator(".diff ins").all_inner_texts()
     removed = page.locator(".diff del").all_inner_texts()
     assert any("new" in text for text in added) and any("90" in text for text in added)

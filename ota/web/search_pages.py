@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from ota.web.api import JSONAnswer
 from ota.web.archive import Archive
 from ota.web.dates import iso, parse_date
 from ota.web.search import Filters, Found, Seen
@@ -90,12 +91,12 @@ async def search_api(request: Request) -> Response:
     archive: Archive = request.app.state.archive
     query = request.query_params.get("q", "").strip()
     if not query:
-        return JSONResponse({"error": "Give a phrase to look for: ?q=PHRASE"}, status_code=400)
+        return JSONAnswer({"error": "Give a phrase to look for: ?q=PHRASE"}, status_code=400)
     filters = _filters(request)
     if isinstance(filters, str):
-        return JSONResponse({"error": filters}, status_code=400)
+        return JSONAnswer({"error": filters}, status_code=400)
     results = archive.search.search(query, filters)
-    return JSONResponse(
+    return JSONAnswer(
         {
             "query": query,
             "complete": results.complete,
@@ -110,4 +111,5 @@ def page_routes() -> list[Route]:
 
 
 def api_routes(prefix: str) -> list[Route]:
-    return [Route(f"{prefix}/search", search_api)]
+    """The API's search route, with one trailing slash too (as every API route)."""
+    return [Route(f"{prefix}/search{slash}", search_api) for slash in ("", "/")]
