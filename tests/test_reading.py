@@ -293,13 +293,14 @@ def test_a_reader_searches_a_phrase_and_opens_the_version_where_it_appeared(
     page.goto(base)
     page.get_by_label("Words or a phrase, in every version of every terms").fill("machine learning models")
     page.get_by_role("button", name="Search the text").click()
+    page.wait_for_url("**/search?**")
     page.screenshot(path=tmp_path / "search.png", full_page=True)
     result = page.locator("ol.found > li")
     assert result.count() == 1
     assert "Appeared 2026-05-13" in result.inner_text() and "disappeared 2026-07-01" in result.inner_text()
     assert result.locator("blockquote mark").inner_text() == "machine learning models"
     result.locator("a.first").click()
-    assert page.url.split("?")[0].endswith(f"/versions/{ids[1]}")
+    page.wait_for_url(f"**/versions/{ids[1]}?**")
     assert page.locator("article.document mark").inner_text() == "machine learning models"
 
 
@@ -372,6 +373,7 @@ def test_the_home_page_lists_failing_and_held_back_terms_and_their_pages_say_so(
     assert "HTTP 403" in failing.inner_text()
     assert "Access denied" in health.locator("li.suspect").inner_text()
     failing.get_by_role("link").click()
+    page.wait_for_url("**/services/Chirp/Privacy%20Policy")
     status = page.locator("p.health")
     assert "failing since 2026-06-20 00:30 UTC (24 runs" in status.inner_text()
     assert page.get_by_role("heading", name="Latest recorded text").count() == 1
