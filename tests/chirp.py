@@ -135,7 +135,7 @@ def make_chirp(root: Path, *, public_url: str = "https://archive.example.org") -
     }
     (declarations / "Chirp.json").write_text(json.dumps(chirp, indent=2), "utf-8")
     (root / "metadata.yml").write_text("id: watch\nname: Platform Watch\ntagline: Terms we watch\n", "utf-8")
-    (root / "ota.toml").write_text(f'[serve]\npublic_url = "{public_url}"\n', "utf-8")
+    (root / "ota.toml").write_text(f'[serve]\npublic_url = "{public_url}"\n' if public_url else "", "utf-8")
     repo = Repository.open(root / "versions")
     source = "This version was recorded after extracting from snapshot " + "a" * 40
     for path, text, subject, date in (

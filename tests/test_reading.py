@@ -239,6 +239,17 @@ def test_citations_use_the_public_url_and_come_as_bibtex_and_csl_json(base: str,
     assert "https://archive.example.org/api/v1/" in feed  # the API's links too
 
 
+def test_without_public_url_a_local_proxys_forwarded_host_names_the_permalink(tmp_path: Path) -> None:
+    """Then X-Forwarded-Host from a proxy on this machine; else the address the request came to."""
+    chirp = make_chirp(tmp_path / "chirp", public_url="")
+    version = chirp.version_ids()[1]
+    with served(load_settings(chirp.config)) as url:
+        proxied = httpx.get(f"{url}/versions/{version}", headers={"X-Forwarded-Host": "proxy.example"}).text
+        assert f'href="http://proxy.example/versions/{version}"' in proxied
+        direct = httpx.get(f"{url}/versions/{version}").text
+        assert f'href="{url}/versions/{version}"' in direct
+
+
 # -- search through history ------------------------------------------------------------------------------
 
 
