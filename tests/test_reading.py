@@ -429,3 +429,25 @@ def test_two_dates_compare_the_versions_in_force_then_and_a_history_downloads_as
             ]
             assert "4A\\. Training our models" in archive.read(names[1]).decode()
             assert ids[1] in archive.read(names[3]).decode()
+
+
+def test_a_technical_upgrade_is_cited_with_the_date_since_which_the_terms_were_unchanged() -> None:
+    from ota.web.cite import Citation
+
+    citation = Citation(
+        service="Chirp",
+        terms_type="Terms of Service",
+        version_id="f" * 40,
+        recorded=LATEST,
+        text_since=CHANGE,
+        until=None,
+        archive="Platform Watch",
+        permalink="https://archive.example.org/versions/" + "f" * 40,
+        snapshots=(),
+        accessed=LATEST,
+    )
+    assert (
+        "(a technical upgrade: the platform's terms unchanged since 2026-05-13 21:30 UTC)" in citation.plain()
+    )
+    assert "date = {2026-05-13}" in citation.bibtex()
+    assert json.loads(citation.csl_json())[0]["issued"] == {"date-parts": [[2026, 5, 13]]}

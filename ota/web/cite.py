@@ -38,7 +38,8 @@ class Citation:
     terms_type: str
     version_id: str
     recorded: datetime
-    #: When the text was first recorded (earlier than `recorded` for a technical upgrade).
+    #: Since when the platform's terms were unchanged (earlier than `recorded` for a technical
+    #: upgrade, which records them again because the declaration or ota changed).
     text_since: datetime
     until: datetime | None
     archive: str
@@ -50,7 +51,7 @@ class Citation:
         parts = [f"{self.service}, “{self.terms_type}”, version recorded on {_moment(self.recorded)}"]
         if self.text_since != self.recorded:
             since = _moment(self.text_since)
-            parts[0] += f" (text unchanged since {since}; recorded again after a technical upgrade)"
+            parts[0] += f" (a technical upgrade: the platform's terms unchanged since {since})"
         if self.until:
             parts[0] += f", in force until {_moment(self.until)}"
         parts.append(f"{self.archive}, archived by ota" if self.archive else "Archived by ota")

@@ -340,8 +340,8 @@ async def version_page(request: Request) -> Response:
 
 
 def _text_since(timeline: list[Version]) -> datetime | None:
-    """When the text of the last version of `timeline` was first recorded: technical upgrades
-    record the same terms again (a changed declaration or ota), they do not date them."""
+    """Since when the platform's terms of the last version of `timeline` were unchanged: technical
+    upgrades record the same terms again (a changed declaration or ota), they do not date them."""
     for version in reversed(timeline):
         if version.kind != "upgrade":
             return version.date
