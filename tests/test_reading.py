@@ -451,3 +451,17 @@ def test_a_technical_upgrade_is_cited_with_the_date_since_which_the_terms_were_u
     )
     assert "date = {2026-05-13}" in citation.bibtex()
     assert json.loads(citation.csl_json())[0]["issued"] == {"date-parts": [[2026, 5, 13]]}
+
+
+def test_a_highlighted_phrase_never_breaks_the_escaped_html() -> None:
+    from markupsafe import Markup
+
+    from ota.web.search import highlight
+
+    html = Markup("<p>Tom &amp; Jerry&#39;s 39 amp <a href='x'>amp</a></p>")
+    assert (
+        highlight(html, "amp")
+        == "<p>Tom &amp; Jerry&#39;s 39 <mark>amp</mark> <a href='x'><mark>amp</mark></a></p>"
+    )
+    assert highlight(html, "39") == "<p>Tom &amp; Jerry&#39;s <mark>39</mark> amp <a href='x'>amp</a></p>"
+    assert highlight(html, "<script>") == html  # not in the text: unchanged

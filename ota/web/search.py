@@ -340,7 +340,8 @@ def highlight(html: Markup, phrase: str) -> Markup:
     words = re.findall(r"\w+", phrase)
     if not words:
         return html
-    pattern = re.compile(r"\b" + r"\W+".join(map(re.escape, words)) + r"\b", re.IGNORECASE)
+    # Not inside a character reference (`&amp;`, `&#39;`): the text between tags is escaped HTML.
+    pattern = re.compile(r"(?<!&)(?<!&#)\b" + r"\W+".join(map(re.escape, words)) + r"\b(?!;)", re.IGNORECASE)
     parts = re.split(r"(<[^>]*>)", str(html))
     for index in range(0, len(parts), 2):  # text between tags (already escaped)
         parts[index] = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", parts[index])
