@@ -5,11 +5,14 @@
 1. A versions repository of `--versions` commits over `--terms` terms (200 services × 5 types),
    written with `ota.store.repository.Repository` (10% technical upgrades; texts of 2–50 KB, a few
    paragraphs changed per version; 5% of the terms 50 KB long), with its declarations and metadata.
-2. The index built from scratch (rows), then the word and line counts filled by worker processes.
-3. 100 commits more, then the incremental update of the index (rows and counts).
+2. The index built from scratch (rows), then the word and line counts filled by worker processes,
+   then the search index (every distinct paragraph in FTS5, and its spans through history).
+3. 100 commits more, then the incremental update of the index (rows, counts and search).
 4. `ota serve` started as a process: time to its first answer, then `--requests` requests per route,
-   each on a different terms or version pair where the route allows it (so caches do not answer):
-   p50 and p95 per route; the server's peak memory (VmHWM) at the end.
+   each on a different terms or version pair where the route allows it (so caches do not answer;
+   diffs are rendered: both versions' Markdown as HTML, the changes marked in place; searches are
+   phrases of 4 words taken from the texts): p50 and p95 per route; the server's peak memory
+   (VmHWM) at the end.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -36,6 +39,7 @@ from ota.store.reader import RepositoryReader
 from ota.store.repository import Repository
 from ota.web.counts import CountFiller, count_inline
 from ota.web.index import INDEX_FILE, VersionIndex
+from ota.web.search import SEARCH_FILE, SearchIndex
 
 TYPES = ["Terms of Service", "Privacy Policy", "Community Guidelines", "Trackers Policy", "Imprint"]
 WORDS = (
@@ -153,7 +157,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--dir", default=None, help="where to generate (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the generated collection")
+    parser.add_argument(
+        "--reuse", default=None, help="a collection kept by --keep: only its indexes are updated, then served"
+    )
     args = parser.parse_args()
+    if args.reuse:
+        run(Path(args.reuse), args)
+        return
     root = Path(tempfile.mkdtemp(prefix="ota-bench-serve-", dir=args.dir))
     try:
         run(root, args)
@@ -163,41 +173,7 @@ def main() -> None:
 
 
 def run(root: Path, args: argparse.Namespace) -> None:
-    started = time.perf_counter()
-    big = generate(root, args.terms, args.versions)
-    print(
-        f"generated {args.versions} versions of {args.terms} terms "
-        f"in {time.perf_counter() - started:.1f} s ({root})"
-    )
-
-    reader = RepositoryReader.open(root / "versions")
-    (reader.git_dir / INDEX_FILE).unlink(missing_ok=True)
-    started = time.perf_counter()
-    index = VersionIndex(reader)
-    rows = index.sync()
-    build = time.perf_counter() - started
-    print(f"index build from scratch: {build:.2f} s ({rows} rows)")
-    started = time.perf_counter()
-    filler = CountFiller(index)
-    filler.start()
-    filler.done.wait()
-    print(
-        f"word and line counts of every version: {time.perf_counter() - started:.2f} s "
-        f"({os.cpu_count()} worker processes)"
-    )
-    assert index.pending_count() == 0
-
-    more_commits(root, 100)
-    started = time.perf_counter()
-    added = index.sync()
-    while count_inline(index):
-        pass
-    print(
-        f"incremental update after {added} new commits (rows and counts): "
-        f"{time.perf_counter() - started:.3f} s"
-    )
-    index.close()
-
+    big = update(root) if args.reuse else build(root, args)
     port = 38000 + os.getpid() % 1000
     env = {**os.environ, "OTA_CONFIG": ""}
     started = time.perf_counter()
@@ -232,7 +208,7 @@ def run(root: Path, args: argparse.Namespace) -> None:
                 if server.poll() is not None:
                     raise SystemExit("the server stopped")
             print(f"server start-up to first answer: {time.perf_counter() - started:.2f} s")
-            measure(client, root, big, args.requests)
+            measure(client, root, big, args.requests, server.pid)
         status = Path(f"/proc/{server.pid}/status").read_text()
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         print(
@@ -244,8 +220,84 @@ def run(root: Path, args: argparse.Namespace) -> None:
         server.wait(timeout=30)
 
 
-def measure(client: httpx.Client, root: Path, big: list[str], requests: int) -> None:
-    """p50/p95 of each route, each request on other terms or other versions where the route allows."""
+def update(root: Path) -> list[str]:
+    """Bring the indexes of a kept collection up to date (this version's search index may differ
+    from the one it was built with); the 50 KB terms."""
+    index = VersionIndex(RepositoryReader.open(root / "versions"))
+    index.sync()
+    started = time.perf_counter()
+    SearchIndex(index).sync()
+    print(f"reused {root}; search index brought up to date in {time.perf_counter() - started:.1f} s")
+    index.close()
+    return sorted(
+        p.relative_to(root / "versions").as_posix()
+        for p in (root / "versions").glob("*/*.md")
+        if p.stat().st_size > 40_000
+    )
+
+
+def build(root: Path, args: argparse.Namespace) -> list[str]:
+    """Generate the collection and its indexes, printing how long each took; the 50 KB terms."""
+    started = time.perf_counter()
+    big = generate(root, args.terms, args.versions)
+    print(
+        f"generated {args.versions} versions of {args.terms} terms "
+        f"in {time.perf_counter() - started:.1f} s ({root})"
+    )
+
+    reader = RepositoryReader.open(root / "versions")
+    (reader.git_dir / INDEX_FILE).unlink(missing_ok=True)
+    started = time.perf_counter()
+    index = VersionIndex(reader)
+    rows = index.sync()
+    build = time.perf_counter() - started
+    print(f"index build from scratch: {build:.2f} s ({rows} rows)")
+    started = time.perf_counter()
+    filler = CountFiller(index)
+    filler.start()
+    filler.done.wait()
+    print(
+        f"word and line counts of every version: {time.perf_counter() - started:.2f} s "
+        f"({os.cpu_count()} worker processes)"
+    )
+    assert index.pending_count() == 0
+    (reader.git_dir / SEARCH_FILE).unlink(missing_ok=True)
+    started = time.perf_counter()
+    search = SearchIndex(index)
+    search.sync()
+    blocks = search.db.execute("SELECT COUNT(*) FROM blocks").fetchone()[0]
+    spans = search.db.execute("SELECT COUNT(*) FROM spans").fetchone()[0]
+    size = (reader.git_dir / SEARCH_FILE).stat().st_size / 1e6
+    print(
+        f"search index from scratch: {time.perf_counter() - started:.1f} s "
+        f"({blocks} distinct paragraphs, {spans} spans, {size:.0f} MB)"
+    )
+
+    more_commits(root, 100)
+    started = time.perf_counter()
+    added = index.sync()
+    while count_inline(index):
+        pass
+    search.sync()
+    search.close()
+    print(
+        f"incremental update after {added} new commits (rows, counts and search): "
+        f"{time.perf_counter() - started:.3f} s"
+    )
+    index.close()
+    return big
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process used so far (user and system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(client: httpx.Client, root: Path, big: list[str], requests: int, pid: int) -> None:
+    """p50/p95 of each route, each request on other terms or other versions where the route allows,
+    and the server's CPU time per request (a figure that other processes on the machine leave
+    alone, where latencies grow with the machine's load)."""
     rng = random.Random(3)
     all_versions = client.get("/api/v1/versions?limit=500").json()["data"]
     terms = sorted({(v["serviceId"], v["termsType"]) for v in all_versions})
@@ -261,6 +313,13 @@ def measure(client: httpx.Client, root: Path, big: list[str], requests: int) -> 
         big_versions.extend(zip(ids[1:], ids[:-1], strict=False))  # (older, newer)
     rng.shuffle(big_versions)
 
+    texts = [(root / "versions" / path).read_text("utf-8").split() for path in big]
+
+    def phrase() -> str:
+        words = rng.choice(texts)
+        start = rng.randrange(len(words) - 4)
+        return " ".join(word.strip(".,") for word in words[start : start + 4])
+
     def pick_terms() -> tuple[str, str]:
         service, terms_type = rng.choice(terms)
         return quote(service, safe=""), quote(terms_type, safe="")
@@ -270,9 +329,16 @@ def measure(client: httpx.Client, root: Path, big: list[str], requests: int) -> 
         "home page, searched": lambda i: f"/?q=Service+{i % 200:04d}",
         "terms timeline": lambda i: "/services/{}/{}".format(*pick_terms()),
         "version page": lambda i: f"/versions/{rng.choice(all_versions)['id']}",
-        "diff of two 50 KB versions": lambda i: f"/versions/{big_versions[i % len(big_versions)][1]}/diff",
-        "diff, side by side": lambda i: (
+        "rendered diff, two 50 KB versions": lambda i: (
+            f"/versions/{big_versions[i % len(big_versions)][1]}/diff"
+        ),
+        "rendered diff, side by side": lambda i: (
             f"/versions/{big_versions[-1 - i % len(big_versions)][1]}/diff?view=side"
+        ),
+        "search page, a phrase": lambda i: "/search?" + urlencode({"q": phrase()}),
+        "GET /search?q=PHRASE": lambda i: "/api/v1/search?" + urlencode({"q": phrase()}),
+        "GET /search, 1 service": lambda i: (
+            "/api/v1/search?" + urlencode({"q": phrase(), "service": f"Service {i % 200:04d}"})
         ),
         "GET /services": lambda i: "/api/v1/services",
         "GET /service/ID": lambda i: f"/api/v1/service/{pick_terms()[0]}",
@@ -292,9 +358,10 @@ def measure(client: httpx.Client, root: Path, big: list[str], requests: int) -> 
         "GET /feed/ID": lambda i: f"/api/v1/feed/{pick_terms()[0]}",
         "GET /feed/ID/TYPE": lambda i: "/api/v1/feed/{}/{}".format(*pick_terms()),
     }
-    print(f"{'route':<32} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"{'route':<34} {'p50 ms':>8} {'p95 ms':>8} {'CPU ms':>8}")
     for name, path_of in routes.items():
         timings = []
+        cpu = cpu_seconds(pid)
         for number in range(requests):
             path = path_of(number)
             started = time.perf_counter()
@@ -302,7 +369,10 @@ def measure(client: httpx.Client, root: Path, big: list[str], requests: int) -> 
             timings.append((time.perf_counter() - started) * 1000)
             if response.status_code != 200:
                 raise SystemExit(f"{path}: {response.status_code} {response.text[:200]}")
-        print(f"{name:<32} {statistics.median(timings):>8.1f} {percentile(timings, 0.95):>8.1f}")
+        cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / requests
+        print(
+            f"{name:<34} {statistics.median(timings):>8.1f} {percentile(timings, 0.95):>8.1f} {cpu_ms:>8.1f}"
+        )
 
 
 if __name__ == "__main__":

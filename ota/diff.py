@@ -300,6 +300,11 @@ def _pair_stretch(olds: list[tuple[str, str]], news: list[tuple[str, str]]) -> l
     return out
 
 
+def pair_similar(olds: list[list[str]], news: list[list[str]]) -> list[tuple[int, int]]:
+    """Indexes (i, j) of the blocks, given as tokens, paired as changed (How a diff is made, 2)."""
+    return _best_pairs(olds, news)
+
+
 def _best_pairs(olds: list[list[str]], news: list[list[str]]) -> list[tuple[int, int]]:
     """Indexes (i, j) of similar blocks, increasing in both, the most similar chosen first."""
     n, m = len(olds), len(news)

@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 
-from ota.report.notify import MAX_LISTED, message, send
+from ota.report.notify import MAX_LISTED, message, message_type, send
 from tests.test_dropin import PAGE, collection, write_service
 from tests.test_track import track
 
@@ -77,6 +77,27 @@ def test_a_message_lists_the_terms_that_changed_with_their_links() -> None:
     assert (
         "C › Terms of Service (technical upgrade)" in (message(run, ["changes", "upgrades"]) or ("", ""))[1]
     )
+
+
+def test_a_change_links_to_the_viewers_diff_page_and_failures_are_sent_as_failures(
+    httpserver: HTTPServer,
+) -> None:
+    run = summary([{**change("B", url="https://x/B/ToS"), "diff_url": "https://x/versions/abc/diff"}])
+    assert (
+        "- B › Terms of Service (change) https://x/versions/abc/diff"
+        in (message(run, ["changes"]) or ("", ""))[1]
+    )
+    assert message_type(run, ["changes", "failures"]) == "info"
+    failing = summary([change("B")], [failure("C")])
+    assert message_type(failing, ["changes", "failures"]) == "failure"
+    assert message_type(failing, ["changes", "new_failures"]) == "info"  # not new: not told
+    assert (
+        message_type(failing, ["changes", "new_failures"], new_failures={("C", "Privacy Policy")})
+        == "failure"
+    )
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    send([f"json://127.0.0.1:{httpserver.port}/hook"], "ota: 1 failing", "C\n", timeout=30, kind="failure")
+    assert json.loads(httpserver.log[0][0].data)["type"] == "failure"
 
 
 def test_nothing_asked_for_happened_sends_nothing() -> None:
@@ -201,7 +222,9 @@ def test_track_notifies_the_changes_of_a_run_with_links_to_the_viewer(
     assert len(hooks) == 1
     assert hooks[0]["title"] == "ota: 1 terms changed"
     assert "Example Co › Terms of Service (first record)" in hooks[0]["message"]
-    assert "https://archive.example.org/services/Example%20Co/Terms%20of%20Service" in hooks[0]["message"]
+    # A first record links to its version's page in the viewer (a change, to its diff page).
+    assert "https://archive.example.org/versions/" in hooks[0]["message"]
+    assert hooks[0]["type"] == "info"
 
 
 def test_track_with_a_notification_channel_down_still_succeeds(

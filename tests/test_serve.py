@@ -271,9 +271,14 @@ def test_the_feed_lists_real_changes_newest_first_as_otas_feed_does(client: http
     first = found[0]
     version_id = first.find(f"{ATOM}id").text.rsplit(":", 1)[1]
     assert first.find(f"{ATOM}id").text == f"tag:opentermsarchive.org,2026:version:demo:git:{version_id}"
-    link = first.find(f"{ATOM}link").attrib
-    assert link["rel"] == "alternate" and link["type"] == "application/json"
-    assert httpx.get(link["href"]).json()["id"] == version_id
+    links = {link.attrib["rel"]: link.attrib for link in first.findall(f"{ATOM}link")}
+    assert links["alternate"]["type"] == "text/html"  # the viewer's page of what changed
+    assert links["alternate"]["href"].startswith(f"{base}/versions/{version_id}")
+    assert httpx.get(links["alternate"]["href"]).status_code == 200
+    assert links["related"]["type"] == "application/json"  # OTA's link, to the API
+    assert httpx.get(links["related"]["href"]).json()["id"] == version_id
+    summaries = [entry.find(f"{ATOM}summary").text for entry in found]
+    assert any("Changed on" in text and "words added" in text for text in summaries)
     schemes = {
         c.attrib["scheme"].rsplit(":", 1)[1]: c.attrib["term"] for c in first.findall(f"{ATOM}category")
     }
@@ -459,14 +464,28 @@ def test_pages_render_and_link_to_each_other(client: httpx.Client) -> None:
     side = client.get(f"/versions/{ids[1]}/diff?view=side")
     assert 'class="side"' in side.text
     snapshot_link = version.text.split('href="/snapshots/', 1)[1].split('"', 1)[0]
-    snapshot = client.get(f"/snapshots/{snapshot_link}")
+    about = client.get(f"/snapshots/{snapshot_link}")
+    assert about.status_code == 200 and about.headers["content-type"].startswith("text/html")
+    assert "&lt;main&gt;" in about.text and "<main>" not in about.text.split('class="source"')[1]
+    assert "/terms" in about.text.split("Address")[1][:300]  # where it was fetched from
+    assert f'href="/versions/{ids[1]}"' in about.text.split("Versions citing it")[1]  # it cites it
+    assert client.get(f"/snapshots/{snapshot_link[:10]}").headers["location"] == f"/snapshots/{snapshot_link}"
+    snapshot = client.get(f"/snapshots/{snapshot_link}?raw=1")
     assert snapshot.status_code == 200 and snapshot.headers["content-type"].startswith("text/plain")
     assert snapshot.headers["content-security-policy"] == "sandbox" and "<main>" in snapshot.text
     download = client.get(f"/snapshots/{snapshot_link}?download=1")
     assert download.headers["content-disposition"].startswith("attachment")
+    assert (
+        "filename*=UTF-8''Example%20-%20Terms%20of%20Service%20-%20"
+        in download.headers["content-disposition"]
+    )
+    markdown = client.get(f"/versions/{ids[0]}/markdown")
+    assert markdown.headers["content-type"].startswith("text/markdown") and "You agree to" in markdown.text
+    assert ".md" in markdown.headers["content-disposition"]
     at = client.get(f"/services/{TOS}/at?date=2001-01-01")
     assert at.status_code == 404
-    today = client.get(f"/services/{TOS}/at", params={"date": datetime.now(UTC).strftime("%Y-%m-%d")})
+    now = datetime.now(UTC)
+    today = client.get(f"/services/{TOS}/at", params={"date": f"{now:%Y-%m-%d}", "time": f"{now:%H:%M:%S}"})
     assert today.status_code == 303 and today.headers["location"].startswith(f"/versions/{ids[2]}")
 
 
@@ -482,14 +501,16 @@ def test_the_server_picks_up_what_track_publishes_while_it_runs(
     with served(tracked.settings()) as url:
         assert httpx.get(f"{url}/api/v1/versions").json()["count"] == 3
         home = httpx.get(f"{url}/").text
-        assert "what changed" not in home and "last changed" in home and "Newcomer" not in home
+        assert "what changed" not in home and "Newcomer" not in home
+        assert "first recorded" in home and "last changed" not in home  # a first record is no change
         time.sleep(1.1)
         tracked.serve("other rules")
         tracked.track()
         body = httpx.get(f"{url}/api/v1/versions").json()
         assert body["count"] == 4 and body["data"][0]["isFirstRecord"] is False
         assert httpx.get(f"{url}/services/{TOS}").text.count("what changed") == 1
-        assert httpx.get(f"{url}/").text.count("what changed") == 1
+        home = httpx.get(f"{url}/").text
+        assert home.count("what changed") == 1 and "last changed" in home
         declaration = {
             "name": "Newcomer",
             "terms": {"Imprint": {"fetch": httpserver.url_for("/terms"), "select": "main"}},

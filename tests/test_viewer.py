@@ -60,7 +60,7 @@ def test_a_reader_searches_a_service_opens_its_timeline_and_reads_what_changed(p
     page.goto(base)
     page.get_by_role("searchbox", name="Service").fill("Exam")
     page.get_by_label("Terms type").select_option("Terms of Service")
-    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name="Search", exact=True).click()
     services = page.locator("ul.services > li")
     assert services.count() == 1 and "Example" in services.inner_text()
     services.get_by_role("link", name="Terms of Service").click()
@@ -68,6 +68,7 @@ def test_a_reader_searches_a_service_opens_its_timeline_and_reads_what_changed(p
     rows = page.locator("table.timeline tbody tr")
     assert rows.count() == 2 and "Change" in rows.first.inner_text() and "+2" in rows.first.inner_text()
     rows.first.get_by_role("link", name="what changed").click()
+    page.locator(".diff").wait_for()  # all_inner_texts does not wait for the navigation
     added = page.locator(".diff ins").all_inner_texts()
     removed = page.locator(".diff del").all_inner_texts()
     assert any("new" in text for text in added) and any("90" in text for text in added)
@@ -104,9 +105,10 @@ def test_a_hostile_version_renders_inert(page: Page, base: str) -> None:
 
 
 def test_the_terms_as_they_were_on_a_date(page: Page, base: str) -> None:
-    """The date form leads to the version in force that day."""
+    """The date and time form leads to the version in force at that moment."""
     page.goto(f"{base}/services/Example/Terms%20of%20Service")
     page.get_by_label("The terms as they were on").fill(time.strftime("%Y-%m-%d", time.gmtime()))
+    page.get_by_label("at (UTC)").fill(time.strftime("%H:%M:%S", time.gmtime()))
     page.get_by_role("button", name="Show").click()
     assert "this version was in force then" in page.locator(".notice").inner_text()
     assert "You agree to the new rules." in page.locator("article.document").inner_text()
@@ -138,12 +140,17 @@ def test_every_page_fits_a_small_phone(browser: Browser, base: str) -> None:
         page.locator("table.timeline tbody tr").first.get_by_role("link", name="read").get_attribute("href")
     )
     assert diff and version
+    page.goto(f"{base}{version}")
+    snapshot = page.locator(".cite a[href^='/snapshots/']").first.get_attribute("href")
+    assert snapshot
     paths = [
         "/",
         "/services/Example/Terms%20of%20Service",
         version,
         diff,
         f"{diff}?view=side",
+        "/search?q=the+new+rules",
+        snapshot,
         "/api/v1/docs",
     ]
     for path in paths:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from ota.errors import RepositoryInUse
 from ota.report.issues import SyncResult, make_forge, report_issues
-from ota.report.notify import NotifyResult, message, send
+from ota.report.notify import NotifyResult, message, message_type, send
 from ota.report.status import (
     StatusError,
     declared_in,
@@ -244,7 +244,8 @@ def _notify(
         log.info("nothing to notify")
         return None
     title, body = composed
-    return send(settings.notify.urls, title, body, timeout=settings.notify.timeout)
+    kind = message_type(summary, settings.notify.on, new_failures=new_failures)
+    return send(settings.notify.urls, title, body, timeout=settings.notify.timeout, kind=kind)
 
 
 def _step(delivery: Delivery, name: str, logger: logging.Logger, action: Callable[[], _T]) -> _T | None:

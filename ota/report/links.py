@@ -21,6 +21,13 @@ def viewer_url(public_url: str, service_id: str, terms_type: str) -> str | None:
     return f"{public_url.rstrip('/')}/services/{quote(service_id, safe='')}/{quote(terms_type, safe='')}"
 
 
+def viewer_diff_url(public_url: str, version_id: str, *, first_record: bool = False) -> str | None:
+    """The viewer's page of what a version changed (of the version itself, for a first record)."""
+    if not public_url:
+        return None
+    return f"{public_url.rstrip('/')}/versions/{version_id}" + ("" if first_record else "/diff")
+
+
 def snapshot_url(link_template: str, snapshot_id: str) -> str | None:
     """The snapshot's link from OTA's `snapshotIdentiferTemplate`, or None when it makes no URL."""
     link = link_template.replace(SNAPSHOT_ID, snapshot_id)

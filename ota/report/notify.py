@@ -49,9 +49,7 @@ def message(
         if ("changes" in on and c["status"] in ("first", "changed"))
         or ("upgrades" in on and c["status"] == "upgraded")
     ]
-    failures = list(summary.get("failures", []))
-    if "failures" not in on:
-        failures = [f for f in failures if "new_failures" in on and _key(f) in new_failures]
+    failures = _told_failures(summary, on, new_failures)
     if not changes and not failures and summary.get("outcome") != "error":
         return None
     since = failing_since or {}
@@ -69,7 +67,8 @@ def message(
     if changes:
         lines.append(f"Changed in the run of {summary['started']}:")
         for change in changes[:MAX_LISTED]:
-            link = f" {change['url']}" if change.get("url") else ""
+            url = change.get("diff_url") or change.get("url")
+            link = f" {url}" if url else ""
             kind = {"first": "first record", "changed": "change", "upgraded": "technical upgrade"}
             lines.append(
                 f"- {change['service_id']} › {change['terms_type']} ({kind[change['status']]}){link}"
@@ -88,6 +87,25 @@ def message(
     return title, "\n".join(lines).rstrip() + "\n"
 
 
+def message_type(
+    summary: Mapping[str, Any], on: Collection[str], *, new_failures: Collection[tuple[str, str | None]] = ()
+) -> str:
+    """Apprise's type of the run's message: "failure" when it tells failures or a run that could
+    not run (channels show it as an alert), "info" otherwise."""
+    told = _told_failures(summary, on, new_failures)
+    return "failure" if told or summary.get("outcome") == "error" else "info"
+
+
+def _told_failures(
+    summary: Mapping[str, Any], on: Collection[str], new_failures: Collection[tuple[str, str | None]]
+) -> list[Mapping[str, Any]]:
+    """The failures a message tells: every one, or only those that started in this run."""
+    failures = list(summary.get("failures", []))
+    if "failures" not in on:
+        failures = [f for f in failures if "new_failures" in on and _key(f) in new_failures]
+    return failures
+
+
 def _key(failure: Mapping[str, Any]) -> tuple[str, str | None]:
     return failure["service_id"], failure["terms_type"]
 
@@ -96,8 +114,9 @@ def _more(count: int) -> list[str]:
     return [f"… and {count - MAX_LISTED} more"] if count > MAX_LISTED else []
 
 
-def send(urls: Sequence[str], title: str, body: str, *, timeout: float) -> NotifyResult:
-    """Send the message to every URL at once; wait `timeout` seconds at most in all."""
+def send(urls: Sequence[str], title: str, body: str, *, timeout: float, kind: str = "info") -> NotifyResult:
+    """Send the message to every URL at once, as Apprise's `kind` (info, success, warning,
+    failure); wait `timeout` seconds at most in all."""
     import apprise  # imported when there is something to send: loading its plugins takes a second
 
     result = NotifyResult()
@@ -116,7 +135,9 @@ def send(urls: Sequence[str], title: str, body: str, *, timeout: float) -> Notif
 
         def deliver(channel: apprise.Apprise = channel, outcome: list[tuple[bool, str]] = outcome) -> None:
             try:
-                sent = channel.notify(title=title, body=body, body_format="text", timeout=timeout)
+                sent = channel.notify(
+                    title=title, body=body, body_format="text", notify_type=kind, timeout=timeout
+                )
                 reasons = [entry.message for entry in sent.logs() if entry.level in ("WARNING", "ERROR")]
                 outcome.append((bool(sent), scrub("; ".join(reasons)) or "no reason given"))
             except Exception as error:  # a plugin's bug must not escape a thread unnoticed

@@ -34,7 +34,7 @@ from typing import Any
 
 from ota import __version__
 from ota.errors import DeclarationError, FetchError, OtaError
-from ota.report.links import snapshot_url, viewer_url
+from ota.report.links import snapshot_url, viewer_diff_url, viewer_url
 from ota.report.summary import Report, error_text
 from ota.settings import Settings
 
@@ -123,6 +123,7 @@ def _changes(report: Report, settings: Settings) -> list[dict[str, Any]]:
                 ],
                 "snapshots": [s.commit_id for s in outcome.snapshots if s.kind != "unchanged"],
                 "url": viewer_url(settings.public_url, outcome.service_id, outcome.terms_type),
+                "diff_url": _diff_url(settings, outcome.versions),
                 "snapshot_urls": [
                     url
                     for s in outcome.snapshots
@@ -131,6 +132,15 @@ def _changes(report: Report, settings: Settings) -> list[dict[str, Any]]:
             }
         )
     return changes
+
+
+def _diff_url(settings: Settings, versions: Iterable[Any]) -> str | None:
+    """The viewer's page of what the run's last version of a terms changed."""
+    recorded = list(versions)
+    if not recorded:
+        return None
+    last = recorded[-1]
+    return viewer_diff_url(settings.public_url, last.commit_id, first_record=last.kind == "first")
 
 
 def _outcome_failures(report: Report) -> list[dict[str, Any]]:

@@ -263,6 +263,16 @@ class RepositoryReader:
             except (pygit2.GitError, KeyError, ValueError):
                 return False
 
+    def resolve(self, prefix: str) -> str | None:
+        """The full id of the one commit whose id starts with `prefix` (hexadecimal); None when
+        there is none or more than one."""
+        with self._lock:
+            try:
+                found = self._git.get(prefix)
+            except (KeyError, ValueError, pygit2.GitError):
+                return None
+            return str(found.id) if isinstance(found, pygit2.Commit) else None
+
     def changed_paths(self, commit_id: str) -> list[str]:
         """The record files a commit added, changed or deleted (against its first parent)."""
         with self._lock:

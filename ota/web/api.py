@@ -27,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 from ota import __version__
 from ota.web import feeds
 from ota.web.archive import Archive
+from ota.web.cite import site_url
 from ota.web.dates import http_date, iso, iso_ms, parse_date, parse_http_date
 from ota.web.index import REAL_KINDS, RECORD_KINDS, Version, version_path
 
@@ -80,12 +81,8 @@ def archive_of(request: Request) -> Archive:
 
 
 def api_base(request: Request) -> str:
-    """The API's absolute URL as clients see it (behind a local reverse proxy, its forwarded host)."""
-    host = request.headers.get("host", "localhost")
-    client = request.client.host if request.client else ""
-    if client in ("127.0.0.1", "::1") and "x-forwarded-host" in request.headers:
-        host = request.headers["x-forwarded-host"].split(",")[0].strip()
-    return f"{request.url.scheme}://{host}{request.app.state.api_prefix}"
+    """The API's absolute URL as clients see it (`[serve] public_url`, or a local proxy's host)."""
+    return f"{site_url(request)}{request.app.state.api_prefix}"
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -385,6 +382,7 @@ async def feed(request: Request) -> Response:
         service_id=service_id,
         terms_type=terms_type,
         version_url_template=archive.settings.serve.version_url_template,
+        viewer_url=site_url(request),
     )
     body = feeds.atom(description, entries).encode("utf-8")
     headers["ETag"] = etag(body)

@@ -27,7 +27,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ota.settings import Settings
-from ota.web import api, views
+from ota.web import api, search_pages, snapshots, views
 from ota.web.archive import Archive
 from ota.web.feeds import DEFAULT_LIMIT
 
@@ -122,9 +122,12 @@ def create_app(settings: Settings, *, count_in_background: bool = True) -> Starl
 
     app = Starlette(
         routes=[
+            *search_pages.api_routes(prefix),  # an extension of the Collection API
             Mount(prefix, routes=api.routes()),
             Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
             *views.routes(),
+            *search_pages.page_routes(),
+            *snapshots.routes(),
         ],
         exception_handlers={404: not_found, 500: server_error},
         lifespan=_closing(archive),

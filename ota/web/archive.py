@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -26,8 +27,11 @@ from ota.errors import DeclarationError, RecordError
 from ota.settings import Settings
 from ota.store.reader import RepositoryReader
 from ota.web.counts import CountFiller
+from ota.web.health import Health, read_health, status_mtime
 from ota.web.index import VersionIndex, version_path
 from ota.web.render import markdown_html
+from ota.web.rendered_diff import RenderedDiff, Unit, diff_units, units
+from ota.web.search import SearchIndex
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -79,6 +83,7 @@ class Archive:
             self.snapshots = None  # the viewer shows versions without their snapshots
         self.index = VersionIndex(self.versions)
         self.filler = CountFiller(self.index)
+        self.search = SearchIndex(self.index)
         self._background = count_in_background
         self._lock = threading.RLock()
         self._declarations_mtime: float | None = None
@@ -86,10 +91,13 @@ class Archive:
         self.texts: LRU[str, str] = LRU(64)
         self.pages: LRU[str, Markup] = LRU(32)
         self.diffs: LRU[tuple[str | None, str], TextDiff] = LRU(16)
+        self.rendered_diffs: LRU[tuple[str | None, str, bool], RenderedDiff] = LRU(16)
+        self.units: LRU[str | None, list[Unit]] = LRU(32)
         #: Counts the changes of the index and the collection: what is derived from both alone is
         #: kept until it moves (`derived`).
         self.generation = 0
         self._derived: dict[str, tuple[int, Any]] = {}
+        self._health: tuple[tuple[float | None, int], Health] | None = None
         self.refresh(force=True)
 
     # -- keeping up -------------------------------------------------------------------------------------
@@ -102,11 +110,13 @@ class Archive:
                 self.generation += 1
                 if self._background:
                     self.filler.start()
+                    self.search.start()
                 else:
                     from ota.web.counts import count_inline
 
                     while count_inline(self.index):
                         pass
+                    self.search.sync()
             mtime = _mtime(self.settings.declarations)
             if mtime != self._declarations_mtime:
                 self.collection = self._load_collection()
@@ -116,6 +126,7 @@ class Archive:
 
     def close(self) -> None:
         self.filler.stop()
+        self.search.close()
         self.index.close()
 
     def _load_collection(self) -> Collection:
@@ -169,6 +180,17 @@ class Archive:
             return None
         return _raw_declaration(self.collection.declarations_path / f"{service_id}.json")
 
+    def health(self) -> Health:
+        """The tracking status (`ota.web.health`), read again when the status file changes."""
+        now = datetime.now(UTC)
+        key = (status_mtime(self.settings.status.file), int(now.timestamp()) // 60)
+        kept = self._health
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        health = read_health(self.settings, now)
+        self._health = (key, health)
+        return health
+
     # -- contents --------------------------------------------------------------------------------------
 
     def text(self, blob_id: str | None) -> str:
@@ -183,6 +205,16 @@ class Archive:
     def diff(self, old_blob: str | None, new_blob: str) -> TextDiff:
         return self.diffs.get(
             (old_blob, new_blob), lambda: diff_texts(self.text(old_blob), self.text(new_blob))
+        )
+
+    def rendered_diff(self, old_blob: str | None, new_blob: str, *, side: bool = False) -> RenderedDiff:
+        """Two versions rendered, with their differences marked (`ota.web.rendered_diff`)."""
+
+        def parsed(blob: str | None) -> list[Unit]:
+            return self.units.get(blob, lambda: units(self.text(blob)))
+
+        return self.rendered_diffs.get(
+            (old_blob, new_blob, side), lambda: diff_units(parsed(old_blob), parsed(new_blob), side=side)
         )
 
 

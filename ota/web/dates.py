@@ -65,3 +65,18 @@ def parse_date(text: str) -> datetime | None:
         digits = zone[1:].replace(":", "")
         date -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
     return date
+
+
+#: "The terms in force on DATE", read the same way by the viewer, the API and the feeds' links.
+IN_FORCE_RULE = (
+    "the version in force at a moment is the last one recorded at or before that instant; "
+    "a date alone means 00:00 UTC, the start of that day; a time without an offset is UTC"
+)
+
+
+def moment_label(text: str, moment: datetime) -> str:
+    """How a moment asked for is said back: `00:00 UTC on 2026-05-13`, `2026-05-13 21:30:05 UTC`."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        return f"00:00 UTC on {moment:%Y-%m-%d}"
+    shown = moment.astimezone(UTC)
+    return shown.strftime("%Y-%m-%d %H:%M:%S UTC" if shown.second else "%Y-%m-%d %H:%M UTC")

@@ -1,7 +1,12 @@
 """Atom feeds of the real changes (first records and changes; technical upgrades are left out), as
 Open Terms Archive's Collection API writes them: the same ids (tag URIs), titles, links,
 categories and layout (xml-js's, two spaces), so a reader subscribed to one sees the other's
-entries as the same entries."""
+entries as the same entries.
+
+Where OTA links each entry to the version's JSON, ota links it to the viewer's page of what changed
+(the version's page for a first record), with the JSON as a `related` link, and says in a summary
+how many words were added and removed; `[serve] version_url_template` still names another page.
+"""
 
 from __future__ import annotations
 
@@ -34,8 +39,10 @@ class Feed:
     base_url: str
     service_id: str | None = None
     terms_type: str | None = None
-    #: OTA's `versionUrlTemplate` (`…/commit/%VERSION_ID`): each entry's link, instead of the API's.
+    #: OTA's `versionUrlTemplate` (`…/commit/%VERSION_ID`): each entry's link, instead of the viewer's.
     version_url_template: str = ""
+    #: The viewer's absolute address (`https://host`): entries link to its pages; empty: to the API.
+    viewer_url: str = ""
 
     @property
     def self_href(self) -> str:
@@ -79,11 +86,15 @@ def atom(feed: Feed, versions: Sequence[Version]) -> str:
 
 
 def _entry(feed: Feed, version: Version) -> list[str]:
+    path = "/".join(_encode(part) for part in (version.service_id, version.terms_type, iso(version.date)))
+    api_href = f"{feed.base_url}/version/{path}"
+    links = []
     if feed.version_url_template:
-        href, kind = feed.version_url_template.replace("%VERSION_ID", version.id), "text/html"
-    else:
-        path = "/".join(_encode(part) for part in (version.service_id, version.terms_type, iso(version.date)))
-        href, kind = f"{feed.base_url}/version/{path}", "application/json"
+        links.append(("alternate", "text/html", feed.version_url_template.replace("%VERSION_ID", version.id)))
+    elif feed.viewer_url:
+        page = f"/versions/{version.id}" + ("" if version.is_first_record else "/diff")
+        links.append(("alternate", "text/html", feed.viewer_url + page))
+    links.append(("related" if links else "alternate", "application/json", api_href))
     prefix = FIRST_RECORD if version.is_first_record else CHANGE
     record_type = "First record" if version.is_first_record else "Change"
     categories = (
@@ -94,15 +105,26 @@ def _entry(feed: Feed, version: Version) -> list[str]:
     return [
         "  <entry>",
         f"    <id>tag:{TAG_AUTHORITY}:version:{_text(feed.collection_id)}:{STORAGE_TYPE}:{version.id}</id>",
-        f'    <link rel="alternate" type="{kind}" href="{_attribute(href)}"/>',
+        *(f'    <link rel="{rel}" type="{kind}" href="{_attribute(href)}"/>' for rel, kind, href in links),
         f"    <title>{_text(f'{prefix} {version.service_id} {version.terms_type}')}</title>",
         f"    <updated>{iso_ms(version.date)}</updated>",
+        f"    <summary>{_text(_summary(version))}</summary>",
         *(
             f'    <category term="{_attribute(term)}" scheme="tag:{TAG_AUTHORITY}:scheme:{scheme}"/>'
             for term, scheme in categories
         ),
         "  </entry>",
     ]
+
+
+def _summary(version: Version) -> str:
+    """What an entry says in words: what happened, when, and how many words changed."""
+    what = "First recorded" if version.is_first_record else "Changed"
+    text = f"{version.service_id} — {version.terms_type}: {what} on {version.date:%Y-%m-%d %H:%M} UTC"
+    if version.words_added is not None and not version.is_first_record:
+        added, removed = version.words_added, version.words_removed or 0
+        text += f"; {added} word{'' if added == 1 else 's'} added, {removed} removed"
+    return text + "."
 
 
 def _encode(value: str) -> str:

@@ -201,6 +201,32 @@ def description(api_prefix: str = "/api/v1") -> dict[str, Any]:
                 "responses": {"200": _json("#/components/schemas/Diff", "The diff."), "404": _ERROR},
             }
         },
+        "/search": {
+            "get": {
+                "summary": "Terms whose versions ever contained a phrase: where it appeared, was last seen, "
+                "disappeared (ota).",
+                "tags": ["Search"],
+                "description": "The phrase is looked for inside one paragraph of each version, its words in "
+                "order (case, accents and punctuation ignored). `complete` is false while the history is "
+                "still being indexed.",
+                "parameters": [
+                    {"in": "query", "name": "q", "required": True, "schema": {"type": "string"}},
+                    {"in": "query", "name": "service", "schema": {"type": "string"}},
+                    {"in": "query", "name": "type", "schema": {"type": "string"}},
+                    {"in": "query", "name": "from", "schema": {"type": "string", "format": "date-time"}},
+                    {"in": "query", "name": "to", "schema": {"type": "string", "format": "date-time"}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "`{query, complete, count, results: [{service, terms_type, "
+                        "first_seen, last_seen, disappeared, present, excerpt}]}`; "
+                        "each version seen is `{id, fetchDate}`.",
+                        "content": {"application/json": {}},
+                    },
+                    "400": _ERROR,
+                },
+            }
+        },
         "/metadata": {
             "get": {
                 "summary": "The collection's metadata (metadata.yml), with totals and the engine version.",

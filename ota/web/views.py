@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -19,11 +19,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ota.store.records import cited_snapshot_ids
-from ota.web.api import api_base
 from ota.web.archive import Archive
-from ota.web.dates import parse_date
+from ota.web.cite import Citation, site_url
+from ota.web.dates import IN_FORCE_RULE, moment_label, parse_date
 from ota.web.index import REAL_KINDS, Version
-from ota.web.render import diff_sections
+from ota.web.search import highlight
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _SHORT = re.compile(r"^[0-9a-f]{7,40}$")
@@ -49,10 +49,6 @@ def _page(request: Request, template: str, status: int = 200, **context: Any) ->
 
 def _message(request: Request, status: int, title: str, text: str) -> Response:
     return _page(request, "message.html", status, title=title, text=text)
-
-
-def _site(request: Request) -> str:
-    return api_base(request)[: -len(request.app.state.api_prefix) or None]
 
 
 # -- the collection ---------------------------------------------------------------------------------
@@ -86,7 +82,23 @@ async def home(request: Request) -> Response:
         services=services,
         latest=latest,
         total=len(archive.services),
+        health=_health_rows(archive),
     )
+
+
+def _health_rows(archive: Archive) -> dict[str, Any]:
+    """The home page's tracking health: whether tracking runs, and the terms failing or held back."""
+    health = archive.health()
+    names = {service_id: service.name for service_id, service in archive.services.items()}
+    problems = [
+        {
+            "health": terms,
+            "service": names.get(terms.service_id, terms.service_id),
+            "url": url("services", terms.service_id, terms.terms_type) if terms.terms_type else None,
+        }
+        for terms in health.problems()
+    ]
+    return {"status": health, "problems": problems}
 
 
 def _latest_rows(archive: Archive) -> list[dict[str, Any]]:
@@ -107,6 +119,12 @@ def _directory(archive: Archive) -> Directory:
     names = {service_id: service.name for service_id, service in archive.services.items()}
     declared = {(sid, t) for sid, s in archive.services.items() for t in s.terms}
     found = {(s.service_id, s.terms_type) for s in summaries.values()}
+    # Terms with one real version were first recorded then, not changed.
+    changes = dict(
+        archive.index.db.execute(
+            "SELECT path, COUNT(*) FROM versions WHERE kind IN ('first', 'change') GROUP BY path"
+        ).fetchall()
+    )
     services: dict[str, dict[str, Any]] = {}
     for service_id, terms_type in sorted(
         declared | found, key=lambda item: (names.get(item[0], item[0]).casefold(), item[1])
@@ -128,6 +146,7 @@ def _directory(archive: Archive) -> Directory:
                 "url": url("services", service_id, terms_type),
                 "last_change": last_change.isoformat() if last_change else None,
                 "last_change_day": last_change.strftime("%Y-%m-%d") if last_change else None,
+                "changed": changes.get(f"{service_id}/{terms_type}.md", 0) > 1,
                 "versions": summary.versions if summary else 0,
             }
         )
@@ -172,6 +191,7 @@ async def terms_page(request: Request) -> Response:
     service = archive.services.get(service_id)
     declared = service.terms.get(terms_type) if service else None
     current = timeline[-1] if timeline else None
+    real = [version for version in timeline if version.kind in REAL_KINDS]
     return _page(
         request,
         "terms.html",
@@ -185,31 +205,69 @@ async def terms_page(request: Request) -> Response:
         current_html=archive.html(current.blob) if current and current.blob else None,
         at_url=url("services", service_id, terms_type, "at"),
         today=datetime.now(UTC).date().isoformat(),
+        rule=IN_FORCE_RULE,
+        compare_url=url("services", service_id, terms_type, "compare"),
+        history_url=url("services", service_id, terms_type, "history.zip"),
+        health=archive.health().of(service_id, terms_type),
+        last_change=real[-1] if len(real) > 1 else None,
+        first_record=real[0] if real else None,
         feed_url=f"{request.app.state.api_prefix}{url('feed', service_id, terms_type)}",
     )
 
 
 async def terms_at(request: Request) -> Response:
-    """The version in force on a date (a day means its end: what the archive said that day)."""
+    """The version in force at a moment, by the rule the API follows (`IN_FORCE_RULE`): a date alone
+    is 00:00 UTC at its start; `time` (HH:MM, UTC) moves within that day."""
     archive = _archive(request)
     service_id, terms_type = request.path_params["service_id"], request.path_params["terms_type"]
     terms = archive.terms(service_id, terms_type)
     if terms is None:
         return _message(request, 404, "No such terms", f"{service_id!r} has no terms {terms_type!r} here.")
-    text = request.query_params.get("date", "")
+    text = _moment_text(request.query_params.get("date", ""), request.query_params.get("time", ""))
     date = parse_date(text)
     if date is None:
-        return _message(request, 400, "Not a date", "Give a date such as 2024-01-31.")
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
-        date = datetime.combine(date.date(), time(23, 59, 59), UTC)
-    if date > datetime.now(UTC) and date.date() > datetime.now(UTC).date():
+        return _message(request, 400, "Not a date", "Give a date such as 2024-01-31, and a time if you wish.")
+    if date > datetime.now(UTC):
         return _message(request, 416, "A date to come", "The archive cannot tell what terms will say.")
     version = archive.index.in_force(terms.path, date)
     if version is None:
+        label = moment_label(text, date)
         return _message(
-            request, 404, "Nothing recorded yet", f"No version of these terms was recorded by {text}."
+            request, 404, "Nothing recorded yet", f"No version of these terms was recorded by {label}."
         )
-    return RedirectResponse(url("versions", version.id, at=text.strip()), status_code=303)
+    return RedirectResponse(url("versions", version.id, at=text), status_code=303)
+
+
+async def terms_compare(request: Request) -> Response:
+    """What changed between the versions in force at two moments (`from`, `to`; the rule of `at`)."""
+    archive = _archive(request)
+    service_id, terms_type = request.path_params["service_id"], request.path_params["terms_type"]
+    terms = archive.terms(service_id, terms_type)
+    if terms is None:
+        return _message(request, 404, "No such terms", f"{service_id!r} has no terms {terms_type!r} here.")
+    versions = []
+    for name in ("from", "to"):
+        text = request.query_params.get(name, "").strip()
+        date = parse_date(text)
+        if date is None:
+            return _message(
+                request, 400, "Not a date", f"Give two dates such as 2024-01-31 ({name}: {text!r})."
+            )
+        version = archive.index.in_force(terms.path, min(date, datetime.now(UTC)))
+        if version is None:
+            label = moment_label(text, date)
+            return _message(request, 404, "Nothing recorded yet", f"No version was recorded by {label}.")
+        versions.append(version)
+    old, new = sorted(versions, key=lambda v: (v.date, v.seq))
+    return RedirectResponse(url("versions", new.id, "diff", **{"from": old.id}), status_code=303)
+
+
+def _moment_text(date: str, time_of_day: str) -> str:
+    """The moment a date field and an optional time field (UTC) name, as the API would read it."""
+    date, time_of_day = date.strip(), time_of_day.strip()
+    if time_of_day and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        return f"{date}T{time_of_day}Z"
+    return date
 
 
 # -- a version ----------------------------------------------------------------------------------------
@@ -234,19 +292,23 @@ async def version_page(request: Request) -> Response:
     position = ids.index(version.id) if version.id in ids else -1
     service = archive.services.get(version.service_id)
     name = service.name if service else version.service_id
-    permalink = _site(request) + url("versions", version.id)
-    recorded = version.date.strftime("%Y-%m-%d %H:%M UTC")
-    until = (
-        timeline[position + 1].date.strftime("%Y-%m-%d %H:%M UTC") if 0 <= position < len(ids) - 1 else None
-    )
-    collection = archive.metadata.get("name")
-    citation = (
-        f"{name}, “{version.terms_type}”, version recorded on {recorded}"
-        + (f" (in force until {until})" if until else "")
-        + (f". {collection}, archived by ota" if collection else ". Archived by ota")
-        + f". {permalink}"
-    )
+    highlighted = request.query_params.get("highlight", "").strip()
+    permalink = site_url(request) + url("versions", version.id)
+    until_version = timeline[position + 1] if 0 <= position < len(ids) - 1 else None
+    until = until_version.date.strftime("%Y-%m-%d %H:%M UTC") if until_version else None
     snapshots = cited_snapshot_ids(archive.versions.message(version.id))
+    citation = Citation(
+        service=name,
+        terms_type=version.terms_type,
+        version_id=version.id,
+        recorded=version.date,
+        text_since=_text_since(timeline[: position + 1]) or version.date,
+        until=until_version.date if until_version else None,
+        archive=str(archive.metadata.get("name") or ""),
+        permalink=permalink,
+        snapshots=tuple(snapshots),
+        accessed=datetime.now(UTC),
+    )
     return _page(
         request,
         "version.html",
@@ -255,19 +317,40 @@ async def version_page(request: Request) -> Response:
         label=KIND_LABELS.get(version.kind, "Record"),
         service_name=name,
         terms_url=url("services", version.service_id, version.terms_type),
-        html=archive.html(version.blob or ""),
-        at=request.query_params.get("at"),
+        html=highlight(archive.html(version.blob or ""), highlighted)
+        if highlighted
+        else archive.html(version.blob or ""),
+        highlighted=highlighted,
+        at=_at_label(request.query_params.get("at")),
+        rule=IN_FORCE_RULE,
         previous=timeline[position - 1] if position > 0 else None,
         next=timeline[position + 1] if 0 <= position < len(ids) - 1 else None,
         until=until,
         diff_url=url("versions", version.id, "diff") if position > 0 else None,
         permalink=permalink,
-        citation=citation,
+        text_since=citation.text_since if citation.text_since != version.date else None,
+        citation=citation.plain(),
+        bibtex=citation.bibtex(),
+        csl_json=citation.csl_json(),
         snapshots=[(snapshot, url("snapshots", snapshot)) for snapshot in snapshots],
         at_url=url("services", version.service_id, version.terms_type, "at"),
         today=datetime.now(UTC).date().isoformat(),
         url=url,
     )
+
+
+def _text_since(timeline: list[Version]) -> datetime | None:
+    """Since when the platform's terms of the last version of `timeline` were unchanged: technical
+    upgrades record the same terms again (a changed declaration or ota), they do not date them."""
+    for version in reversed(timeline):
+        if version.kind != "upgrade":
+            return version.date
+    return None
+
+
+def _at_label(text: str | None) -> str | None:
+    moment = parse_date(text) if text else None
+    return moment_label(text, moment) if text and moment else None
 
 
 async def diff_page(request: Request) -> Response:
@@ -304,7 +387,7 @@ async def diff_page(request: Request) -> Response:
         old=old,
         new=new,
         terms_url=url("services", new.service_id, new.terms_type),
-        sections=diff_sections(text_diff),
+        rendered=archive.rendered_diff(old.blob if old else None, new.blob or "", side=view == "side"),
         changed=text_diff.changed,
         words_added=text_diff.words_added,
         words_removed=text_diff.words_removed,
@@ -312,42 +395,12 @@ async def diff_page(request: Request) -> Response:
         inline_url=url("versions", new.id, "diff", **base_query),
         side_url=url("versions", new.id, "diff", **base_query, view="side"),
         choices=[v for v in reversed(timeline) if v.id != new.id],
+        compare_url=url("services", new.service_id, new.terms_type, "compare"),
+        today=datetime.now(UTC).date().isoformat(),
         old_snapshots=snapshots_of(old),
         new_snapshots=snapshots_of(new),
         url=url,
     )
-
-
-# -- snapshots -------------------------------------------------------------------------------------
-
-
-async def snapshot(request: Request) -> Response:
-    """A snapshot as it was fetched: shown as plain text in a sandbox, or downloaded; never as a page."""
-    archive = _archive(request)
-    snapshot_id = request.path_params["snapshot_id"]
-    reader = archive.snapshots
-    if reader is None or not _COMMIT.match(snapshot_id):
-        return _message(request, 404, "No such snapshot", "This archive has no snapshot with that ID.")
-    paths = [p for p in reader.changed_paths(snapshot_id) if _known_snapshot(archive, p)]
-    record = reader.record(snapshot_id, paths[0]) if paths else None
-    if record is None:
-        return _message(request, 404, "No such snapshot", "This archive has no snapshot with that ID.")
-    name = record.path.rsplit("/", 1)[-1]
-    textual = name.endswith((".html", ".txt", ".md", ".xml", ".json", ".csv"))
-    headers = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
-    if request.query_params.get("download") or not textual:
-        encoded = quote(name)
-        headers["Content-Disposition"] = (
-            f"attachment; filename=\"snapshot{name[name.rfind('.') :]}\"; filename*=UTF-8''{encoded}"
-        )
-        return Response(record.content, media_type="application/octet-stream", headers=headers)
-    return Response(record.content, media_type="text/plain; charset=utf-8", headers=headers)
-
-
-def _known_snapshot(archive: Archive, path: str) -> bool:
-    service_id, _, name = path.partition("/")
-    terms_type = name.rsplit(".", 1)[0].split(" #", 1)[0]
-    return archive.terms(service_id, terms_type) is not None
 
 
 def routes() -> list[Route]:
@@ -356,7 +409,7 @@ def routes() -> list[Route]:
         Route("/services/{service_id}", service_page),
         Route("/services/{service_id}/{terms_type}", terms_page),
         Route("/services/{service_id}/{terms_type}/at", terms_at),
+        Route("/services/{service_id}/{terms_type}/compare", terms_compare),
         Route("/versions/{version_id}", version_page),
         Route("/versions/{version_id}/diff", diff_page),
-        Route("/snapshots/{snapshot_id}", snapshot),
     ]
