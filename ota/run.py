@@ -9,15 +9,18 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ota.collection import CollectionReader, InvalidTerms
+from ota.declaration_history import keep_declarations
 from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument, Terms
 from ota.errors import FetchError, OtaError, RecordError
 from ota.fetch import Fetcher, Page
 from ota.pool import ExtractionPool
 from ota.report.summary import Report
 from ota.settings import Settings
+from ota.store.declared import DeclarationsHistory
 from ota.store.extractions import ExtractionState
 from ota.store.records import Recording
 from ota.store.writer import Writer, opening_notes
@@ -69,6 +72,7 @@ async def run_tracking(
     cannot be opened) before anything is recorded.
     """
     started = time.monotonic()
+    started_at = datetime.now(UTC)
     services, terms_types = sorted(set(services)), sorted(set(terms_types))
     reader = CollectionReader(
         settings.declarations,
@@ -158,6 +162,14 @@ async def run_tracking(
             report.warnings.extend(state.save())
         except OtaError as error:
             report.warnings.append(f"{error} (the next run extracts every terms again)")
+    if not report.fatal and not DeclarationsHistory.in_git(settings.declarations):
+        # Without git, the declaration each version was extracted with is kept in history files.
+        tracked = [(o.service_id, o.terms_type) for o in report.outcomes if o.tracked]
+        try:
+            kept = keep_declarations(settings.declarations, versions.path, tracked, started_at)
+            report.warnings.extend(kept)
+        except OtaError as error:
+            report.warnings.append(str(error))
     if settings.timestamp_authority is not None:
         report.warnings.extend(await _timestamp(settings, settings.timestamp_authority))
     collection = collection or reader.load()  # read by now: its errors and warnings

@@ -36,7 +36,8 @@
     publish_timeout = 300
 
     [verify]
-    accept_explained = false           # exit 0 when every difference has a likely cause
+    accept_explained = true            # false: exit 1 when a difference is only explained
+    strict = false                     # true: exit 1 when something cannot be verified here
 
     [log]
     format = "text"                    # or "json": one object per line
@@ -283,7 +284,10 @@ class Settings:
     #: Allowed-signers file (ssh-keygen's format) naming the keys trusted to sign the repositories.
     allowed_signers: Path | None = None
     #: Whether `ota verify` exits 0 when every difference found has a likely cause.
-    accept_explained: bool = False
+    accept_explained: bool = True
+    #: Whether `ota verify` exits 1 when a version or commit is unverifiable (e.g. cites a
+    #: snapshot of another repository).
+    verify_strict: bool = False
     #: RFC 3161 time-stamping authority (URL) asked to witness the branch tips after each run.
     timestamp_authority: str | None = None
     #: PEM certificates of the authorities trusted to sign timestamps.
@@ -561,6 +565,7 @@ _KEYS: dict[str, dict[str, _Key]] = {
     },
     "verify": {
         "accept_explained": _Key("accept_explained", _boolean),
+        "strict": _Key("verify_strict", _boolean),
     },
     "log": {
         "format": _Key("log_format", _log_format),

@@ -242,3 +242,82 @@ def test_a_signed_commit_altered_afterwards_is_reported(signed_archive: Path) ->
     assert code == 1
     assert "has a bad signature: the signature does not match what was signed" in output
     assert (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d") in output
+
+
+@pytest.fixture
+def forge_key(tmp_path: Path) -> dict[str, str]:
+    """A PGP key like a forge's web-commit key, in a GNUPGHOME of its own (short: gpg-agent's socket
+    path is limited); its agent is stopped afterwards."""
+    import shutil
+    import tempfile
+
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is not installed")
+    home = tempfile.mkdtemp(prefix="gpg", dir="/tmp")
+    env = {"GNUPGHOME": home}
+    subprocess.run(
+        ["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
+         "GitHub <noreply@github.com>", "ed25519", "sign", "never"],
+        check=True, capture_output=True, env={**os.environ, **env},
+    )  # fmt: skip
+    yield env
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, **env}, capture_output=True)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def _web_commit(repository: Path, env: dict[str, str]) -> None:
+    """The first commit of a repository as a forge's website makes it: a README, committed by the
+    forge, signed with its PGP key."""
+    repository.mkdir()
+    git(repository, "init", "-q", "-b", "main")
+    (repository / "README.md").write_text("# Archive\n", "utf-8")
+    git(repository, "add", "-A")
+    web = {"GIT_AUTHOR_NAME": "A Maintainer", "GIT_AUTHOR_EMAIL": "maintainer@example.org"}
+    web |= {"GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com"}
+    signing = ["-c", "gpg.format=openpgp", "-c", "user.signingkey=noreply@github.com"]
+    git(repository, *signing, "commit", "-q", "-S", "-m", "Initial commit", env=env | web)
+    assert git(repository, "cat-file", "commit", "HEAD").count("BEGIN PGP SIGNATURE") == 1
+
+
+@pytest.mark.usefixtures("git_env")
+def test_a_pgp_signed_web_commit_then_unsigned_bot_commits_verify_clean(
+    httpserver: HTTPServer, tmp_path: Path, forge_key: dict[str, str]
+) -> None:
+    """Repositories whose first commit is a forge's PGP-signed web commit, then ota's unsigned
+    commits: the web commit starts no signing rule; it is a notice (a commit by someone else, a PGP
+    signature ota does not check), not a difference. Exit 0, every version reproduced."""
+    httpserver.expect_request("/terms").respond_with_data(
+        "<html><body><main><p>Be kind.</p></main></body></html>", content_type="text/html"
+    )
+    (tmp_path / "declarations").mkdir()
+    service = {
+        "name": "Example",
+        "terms": {"Terms of Service": {"fetch": httpserver.url_for("/terms"), "select": "main"}},
+    }
+    (tmp_path / "declarations" / "Example.json").write_text(json.dumps(service), "utf-8")
+    for name in ("snapshots", "versions"):
+        _web_commit(tmp_path / name, forge_key)
+    (tmp_path / "ota.toml").write_text("[track]\nextract_workers = 1\n", "utf-8")
+    result = CliRunner().invoke(app, ["track", "--config", str(tmp_path / "ota.toml"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    report = tmp_path / "verify.json"
+    result = CliRunner().invoke(
+        app, ["verify", "--config", str(tmp_path / "ota.toml"), "--no-progress", "--json", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 versions checked" in result.output and "1 reproduced" in result.output
+    data = json.loads(report.read_text("utf-8"))
+    assert [f for f in data["findings"] if f["severity"] != "notice"] == []
+    notices = {(f["repository"], f["check"]): f for f in data["findings"] if f["severity"] == "notice"}
+    assert notices["versions", "signature"]["message"] == "is signed with a PGP signature"
+    assert notices["snapshots", "signature"]["message"] == "is signed with a PGP signature"
+    assert "committed by GitHub <noreply@github.com>" in notices["snapshots", "author"]["message"]
+    # With ota's own signing settings, the web commit still starts nothing: ota's unsigned commits
+    # that came before signing was configured are not reported either.
+    signer = SshSigner.load(keygen(tmp_path / "ota-key"))
+    (tmp_path / "allowed_signers").write_text(f'{BOT} namespaces="git" {signer.public_key}\n', "utf-8")
+    (tmp_path / "ota.toml").write_text(
+        '[recorder]\nallowed_signers = "allowed_signers"\n[track]\nextract_workers = 1\n', "utf-8"
+    )
+    result = CliRunner().invoke(app, ["verify", "--config", str(tmp_path / "ota.toml"), "--no-progress"])
+    assert result.exit_code == 0, result.output

@@ -68,6 +68,14 @@ class DeclarationsHistory:
         except pygit2.GitError as exc:
             raise RecordError(folder, f"could not read the declarations' history: {exc}") from exc
 
+    @staticmethod
+    def in_git(folder: Path | str) -> bool:
+        """Whether `folder` is inside a git repository's working tree (its history may be kept there)."""
+        try:
+            return pygit2.discover_repository(str(Path(folder).resolve())) is not None
+        except (pygit2.GitError, OSError):
+            return False
+
     @property
     def path(self) -> Path:
         """The git repository's working tree."""

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Protocol
 
 from ota.collection import FilterFiles, load_collection
-from ota.declarations import STANDARD_TERMS_TYPES
+from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument
 from ota.errors import OtaError, SettingsError
-from ota.extract import PDF_MIME_TYPE
+from ota.extract import PDF_MIME_TYPE, SOURCE_DOCUMENTS_SEPARATOR
 from ota.fetch.browser import Browser
 from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
 from ota.fetch.pdftext import PdfTextPrefilter, PdfTextReader
@@ -104,7 +104,7 @@ async def verify_archive(
     types = (*STANDARD_TERMS_TYPES, *settings.extra_terms_types)
     collection = load_collection(settings.declarations, terms_types=types)
     history = DeclarationsHistory.open(settings.declarations)
-    report = VerifyReport(accept_explained=settings.accept_explained)
+    report = VerifyReport(accept_explained=settings.accept_explained, strict=settings.verify_strict)
     bot = (settings.author_name, settings.author_email)
 
     # The two history indexes are built by `git log`, in parallel: on a long history, the longest step.
@@ -229,6 +229,7 @@ class _VersionChecker:
         self.infos = infos
         self.snapshots = snapshots
         self.by_snapshot = by_snapshot
+        self.snapshot_ids = sorted(by_snapshot)
         self.declarations = declarations
         self.extract = extract
         self.prefilter = prefilter
@@ -236,6 +237,8 @@ class _VersionChecker:
         self.activity = activity
         self.now = now
         self.in_flight = in_flight
+        #: Each source document's extraction from each snapshot, by what it depends on.
+        self._extracted: dict[tuple[object, ...], asyncio.Future[str]] = {}
 
     async def run(
         self,
@@ -275,7 +278,7 @@ class _VersionChecker:
                 self.report.add(finding)
             for finding in check_order(previous if not first else None, change, self.now):
                 self.report.add(finding)
-            trailers_seen = trailers_seen or version.engine is not None
+            trailers_seen = trailers_seen or version.by_ota
             await slots.acquire()
             task = asyncio.ensure_future(self._reproduce(version, following))
             running.add(task)
@@ -294,7 +297,7 @@ class _VersionChecker:
         change = version.change
         declared = self.declarations.in_force(version.service_id, version.terms_type, change.date)
         combined = declared.terms.combined if declared.terms is not None else len(version.snapshot_ids) > 1
-        findings, cited = check_citations(version, self.by_snapshot, combined)
+        findings, cited = check_citations(version, self.by_snapshot, combined, self.snapshot_ids)
         for finding in findings:
             self.report.add(finding)
         if len(cited) != len(version.snapshot_ids) or not cited:
@@ -338,11 +341,19 @@ class _VersionChecker:
             self._explained(version, what, "recorded by an engine that did not name itself")
             return
         hint = None
-        if declared.filters_path is not None and not self.declarations.versioned:
+        if not self.declarations.versioned:
+            service = version.service_id
             hint = (
-                f"the service's filters ({declared.filters_path.name}) may have changed since: the "
-                "declarations folder is not a git repository, so their history is unknown"
+                "the declarations folder is not a git repository: if the declaration changed after this "
+                f"version, add the entry in force then to {service}.history.json with its validUntil "
+                "(ota track does so since it keeps the declarations in force), or verify with the "
+                "declarations' git history"
             )
+            if declared.filters_path is not None:
+                hint += (
+                    f"; the service's filters ({declared.filters_path.name}) may have changed too, and "
+                    "their history is kept nowhere but in git"
+                )
         self.report.add(self._finding(version, "reproduction", what, "unexplained", hint))
 
     async def _check_upgrades(
@@ -398,23 +409,48 @@ class _VersionChecker:
                 f"its {len(terms.documents)} source documents ({declared.origin}) are not the "
                 f"{len(cited)} snapshots it cites"
             )
-        sources = []
-        for document, document_id in zip(terms.documents, wanted, strict=True):
-            snapshot = by_document[document_id]
-            assert snapshot.blob_id is not None
-            mime = PDF_MIME_TYPE if snapshot.path.lower().endswith(".pdf") else "text/html"
-            sources.append((document, self.snapshots.blob(snapshot.blob_id), mime))
+        parts = []
         try:
-            files = FilterFiles()
-            if declared.javascript_filters and declared.javascript_path is not None:
-                files = FilterFiles(
-                    javascript=declared.javascript_path, javascript_names=declared.javascript_names
-                )
-            if self.prefilter is not None:  # PDFs read by pdf.js, JavaScript filters: when needed
-                sources = await self.prefilter(sources, files)
-            return await self.extract(sources, declared.filters_path), ""
+            for document, document_id in zip(terms.documents, wanted, strict=True):
+                snapshot = by_document[document_id]
+                parts.append(self._document(declared, document, snapshot))
+            return SOURCE_DOCUMENTS_SEPARATOR.join(await asyncio.gather(*parts)), ""
         except OtaError as error:
             return None, str(error)
+
+    def _document(self, declared: Declared, document: SourceDocument, snapshot: Change) -> Awaitable[str]:
+        """The Markdown of one source document from one snapshot, extracted once per run.
+
+        A terms' Markdown is its documents' Markdown joined, so a combined terms whose versions
+        share most of their snapshots, a technical upgrade citing the snapshots of the version
+        before it, and the declarations tried to explain a difference extract only what differs.
+        """
+        assert snapshot.blob_id is not None
+        javascript = (
+            (declared.javascript_path, declared.javascript_names)
+            if declared.javascript_filters and self.prefilter is not None
+            else None
+        )
+        key = (repr(document), snapshot.blob_id, declared.filters_path, javascript and repr(javascript))
+        found = self._extracted.get(key)
+        if found is None:
+            found = asyncio.ensure_future(self._extract_document(declared, document, snapshot))
+            # A failure is reported by whoever awaits it; one nobody awaits again is not logged.
+            found.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._extracted[key] = found
+        return found
+
+    async def _extract_document(self, declared: Declared, document: SourceDocument, snapshot: Change) -> str:
+        assert snapshot.blob_id is not None
+        mime = PDF_MIME_TYPE if snapshot.path.lower().endswith(".pdf") else "text/html"
+        sources: list[Source] = [(document, self.snapshots.blob(snapshot.blob_id), mime)]
+        files = FilterFiles()
+        script = declared.javascript_path
+        if declared.javascript_filters and script is not None:
+            files = FilterFiles(javascript=script, javascript_names=declared.javascript_names)
+        if self.prefilter is not None:  # PDFs read by pdf.js, JavaScript filters: when needed
+            sources = await self.prefilter(sources, files)
+        return await self.extract(sources, declared.filters_path)
 
     def _explained(self, version: VersionCommit, message: str, cause: str) -> None:
         self.report.add(self._finding(version, "reproduction", message, "explained", cause))
@@ -431,14 +467,48 @@ class _VersionChecker:
 
 
 def _difference(expected: str, actual: str) -> str:
-    """Where two texts first differ, in a few words."""
+    """Where two texts first differ: the first differing words of each, with a few words around."""
     expected_lines, actual_lines = expected.splitlines(), actual.splitlines()
     for number, (a, b) in enumerate(zip(expected_lines, actual_lines, strict=False), 1):
         if a != b:
-            return f"line {number} is {_short(a)} in the version, {_short(b)} when extracted again"
+            before, after = _differing_words(a, b)
+            return f"line {number} is {before} in the version, {after} when extracted again"
     if len(expected_lines) != len(actual_lines):
-        return f"the version has {len(expected_lines)} lines, the extraction {len(actual_lines)}"
+        shorter = min(len(expected_lines), len(actual_lines))
+        extra = (expected_lines if len(expected_lines) > shorter else actual_lines)[shorter]
+        which = "the version" if len(expected_lines) > shorter else "the extraction"
+        return (
+            f"the version has {len(expected_lines)} lines, the extraction {len(actual_lines)}; "
+            f"line {shorter + 1} of {which} is {_short(extra)}"
+        )
     return "they differ in whitespace at the end"
+
+
+def _differing_words(a: str, b: str, context: int = 4, width: int = 40) -> tuple[str, str]:
+    """The part of each line that differs, widened to whole words, with `context` words either side."""
+    prefix = 0
+    while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(a), len(b)) - prefix and a[-1 - suffix] == b[-1 - suffix]:
+        suffix += 1
+
+    def quote(line: str) -> str:
+        start, end = prefix, len(line) - suffix
+        head = line[:start].split(" ")
+        tail = line[end:].split(" ")
+        # The words cut by the difference belong to it; then `context` whole words either side.
+        left = " ".join(head[-1 - context :])
+        right = " ".join(tail[: 1 + context])
+        middle = line[start:end]
+        if len(middle) > width:
+            middle = middle[: width - 1] + "…"
+        text = left + middle + right
+        opening = "…" if len(head) > context + 1 else ""
+        closing = "…" if len(tail) > context + 1 else ""
+        return repr(opening + text + closing)
+
+    return quote(a), quote(b)
 
 
 def _short(text: str, width: int = 60) -> str:

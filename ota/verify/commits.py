@@ -1,8 +1,14 @@
 """Checks of every commit of a repository: who made it and, once signing started, its signature.
 
-Signing starts with the first signed commit of a repository (`[recorder] signing_key` set): every
-commit after it must carry a valid SSH signature, by a key the allowed-signers file trusts for git
-at the commit's date (as `git verify-commit` with `gpg.ssh.allowedSignersFile` decides).
+Signing rules are ota's own: they come from its signing settings, the allowed-signers file
+(`[recorder] allowed_signers`). Signing starts with the first commit signed by a key that file
+trusts for git at the commit's date (as `git verify-commit` with `gpg.ssh.allowedSignersFile`
+decides): every record commit after it must carry such a signature.
+
+Other signatures and other people's commits are reported for what they are, not as differences:
+a forge's web commit ("Initial commit", committed by GitHub and signed with its PGP key), a
+maintainer's README edit, a template update. A commit by someone else that changes no record file
+is a notice; one that changes records is checked as any record.
 """
 
 from __future__ import annotations
@@ -56,13 +62,17 @@ def check_commits(
             if name == "versions" and touched:
                 kept[info.commit_id] = info
             author = f"{info.author_name} <{info.author_email}>"
-            if (info.author_name, info.author_email) != bot:
+            by_bot = (info.author_name, info.author_email) == bot
+            if not by_bot:
                 report.other_authors[author] += 1
-                if name != "versions":
+                if name != "versions" and touched:
                     message = f"authored by {author}, not by {bot[0]} <{bot[1]}>"
                     report.add(_finding(name, info, "author", message))
+                elif not touched:
+                    cause = "changes no record file"
+                    report.add(_finding(name, info, "author", _foreign(info), "notice", cause))
             if info.signature is None:
-                if signing_since is not None:
+                if signing_since is not None and touched:
                     report.add(
                         _finding(
                             name,
@@ -72,22 +82,51 @@ def check_commits(
                         )
                     )
                 continue
-            signing_since = signing_since or info.commit_id
-            told_untrusted = _check_signature(report, name, info, allowed, told_untrusted)
+            trusted, told_untrusted = _check_signature(
+                report, name, info, allowed, told_untrusted, foreign=not by_bot or not touched
+            )
+            if trusted:
+                signing_since = signing_since or info.commit_id
     activity.sort()
     return activity, kept
 
 
+def _foreign(info: CommitInfo) -> str:
+    """What a commit by someone else is, in a few words."""
+    who = f"{info.author_name} <{info.author_email}>"
+    committer = f"{info.committer_name} <{info.committer_email}>"
+    if committer != who:
+        return f"a commit by {who}, committed by {committer}"
+    return f"a commit by {who}"
+
+
 def _check_signature(
-    report: VerifyReport, name: str, info: CommitInfo, allowed: AllowedSigners | None, told: bool
-) -> bool:
-    """Check one signed commit; return whether the "no allowed signers" notice was given."""
+    report: VerifyReport,
+    name: str,
+    info: CommitInfo,
+    allowed: AllowedSigners | None,
+    told: bool,
+    *,
+    foreign: bool,
+) -> tuple[bool, bool]:
+    """Check one signed commit. Returns whether a key of the allowed signers made it, and whether
+    the "no allowed signers" notice was given.
+
+    Only SSH signatures are ota's: another kind (a forge's PGP signature) is a notice. A signature
+    that does not match its commit is unexplained, whoever made it; one by an untrusted key is
+    unexplained on a record commit by the bot, a notice on another's commit.
+    """
     assert info.signature is not None and info.signed_payload is not None
+    kind = _signature_kind(info.signature)
+    if kind != "SSH":
+        cause = "ota checks only SSH signatures, by the keys of its allowed-signers file"
+        report.add(_finding(name, info, "signature", f"is signed with a {kind} signature", "notice", cause))
+        return False, told
     try:
         verified = verify(info.signed_payload, info.signature)
     except SignatureError as error:
         report.add(_finding(name, info, "signature", f"has a bad signature: {error}"))
-        return told
+        return False, told
     if allowed is None:
         if not told:
             report.add(
@@ -100,18 +139,30 @@ def _check_signature(
                     "set [recorder] allowed_signers to the keys trusted to sign",
                 )
             )
-        return True
-    if not allowed.principals(verified, when=info.committer_date):
-        report.add(
-            _finding(
-                name,
-                info,
-                "signature",
-                f"is signed by the key {verified.fingerprint}, which {allowed.path} does not trust "
-                "to sign git commits at that date",
-            )
-        )
-    return told
+        return False, True
+    if allowed.principals(verified, when=info.committer_date):
+        return True, told
+    message = (
+        f"is signed by the key {verified.fingerprint}, which {allowed.path} does not trust "
+        "to sign git commits at that date"
+    )
+    if foreign:
+        report.add(_finding(name, info, "signature", message, "notice", "a commit by someone else"))
+    else:
+        report.add(_finding(name, info, "signature", message))
+    return False, told
+
+
+def _signature_kind(signature: bytes) -> str:
+    """ "SSH", "PGP", "X.509" or "unknown", from the armor of a `gpgsig` header."""
+    head = signature.lstrip()[:64]
+    if head.startswith(b"-----BEGIN SSH SIGNATURE-----"):
+        return "SSH"
+    if head.startswith(b"-----BEGIN PGP SIGNATURE-----"):
+        return "PGP"
+    if head.startswith(b"-----BEGIN SIGNED MESSAGE-----"):
+        return "X.509"
+    return "unknown"
 
 
 def _finding(

@@ -4,12 +4,16 @@ A finding is one thing wrong or worth knowing about one commit (or one file at a
 
 - **unexplained**: the archive does not say what it should, and nothing known explains it
   (a version that is not what its snapshots give, a commit by someone else, a bad signature…);
+- **unverifiable**: what the archive holds cannot be checked here, for a stated cause (one of
+  `UNVERIFIABLE_CAUSES`): a version citing a snapshot of another repository (an older collection it
+  was split from), a version citing no snapshot, a commit of record files that is not a version;
 - **explained**: a difference with its most likely cause (another engine recorded it, the
   declaration changed near that date, a JavaScript filter that cannot be run here…);
-- **notice**: worth knowing, not a difference (a signer's identity that was not checked…).
+- **notice**: worth knowing, not a difference (a signer's identity that was not checked, a forge's
+  web commit, a README edit by a maintainer…).
 
-A version is *reproduced* when it has no unexplained or explained finding, *explained* when its
-findings are all explained, *unexplained* otherwise.
+A version is *reproduced* when it has no finding but notices, else it takes the category of its
+worst finding: unexplained, then unverifiable, then explained.
 """
 
 from __future__ import annotations
@@ -24,7 +28,15 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from ota.store.reader import Change
 
-Severity = Literal["unexplained", "explained", "notice"]
+Severity = Literal["unexplained", "unverifiable", "explained", "notice"]
+#: The causes of unverifiable findings, as the summary counts them.
+SNAPSHOT_ELSEWHERE = "cited snapshot not in this repository"
+NO_SNAPSHOT = "no snapshot cited"
+NOT_A_VERSION = "not a version commit"
+UNVERIFIABLE_CAUSES = (SNAPSHOT_ELSEWHERE, NO_SNAPSHOT, NOT_A_VERSION)
+_RANK = {"notice": 0, "explained": 1, "unverifiable": 2, "unexplained": 3}
+#: Categories of versions, best first.
+CATEGORIES = ("reproduced", "explained", "unverifiable", "unexplained")
 Check = Literal["format", "author", "citation", "date", "reproduction", "upgrade", "signature", "timestamp"]
 
 
@@ -41,8 +53,10 @@ class Finding:
     path: str | None = None
     #: The date the record claims (author date).
     date: datetime | None = None
-    #: For an explained difference: its most likely cause.
+    #: For an explained difference: its most likely cause; for an unverifiable one, why.
     cause: str | None = None
+    #: The cause as the summary counts it, without the details of this case (default: `cause`).
+    kind: str | None = None
 
     def line(self) -> str:
         """One line for a person: where, what, why."""
@@ -62,6 +76,7 @@ class Finding:
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["date"] = self.date.isoformat() if self.date else None
+        data["kind"] = self.kind or self.cause
         return data
 
 
@@ -80,75 +95,100 @@ class VerifyReport:
     #: Authors other than the configured bot, with their number of commits.
     other_authors: Counter[str] = field(default_factory=Counter)
     #: Whether explained differences are accepted (`[verify] accept_explained`).
-    accept_explained: bool = False
+    accept_explained: bool = True
+    #: Whether unverifiable versions and commits fail verification (`[verify] strict`).
+    strict: bool = False
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
 
-    def _worst(self) -> dict[str, Severity]:
-        rank = {"notice": 0, "explained": 1, "unexplained": 2}
-        worst: dict[str, Severity] = {}
+    def _worst(self) -> dict[str, Finding]:
+        """The worst finding of each version commit that has one besides notices."""
+        worst: dict[str, Finding] = {}
         for finding in self.findings:
             if finding.commit_id in self.version_ids and finding.severity != "notice":
                 key = finding.commit_id
                 assert key is not None
-                if key not in worst or rank[finding.severity] > rank[worst[key]]:
-                    worst[key] = finding.severity
+                if key not in worst or _RANK[finding.severity] > _RANK[worst[key].severity]:
+                    worst[key] = finding
         return worst
 
     @property
     def counts(self) -> dict[str, int]:
-        """Versions reproduced, explained and unexplained, and the other findings by severity."""
-        worst = Counter(self._worst().values())
-        others = Counter(
+        """Versions by category, and the other findings (not about a version) by severity."""
+        worst: Counter[str] = Counter(finding.severity for finding in self._worst().values())
+        others: Counter[str] = Counter(
             f.severity
             for f in self.findings
             if f.commit_id not in self.version_ids and f.severity != "notice"
         )
-        return {
-            "versions": self.versions_checked,
-            "reproduced": self.versions_checked - worst["explained"] - worst["unexplained"],
-            "explained": worst["explained"],
-            "unexplained": worst["unexplained"],
-            "other_unexplained": others["unexplained"],
-            "other_explained": others["explained"],
-        }
+        counts = {"versions": self.versions_checked}
+        counts["reproduced"] = self.versions_checked - sum(worst.values())
+        for severity in ("explained", "unverifiable", "unexplained"):
+            counts[severity] = worst[severity]
+        for severity in ("unexplained", "unverifiable", "explained"):
+            counts[f"other_{severity}"] = others[severity]
+        return counts
+
+    @property
+    def causes(self) -> dict[str, dict[str, int]]:
+        """For versions explained, unverifiable and unexplained: how many by the cause of their worst
+        finding (unexplained ones by the check that failed); for other findings, by cause too."""
+        found: dict[str, Counter[str]] = {name: Counter() for name in CATEGORIES[1:]}
+        for finding in self._worst().values():
+            found[finding.severity][_kind(finding)] += 1
+        others: Counter[str] = Counter()
+        for finding in self.findings:
+            if finding.commit_id not in self.version_ids and finding.severity != "notice":
+                others[f"{finding.severity}: {_kind(finding)}"] += 1
+        result = {name: dict(counter.most_common()) for name, counter in found.items()}
+        result["other"] = dict(others.most_common())
+        return result
 
     @property
     def ok(self) -> bool:
-        """Nothing unexplained, and nothing explained unless explained differences are accepted."""
+        """Nothing unexplained; nothing unverifiable when strict; nothing explained unless accepted."""
         counts = self.counts
         if counts["unexplained"] or counts["other_unexplained"]:
+            return False
+        if self.strict and (counts["unverifiable"] or counts["other_unverifiable"]):
             return False
         return self.accept_explained or not (counts["explained"] or counts["other_explained"])
 
     def summary_lines(self, *, limit: int = 50) -> list[str]:
-        """The summary, then one line per finding (explained and notices after the unexplained)."""
+        """The summary, counts per cause, then one line per finding (worst first)."""
         counts = self.counts
+        causes = self.causes
         lines = [
             f"{counts['versions']} versions checked in {self.seconds:.1f} s: "
             f"{counts['reproduced']} reproduced, {counts['explained']} explained, "
-            f"{counts['unexplained']} unexplained"
+            f"{counts['unverifiable']} unverifiable, {counts['unexplained']} unexplained"
         ]
-        if counts["other_unexplained"] or counts["other_explained"]:
+        for category in CATEGORIES[1:]:
+            for cause, number in list(causes[category].items())[:8]:
+                lines.append(f"  {category}: {number} × {cause}")
+        if counts["other_unexplained"] or counts["other_unverifiable"] or counts["other_explained"]:
             lines.append(
                 f"{self.commits_checked} commits checked: {counts['other_unexplained']} other unexplained "
-                f"findings, {counts['other_explained']} other explained findings"
+                f"findings, {counts['other_unverifiable']} other unverifiable, "
+                f"{counts['other_explained']} other explained"
             )
+            for cause, number in list(causes["other"].items())[:8]:
+                lines.append(f"  {number} × {cause}")
         if self.other_authors:
             authors = ", ".join(f"{name} ({count})" for name, count in self.other_authors.most_common())
             lines.append(f"commits by others than the bot: {authors}")
-        order = {"unexplained": 0, "explained": 1, "notice": 2}
-        ranked = sorted(self.findings, key=lambda f: order[f.severity])
+        ranked = sorted(self.findings, key=lambda f: -_RANK[f.severity])
         lines.extend(finding.line() for finding in ranked[:limit])
         if len(ranked) > limit:
             lines.append(f"… and {len(ranked) - limit} more findings (--json FILE writes them all)")
         return lines
 
     def write_json(self, path: Path) -> None:
-        """Every finding and the counts, as JSON."""
+        """Every finding, the counts per category and per cause, as JSON."""
         data = {
             "counts": self.counts,
+            "causes": self.causes,
             "commits_checked": self.commits_checked,
             "seconds": round(self.seconds, 3),
             "other_authors": dict(self.other_authors),
@@ -156,6 +196,12 @@ class VerifyReport:
             "findings": [finding.as_json() for finding in self.findings],
         }
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
+def _kind(finding: Finding) -> str:
+    if finding.severity == "unexplained":
+        return finding.kind or f"{finding.check} check"
+    return finding.kind or finding.cause or finding.check
 
 
 def change_finding(
@@ -166,6 +212,7 @@ def change_finding(
     cause: str | None = None,
     *,
     repository: str = "versions",
+    kind: str | None = None,
 ) -> Finding:
     """A finding about one record file of one commit (`change`)."""
     return Finding(
@@ -177,4 +224,5 @@ def change_finding(
         path=change.path,
         date=change.date,
         cause=cause,
+        kind=kind,
     )

@@ -6,6 +6,7 @@ caller hands it what the readers gave. The formats are those of OTA-FORMATS §6,
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,15 @@ from typing import Literal
 
 from ota.store.reader import Change, CommitInfo
 from ota.store.records import CHANGE, FIRST_RECORD, TECHNICAL_UPGRADE, cited_snapshot_ids
-from ota.verify.findings import Check, Finding, Severity, change_finding
+from ota.verify.findings import (
+    NO_SNAPSHOT,
+    NOT_A_VERSION,
+    SNAPSHOT_ELSEWHERE,
+    Check,
+    Finding,
+    Severity,
+    change_finding,
+)
 
 Kind = Literal["first", "change", "upgrade"]
 
@@ -29,6 +38,10 @@ SUBJECT_PREFIXES: dict[str, Kind] = {
 }
 _TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*): (.+)$")
 _SOURCE_COUNT = re.compile(r"following snapshots from (\d+) source documents:")
+#: The paragraph naming the snapshots, in every engine's words ("extracting from", "filtering").
+_SOURCES = "This version was recorded after"
+#: A cited snapshot: a full id, or an id (abbreviated by older engines) in a link to a commit.
+_CITED = re.compile(r"/commit/([0-9a-f]{7,40})(?![0-9a-z])|(?<![0-9a-z])([0-9a-f]{40})(?![0-9a-z])")
 
 
 @dataclass(frozen=True)
@@ -84,9 +97,21 @@ def read_version(change: Change, info: CommitInfo) -> VersionCommit:
         service_id,
         terms_type,
         kind,
-        tuple(cited_snapshot_ids(info.message)),
+        tuple(_cited(info.message)),
         trailers(info.message).get("x-engine-version"),
     )
+
+
+def _cited(message: str) -> list[str]:
+    """The snapshot ids a version's message cites: ota's and every OTA engine's format, whatever the
+    link around them (older ones cite abbreviated ids of other repositories)."""
+    found = cited_snapshot_ids(message)
+    if found:
+        return found
+    for paragraph in message.split("\n\n"):
+        if paragraph.lstrip().startswith(_SOURCES):
+            return [match.group(1) or match.group(2) for match in _CITED.finditer(paragraph)]
+    return []
 
 
 def check_format(
@@ -108,6 +133,18 @@ def check_format(
     def add(check: Check, severity: Severity, message: str, cause: str | None = None) -> None:
         found.append(change_finding(change, check, message, severity, cause))
 
+    if version.kind is None and not version.snapshot_ids:
+        found.append(
+            change_finding(
+                change,
+                "format",
+                f"changes a record file, but its subject {change.subject!r} is not one of a version and it "
+                "cites no snapshot",
+                "unverifiable",
+                NOT_A_VERSION,
+            )
+        )
+        return found  # a template's files, a maintainer's edit: nothing else of it can be checked
     if files_changed != 1:
         add("format", "unexplained", f"changes {files_changed} record files; a version commit changes one")
     if version.kind is None:
@@ -121,7 +158,9 @@ def check_format(
     elif version.kind != "first" and first:
         add("format", "unexplained", "is the first version of its file, but its subject does not say so")
     if not version.snapshot_ids:
-        add("format", "unexplained", "cites no snapshot: it cannot be checked against the page it comes from")
+        if version.kind is not None:
+            message = "cites no snapshot: it cannot be checked against the page it comes from"
+            add("format", "unverifiable", message, NO_SNAPSHOT)
     else:
         count = _SOURCE_COUNT.search(info.message)
         if count is not None and int(count.group(1)) != len(version.snapshot_ids):
@@ -132,7 +171,7 @@ def check_format(
             )
     if version.engine is None:
         if trailers_seen:
-            add("format", "unexplained", "has no X-engine-version trailer, unlike the versions before it")
+            add("format", "unexplained", "has no X-engine-version trailer, unlike ota's versions before it")
         else:
             add(
                 "format",
@@ -141,11 +180,11 @@ def check_format(
                 "older Open Terms Archive engines wrote none",
             )
     if (info.author_name, info.author_email) != author:
-        add(
-            "author",
-            "unexplained",
-            f"authored by {info.author_name} <{info.author_email}>, not by {author[0]} <{author[1]}>",
-        )
+        message = f"authored by {info.author_name} <{info.author_email}>, not by {author[0]} <{author[1]}>"
+        if version.by_ota:
+            add("author", "unexplained", message)
+        else:
+            add("author", "notice", message, "not recorded by ota: Open Terms Archive's bots had other names")
     return found
 
 
@@ -153,25 +192,27 @@ def check_citations(
     version: VersionCommit,
     snapshots: Mapping[str, Sequence[Change]],
     combined: bool,
+    snapshot_ids: Sequence[str] = (),
 ) -> tuple[list[Finding], list[Change]]:
     """The cited snapshots exist, record files of the same terms, and are not dated after the version.
 
-    Returns the findings and the cited snapshot records (one per cited commit that exists).
+    `snapshot_ids` are the commits of the snapshots repository, sorted: an abbreviated id is looked
+    up there. Returns the findings and the cited snapshot records (one per cited commit that exists).
     """
     change = version.change
     found: list[Finding] = []
     cited: list[Change] = []
     prefix = f"{version.service_id}/{version.terms_type}"
     for snapshot_id in version.snapshot_ids:
+        if len(snapshot_id) < 40:
+            snapshot_id = _expand(snapshot_id, snapshot_ids)
         files = [c for c in snapshots.get(snapshot_id, ()) if c.blob_id is not None]
         if not files:
-            found.append(
-                change_finding(
-                    change,
-                    "citation",
-                    f"cites the snapshot {snapshot_id}, which the snapshots repository does not have",
-                )
-            )
+            message = f"cites the snapshot {snapshot_id}, which the snapshots repository does not have"
+            if version.by_ota:  # ota cites the snapshots it recorded itself
+                found.append(change_finding(change, "citation", message))
+            else:  # Open Terms Archive's older collections, split into this one, cite their own
+                found.append(change_finding(change, "citation", message, "unverifiable", SNAPSHOT_ELSEWHERE))
             continue
         wrong = [c.path for c in files if not _names_terms(c.path, prefix)]
         if wrong or len(files) != 1:
@@ -219,6 +260,15 @@ def check_order(
     if change.date > now:
         found.append(change_finding(change, "date", "is dated in the future", repository=repository))
     return found
+
+
+def _expand(prefix: str, snapshot_ids: Sequence[str]) -> str:
+    """The one full id `prefix` abbreviates, else `prefix` itself."""
+    at = bisect.bisect_left(snapshot_ids, prefix)
+    found = at < len(snapshot_ids) and snapshot_ids[at].startswith(prefix)
+    if found and (at + 1 == len(snapshot_ids) or not snapshot_ids[at + 1].startswith(prefix)):
+        return snapshot_ids[at]
+    return prefix
 
 
 def _names_terms(path: str, prefix: str) -> bool:
