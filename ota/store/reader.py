@@ -28,6 +28,7 @@ import pygit2
 from pygit2.enums import RepositoryOpenFlag, SortMode
 
 from ota.errors import RecordError
+from ota.store.blobs import BlobStream
 from ota.store.folder import commit_and_diff, record_paths, run_git
 from ota.store.pathindex import PathIndex
 from ota.store.repository import Record, _is_record_path
@@ -200,6 +201,11 @@ class RepositoryReader:
             if not isinstance(blob, pygit2.Blob):
                 raise RecordError(self._folder, f"no blob {blob_id}")
             return blob.data
+
+    def blob_stream(self) -> BlobStream:
+        """A reader of many blobs through one git process, cheaper than `blob` for many versions of
+        large files (close it)."""
+        return BlobStream(self._gitdir, self._folder)
 
     def message(self, commit_id: str) -> str:
         """A commit's whole message."""

@@ -178,6 +178,7 @@ async def verify_archive(
                 version_changes, set(id(c) for c in to_check), files_per_commit, bot, on_progress
             )
         finally:
+            checker.snapshot_blobs.close()
             await pool.close()
             await tabs.aclose()
             await pdfs.aclose()
@@ -230,6 +231,7 @@ class _VersionChecker:
         self.snapshots = snapshots
         self.by_snapshot = by_snapshot
         self.snapshot_ids = sorted(by_snapshot)
+        self.snapshot_blobs = snapshots.blob_stream()
         self.declarations = declarations
         self.extract = extract
         self.prefilter = prefilter
@@ -266,7 +268,7 @@ class _VersionChecker:
                 continue
             version = read_version(change, info)
             self.report.versions_checked += 1
-            self.report.version_ids.add(change.commit_id)
+            self.report.version_ids.setdefault(change.commit_id, set()).add(change.path)
             first = previous is None or previous.blob_id is None
             for finding in check_format(
                 version,
@@ -443,7 +445,8 @@ class _VersionChecker:
     async def _extract_document(self, declared: Declared, document: SourceDocument, snapshot: Change) -> str:
         assert snapshot.blob_id is not None
         mime = PDF_MIME_TYPE if snapshot.path.lower().endswith(".pdf") else "text/html"
-        sources: list[Source] = [(document, self.snapshots.blob(snapshot.blob_id), mime)]
+        content = await asyncio.to_thread(self.snapshot_blobs.read, snapshot.blob_id)
+        sources: list[Source] = [(document, content, mime)]
         files = FilterFiles()
         script = declared.javascript_path
         if declared.javascript_filters and script is not None:

@@ -89,8 +89,9 @@ class VerifyReport:
     versions_checked: int = 0
     #: Commits of both repositories whose authorship and signature were checked.
     commits_checked: int = 0
-    #: The version commits checked, to tell reproduced from explained and unexplained ones.
-    version_ids: set[str] = field(default_factory=set)
+    #: The version commits checked, with the record files of each (a commit of several files, such
+    #: as a template's, is that many versions), to tell reproduced versions from the others.
+    version_ids: dict[str, set[str]] = field(default_factory=dict)
     seconds: float = 0.0
     #: Authors other than the configured bot, with their number of commits.
     other_authors: Counter[str] = field(default_factory=Counter)
@@ -102,13 +103,16 @@ class VerifyReport:
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
 
-    def _worst(self) -> dict[str, Finding]:
-        """The worst finding of each version commit that has one besides notices."""
-        worst: dict[str, Finding] = {}
+    def _worst(self) -> dict[tuple[str, str], Finding]:
+        """The worst finding of each version (commit, file) that has one besides notices; a finding
+        about a whole commit (its signature) is one of each version it records."""
+        worst: dict[tuple[str, str], Finding] = {}
         for finding in self.findings:
-            if finding.commit_id in self.version_ids and finding.severity != "notice":
-                key = finding.commit_id
-                assert key is not None
+            if finding.commit_id not in self.version_ids or finding.severity == "notice":
+                continue
+            paths = self.version_ids[finding.commit_id]
+            for path in [finding.path] if finding.path in paths else paths:
+                key = (finding.commit_id, path)
                 if key not in worst or _RANK[finding.severity] > _RANK[worst[key].severity]:
                     worst[key] = finding
         return worst
