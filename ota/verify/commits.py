@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from ota.store.reader import CommitInfo, RepositoryReader
 from ota.store.signing import AllowedSigners, SignatureError, verify
-from ota.verify.findings import Check, Finding, Severity, VerifyReport
-from ota.verify.records import trailers
+from ota.verify.findings import NOT_A_RECORD, Check, Finding, Severity, VerifyReport
+from ota.verify.records import SUBJECT_PREFIXES, trailers
 
 if TYPE_CHECKING:
     from ota.verify.archive import Selection
@@ -65,7 +65,11 @@ def check_commits(
             by_bot = (info.author_name, info.author_email) == bot
             if not by_bot:
                 report.other_authors[author] += 1
-                if name != "versions" and touched:
+                if name != "versions" and touched and not _record_subject(info.message):
+                    # A template's files, added or removed by hand: nothing a tracker recorded.
+                    message = f"{_foreign(info)} changes record files, but its subject is not one of a record"
+                    report.add(_finding(name, info, "author", message, "unverifiable", NOT_A_RECORD))
+                elif name != "versions" and touched:
                     message = f"authored by {author}, not by {bot[0]} <{bot[1]}>"
                     report.add(_finding(name, info, "author", message))
                 elif not touched:
@@ -89,6 +93,12 @@ def check_commits(
                 signing_since = signing_since or info.commit_id
     activity.sort()
     return activity, kept
+
+
+def _record_subject(message: str) -> bool:
+    """Whether a commit's subject is one ota or Open Terms Archive's engines give their records."""
+    subject = message.strip().split("\n", 1)[0]
+    return any(subject.startswith(f"{prefix} ") for prefix in SUBJECT_PREFIXES)
 
 
 def _foreign(info: CommitInfo) -> str:

@@ -33,7 +33,8 @@ Severity = Literal["unexplained", "unverifiable", "explained", "notice"]
 SNAPSHOT_ELSEWHERE = "cited snapshot not in this repository"
 NO_SNAPSHOT = "no snapshot cited"
 NOT_A_VERSION = "not a version commit"
-UNVERIFIABLE_CAUSES = (SNAPSHOT_ELSEWHERE, NO_SNAPSHOT, NOT_A_VERSION)
+NOT_A_RECORD = "not a snapshot commit"
+UNVERIFIABLE_CAUSES = (SNAPSHOT_ELSEWHERE, NO_SNAPSHOT, NOT_A_VERSION, NOT_A_RECORD)
 _RANK = {"notice": 0, "explained": 1, "unverifiable": 2, "unexplained": 3}
 #: Categories of versions, best first.
 CATEGORIES = ("reproduced", "explained", "unverifiable", "unexplained")
