@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import hashlib
 import tempfile
 import time
 from collections import defaultdict
@@ -241,6 +242,7 @@ class _VersionChecker:
         self.in_flight = in_flight
         #: Each source document's extraction from each snapshot, by what it depends on.
         self._extracted: dict[tuple[object, ...], asyncio.Future[str]] = {}
+        self._digests: dict[Path, str] = {}
 
     async def run(
         self,
@@ -433,7 +435,13 @@ class _VersionChecker:
             if declared.javascript_filters and self.prefilter is not None
             else None
         )
-        key = (repr(document), snapshot.blob_id, declared.filters_path, javascript and repr(javascript))
+        # Filters files by content: an old commit's copy and the folder's file are often the same.
+        key = (
+            repr(document),
+            snapshot.blob_id,
+            self._content_key(declared.filters_path),
+            javascript and (self._content_key(javascript[0]), repr(sorted(javascript[1]))),
+        )
         found = self._extracted.get(key)
         if found is None:
             found = asyncio.ensure_future(self._extract_document(declared, document, snapshot))
@@ -441,6 +449,17 @@ class _VersionChecker:
             found.add_done_callback(lambda done: done.cancelled() or done.exception())
             self._extracted[key] = found
         return found
+
+    def _content_key(self, path: Path | None) -> str | None:
+        """A digest of a filters file's content, read once per path (None: no file)."""
+        if path is None:
+            return None
+        if path not in self._digests:
+            try:
+                self._digests[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:
+                self._digests[path] = str(path)  # extraction reports what is wrong with it
+        return self._digests[path]
 
     async def _extract_document(self, declared: Declared, document: SourceDocument, snapshot: Change) -> str:
         assert snapshot.blob_id is not None
