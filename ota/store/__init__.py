@@ -9,6 +9,7 @@ versions.py     recording a version: a change of the terms or of how they are ex
 extractions.py  what each version was last extracted from
 writer.py       the recording process that owns both repositories during a run
 reader.py       a repository opened read-only (viewer, reports, verification)
+blobs.py        many blobs read through one git cat-file process (verification)
 changes.py      what changed in a declarations repository since its main branch (--modified)
 declared.py     a declarations folder's git history, read-only
 signing.py      SSH signatures of commits, made and checked in-process
