@@ -452,3 +452,24 @@ def test_without_the_history_verify_says_what_to_do(site: HTTPServer, tmp_path: 
     assert code == 1
     [finding] = findings(data)
     assert "add the entry in force then to Example.history.json with its validUntil" in finding["cause"]
+
+
+def test_a_history_file_ota_cannot_complete_is_left_as_it_is_and_named(
+    site: HTTPServer, tmp_path: Path
+) -> None:
+    """A SERVICE.history.json that is not an object: the run still records, says in one line which
+    file it could not complete, and leaves that file as it was."""
+    root = tmp_path / "plain"
+    (root / "declarations").mkdir(parents=True)
+    (root / "declarations" / "Example.json").write_text(json.dumps(declaration(site)), "utf-8")
+    (root / "declarations" / "Example.history.json").write_text("[]\n", "utf-8")
+    (root / "ota.toml").write_text("[track]\nextract_workers = 0\n", "utf-8")
+    track(root, "-t", "Terms of Service")
+    time.sleep(1.1)
+    (root / "declarations" / "Example.json").write_text(json.dumps(declaration(site, select="p")), "utf-8")
+    result = CliRunner().invoke(
+        app, ["track", "--config", str(root / "ota.toml"), "--no-progress", "-t", "Terms of Service"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Example.history.json: is not an object, so no earlier declaration was added" in result.output
+    assert (root / "declarations" / "Example.history.json").read_text("utf-8") == "[]\n"
