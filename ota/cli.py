@@ -721,6 +721,52 @@ def dataset(
     typer.echo(f"{result.path}: {result.versions} versions of {result.services} services")
 
 
+@app.command()
+def compare(
+    old: Annotated[Path, typer.Argument(help="The earlier version (Markdown).")],
+    new: Annotated[Path, typer.Argument(help="The later version (Markdown).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the classification as JSON.")] = False,
+) -> None:
+    """Show what changed between two versions, word by word, and whether it matters (cosmetic,
+    editorial or substantive, with the rules that fired)."""
+    from ota.diff import diff_texts
+    from ota.significance import classify, describe
+
+    texts = []
+    for path in (old, new):
+        try:
+            texts.append(path.read_bytes().decode("utf-8"))
+        except OSError as error:
+            raise _fail(f"{path}: cannot be read: {error.strerror}") from error
+        except UnicodeDecodeError as error:
+            raise _fail(f"{path}: is not UTF-8 text ({error.reason} at byte {error.start})") from error
+    diff = diff_texts(texts[0], texts[1])
+    result = classify(texts[0], texts[1])
+    if as_json:
+        body = {
+            "significance": result.significance,
+            "minor": result.minor,
+            "reasons": [reason.to_dict() for reason in result.reasons],
+            "words_added": diff.words_added,
+            "words_removed": diff.words_removed,
+            "words_changed": result.words_changed,
+            "share": round(result.share, 4),
+            "blocks": result.blocks,
+            "ruleset": result.ruleset,
+        }
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    for hunk in diff.hunks():
+        for block in hunk.blocks:
+            if block.op == "equal":
+                continue
+            marked = {"equal": "{}", "delete": "[-{}-]", "insert": "{{+{}+}}"}
+            typer.echo("".join(marked[token.op].format(token.text) for token in block.tokens))
+        typer.echo("")
+    typer.echo(f"+{diff.words_added} words, -{diff.words_removed} words")
+    typer.echo(describe(result))
+
+
 def _fetched_page(settings: Settings, url: str, browser: bool) -> tuple[Page, bytes | ExtractError | None]:
     """The page at `url`, and for a PDF its text as pdf.js reads it in tracking (or why not)."""
     from ota.collection import FilterFiles
