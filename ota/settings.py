@@ -68,6 +68,7 @@
     [notify]
     urls = []                          # Apprise URLs (also OTA_NOTIFY_URLS)
     on = ["changes"]                   # changes, upgrades, failures, new_failures
+    significance = "substantive"       # changes that notify: substantive, editorial (and up), cosmetic (all)
     timeout = 60
 
 Every key is converted to its type here, and a key that is unknown or of the wrong type is a
@@ -128,6 +129,8 @@ DEFAULT_NOTIFY_TIMEOUT = 60.0  # seconds for all of a run's notifications
 #: What a run's notification can tell: versions that are first records or changes, technical
 #: upgrades, every failing terms, the terms that started failing in this run.
 NOTIFY_EVENTS = ("changes", "upgrades", "failures", "new_failures")
+#: `[notify] significance`: the least significant class of changes that notifies.
+NOTIFY_SIGNIFICANCE = ("substantive", "editorial", "cosmetic")
 FORGES = ("github", "gitlab")
 
 
@@ -249,6 +252,9 @@ class NotifySettings:
     #: Apprise URLs (mailto://, json://, slack://…); they hold secrets, so never in the repr.
     urls: tuple[str, ...] = field(default=(), repr=False)
     on: tuple[str, ...] = ("changes",)
+    #: The least significant class of changes that notifies (`ota.significance`): by default a
+    #: cosmetic or editorial change is recorded and shown, but not sent.
+    significance: str = "substantive"
     timeout: float = DEFAULT_NOTIFY_TIMEOUT
 
 
@@ -593,6 +599,7 @@ _KEYS: dict[str, dict[str, _Key]] = {
     "notify": {
         "urls": _Key("notify.urls", _strings),
         "on": _Key("notify.on", _choices(*NOTIFY_EVENTS)),
+        "significance": _Key("notify.significance", _choice(*NOTIFY_SIGNIFICANCE)),
         "timeout": _Key("notify.timeout", _number(0, exclusive=True)),
     },
     "serve": {

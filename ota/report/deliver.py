@@ -239,6 +239,7 @@ def _notify(
         settings.notify.on,
         new_failures=new_failures,
         failing_since={key: entry["since"] for key, entry in failing.items()},
+        significance=settings.notify.significance,
     )
     if composed is None:
         log.info("nothing to notify")

@@ -2,8 +2,11 @@
 
 Opt-in: `[notify] urls` (or `OTA_NOTIFY_URLS`) lists Apprise URLs, `[notify] on` what a message
 tells ("changes": first records and changes; "upgrades": technical upgrades; "failures": every
-terms failing; "new_failures": the terms that started failing in this run). A run with nothing
-of that kind sends nothing. Each channel is sent to on its own thread, all within
+terms failing; "new_failures": the terms that started failing in this run), and `[notify]
+significance` which changes are worth telling (`ota.significance`; by default only substantive
+ones: a cosmetic or editorial change is recorded and shown in the viewer, but not sent; a change
+not classified, such as a first record, is always told). A run with nothing of that kind sends
+nothing. Each channel is sent to on its own thread, all within
 `[notify] timeout` seconds: a channel that is down or slow is logged, never waited for longer,
 and never fails the run. URLs hold secrets: logs show them as Apprise prints them privately.
 """
@@ -17,6 +20,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ota.settings import NOTIFY_SIGNIFICANCE
 from ota.store.publish import scrub
 
 log = logging.getLogger("ota.report.notify")
@@ -41,13 +45,20 @@ def message(
     *,
     new_failures: Collection[tuple[str, str | None]] = (),
     failing_since: Mapping[tuple[str, str | None], str] | None = None,
+    significance: str = "substantive",
 ) -> tuple[str, str] | None:
-    """The run's notification as (title, body), or None when nothing it should tell happened."""
+    """The run's notification as (title, body), or None when nothing it should tell happened.
+
+    A change less significant than `significance` (`NOTIFY_SIGNIFICANCE` order) is not told."""
+    told = NOTIFY_SIGNIFICANCE[: NOTIFY_SIGNIFICANCE.index(significance) + 1]
     changes = [
         c
         for c in summary.get("changes", [])
-        if ("changes" in on and c["status"] in ("first", "changed"))
-        or ("upgrades" in on and c["status"] == "upgraded")
+        if (
+            ("changes" in on and c["status"] in ("first", "changed"))
+            or ("upgrades" in on and c["status"] == "upgraded")
+        )
+        and (c["status"] != "changed" or c.get("significance") in (None, *told))
     ]
     failures = _told_failures(summary, on, new_failures)
     if not changes and not failures and summary.get("outcome") != "error":
@@ -70,9 +81,10 @@ def message(
             url = change.get("diff_url") or change.get("url")
             link = f" {url}" if url else ""
             kind = {"first": "first record", "changed": "change", "upgraded": "technical upgrade"}
-            lines.append(
-                f"- {change['service_id']} › {change['terms_type']} ({kind[change['status']]}){link}"
-            )
+            said = kind[change["status"]]
+            if change["status"] == "changed" and change.get("significance"):
+                said += f", {change['significance']}" + (", minor" if change.get("minor") else "")
+            lines.append(f"- {change['service_id']} › {change['terms_type']} ({said}){link}")
         lines += _more(len(changes))
         lines.append("")
     if failures:

@@ -8,7 +8,10 @@ The run summary (`run_summary`):
      "counts": {"terms", "tracked", "failed", "first", "changed", "upgraded", "unchanged",
                 "new_snapshots", "new_versions", "first_records", "changes", "technical_upgrades"},
      "changes": [{"service_id", "terms_type", "status": "first" | "changed" | "upgraded",
-                  "versions": [{"kind", "commit", "date"}], "snapshots": [commit…], "url"}],
+                  "significance": "cosmetic" | "editorial" | "substantive" | null (not a change),
+                  "minor": bool,
+                  "versions": [{"kind", "commit", "date", "significance": {…} | null}],
+                  "snapshots": [commit…], "url"}],
      "failures": [{"service_id", "terms_type" (null: the whole declaration file), "stage",
                    "error", "url", "status", "errors": [{"message", "type", "url", "status"}]}],
      "warnings": [...]}
@@ -37,6 +40,7 @@ from ota.errors import DeclarationError, FetchError, OtaError
 from ota.report.links import snapshot_url, viewer_diff_url, viewer_url
 from ota.report.summary import Report, error_text
 from ota.settings import Settings
+from ota.significance import LEVELS
 
 FORMAT_VERSION = 1
 #: Which of a terms' statuses is said when its versions are of several kinds.
@@ -113,13 +117,23 @@ def _changes(report: Report, settings: Settings) -> list[dict[str, Any]]:
         kinds = {version.kind for version in outcome.versions}
         # A technical upgrade recorded with a change is still a change of the terms.
         kind = next((k for k in ("change", "first") if k in kinds), "upgrade")
+        classified = [v.significance for v in outcome.versions if v.significance is not None]
+        most = max(classified, key=lambda c: LEVELS.index(c.significance), default=None)
         changes.append(
             {
                 "service_id": outcome.service_id,
                 "terms_type": outcome.terms_type,
                 "status": _STATUS_OF[kind],
+                "significance": most.significance if most is not None else None,
+                "minor": most.minor if most is not None else False,
                 "versions": [
-                    {"kind": v.kind, "commit": v.commit_id, "date": iso(v.date)} for v in outcome.versions
+                    {
+                        "kind": v.kind,
+                        "commit": v.commit_id,
+                        "date": iso(v.date),
+                        "significance": v.significance.to_dict() if v.significance is not None else None,
+                    }
+                    for v in outcome.versions
                 ],
                 "snapshots": [s.commit_id for s in outcome.snapshots if s.kind != "unchanged"],
                 "url": viewer_url(settings.public_url, outcome.service_id, outcome.terms_type),

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from ota.declarations import SourceDocument, Terms
+from ota.significance import Significance
 from ota.store.repository import Repository
 
 #: Replaced by the snapshot's commit id in the links of a version's message.
@@ -87,6 +88,9 @@ class Recorded:
     path: str
     #: The record's date in UTC, to the second, as git stores it.
     date: datetime
+    #: For a change of the terms: how much it matters (`ota.significance`), against the version
+    #: before it. Not written anywhere in the repository: the run's summary and notifications tell it.
+    significance: Significance | None = None
 
 
 def extension_for(mime_type: str) -> str:

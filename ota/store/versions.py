@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ota.declarations import Terms
 from ota.extract import PDF_MIME_TYPE
 from ota.extract.suspicion import block_page, suspicion
+from ota.significance import classify
 from ota.store.records import (
     Recorded,
     Recording,
@@ -205,5 +206,9 @@ def record_with_baseline(
             link_template=link,
         )
         if change.kind != "unchanged":
-            recorded.append(change)
+            # Against the version before it: the re-extraction when there is one, else the latest.
+            before = baseline_markdown
+            if before is None:
+                before = latest.content.decode("utf-8", errors="replace")
+            recorded.append(replace(change, significance=classify(before, markdown)))
     return recorded
