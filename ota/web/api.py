@@ -3,7 +3,9 @@
 Routes and bodies are those of OTA's engine: 14.1's `/services`, `/service/ID`,
 `/version/ID/TYPE/DATE`, `/metadata` and Atom feeds, and the later `/versions[/ID[/TYPE]]`,
 `/version/VERSION_ID`, `/version/ID/TYPE/latest`, with JSON 404 bodies. ota adds `/diff/…` (a
-word-level diff as JSON), `/openapi.json` and `/docs`. As the engine's (Express): every route also
+word-level diff as JSON, with the change's significance), `/significance/VERSION_ID` (whether a
+change matters: `ota.significance`), a `?significance=` filter on `/versions…` and the feeds (the
+bodies stay the engine's), `/openapi.json` and `/docs`. As the engine's (Express): every route also
 answers with one trailing slash, JSON is `application/json; charset=utf-8` with a weak ETag, and a
 client that already has a 200's body (`If-None-Match`) gets a 304. Where ota differs on purpose, the
 function says so. Nothing here runs git: lookups go to the index, contents are read by blob id.
@@ -25,11 +27,12 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ota import __version__
+from ota.significance import RULESET, classify
 from ota.web import feeds
 from ota.web.archive import Archive
 from ota.web.cite import site_url
 from ota.web.dates import http_date, iso, iso_ms, parse_date, parse_http_date
-from ota.web.index import REAL_KINDS, RECORD_KINDS, Version, version_path
+from ota.web.index import REAL_KINDS, RECORD_KINDS, SIGNIFICANCE_FILTERS, Version, version_path
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
@@ -225,6 +228,33 @@ def _pagination(request: Request) -> tuple[int, int] | JSONResponse:
     return limit, offset
 
 
+def _hidden(request: Request) -> tuple[str, ...] | JSONResponse:
+    """ota's `?significance=substantive|editorial|all` filter: the classes of changes to leave out."""
+    wanted = request.query_params.get("significance")
+    if wanted is None:
+        return ()
+    if wanted not in SIGNIFICANCE_FILTERS:
+        choices = ", ".join(SIGNIFICANCE_FILTERS)
+        return error(400, f"Invalid significance parameter {wanted!r}. Must be one of: {choices}.")
+    return SIGNIFICANCE_FILTERS[wanted]
+
+
+def _significance(version: Version) -> dict[str, Any]:
+    """ota's extension: the stored classification of a version's change (`ota.significance`)."""
+    return {
+        "id": version.id,
+        "serviceId": version.service_id,
+        "termsType": version.terms_type,
+        "fetchDate": iso(version.date),
+        "significance": version.significance,
+        "minor": version.minor,
+        "recurrent": version.recurrent_of is not None,
+        "recurrentOf": version.recurrent_of,
+        "reasons": version.reasons,
+        "ruleset": RULESET if version.significance is not None else None,
+    }
+
+
 def _parse_int(text: str | None, default: int) -> int | None:
     if not text:
         return default
@@ -240,16 +270,19 @@ async def versions(request: Request) -> Response:
     if isinstance(page, JSONResponse):
         return page
     limit, offset = page
+    hide = _hidden(request)
+    if isinstance(hide, JSONResponse):
+        return hide
     service_id = request.path_params.get("service_id")
     terms_type = request.path_params.get("terms_type")
     path = version_path(service_id, terms_type) if service_id and terms_type else None
     service_scope = service_id if path is None else None
-    total = archive.index.count(service_id=service_scope, path=path)
+    total = archive.index.count(service_id=service_scope, path=path, hide=hide)
     if total == 0 and service_id is not None:
         if terms_type is not None:
             return error(404, f'No versions found for service "{service_id}" and terms type "{terms_type}"')
         return error(404, f'No versions found for service "{service_id}"')
-    found = archive.index.recent(limit=limit, offset=offset, service_id=service_scope, path=path)
+    found = archive.index.recent(limit=limit, offset=offset, service_id=service_scope, path=path, hide=hide)
     data = [{**_item(v), **_stats(v)} if path else _item(v) for v in found]
     return JSONAnswer({"data": data, "count": total, "limit": limit, "offset": offset})
 
@@ -344,9 +377,21 @@ async def diff(request: Request) -> Response:
             "to": {"id": new.id, "fetchDate": iso(new.date)},
             "wordsAdded": text_diff.words_added,
             "wordsRemoved": text_diff.words_removed,
+            "significance": classify(archive.text(old_blob), archive.text(new.blob)).to_dict(),
             "hunks": hunks,
         }
     )
+
+
+async def significance(request: Request) -> Response:
+    """ota's extension: whether a version's change matters (cosmetic, editorial, substantive), why,
+    and the earlier version it restores, if any."""
+    archive = archive_of(request)
+    version_id = request.path_params["version_id"]
+    version = archive.index.version(version_id) if _VERSION_ID.match(version_id) else None
+    if version is None or version.kind not in RECORD_KINDS:
+        return error(404, f'No version found with ID "{version_id}"')
+    return JSONAnswer(_significance(version))
 
 
 # -- feeds -----------------------------------------------------------------------------------------
@@ -361,10 +406,15 @@ async def feed(request: Request) -> Response:
         return PlainTextResponse("Service not found", status_code=404)
     if terms_type is not None and declared is not None and terms_type not in declared.terms:
         return PlainTextResponse("Terms type not found for this service", status_code=404)
+    hide = _hidden(request)
+    if isinstance(hide, JSONResponse):
+        return hide
     limit = request.app.state.feed_limit
     path = version_path(service_id, terms_type) if service_id and terms_type else None
     service_scope = service_id if path is None else None
-    entries = archive.index.recent(kinds=REAL_KINDS, limit=limit, service_id=service_scope, path=path)
+    entries = archive.index.recent(
+        kinds=REAL_KINDS, limit=limit, service_id=service_scope, path=path, hide=hide
+    )
     modified = feeds.last_modified(entries)
     headers = {"Last-Modified": http_date(modified)}
     since = request.headers.get("if-modified-since")
@@ -412,6 +462,7 @@ def routes() -> list[Route]:
         ("/version/{service_id}/{terms_type}/{date}", version_at),
         ("/diff/{to_id}", diff),
         ("/diff/{from_id}/{to_id}", diff),
+        ("/significance/{version_id}", significance),
         ("/feed", feed),
         ("/feed/{service_id}", feed),
         ("/feed/{service_id}/{terms_type}", feed),

@@ -1,6 +1,7 @@
 """Word and line counts of the indexed versions, computed once and stored in the index.
 
-`word_counts` costs about a millisecond a version, so a history of 20,000 versions takes 20 s of
+`word_counts` costs about a millisecond a version (and `ota.significance.classify`, computed with
+them, a few), so a history of 20,000 versions takes 20 s of
 CPU: a small backlog (a tracking run's new versions) is counted at once, in the server's process;
 a large one (the first index of a long history) is counted by worker processes, one per CPU, while
 the viewer already answers (a timeline shows the counts it has). Workers read the blobs themselves
@@ -18,20 +19,22 @@ from collections.abc import Sequence
 import pygit2
 
 from ota.diff import word_counts
-from ota.web.index import CountTask, VersionIndex, store_counts
+from ota.significance import classify
+from ota.web.index import CountResult, CountTask, VersionIndex, store_counts
 
 #: A backlog up to this size is counted in the calling process (about 1 ms a version).
 INLINE_LIMIT = 400
 #: Versions sent to a worker at once.
 CHUNK = 200
 
-Result = tuple[int, str, int, int, int, int]
+Result = CountResult
 
 _repositories: dict[str, pygit2.Repository] = {}
 
 
 def count(git_dir: str, tasks: Sequence[CountTask]) -> list[Result]:
-    """(seq, blob, words added, words removed, lines added, lines removed) of each task."""
+    """(seq, blob, words added, words removed, lines added, lines removed, significance) of each
+    task: the significance of the change from its base (None for a first record)."""
     repository = _repositories.get(git_dir)
     if repository is None:
         repository = _repositories[git_dir] = pygit2.Repository(git_dir)
@@ -40,10 +43,12 @@ def count(git_dir: str, tasks: Sequence[CountTask]) -> list[Result]:
         new = _blob(repository, task.blob)
         base = _blob(repository, task.base_blob)
         parent = base if task.parent_blob == task.base_blob else _blob(repository, task.parent_blob)
-        added, removed = word_counts(_text(base), _text(new))
+        base_text, new_text = _text(base), _text(new)
+        added, removed = word_counts(base_text, new_text)
+        significance = classify(base_text, new_text) if base is not None else None
         patch = pygit2.Patch.create_from(parent, new)
         _, lines_added, lines_removed = patch.line_stats
-        results.append((task.seq, task.blob, added, removed, lines_added, lines_removed))
+        results.append((task.seq, task.blob, added, removed, lines_added, lines_removed, significance))
     return results
 
 

@@ -12,7 +12,10 @@ file before the commit (`parent_blob`, what `git show --numstat` compares) and t
 it in the timeline (`base_blob`: the one in force just before, by date then commit order, which is
 what timelines and diffs compare). Word counts (`ota.diff.word_counts` against `base_blob`) and
 line counts (git's, against `parent_blob`) are computed once and stored; `ota.web.counts` fills
-them.
+them, with the significance of the change (`ota.significance.classify` against `base_blob`: its
+class, `minor`, its reasons as JSON, and the ruleset that classed it). `recurrent_of` names the
+latest earlier version of the same terms whose blob (so whose text) the row's equals, other than
+its base: a page flipping back to a text it had. The repository itself is never changed.
 
 Timelines are ordered as README's "How records are dated" says: by date, equal dates in commit
 order; the version in force at a date is the last one dated at or before it.
@@ -20,6 +23,7 @@ order; the version in force at a date is the last one dated at or before it.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,12 +31,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ota.significance import Significance
 from ota.store.reader import Change, RepositoryReader
 from ota.store.records import CHANGE, FIRST_RECORD, TECHNICAL_UPGRADE
 
 INDEX_FILE = "ota-viewer.sqlite"
 #: Bumped when the table layout or what a row means changes: an older file is rebuilt.
-SCHEMA = "3"
+SCHEMA = "4"
 #: Kinds of rows that are records (OTA's commit subjects); `other` and `deleted` rows are not.
 RECORD_KINDS = ("first", "change", "upgrade")
 #: Kinds that are real changes of the terms (feeds, "last changed"): technical upgrades are not.
@@ -63,7 +68,12 @@ CREATE TABLE IF NOT EXISTS versions (
     words_added INTEGER,
     words_removed INTEGER,
     lines_added INTEGER,
-    lines_removed INTEGER
+    lines_removed INTEGER,
+    significance TEXT,
+    minor INTEGER,
+    reasons TEXT,
+    ruleset TEXT,
+    recurrent_of TEXT
 );
 CREATE INDEX IF NOT EXISTS versions_path ON versions (path, date, seq);
 CREATE INDEX IF NOT EXISTS versions_date ON versions (date, seq);
@@ -81,8 +91,17 @@ CREATE TABLE IF NOT EXISTS terms (
 """
 _COLUMNS = (
     "seq, id, path, service, type, blob, date, kind, base_blob, "
-    "words_added, words_removed, lines_added, lines_removed"
+    "words_added, words_removed, lines_added, lines_removed, significance, minor, reasons, recurrent_of"
 )
+#: What `significance=` filters keep: "substantive" hides cosmetic and editorial changes, "editorial"
+#: (hide cosmetic changes) hides cosmetic ones. Versions not classified yet, first records and
+#: technical upgrades are always kept.
+SIGNIFICANCE_FILTERS = {
+    "substantive": ("cosmetic", "editorial"),
+    "editorial": ("cosmetic",),
+    "cosmetic": (),
+    "all": (),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +123,18 @@ class Version:
     words_removed: int | None
     lines_added: int | None
     lines_removed: int | None
+    #: `cosmetic`, `editorial` or `substantive` (None: not classified yet, or a first record).
+    significance: str | None = None
+    minor: bool = False
+    #: The reasons, as `ota.significance.Reason.to_dict()` gives them, in JSON.
+    reasons_json: str | None = None
+    #: The earlier version of the terms whose text this one restores.
+    recurrent_of: str | None = None
+
+    @property
+    def reasons(self) -> list[dict[str, object]]:
+        """The rules that fired, with their examples ([] when not classified)."""
+        return json.loads(self.reasons_json) if self.reasons_json else []
 
     @property
     def is_first_record(self) -> bool:
@@ -123,6 +154,10 @@ class TermsSummary:
     terms_type: str
     versions: int
     last_change: datetime | None
+
+
+#: (seq, blob, words added, words removed, lines added, lines removed, significance or None)
+CountResult = tuple[int, str, int, int, int, int, Significance | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,24 +297,33 @@ class VersionIndex:
         """Set each row's `base_blob` (the version before it in the timeline) for these paths, and
         forget the counts of rows whose base changed; then refresh the paths' summaries."""
         updates = []
+        recurrences: list[tuple[str | None, int]] = []
         for chunk in _chunks(paths, 500):
             marks = ",".join("?" * len(chunk))
             cursor = self.db.execute(
-                f"SELECT path, seq, blob, base_blob FROM versions "
+                f"SELECT path, seq, blob, base_blob, id, recurrent_of FROM versions "
                 f"WHERE path IN ({marks}) ORDER BY path, date, seq",
                 chunk,
             )
             current, before = None, None
-            for path, seq, blob, base in cursor:
+            seen: dict[str, str] = {}  # blob → the latest version of this terms with it
+            for path, seq, blob, base, id_, recurrent in cursor:
                 if path != current:
-                    current, before = path, None
+                    current, before, seen = path, None, {}
                 if base != before:
                     updates.append((before, seq))
+                restored = seen.get(blob) if blob is not None and blob != before else None
+                if restored != recurrent:
+                    recurrences.append((restored, seq))
+                if blob is not None:
+                    seen[blob] = id_
                 before = blob
         self.db.executemany(
-            "UPDATE versions SET base_blob = ?, words_added = NULL, words_removed = NULL WHERE seq = ?",
+            "UPDATE versions SET base_blob = ?, words_added = NULL, words_removed = NULL, "
+            "significance = NULL WHERE seq = ?",
             updates,
         )
+        self.db.executemany("UPDATE versions SET recurrent_of = ? WHERE seq = ?", recurrences)
         real = ",".join(f"'{kind}'" for kind in REAL_KINDS)
         for chunk in _chunks(paths, 500):
             marks = ",".join("?" * len(chunk))
@@ -313,8 +357,9 @@ class VersionIndex:
             ).fetchone()[0]
         )
 
-    def store_counts(self, results: Iterable[tuple[int, str, int, int, int, int]]) -> None:
-        """Store (seq, blob, words added, words removed, lines added, lines removed) results."""
+    def store_counts(self, results: Iterable[CountResult]) -> None:
+        """Store (seq, blob, words added, words removed, lines added, lines removed, significance)
+        results (`ota.web.counts.count`)."""
         store_counts(self.db, results)
 
     # -- queries ---------------------------------------------------------------------------------------
@@ -342,13 +387,13 @@ class VersionIndex:
             )
         return row.fetchone() is not None
 
-    def timeline(self, path: str, kinds: Sequence[str] = RECORD_KINDS) -> list[Version]:
-        """The versions of a terms, oldest first (by date, equal dates in commit order)."""
-        marks = ",".join("?" * len(kinds))
-        cursor = self.db.execute(
-            f"SELECT {_COLUMNS} FROM versions WHERE path = ? AND kind IN ({marks}) ORDER BY date, seq",
-            (path, *kinds),
-        )
+    def timeline(
+        self, path: str, kinds: Sequence[str] = RECORD_KINDS, *, hide: Sequence[str] = ()
+    ) -> list[Version]:
+        """The versions of a terms, oldest first (by date, equal dates in commit order), but the
+        changes of the classes in `hide` (`SIGNIFICANCE_FILTERS`)."""
+        where, params = self._where(kinds, None, path, hide)
+        cursor = self.db.execute(f"SELECT {_COLUMNS} FROM versions WHERE {where} ORDER BY date, seq", params)
         return [_version(row) for row in cursor]
 
     def version(self, version_id: str) -> Version | None:
@@ -385,9 +430,11 @@ class VersionIndex:
         path: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        hide: Sequence[str] = (),
     ) -> list[Version]:
-        """Versions newest first (by date, then commit order), optionally of one service or terms."""
-        where, params = self._where(kinds, service_id, path)
+        """Versions newest first (by date, then commit order), optionally of one service or terms,
+        but the changes of the classes in `hide`."""
+        where, params = self._where(kinds, service_id, path, hide)
         cursor = self.db.execute(
             f"SELECT {_COLUMNS} FROM versions WHERE {where} ORDER BY date DESC, seq DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
@@ -395,9 +442,14 @@ class VersionIndex:
         return [_version(row) for row in cursor]
 
     def count(
-        self, *, kinds: Sequence[str] = RECORD_KINDS, service_id: str | None = None, path: str | None = None
+        self,
+        *,
+        kinds: Sequence[str] = RECORD_KINDS,
+        service_id: str | None = None,
+        path: str | None = None,
+        hide: Sequence[str] = (),
     ) -> int:
-        where, params = self._where(kinds, service_id, path)
+        where, params = self._where(kinds, service_id, path, hide)
         return int(self.db.execute(f"SELECT COUNT(*) FROM versions WHERE {where}", params).fetchone()[0])
 
     def last_date(self) -> datetime | None:
@@ -406,10 +458,14 @@ class VersionIndex:
 
     @staticmethod
     def _where(
-        kinds: Sequence[str], service_id: str | None, path: str | None
+        kinds: Sequence[str], service_id: str | None, path: str | None, hide: Sequence[str] = ()
     ) -> tuple[str, tuple[str | int, ...]]:
         clauses = [f"kind IN ({','.join('?' * len(kinds))})"]
         params: list[str | int] = list(kinds)
+        if hide:  # only changes are hidden: first records and technical upgrades stay
+            marks = ",".join("?" * len(hide))
+            clauses.append(f"(kind != 'change' OR significance IS NULL OR significance NOT IN ({marks}))")
+            params.extend(hide)
         if service_id is not None:
             clauses.append("service = ?")
             params.append(service_id)
@@ -423,14 +479,26 @@ class VersionIndex:
         return str(row[0]) if row and row[0] else None
 
 
-def store_counts(db: sqlite3.Connection, results: Iterable[tuple[int, str, int, int, int, int]]) -> None:
+def store_counts(db: sqlite3.Connection, results: Iterable[CountResult]) -> None:
     """Store counts, unless the row changed meanwhile (the blob guards against a rebuilt index)."""
+    rows = []
+    for seq, blob, wa, wr, la, lr, significance in results:
+        level, minor, reasons, ruleset = (
+            (significance.significance, significance.minor, _reasons_json(significance), significance.ruleset)
+            if significance is not None
+            else (None, False, None, None)
+        )
+        rows.append((wa, wr, la, lr, level, minor, reasons, ruleset, seq, blob))
     db.executemany(
-        "UPDATE versions SET words_added = ?, words_removed = ?, lines_added = ?, lines_removed = ? "
-        "WHERE seq = ? AND blob = ?",
-        [(wa, wr, la, lr, seq, blob) for seq, blob, wa, wr, la, lr in results],
+        "UPDATE versions SET words_added = ?, words_removed = ?, lines_added = ?, lines_removed = ?, "
+        "significance = ?, minor = ?, reasons = ?, ruleset = ? WHERE seq = ? AND blob = ?",
+        rows,
     )
     db.commit()
+
+
+def _reasons_json(significance: Significance) -> str:
+    return json.dumps([reason.to_dict() for reason in significance.reasons], ensure_ascii=False)
 
 
 def _open(path: str) -> sqlite3.Connection:
@@ -441,7 +509,25 @@ def _open(path: str) -> sqlite3.Connection:
 
 
 def _version(row: Sequence[object]) -> Version:
-    seq, id_, path, service, terms_type, blob, date, kind, base, wa, wr, la, lr = row
+    (
+        seq,
+        id_,
+        path,
+        service,
+        terms_type,
+        blob,
+        date,
+        kind,
+        base,
+        wa,
+        wr,
+        la,
+        lr,
+        level,
+        minor,
+        reasons,
+        again,
+    ) = row
     return Version(
         int(seq),  # type: ignore[call-overload]
         str(id_),
@@ -456,6 +542,10 @@ def _version(row: Sequence[object]) -> Version:
         wr,  # type: ignore[arg-type]
         la,  # type: ignore[arg-type]
         lr,  # type: ignore[arg-type]
+        None if level is None else str(level),
+        bool(minor),
+        None if reasons is None else str(reasons),
+        None if again is None else str(again),
     )
 
 

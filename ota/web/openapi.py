@@ -55,6 +55,17 @@ def _json(schema: str, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": schema}}}}
 
 
+#: ota's extension: leave out the changes that do not matter (`ota.significance`).
+_SIGNIFICANCE = {
+    "in": "query",
+    "name": "significance",
+    "description": (
+        "ota's extension: `substantive` leaves out cosmetic and editorial changes, `editorial` leaves out "
+        "cosmetic ones (first records, technical upgrades and changes not classified yet stay); `all`, "
+        "the default, leaves out nothing."
+    ),
+    "schema": {"type": "string", "enum": ["all", "cosmetic", "editorial", "substantive"], "default": "all"},
+}
 _ERROR = _json("#/components/schemas/Error", "Not found.")
 _BAD = _json("#/components/schemas/Error", "Invalid pagination parameters.")
 _ATOM = {"description": "An Atom 1.0 feed, newest entry first.", "content": {"application/atom+xml": {}}}
@@ -102,7 +113,7 @@ def description(api_prefix: str = "/api/v1") -> dict[str, Any]:
             "get": {
                 "summary": "All versions, newest first.",
                 "tags": ["Versions"],
-                "parameters": _PAGE,
+                "parameters": [*_PAGE, _SIGNIFICANCE],
                 "responses": {"200": _json("#/components/schemas/Page", "A page of versions."), "400": _BAD},
             }
         },
@@ -110,7 +121,7 @@ def description(api_prefix: str = "/api/v1") -> dict[str, Any]:
             "get": {
                 "summary": "A service's versions, newest first.",
                 "tags": ["Versions"],
-                "parameters": [_SERVICE, *_PAGE],
+                "parameters": [_SERVICE, *_PAGE, _SIGNIFICANCE],
                 "responses": {
                     "200": _json("#/components/schemas/Page", "A page of versions."),
                     "400": _BAD,
@@ -122,7 +133,7 @@ def description(api_prefix: str = "/api/v1") -> dict[str, Any]:
             "get": {
                 "summary": "The versions of some terms, newest first, with line counts.",
                 "tags": ["Versions"],
-                "parameters": [_SERVICE, _TYPE, *_PAGE],
+                "parameters": [_SERVICE, _TYPE, *_PAGE, _SIGNIFICANCE],
                 "responses": {
                     "200": _json("#/components/schemas/PageWithStats", "A page of versions."),
                     "400": _BAD,
@@ -227,6 +238,22 @@ def description(api_prefix: str = "/api/v1") -> dict[str, Any]:
                 },
             }
         },
+        "/significance/{versionId}": {
+            "get": {
+                "summary": "Whether a change matters: cosmetic, editorial or substantive, and why (ota).",
+                "tags": ["Diffs"],
+                "description": (
+                    "ota's extension, computed by the ruleset it names (README: Which changes matter). "
+                    "`significance` is null for a first record and until the version is classified; "
+                    "`recurrentOf` names the earlier version whose text this one restores."
+                ),
+                "parameters": [_VERSION],
+                "responses": {
+                    "200": _json("#/components/schemas/Significance", "The classification."),
+                    "404": _ERROR,
+                },
+            }
+        },
         "/metadata": {
             "get": {
                 "summary": "The collection's metadata (metadata.yml), with totals and the engine version.",
@@ -239,6 +266,7 @@ def description(api_prefix: str = "/api/v1") -> dict[str, Any]:
                 "summary": "Atom feed of the latest changes of the collection (technical upgrades left out).",
                 "tags": ["Feeds"],
                 "description": "Sends Last-Modified; answers 304 to an If-Modified-Since that is not older.",
+                "parameters": [_SIGNIFICANCE],
                 "responses": {"200": _ATOM, "304": {"description": "Not modified."}},
             }
         },
@@ -246,7 +274,7 @@ def description(api_prefix: str = "/api/v1") -> dict[str, Any]:
             "get": {
                 "summary": "Atom feed of a service's latest changes.",
                 "tags": ["Feeds"],
-                "parameters": [_SERVICE],
+                "parameters": [_SERVICE, _SIGNIFICANCE],
                 "responses": {
                     "200": _ATOM,
                     "304": {"description": "Not modified."},
@@ -258,7 +286,7 @@ def description(api_prefix: str = "/api/v1") -> dict[str, Any]:
             "get": {
                 "summary": "Atom feed of the latest changes of some terms.",
                 "tags": ["Feeds"],
-                "parameters": [_SERVICE, _TYPE],
+                "parameters": [_SERVICE, _TYPE, _SIGNIFICANCE],
                 "responses": {
                     "200": _ATOM,
                     "304": {"description": "Not modified."},
@@ -373,7 +401,34 @@ def description(api_prefix: str = "/api/v1") -> dict[str, Any]:
                 "to": {"type": "object"},
                 "wordsAdded": {"type": "integer"},
                 "wordsRemoved": {"type": "integer"},
+                "significance": {"type": "object", "description": "The classification of this change."},
                 "hunks": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+        "Significance": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "serviceId": {"type": "string"},
+                "termsType": {"type": "string"},
+                "fetchDate": {"type": "string", "format": "date-time"},
+                "significance": {"enum": ["cosmetic", "editorial", "substantive", None]},
+                "minor": {"type": "boolean", "description": "A substantive change of a few words."},
+                "recurrent": {"type": "boolean"},
+                "recurrentOf": {"type": ["string", "null"]},
+                "reasons": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "rule": {"type": "string"},
+                            "significance": {"type": "string"},
+                            "count": {"type": "integer"},
+                            "examples": {"type": "array", "items": {"type": "object"}},
+                        },
+                    },
+                },
+                "ruleset": {"type": ["string", "null"]},
             },
         },
     }

@@ -22,7 +22,7 @@ from ota.store.records import cited_snapshot_ids
 from ota.web.archive import Archive
 from ota.web.cite import Citation, site_url
 from ota.web.dates import IN_FORCE_RULE, moment_label, parse_date
-from ota.web.index import REAL_KINDS, Version
+from ota.web.index import REAL_KINDS, SIGNIFICANCE_FILTERS, Version
 from ota.web.search import highlight
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -51,6 +51,22 @@ def _message(request: Request, status: int, title: str, text: str) -> Response:
     return _page(request, "message.html", status, title=title, text=text)
 
 
+def _shown(request: Request) -> str:
+    """The `?significance=` filter asked for (`all` when none or an unknown one)."""
+    wanted = request.query_params.get("significance", "all")
+    return wanted if wanted in SIGNIFICANCE_FILTERS else "all"
+
+
+def _flips(timeline: list[Version]) -> dict[str, int]:
+    """How many changes restore an earlier text, out of how many, among how many texts."""
+    changes = [v for v in timeline if v.kind == "change"]
+    return {
+        "changes": len(changes),
+        "restored": sum(v.recurrent_of is not None for v in changes),
+        "texts": len({v.blob for v in timeline}),
+    }
+
+
 # -- the collection ---------------------------------------------------------------------------------
 
 
@@ -70,7 +86,8 @@ async def home(request: Request) -> Response:
                 continue
             service = {**service, "terms": terms}
         services.append(service)
-    latest = archive.derived("latest", lambda: _latest_rows(archive))
+    shown = _shown(request)
+    latest = archive.derived(f"latest-{shown}", lambda: _latest_rows(archive, SIGNIFICANCE_FILTERS[shown]))
     return _page(
         request,
         "home.html",
@@ -81,6 +98,7 @@ async def home(request: Request) -> Response:
         types=directory.types,
         services=services,
         latest=latest,
+        shown=shown,
         total=len(archive.services),
         health=_health_rows(archive),
     )
@@ -101,8 +119,9 @@ def _health_rows(archive: Archive) -> dict[str, Any]:
     return {"status": health, "problems": problems}
 
 
-def _latest_rows(archive: Archive) -> list[dict[str, Any]]:
-    return [_row(archive, version) for version in archive.index.recent(kinds=REAL_KINDS, limit=20)]
+def _latest_rows(archive: Archive, hide: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    versions = archive.index.recent(kinds=REAL_KINDS, limit=20, hide=hide)
+    return [_row(archive, version) for version in versions]
 
 
 @dataclass(frozen=True)
@@ -192,6 +211,11 @@ async def terms_page(request: Request) -> Response:
     declared = service.terms.get(terms_type) if service else None
     current = timeline[-1] if timeline else None
     real = [version for version in timeline if version.kind in REAL_KINDS]
+    shown = _shown(request)
+    flips = _flips(timeline)
+    if shown != "all":
+        hidden = SIGNIFICANCE_FILTERS[shown]
+        timeline = [v for v in timeline if v.kind != "change" or v.significance not in hidden]
     return _page(
         request,
         "terms.html",
@@ -211,7 +235,11 @@ async def terms_page(request: Request) -> Response:
         health=archive.health().of(service_id, terms_type),
         last_change=real[-1] if len(real) > 1 else None,
         first_record=real[0] if real else None,
-        feed_url=f"{request.app.state.api_prefix}{url('feed', service_id, terms_type)}",
+        feed_url=f"{request.app.state.api_prefix}{url('feed', service_id, terms_type)}"
+        + (f"?significance={shown}" if shown != "all" else ""),
+        terms_url=url("services", service_id, terms_type),
+        shown=shown,
+        flips=flips,
     )
 
 
