@@ -593,6 +593,9 @@ def _cosmetic_reasons(olds: Sequence[str], news: Sequence[str], found: _Found) -
         found.add(rule, "cosmetic", removed.strip(), added.strip())
 
 
+_SPACE_BEFORE_PUNCTUATION = re.compile(r" (?=[.,;:!?)\]])|(?<=[(\[]) ")
+
+
 def _quote(text: str) -> str:
-    text = " ".join(text.split())
+    text = _SPACE_BEFORE_PUNCTUATION.sub("", " ".join(text.split()))
     return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"

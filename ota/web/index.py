@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ota.significance import Significance
+from ota.significance import RULESET, Significance
 from ota.store.reader import Change, RepositoryReader
 from ota.store.records import CHANGE, FIRST_RECORD, TECHNICAL_UPGRADE
 
@@ -216,6 +216,10 @@ class VersionIndex:
             db = _open(":memory:")
         db.executescript(_TABLES)
         db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA,))
+        ruleset = db.execute("SELECT value FROM meta WHERE key = 'ruleset'").fetchone()
+        if ruleset is None or ruleset[0] != RULESET:  # another ruleset classed them: class them again
+            db.execute("UPDATE versions SET words_added = NULL WHERE significance IS NOT NULL")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('ruleset', ?)", (RULESET,))
         db.commit()
         return db
 
