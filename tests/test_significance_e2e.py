@@ -179,3 +179,30 @@ def test_a_flipping_page_is_shown_as_recurrent(client: httpx.Client) -> None:
     page = client.get("/services/Example/Imprint").text
     assert "flip back and forth: 2 of their 3 changes restore a text they had before" in page
     assert page.count("back to an earlier text") == 2
+
+
+def test_the_index_classes_its_history_again_under_another_ruleset(tracked: Tracked) -> None:
+    """An index written by another ruleset has every classified row counted and classed again."""
+    from ota.store.reader import RepositoryReader
+    from ota.web.counts import count_inline
+    from ota.web.index import INDEX_FILE, VersionIndex
+
+    reader = RepositoryReader.open(tracked.root / "versions")
+    index = VersionIndex(reader)
+    index.sync()
+    while count_inline(index):
+        pass
+    classified = index.db.execute("SELECT COUNT(*) FROM versions WHERE significance IS NOT NULL").fetchone()[
+        0
+    ]
+    assert classified == 5  # every change: 2 of the terms of service, 3 of the imprint
+    index.db.execute("UPDATE meta SET value = 'significance/0' WHERE key = 'ruleset'")
+    index.db.commit()
+    index.close()
+    index = VersionIndex(reader, reader.git_dir / INDEX_FILE)
+    assert index.pending_count() == classified
+    while count_inline(index):
+        pass
+    assert index.db.execute("SELECT value FROM meta WHERE key = 'ruleset'").fetchone()[0] == "significance/1"
+    assert index.pending_count() == 0
+    index.close()
