@@ -58,6 +58,7 @@ class Tracked:
         )
         assert result.exit_code == 0, (result.output, result.exception)
         self.summaries.append(json.loads(summary.read_text("utf-8")))
+        self.summaries[-1]["output"] = result.output
 
     def hooks(self) -> list[dict[str, Any]]:
         return [json.loads(request.data) for request, _ in self.site.log if request.path == "/hook"]
@@ -105,6 +106,8 @@ def test_the_run_summary_and_the_notification_treat_a_tracking_token_as_cosmetic
     reasons = changes["Terms of Service"]["versions"][-1]["significance"]["reasons"]
     assert [reason["rule"] for reason in reasons] == ["link-target"]
     assert tracked.summaries[1]["hooks"] == []
+    assert "changed: Example › Terms of Service (" in tracked.summaries[1]["output"]
+    assert ", cosmetic)" in tracked.summaries[1]["output"]
     changes = {c["terms_type"]: c for c in tracked.summaries[2]["changes"]}
     assert changes["Terms of Service"]["significance"] == "substantive"
     assert changes["Terms of Service"]["minor"] is True

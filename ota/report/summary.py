@@ -80,7 +80,11 @@ def summary_lines(report: Report) -> list[str]:
     for outcome in by_terms:
         for version in outcome.versions:
             said = _RECORDED.get(version.kind, version.kind)
-            lines.append(f"{said}: {outcome.service_id} › {outcome.terms_type} ({version.commit_id[:12]})")
+            what = version.commit_id[:12]
+            matters = version.significance  # how much a change matters (ota.significance)
+            if matters is not None:
+                what += f", {matters.significance}" + (", minor" if matters.minor else "")
+            lines.append(f"{said}: {outcome.service_id} › {outcome.terms_type} ({what})")
     for warning in report.warnings:
         lines.append(f"warning: {warning}")
     for declaration_error in report.declaration_errors:
