@@ -1,7 +1,7 @@
 """Word and line counts of the indexed versions, computed once and stored in the index.
 
-`word_counts` costs about a millisecond a version (and `ota.significance.classify`, computed with
-them, a few), so a history of 20,000 versions takes 20 s of
+`word_counts` costs about a millisecond a version (`ota.significance.classify`, computed with
+them, about as much again), so a history of 20,000 versions takes 20 s of
 CPU: a small backlog (a tracking run's new versions) is counted at once, in the server's process;
 a large one (the first index of a long history) is counted by worker processes, one per CPU, while
 the viewer already answers (a timeline shows the counts it has). Workers read the blobs themselves
