@@ -171,6 +171,20 @@ def test_the_viewer_shows_a_badge_per_version_and_hides_cosmetic_changes(client:
     assert 'class="significance cosmetic"' not in client.get("/?significance=substantive").text
 
 
+def test_the_diff_page_shows_the_class_of_the_change_it_shows(client: httpx.Client) -> None:
+    """A change's diff page carries its badge; compared with another version than the one before,
+    it does not (the class is against the version before)."""
+    versions = client.get("/api/v1/versions/Example/Terms%20of%20Service").json()["data"]
+    kept = client.get("/api/v1/versions/Example/Terms%20of%20Service?significance=editorial").json()["data"]
+    [cosmetic] = [v["id"] for v in versions if v["id"] not in {k["id"] for k in kept}]
+    assert 'class="significance cosmetic"' in client.get(f"/versions/{cosmetic}/diff").text
+    newest = versions[0]["id"]
+    assert newest != cosmetic
+    against_newest = client.get(f"/versions/{cosmetic}/diff?from={newest}").text
+    assert "What changed between" in against_newest
+    assert 'class="significance cosmetic"' not in against_newest
+
+
 def test_a_flipping_page_is_shown_as_recurrent(client: httpx.Client) -> None:
     """The imprint went Alpha → Beta → Alpha → Beta: the last two restore earlier texts, named."""
     versions = client.get("/api/v1/versions/Example/Imprint").json()["data"]

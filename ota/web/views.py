@@ -414,6 +414,8 @@ async def diff_page(request: Request) -> Response:
         service_name=name,
         old=old,
         new=new,
+        # The significance recorded for `new` is against the version before it: shown only then.
+        compared=bool(wanted) and (position <= 0 or old is None or old.id != ids[position - 1]),
         terms_url=url("services", new.service_id, new.terms_type),
         rendered=archive.rendered_diff(old.blob if old else None, new.blob or "", side=view == "side"),
         changed=text_diff.changed,
