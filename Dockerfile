@@ -20,10 +20,11 @@ FROM ${BASE} AS build
 WORKDIR /src
 COPY pyproject.toml ./
 # The dependencies first, from pyproject.toml alone: a change of ota's code does not download them again.
+# With them, the extras an operator's collection may use: notify (notifications) and timestamps.
 RUN --mount=type=secret,id=ca \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
  && python3 -m venv /opt/ota \
- && python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > requirements.txt \
+ && python3 -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; extras = p["optional-dependencies"]; print("\n".join(p["dependencies"] + extras["notify"] + extras["timestamps"]))' > requirements.txt \
  && /opt/ota/bin/pip install --no-cache-dir --disable-pip-version-check -r requirements.txt
 COPY README.md ./
 COPY ota ./ota

@@ -613,7 +613,12 @@ def new(
 
     settings = _settings(config, {"declarations": declarations})
     from ota.contrib.extracting import is_url, web_address_problem
+    from ota.extras import require
 
+    try:
+        require("new")
+    except SettingsError as error:
+        raise _fail(str(error)) from error
     if not is_url(url):
         raise _fail(f"'{url}' is not a web address: it must start with http:// or https://")
     if problem := web_address_problem(url):

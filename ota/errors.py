@@ -2,6 +2,7 @@
 
     OtaError
     ├── SettingsError        a bad setting (ota.toml, environment, command-line option)
+    │   └── MissingExtra     a feature needs an optional dependency not installed (ota.extras)
     ├── DeclarationError     a declaration file that cannot be read or is invalid (path, field)
     ├── FetchError           a page that could not be fetched (url, status, transient)
     ├── ExtractError         a page from which no terms could be extracted (message in OTA's words)
@@ -24,6 +25,11 @@ class OtaError(Exception):
 
 class SettingsError(OtaError):
     """A setting has a value ota cannot use."""
+
+
+class MissingExtra(SettingsError):
+    """A feature asked for needs an optional dependency that is not installed; the message names the
+    extra that installs it (`notifications need apprise: pip install 'ota[notify]'`)."""
 
 
 class DeclarationError(OtaError):

@@ -16,6 +16,7 @@ from ota.collection import CollectionReader, InvalidTerms
 from ota.declaration_history import keep_declarations
 from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument, Terms
 from ota.errors import FetchError, OtaError, RecordError
+from ota.extras import require
 from ota.fetch import Fetcher, Page
 from ota.pool import ExtractionPool
 from ota.report.summary import Report
@@ -68,11 +69,16 @@ async def run_tracking(
     `on_outcome` is called with each outcome as soon as it is known; `on_total` with the number
     of terms to track, when a selection makes it known before tracking starts; `stop` ends the run
     early, cleanly (`Report.interrupted` then says why). Raises SettingsError (an unknown service
-    or terms type), DeclarationError (no declarations folder) or RecordError (a repository that
-    cannot be opened) before anything is recorded.
+    or terms type, an extra the settings need not installed), DeclarationError (no declarations
+    folder) or RecordError (a repository that cannot be opened) before anything is recorded.
     """
     started = time.monotonic()
     started_at = datetime.now(UTC)
+    # The optional dependencies the settings ask for, before anything is fetched.
+    if settings.notify.urls:
+        require("notify")
+    if settings.timestamp_authority is not None:
+        require("timestamps")
     services, terms_types = sorted(set(services)), sorted(set(terms_types))
     reader = CollectionReader(
         settings.declarations,

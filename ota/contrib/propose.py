@@ -26,6 +26,7 @@ from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument
 from ota.errors import ExtractError
 from ota.extract import PDF_MIME_TYPE, PDF_TEXT_MIME_TYPE, extract
 from ota.extract.html import prepare
+from ota.extras import require
 from ota.fetch import FULL_DOM, Page
 from ota.schema.terms_types import suggest_terms_type
 
@@ -219,6 +220,7 @@ def _climbed(page: LexborHTMLParser, node: LexborNode) -> LexborNode:
 
 def _readability_choice(page: LexborHTMLParser, nodes: list[LexborNode], url: str) -> LexborNode:
     """The element readability takes for the main content, in ota's tree (the body if none)."""
+    require("new")
     from readability import Document
     from readability.readability import Unparseable
 

@@ -20,6 +20,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ota.extras import require
 from ota.settings import NOTIFY_SIGNIFICANCE
 from ota.store.publish import scrub
 
@@ -128,7 +129,10 @@ def _more(count: int) -> list[str]:
 
 def send(urls: Sequence[str], title: str, body: str, *, timeout: float, kind: str = "info") -> NotifyResult:
     """Send the message to every URL at once, as Apprise's `kind` (info, success, warning,
-    failure); wait `timeout` seconds at most in all."""
+    failure); wait `timeout` seconds at most in all.
+
+    Raises MissingExtra when apprise is not installed (`ota.run` checks it before a run)."""
+    require("notify")
     import apprise  # imported when there is something to send: loading its plugins takes a second
 
     result = NotifyResult()

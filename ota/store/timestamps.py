@@ -22,9 +22,9 @@ from pathlib import Path
 import cryptography.x509
 import pygit2
 from pygit2.enums import RepositoryOpenFlag
-from rfc3161_client import VerificationError, VerifierBuilder, decode_timestamp_response
 
 from ota.errors import RecordError, SettingsError
+from ota.extras import require
 from ota.store.folder import lock
 
 NOTES_REF = "refs/notes/ota-timestamps"
@@ -102,7 +102,11 @@ def check_token(
     commit_id: str, response: bytes, roots: list[cryptography.x509.Certificate] | None
 ) -> Witnessed:
     """What a token witnesses, once it is checked: it names this commit and, when `roots` are
-    given, an authority they vouch for signed it. Raises TimestampError saying what is wrong."""
+    given, an authority they vouch for signed it. Raises TimestampError saying what is wrong,
+    MissingExtra when rfc3161-client is not installed."""
+    require("timestamps")
+    from rfc3161_client import VerificationError, VerifierBuilder, decode_timestamp_response
+
     try:
         reply = decode_timestamp_response(response)
     except ValueError as error:

@@ -1,0 +1,103 @@
+"""Optional dependencies (extras): a feature whose extra is not installed says, in one line and
+before it starts, which one to install.
+
+"Not installed" is made real for one test by marking the module absent in `sys.modules`, where
+Python's import system then finds nothing, as when the package is missing."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+from typer.testing import CliRunner
+
+from ota.cli import app
+from ota.errors import MissingExtra
+from ota.extras import EXTRAS
+from ota.store.timestamps import check_token
+from tests.test_dropin import PAGE, collection, write_service
+from tests.test_track import track
+
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+
+def absent(monkeypatch: pytest.MonkeyPatch, module: str) -> None:
+    monkeypatch.setitem(sys.modules, module, None)
+
+
+def served_collection(tmp_path: Path, httpserver: HTTPServer, settings: str) -> Path:
+    root = collection(tmp_path)
+    with (root / "ota.toml").open("a", encoding="utf-8") as file:
+        file.write(settings)
+    httpserver.expect_request("/tos").respond_with_data(PAGE.format(title="Terms"), content_type="text/html")
+    write_service(
+        root, "Example", {"Terms of Service": {"fetch": httpserver.url_for("/tos"), "select": "main"}}
+    )
+    return root
+
+
+@pytest.mark.parametrize(
+    ("settings", "module", "line"),
+    [
+        (
+            '[notify]\nurls = ["json://127.0.0.1:9/hook"]\n',
+            "apprise",
+            "ota: notifications need apprise: pip install 'ota[notify]'",
+        ),
+        (
+            '[timestamps]\nauthority = "http://127.0.0.1:9/tsr"\n',
+            "rfc3161_client",
+            "ota: timestamps need rfc3161-client: pip install 'ota[timestamps]'",
+        ),
+    ],
+)
+def test_track_without_the_extra_its_settings_need_says_which_before_fetching(
+    httpserver: HTTPServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: str,
+    module: str,
+    line: str,
+) -> None:
+    """Notifications or timestamps set, their package missing: exit 2 with the pip command, and
+    nothing fetched or recorded."""
+    root = served_collection(tmp_path, httpserver, settings)
+    absent(monkeypatch, module)
+    code, output = track(root)
+    assert (code, output.splitlines()) == (2, [line])
+    assert httpserver.log == []
+    assert not (root / "snapshots").exists() and not (root / "versions").exists()
+
+
+def test_new_without_readability_says_which_extra_before_fetching(
+    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ota new` needs readability-lxml: exit 2 and the pip command, and the page is not fetched."""
+    absent(monkeypatch, "readability")
+    result = CliRunner().invoke(
+        app, ["new", httpserver.url_for("/tos"), "--declarations", str(tmp_path / "declarations")]
+    )
+    assert result.exit_code == 2
+    assert result.output == "ota: `ota new` needs readability-lxml: pip install 'ota[new]'\n"
+    assert httpserver.log == []
+
+
+def test_checking_a_timestamp_without_rfc3161_client_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ota verify` reads timestamps with rfc3161-client: without it, the same one line."""
+    absent(monkeypatch, "rfc3161_client")
+    with pytest.raises(
+        MissingExtra, match=r"^timestamps need rfc3161-client: pip install 'ota\[timestamps\]'$"
+    ):
+        check_token("0" * 40, b"", None)
+
+
+def test_each_extra_is_declared_and_installed_by_the_test_extra() -> None:
+    """pyproject.toml has an extra per entry of ota.extras, with its package, and `test` includes
+    them all (the tests exercise every feature)."""
+    extras = tomllib.loads(PYPROJECT.read_text("utf-8"))["project"]["optional-dependencies"]
+    for name, (_module, package, _needed_by) in EXTRAS.items():
+        assert [requirement.split(">")[0] for requirement in extras[name]] == [package]
+    assert f"ota[{','.join(EXTRAS)}]" in extras["test"]
