@@ -6,7 +6,8 @@ Exit codes: 0 when everything asked was done, 1 when some of it failed (the rest
 
 from __future__ import annotations
 
-import asyncio
+# Modules are imported by the commands that use them (asyncio, httpx, pygit2, Playwright…), so that
+# `ota --version` and `ota status` start in a few tens of milliseconds.
 import json
 import sys
 from datetime import UTC, datetime
@@ -172,6 +173,8 @@ def track(
     previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
     log_run_start({"services": service or [], "terms types": terms_type or []})
     try:
+        import asyncio
+
         report = asyncio.run(
             run_tracking(
                 settings,
@@ -339,6 +342,8 @@ def verify(
     selection = Selection(frozenset(service or ()), frozenset(terms_type or ()), start)
     bar = _ProgressBar("verifying") if progress and sys.stderr.isatty() else None
     try:
+        import asyncio
+
         report = asyncio.run(
             verify_archive(
                 settings,
@@ -412,6 +417,8 @@ def extract(
     if save is not None:
         _refuse_repositories(save, settings)
     try:
+        import asyncio
+
         extracted = asyncio.run(
             extract_terms_of(terms, files, given, settings=settings, save=save, readable=readable)
         )
@@ -496,6 +503,8 @@ def validate(
             typer.echo(f"  suggestion: {problem.suggestion}")
 
     try:
+        import asyncio
+
         report = asyncio.run(
             run_validation(
                 settings,
@@ -793,6 +802,8 @@ def _fetched_page(settings: Settings, url: str, browser: bool) -> tuple[Page, by
             return page, text
 
     try:
+        import asyncio
+
         return asyncio.run(fetch())
     except FetchError as error:
         raise _fail(str(error), EXIT_FAILURES) from error

@@ -1,11 +1,12 @@
 """Optional dependencies (extras): a feature whose extra is not installed says, in one line and
-before it starts, which one to install.
+before it starts, which one to install; what does not need it does not load it.
 
 "Not installed" is made real for one test by marking the module absent in `sys.modules`, where
 Python's import system then finds nothing, as when the package is missing."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -101,3 +102,41 @@ def test_each_extra_is_declared_and_installed_by_the_test_extra() -> None:
     for name, (_module, package, _needed_by) in EXTRAS.items():
         assert [requirement.split(">")[0] for requirement in extras[name]] == [package]
     assert f"ota[{','.join(EXTRAS)}]" in extras["test"]
+
+
+def test_a_plain_tracking_run_loads_no_optional_dependency_nor_the_viewer() -> None:
+    """Importing what `ota track` runs loads neither the extras, nor Playwright (started with the
+    first page that needs a browser), nor the viewer's toolkit, nor what signs commits."""
+    code = (
+        "import sys, ota.cli, ota.run, ota.report.deliver, ota.report.logs; "
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    heavy = {
+        "apprise",
+        "readability",
+        "rfc3161_client",
+        "playwright",
+        "starlette",
+        "uvicorn",
+        "jinja2",
+        "cryptography",
+    }
+    assert loaded & heavy == set()
+
+
+def test_status_loads_neither_the_network_nor_git() -> None:
+    """`ota status` reads a JSON file: httpx, pygit2 and the orchestrator stay unloaded."""
+    code = (
+        "import sys, ota.cli, ota.report.status; "
+        "print(' '.join(m for m in sys.modules if m.split('.')[0] in ('httpx', 'pygit2', 'asyncio')))"
+        "; print('ota.track' if 'ota.track' in sys.modules else '')"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert loaded == []

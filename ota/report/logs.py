@@ -19,11 +19,13 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ota.errors import FetchError
 from ota.report.summary import Report, error_text
-from ota.track import Outcome
+
+if TYPE_CHECKING:  # the orchestrator is not loaded by commands that only log (`ota status`)
+    from ota.track import Outcome
 
 LogFormat = Literal["text", "json"]
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ota.errors import DeclarationError, FetchError, OtaError
-from ota.track import Outcome, Stage
+
+if TYPE_CHECKING:  # `ota status` reads reports without loading the orchestrator (httpx, pygit2…)
+    from ota.track import Outcome, Stage
 
 
 @dataclass
@@ -52,6 +55,10 @@ class Report:
 
 def error_text(error: BaseException, stage: Stage | None = None) -> str:
     """An error in words; a bug of ota (an internal error) also says what kind of exception it was."""
+    if stage is None:
+        return str(error)
+    from ota.track import Stage  # loaded by then: a stage comes from a run
+
     if stage is Stage.INTERNAL:
         return f"{type(error).__name__}: {error}"
     return str(error)
