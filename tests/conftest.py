@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 from typer.testing import CliRunner
 
 from ota.settings import FetchSettings, load_settings
+
+if TYPE_CHECKING:
+    from ota.fetch.browser import Browser
+
+T = TypeVar("T")
 
 # Hypothesis keeps caches in ./.hypothesis by default: tests write nothing into the source tree.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "ota-hypothesis")
@@ -75,3 +81,33 @@ def git_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for kind in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{kind}_NAME", "A Human")
         monkeypatch.setenv(f"GIT_{kind}_EMAIL", "human@example.org")
+
+
+class SharedChromium:
+    """One headless Chromium (`ota.fetch.browser.Browser`, started on its first use) for the tests
+    that need a browser without testing how it starts: its event loop stays open for the session,
+    and `run` runs a coroutine on it (a loop made by `asyncio.run` would end with the test)."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.loop = asyncio.new_event_loop()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coroutine)
+
+    def close(self) -> None:
+        try:
+            self.run(self.browser.aclose())
+            self.run(self.loop.shutdown_asyncgens())
+        finally:
+            self.loop.close()
+
+
+@pytest.fixture(scope="session")
+def shared_chromium() -> Iterator[SharedChromium]:
+    """The session's Chromium: each pytest process starts one instead of one per test."""
+    from ota.fetch.browser import Browser
+
+    shared = SharedChromium(Browser("/usr/bin/chromium", user_agent="ota-test", accept_language="en"))
+    yield shared
+    shared.close()

@@ -18,10 +18,12 @@ from pytest_httpserver import HTTPServer
 from ota.declarations import STANDARD_TERMS_TYPES, FilterRef, RangeSelector, SourceDocument, parse_service
 from ota.errors import ExtractError, OtaError
 from ota.extract import extract
+from ota.extract.filters import BUILTIN_FILTERS
 from ota.extract.html import html_to_markdown
 from ota.fetch.browser import Browser
-from ota.fetch.jsfilters import JsFilterTabs, apply_js_filters
-from tests.test_browser import CHROMIUM, needs_chromium
+from ota.fetch.jsfilters import BUILTIN_FILTERS_SOURCE, JsFilterTabs, apply_js_filters
+from tests.conftest import SharedChromium
+from tests.test_browser import needs_chromium
 
 T = TypeVar("T")
 pytestmark = [pytest.mark.browser, needs_chromium]
@@ -87,11 +89,8 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
-def browser() -> Browser:
-    return Browser(CHROMIUM, user_agent="ota-test", accept_language="en")
-
-
 def apply(
+    shared_chromium: SharedChromium,
     filters: tuple[FilterRef, ...],
     *,
     html: str = PAGE,
@@ -100,39 +99,35 @@ def apply(
     url: str = URL,
     timeout: float = 10,
 ) -> str:
-    async def go() -> str:
-        chromium = browser()
-        try:
-            return await apply_js_filters(
-                chromium,
-                html,
-                url=url,
-                module_source=module,
-                module_name="Example.filters.js",
-                filters=filters,
-                document=document,
-                timeout=timeout,
-            )
-        finally:
-            await chromium.aclose()
-
-    return run(go())
+    return shared_chromium.run(
+        apply_js_filters(
+            shared_chromium.browser,
+            html,
+            url=url,
+            module_source=module,
+            module_name="Example.filters.js",
+            filters=filters,
+            document=document,
+            timeout=timeout,
+        )
+    )
 
 
-def error_of(filters: tuple[FilterRef, ...], **options: Any) -> str:
+def error_of(shared_chromium: SharedChromium, filters: tuple[FilterRef, ...], **options: Any) -> str:
     with pytest.raises(ExtractError) as caught:
-        apply(filters, **options)
+        apply(shared_chromium, filters, **options)
     return str(caught.value)
 
 
-def test_filters_edit_the_page_in_order_with_otas_calling_convention() -> None:
+def test_filters_edit_the_page_in_order_with_otas_calling_convention(shared_chromium: SharedChromium) -> None:
     """Bare names get (document, context); names with parameters get (document, parameters, context)."""
     result = apply(
+        shared_chromium,
         (
             FilterRef("removeRedirectFromLinks"),
             FilterRef("recordContext"),
             FilterRef("appendParameters", ("a", 1), has_parameters=True),
-        )
+        ),
     )
     assert result.startswith("<!DOCTYPE html><html><head>")
     # `link.href` resolved against the page's URL and its <base>; the filter wrote it back.
@@ -149,9 +144,11 @@ def test_filters_edit_the_page_in_order_with_otas_calling_convention() -> None:
     assert f' ["a",1] for {URL}</main>' in result
 
 
-def test_the_page_is_parsed_with_scripting_off_and_its_scripts_never_run() -> None:
+def test_the_page_is_parsed_with_scripting_off_and_its_scripts_never_run(
+    shared_chromium: SharedChromium,
+) -> None:
     """As jsdom: <noscript> holds markup, scripts and event handlers do not run, the URL is the page's."""
-    result = apply((FilterRef("describePage"),), url=URL + "#section")
+    result = apply(shared_chromium, (FilterRef("describePage"),), url=URL + "#section")
     assert f'data-url="{URL}#section"' in result
     assert f'data-located="{URL}#section"' in result
     assert 'data-title="Terms"' in result
@@ -160,16 +157,16 @@ def test_the_page_is_parsed_with_scripting_off_and_its_scripts_never_run() -> No
     assert "data-loaded" not in result and "data-failed" not in result
 
 
-def test_a_declared_url_is_the_document_url_as_browsers_write_it() -> None:
+def test_a_declared_url_is_the_document_url_as_browsers_write_it(shared_chromium: SharedChromium) -> None:
     """Upper-case hosts, spaces, non-ASCII paths and host names load, canonicalised as by jsdom."""
     declared = "https://Bücher.EXAMPLE:443/a b/é?x=ü#top"
     document = SourceDocument(declared, select=("main",))
-    result = apply((FilterRef("describePage"),), url=declared, document=document)
+    result = apply(shared_chromium, (FilterRef("describePage"),), url=declared, document=document)
     assert 'data-url="https://xn--bcher-kva.example/a%20b/%C3%A9?x=%C3%BC#top"' in result
     assert 'data-title="Terms"' in result
 
 
-def test_no_request_leaves_the_browser(httpserver: HTTPServer) -> None:
+def test_no_request_leaves_the_browser(shared_chromium: SharedChromium, httpserver: HTTPServer) -> None:
     """The page, its images, styles, scripts, frames and prefetches are never requested."""
     httpserver.expect_request("/").respond_with_data("should not be requested")
     origin = httpserver.url_for("/").rstrip("/")
@@ -183,28 +180,30 @@ def test_no_request_leaves_the_browser(httpserver: HTTPServer) -> None:
     </object><form action="{origin}/post"><input type="image" src="{origin}/button.png"></form>
     <p style="background: url({origin}/bg.png)">Terms</p></main></body></html>"""
     document = SourceDocument(f"{origin}/terms", select=("main",))
-    result = apply((FilterRef("describePage"),), html=html, url=document.location, document=document)
+    result = apply(
+        shared_chromium, (FilterRef("describePage"),), html=html, url=document.location, document=document
+    )
     assert "Terms</p>" in result
     assert httpserver.log == []
 
 
-def test_a_throwing_filter_fails_with_otas_message() -> None:
+def test_a_throwing_filter_fails_with_otas_message(shared_chromium: SharedChromium) -> None:
     """The message is OTA's, with JavaScript's `String(error)`."""
-    assert error_of((FilterRef("removeRedirectFromLinks"), FilterRef("failing"))) == (
+    assert error_of(shared_chromium, (FilterRef("removeRedirectFromLinks"), FilterRef("failing"))) == (
         "The filter function \"failing\" failed: TypeError: Cannot read properties of null (reading 'href')"
     )
 
 
-def test_built_in_filters_are_looked_up_before_the_services() -> None:
+def test_built_in_filters_are_looked_up_before_the_services(shared_chromium: SharedChromium) -> None:
     """`removeQueryParams` is ota's, even when the module exports one of that name."""
-    result = apply((FilterRef("removeQueryParams"),))
+    result = apply(shared_chromium, (FilterRef("removeQueryParams"),))
     assert '<a href="https://example.com/docs/terms?lang=en">terms</a>' in result
     assert '<img src="https://example.com/docs/logo.png?v=3"' in result
 
 
-def test_an_unknown_filter_is_an_error_listing_the_available_ones() -> None:
+def test_an_unknown_filter_is_an_error_listing_the_available_ones(shared_chromium: SharedChromium) -> None:
     """Built-in and exported functions are listed; helpers that are not exported are not."""
-    assert error_of((FilterRef("removeRedirectFromLinks"), FilterRef("typo"))) == (
+    assert error_of(shared_chromium, (FilterRef("removeRedirectFromLinks"), FilterRef("typo"))) == (
         'Unknown filter "typo"; the filters available are: appendParameters, convertSpacesToStandard, '
         "describePage, failing, looping, recordContext, removeQueryParams, removeRedirectFromLinks"
     )
@@ -222,17 +221,21 @@ def test_an_unknown_filter_is_an_error_listing_the_available_ones() -> None:
         ("throw new RangeError('at load time');", "RangeError: at load time"),
     ],
 )
-def test_a_module_that_cannot_load_is_an_error_naming_it(module: str, reason: str) -> None:
+def test_a_module_that_cannot_load_is_an_error_naming_it(
+    shared_chromium: SharedChromium, module: str, reason: str
+) -> None:
     """Syntax errors, bare import specifiers and top-level errors name the module."""
-    message = error_of((FilterRef("x"),), module=module)
+    message = error_of(shared_chromium, (FilterRef("x"),), module=module)
     assert message == f"The JavaScript filters 'Example.filters.js' could not be loaded: {reason}"
 
 
-def test_a_filter_that_never_finishes_times_out_and_its_tab_is_replaced() -> None:
+def test_a_filter_that_never_finishes_times_out_and_its_tab_is_replaced(
+    shared_chromium: SharedChromium,
+) -> None:
     """The renderer stuck in the loop is ended; the next page gets a new tab."""
 
     async def go() -> tuple[str, str]:
-        chromium = browser()
+        chromium = shared_chromium.browser
         tabs = JsFilterTabs(chromium, size=1)
         options: dict[str, Any] = {
             "url": URL,
@@ -248,19 +251,19 @@ def test_a_filter_that_never_finishes_times_out_and_its_tab_is_replaced() -> Non
             return str(caught.value), after
         finally:
             await tabs.aclose()
-            await chromium.aclose()
 
-    message, after = run(go())
+    message, after = shared_chromium.run(go())
     assert message == 'The filter function "looping" did not finish within 1 seconds'
     assert 'data-title="Terms"' in after
 
 
-def test_reused_tabs_give_what_fresh_contexts_give() -> None:
+def test_reused_tabs_give_what_fresh_contexts_give(shared_chromium: SharedChromium) -> None:
     """Pages of several origins, four at a time in two tabs, each filtered as if alone."""
     pages = [(f"https://site{n % 3}.example/terms/{n}", f"<main><p>Page {n}</p></main>") for n in range(8)]
 
     async def go() -> tuple[list[str], list[str], int]:
-        chromium = browser()
+        chromium = shared_chromium.browser
+        before = chromium.launches - (1 if chromium.running else 0)  # the launch this test may make
         tabs = JsFilterTabs(chromium, size=2)
         filters = (FilterRef("describePage"),)
 
@@ -277,31 +280,36 @@ def test_reused_tabs_give_what_fresh_contexts_give() -> None:
         try:
             reused = await asyncio.gather(*(tabs.apply(html, **options(url)) for url, html in pages))
             fresh = [await apply_js_filters(chromium, html, **options(url)) for url, html in pages]
-            return list(reused), fresh, chromium.launches
+            return list(reused), fresh, chromium.launches - before
         finally:
             await tabs.aclose()
-            await chromium.aclose()
 
-    reused, fresh, launches = run(go())
+    reused, fresh, launched = shared_chromium.run(go())
     assert reused == fresh
     assert [f'data-url="{url}"' in result for (url, _), result in zip(pages, reused, strict=True)] == [
         True
     ] * 8
-    assert launches == 1
+    assert launched == 1  # all in one Chromium
 
 
-def test_the_built_in_filters_give_the_markdown_of_their_python_twins() -> None:
-    """removeQueryParams (default and named parameters) and convertSpacesToStandard, JS vs Python."""
-    for filters in (
-        (FilterRef("removeQueryParams"),),
+def test_the_built_in_filters_give_the_markdown_of_their_python_twins(
+    shared_chromium: SharedChromium,
+) -> None:
+    """Every built-in filter has a JavaScript twin (and only they do) that gives the Markdown its
+    Python twin gives: each filter alone, all of them in a row, and removeQueryParams's parameters."""
+    exported = re.findall(r"^export (?:async )?function (\w+)", BUILTIN_FILTERS_SOURCE, re.MULTILINE)
+    assert sorted(exported) == sorted(BUILTIN_FILTERS)
+    cases: list[tuple[FilterRef, ...]] = [(FilterRef(name),) for name in sorted(BUILTIN_FILTERS)]
+    cases.append(tuple(FilterRef(name) for name in sorted(BUILTIN_FILTERS)))
+    cases += [
         (FilterRef("removeQueryParams", ("lang", "v"), has_parameters=True),),
         (FilterRef("removeQueryParams", "v", has_parameters=True),),
-        (FilterRef("convertSpacesToStandard"), FilterRef("removeQueryParams")),
-    ):
+    ]
+    for filters in cases:
         document = SourceDocument(URL, select=("main",), filters=filters)
-        in_browser = apply(filters, module="export {};", document=document)
+        in_browser = apply(shared_chromium, filters, module="export {};", document=document)
         without_filters = SourceDocument(URL, select=("main",))
-        assert html_to_markdown(in_browser, without_filters) == html_to_markdown(PAGE, document)
+        assert html_to_markdown(in_browser, without_filters) == html_to_markdown(PAGE, document), filters
 
 
 def test_a_missing_chromium_is_a_clear_extract_error() -> None:
@@ -349,12 +357,12 @@ ROUND_TRIPS = {
 }
 
 
-def test_a_no_op_filter_gives_back_the_tree_lexbor_parses() -> None:
+def test_a_no_op_filter_gives_back_the_tree_lexbor_parses(shared_chromium: SharedChromium) -> None:
     """Serialised by Chromium and parsed again, tricky markup gives the Markdown it gives directly."""
     document = SourceDocument(URL, select=("main",))
 
     async def go() -> dict[str, str]:
-        chromium = browser()
+        chromium = shared_chromium.browser
         tabs = JsFilterTabs(chromium, size=1)
         try:
             return {
@@ -370,9 +378,8 @@ def test_a_no_op_filter_gives_back_the_tree_lexbor_parses() -> None:
             }
         finally:
             await tabs.aclose()
-            await chromium.aclose()
 
-    filtered = run(go())
+    filtered = shared_chromium.run(go())
     differing = [
         name
         for name, html in ROUND_TRIPS.items()
@@ -389,7 +396,7 @@ COMPAT_FILTERS = Path(__file__).resolve().parents[1] / "bench" / "compat-filters
 
 @pytest.mark.compat
 @pytest.mark.skipif(not COMPAT_CORPUS.is_dir(), reason="needs ../shared/compat-corpus")
-def test_a_no_op_filter_changes_no_markdown_of_the_corpus() -> None:
+def test_a_no_op_filter_changes_no_markdown_of_the_corpus(shared_chromium: SharedChromium) -> None:
     """The page serialised by Chromium and parsed again by lexbor gives the same Markdown (or error)."""
     from ota.service_filters import load_service_filters
 
@@ -415,7 +422,7 @@ def test_a_no_op_filter_changes_no_markdown_of_the_corpus() -> None:
             return f"{type(error).__name__}: {error}"
 
     async def go() -> list[str]:
-        chromium = browser()
+        chromium = shared_chromium.browser
         tabs = JsFilterTabs(chromium, size=4)
         slots = asyncio.Semaphore(4)
 
@@ -438,8 +445,7 @@ def test_a_no_op_filter_changes_no_markdown_of_the_corpus() -> None:
             results = await asyncio.gather(*(differs(*case) for case in cases))
         finally:
             await tabs.aclose()
-            await chromium.aclose()
         return [key for key in results if key is not None]
 
     assert len(cases) > 150
-    assert run(go()) == []
+    assert shared_chromium.run(go()) == []
