@@ -114,7 +114,7 @@ def test_a_selector_that_never_matches_is_waited_for_at_most_browser_wait(site: 
     url = site.url("/terms")
 
     async def go() -> tuple[Page, float]:
-        async with Fetcher(fetch_settings(browser_wait=1.0)) as fetcher:
+        async with Fetcher(fetch_settings(browser_wait=1.0, timeout=60)) as fetcher:
             await fetcher.fetch(url, execute_client_scripts=True)  # starts the browser
             start = time.monotonic()
             page = await fetcher.fetch(url, execute_client_scripts=True, wait_for=("main", "#missing"))
@@ -122,7 +122,8 @@ def test_a_selector_that_never_matches_is_waited_for_at_most_browser_wait(site: 
 
     page, elapsed = run(go())
     assert b"Static terms" in page.content
-    assert 1.0 <= elapsed < 4.0
+    # It waited `browser_wait`, not the fetch timeout (60 s): which one, whatever the machine's speed.
+    assert 1.0 <= elapsed < 60
 
 
 @pytest.mark.browser
@@ -233,12 +234,16 @@ def test_a_script_that_never_yields_cannot_hang_the_fetch(site: LocalServer) -> 
     """A page whose script loops forever times out instead of blocking the run."""
     site.reply("/loop", html_reply(b"<p>x</p><script>setTimeout(() => { for (;;) {} }, 50)</script>"))
     url = site.url("/loop")
-    start = time.monotonic()
-    error = fetch_error(
-        url, fetch_settings(timeout=1, browser_wait=0.5), execute_client_scripts=True, wait_for=("main",)
-    )
+
+    async def go() -> FetchError:
+        # A watchdog, not a measure: were the fetch to hang, the test fails here instead of hanging.
+        async with asyncio.timeout(300), Fetcher(fetch_settings(timeout=1, browser_wait=0.5)) as fetcher:
+            with pytest.raises(FetchError) as caught:
+                await fetcher.fetch(url, execute_client_scripts=True, wait_for=("main",))
+            return caught.value
+
+    error = run(go())
     assert str(error) == f"Timed out after 1 seconds when trying to fetch '{url}'"
-    assert time.monotonic() - start < 15
 
 
 @pytest.mark.browser
@@ -369,7 +374,11 @@ def test_the_driver_and_chromium_die_at_once_with_the_process_that_started_them(
     script = tmp_path / "render.py"
     script.write_text(RENDER_THEN_WAIT)
     command = [sys.executable, str(script), CHROMIUM, site.url("/terms")]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
+    # A TMPDIR of the test's own, short (Chromium binds a socket there): a browser started meanwhile
+    # by another test process (pytest -n) removes the stale homes of the shared one.
+    private = Path(tempfile.mkdtemp(prefix="ota-t"))
+    environment = {**os.environ, "TMPDIR": str(private)}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=environment) as child:
         try:
             assert child.stdout is not None and child.stdout.readline() == "rendered\n"
             marker = f"ota-chromium-{child.pid}-"  # Chromium's profile and the driver's TMPDIR are there
@@ -386,8 +395,9 @@ def test_the_driver_and_chromium_die_at_once_with_the_process_that_started_them(
     assert dying(chromium), "Chromium outlives the driver"
     wait_until(lambda: not processes_naming(marker))
     assert processes_naming(marker) == {}
-    removed = remove_stale_homes(Path(tempfile.gettempdir()))  # as the next run would
+    removed = remove_stale_homes(private)  # as the next run would
     assert any(path.name.startswith(marker) for path in removed)
+    shutil.rmtree(private)
 
 
 @pytest.mark.browser
@@ -430,7 +440,8 @@ def dying(pid: int) -> bool:
     return fields[0] in "ZX" or bool(pending & (1 << (signal.SIGKILL - 1))) or bool(int(fields[6]) & 0x4)
 
 
-def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+def wait_until(condition: Callable[[], bool], seconds: float = 120.0) -> None:
+    """Wait until `condition` holds, at most `seconds` (a watchdog for loaded machines, not a measure)."""
     deadline = time.monotonic() + seconds
     while not condition() and time.monotonic() < deadline:
         time.sleep(0.005)

@@ -563,13 +563,13 @@ def test_git_and_its_children_die_with_the_recording_process(tmp_path: Path) -> 
         [sys.executable, "-c", GIT_CALLER, str(tmp_path / "repo" / ".git")], start_new_session=True
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # watchdogs: each loop ends once its condition holds
         while not any(command.startswith("sleep 60") for command in _session(caller.pid)):
             assert time.monotonic() < deadline, "the git alias never started"
             time.sleep(0.01)
         caller.kill()
         caller.wait()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 120
         while _session(caller.pid) and time.monotonic() < deadline:
             time.sleep(0.01)
         assert _session(caller.pid) == []

@@ -555,7 +555,7 @@ def test_the_ota_serve_command_serves_and_names_an_address_in_use(collection: Co
         assert server.stderr is not None
         first_line = server.stderr.readline()
         assert first_line == f"ota: serving {collection.root / 'versions'} on http://127.0.0.1:{port}/\n"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a watchdog: it returns once ota serve answers
         while True:
             try:
                 response = httpx.get(f"http://127.0.0.1:{port}/api/v1/services", timeout=5)

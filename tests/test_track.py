@@ -330,7 +330,7 @@ def test_a_run_killed_midway_leaves_valid_repositories_and_the_next_run_complete
     process.wait()
     assert process.returncode == -signal.SIGKILL, "the run must be killed before it ends"
     if whom == "the tracking process alone":
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 120  # a watchdog: it returns once they are gone
         while _session_processes(process.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not _session_processes(process.pid), "processes of the killed run are still alive"
