@@ -201,10 +201,9 @@ def test_the_default_command_tracks_on_schedule_is_healthy_and_stops_on_docker_s
 
     wait_for(lambda: health(docker, name) == "healthy", "the tracker's health check")
     wait_for(lambda: "3 tracked, 3 first, " in docker.run("logs", name).stderr, "the first run's end")
-    started = time.monotonic()
     docker("stop", "--time", "60", name, timeout=120)
-    assert time.monotonic() - started < 60
     state = json.loads(docker("inspect", "--format", "{{json .State}}", name))
+    # 143, not 137: ota ended on SIGTERM within docker's 60 s of grace, however long docker took.
     assert state["ExitCode"] == 143 and not state["OOMKilled"], state
     assert_sound(collection)
 

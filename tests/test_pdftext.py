@@ -20,6 +20,7 @@ from ota.extract import PDF_MIME_TYPE, PDF_TEXT_MIME_TYPE, extract
 from ota.extract.pdfjs import encode_pages, escape_text, pdf_text_to_markdown
 from ota.fetch.browser import Browser
 from ota.fetch.pdftext import PDFJS_FILES, PdfTextPrefilter, PdfTextReader, pdfjs_checksums
+from tests.conftest import SharedChromium
 from tests.pdfs import make_pdf
 from tests.test_browser import CHROMIUM, needs_chromium
 
@@ -120,12 +121,11 @@ def test_without_chromium_a_pdf_fails_in_one_line_saying_what_to_install(tmp_pat
 
 
 class Reader:
-    """One Chromium for the module's tests: `read` returns the Markdown of a PDF, or raises."""
+    """pdf.js in the session's Chromium: `read` returns the Markdown of a PDF, or raises."""
 
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.browser = Browser(CHROMIUM, user_agent="ota test", accept_language="en")
-        self.reader = PdfTextReader(self.browser)
+    def __init__(self, shared: SharedChromium) -> None:
+        self.loop = shared.loop
+        self.reader = PdfTextReader(shared.browser)
 
     def read(self, data: bytes, *, max_pages: int | None = None) -> str:
         if max_pages is not None:
@@ -138,13 +138,11 @@ class Reader:
 
     def close(self) -> None:
         self.loop.run_until_complete(self.reader.aclose())
-        self.loop.run_until_complete(self.browser.aclose())
-        self.loop.close()
 
 
 @pytest.fixture(scope="module")
-def pdfjs() -> Iterator[Reader]:
-    reader = Reader()
+def pdfjs(shared_chromium: SharedChromium) -> Iterator[Reader]:
+    reader = Reader(shared_chromium)
     try:
         yield reader
     finally:
