@@ -134,11 +134,11 @@ def test_a_plain_tracking_run_loads_no_optional_dependency_nor_the_viewer() -> N
 
 
 def test_status_loads_neither_the_network_nor_git() -> None:
-    """`ota status` reads a JSON file: httpx, pygit2 and the orchestrator stay unloaded."""
+    """`ota status` reads a JSON file: httpx, pygit2, the diff engine and the orchestrator stay unloaded."""
     code = (
         "import sys, ota.cli, ota.report.status; "
         "print(' '.join(m for m, module in sys.modules.items() if module is not None"
-        " and m.split('.')[0] in ('httpx', 'pygit2', 'asyncio')))"
+        " and m.split('.')[0] in ('httpx', 'pygit2', 'asyncio', 'rapidfuzz')))"
         "; print('ota.track' if 'ota.track' in sys.modules else '')"
     )
     loaded = subprocess.run(

@@ -40,7 +40,6 @@ from ota.errors import DeclarationError, FetchError, OtaError
 from ota.report.links import snapshot_url, viewer_diff_url, viewer_url
 from ota.report.summary import Report, error_text
 from ota.settings import Settings
-from ota.significance import LEVELS
 
 FORMAT_VERSION = 1
 #: Which of a terms' statuses is said when its versions are of several kinds.
@@ -110,6 +109,8 @@ def run_summary(
 
 
 def _changes(report: Report, settings: Settings) -> list[dict[str, Any]]:
+    from ota.significance import LEVELS  # here: `ota status`, which only reads, need not load the diff
+
     changes = []
     for outcome in sorted(report.outcomes, key=lambda o: (o.service_id, o.terms_type)):
         if not outcome.versions:
