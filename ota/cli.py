@@ -615,6 +615,7 @@ def new(
     config: ConfigOption = None,
 ) -> None:
     """Propose a declaration for a page: JSON on stdout, the Markdown ota would record on stderr."""
+    from ota.collection import service_id_problem
     from ota.contrib.lint import format_json
     from ota.contrib.propose import propose
     from ota.declarations import STANDARD_TERMS_TYPES, declaration_errors
@@ -632,6 +633,8 @@ def new(
         raise _fail(f"'{url}' is not a web address: it must start with http:// or https://")
     if problem := web_address_problem(url):
         raise _fail(f"'{url}' is not a web address: {problem}")
+    if service is not None and (problem := service_id_problem(service)):
+        raise _fail(f"--service: {problem}")
     allowed = (*STANDARD_TERMS_TYPES, *settings.extra_terms_types)
     if terms_type is not None and terms_type not in allowed:
         close = suggest_terms_type(terms_type, allowed)
@@ -649,6 +652,8 @@ def new(
         typer.echo(proposal.markdown, err=True)
     if not write:
         return
+    if problem := service_id_problem(proposal.service_id):
+        raise _fail(f"not written: {problem}; choose another --service")
     path = settings.declarations / f"{proposal.service_id}.json"
     errors = declaration_errors(proposal.service_id, proposal.declaration(), path=path, terms_types=allowed)
     if errors:

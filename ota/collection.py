@@ -355,6 +355,11 @@ def service_id_problem(service_id: str) -> str | None:
         return f"the service ID {service_id!r} contains a line break or another control character"
     if service_id != service_id.strip():
         return f"the service ID {service_id!r} starts or ends with a space"
+    # Read from a folder, an ID is a file name; given on a command line, it could be a path.
+    if "/" in service_id or "\\" in service_id:
+        return f"the service ID {service_id!r} contains a slash: it is a file name, never a path"
+    if service_id.startswith("."):
+        return f"the service ID {service_id!r} starts with a dot: such files are ignored"
     return None
 
 

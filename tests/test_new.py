@@ -260,3 +260,17 @@ def test_new_previews_a_pdf_as_tracking_records_it(httpserver: HTTPServer, tmp_p
     assert code == 0, stderr
     assert json.loads(stdout)["terms"]["Privacy Policy"] == {"fetch": url}
     assert stderr.endswith("Privacy Policy\n\nWe collect what you give us \\& keep it.\n")
+
+
+@pytest.mark.parametrize("service_id", ["../../etc/x", "a/b", ".hidden", "../x"])
+def test_a_service_id_is_a_file_name_never_a_path(site: HTTPServer, tmp_path: Path, service_id: str) -> None:
+    """--service with a slash (or a leading dot) is refused in one line, exit 2, before anything is
+    fetched or written: `../../etc/x` from `work/declarations` would be `tmp_path/etc/x.json`."""
+    work = tmp_path / "work"
+    work.mkdir()
+    code, stdout, stderr = new(work, site.url_for("/terms"), "--service", service_id, "--write")
+    assert code == 2, stderr
+    assert stdout == ""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"ota: --service: the service ID {service_id!r} ")
+    assert sorted(tmp_path.rglob("*")) == [work, work / "ota.toml"]  # nothing written anywhere
