@@ -75,7 +75,7 @@ def run_on_schedule(
 ) -> str | None:
     """Track now (unless `initial_run` is false), then at every tick of `settings.schedule`, until a
     signal; return the signal's name (None if the scheduler stopped by itself)."""
-    from ota.report.deliver import scheduler_started
+    from ota.report.deliver import scheduler_started, scheduler_stopped
     from ota.run import StopRequest
 
     try:
@@ -129,5 +129,6 @@ def run_on_schedule(
         scheduler.shutdown(wait=True)  # waits for the run in progress, which the stop request ends
         for number, handler in previous.items():
             signal.signal(number, handler)
+        scheduler_stopped(settings, stop.reason)
     log.info("scheduler stopped by %s", stop.reason)
     return stop.reason

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
+from tests.test_status import status
 from tests.test_track import commit_count, git, track
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,3 +170,5 @@ def test_schedule_runs_at_start_never_overlaps_and_stops_on_sigterm(
     assert all(a != b for a, b in itertools.pairwise(runs))  # started and ended alternate: no overlap
     assert logged[-1] == "scheduler stopped by SIGTERM"
     assert not any(event["logger"].startswith("apscheduler") for event in events(log))
+    code, output = status(root)  # no longer said to be started
+    assert code == 0 and "(UTC), started " in output and ", stopped by SIGTERM " in output, output

@@ -13,6 +13,7 @@ from pytest_httpserver import HTTPServer
 
 from ota.store.publish import publish, push, scrub
 from tests.test_dropin import PAGE, collection, write_service
+from tests.test_status import status
 from tests.test_track import git, track
 
 REJECT_ONCE = """#!/bin/sh
@@ -138,11 +139,15 @@ def test_track_publish_pushes_after_a_failed_push_on_the_next_run(
     code, output = track(root, "--publish")
 
     assert code == 0, output  # tracking went well; the push failure is reported, not a failed run
-    status = json.loads((root / ".ota" / "status.json").read_text("utf-8"))
-    snapshots_push, versions_push = status["publish"]["repositories"]
+    current = json.loads((root / ".ota" / "status.json").read_text("utf-8"))
+    snapshots_push, versions_push = current["publish"]["repositories"]
     assert not snapshots_push["ok"] and "read-only for maintenance" in snapshots_push["error"]
     assert snapshots_push["failing_since"] and not versions_push["ok"]
     assert remote_head(tmp_path / "s.git") == ""
+    code, output = status(root, "--check")  # the public archive is stale: not healthy
+    assert code == 1, output
+    assert f"unhealthy: snapshots not pushed since {snapshots_push['failing_since']}: the public" in output
+    assert "read-only for maintenance" in output
 
     httpserver.clear()
     httpserver.expect_request("/tos").respond_with_data(
@@ -154,8 +159,9 @@ def test_track_publish_pushes_after_a_failed_push_on_the_next_run(
     assert remote_head(tmp_path / "s.git") == git(root / "snapshots", "rev-parse", "HEAD").strip()
     assert remote_head(tmp_path / "v.git") == git(root / "versions", "rev-parse", "HEAD").strip()
     assert git(root / "versions", "rev-list", "--count", "HEAD").strip() == "2"
-    status = json.loads((root / ".ota" / "status.json").read_text("utf-8"))
-    assert status["publish"]["ok"] is True
+    current = json.loads((root / ".ota" / "status.json").read_text("utf-8"))
+    assert current["publish"]["ok"] is True
+    assert status(root, "--check")[0] == 0
 
 
 def test_publish_is_a_setting_too(httpserver: HTTPServer, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -159,6 +160,26 @@ def test_the_check_fails_on_no_run_an_old_run_or_a_run_that_failed_entirely() ->
     assert check_status(waiting, now=T0 + timedelta(days=2), max_age=day) == [
         "no run since the scheduler started (more than 24 h ago)"
     ]
+
+
+def test_a_scheduler_whose_process_is_gone_is_not_said_to_run(tmp_path: Path) -> None:
+    """A scheduler killed (SIGKILL: it could not note its stop) is said to be gone, and gives the
+    last run no grace; one whose process runs is said started."""
+    child = subprocess.Popen(["sleep", "60"])
+    child.kill()
+    child.wait()
+    host = os.uname().nodename
+    started = {"started": "2026-11-26T12:30:00Z", "schedule": "30 */12 * * *", "host": host}
+    killed = {"scheduler": {**started, "pid": child.pid}}
+    [line] = [line for line in status_lines(killed, now=T0) if line.startswith("scheduler:")]
+    gone = f"not running (its process {child.pid} is gone: killed?)"
+    assert line.endswith(f"started 2026-11-26 12:30:00 UTC, {gone}")
+    assert check_status(killed, now=T0 + timedelta(hours=5), max_age=timedelta(days=1)) == [
+        "no run recorded yet"
+    ]
+    running = {"scheduler": {**started, "pid": os.getpid()}}
+    [line] = [line for line in status_lines(running, now=T0) if line.startswith("scheduler:")]
+    assert line.endswith("started 2026-11-26 12:30:00 UTC")
 
 
 def test_an_unreadable_status_file_is_named(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from ota.report.status import (
     error_status,
     iso,
     note_scheduler_start,
+    note_scheduler_stop,
     read_status,
     run_summary,
     tracked_terms,
@@ -191,6 +192,11 @@ def deliver_run_error(
 def scheduler_started(settings: Settings, schedule: str, now: Callable[[], datetime] = _utc_now) -> None:
     """Note in the status file that a scheduler started (health checks count from then at most)."""
     _step(Delivery(), "status", log, lambda: note_scheduler_start(settings.status.file, schedule, now()))
+
+
+def scheduler_stopped(settings: Settings, reason: str | None, now: Callable[[], datetime] = _utc_now) -> None:
+    """Note in the status file that the scheduler stopped (`ota status` then says so)."""
+    _step(Delivery(), "status", log, lambda: note_scheduler_stop(settings.status.file, reason, now()))
 
 
 def _publish(settings: Settings) -> list[PushResult]:

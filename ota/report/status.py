@@ -21,7 +21,7 @@ summary (`last_run`, without its change and failure lists, which are `changes` a
 end of the last run that tracked something (`last_success`), every terms failing with the time
 it started failing (`since`) and the number of runs it has failed in a row (`runs`), kept across
 runs and cleared when the terms is tracked again, the last publication (`publish`) and when the
-scheduler started (`scheduler`). Times are UTC, ISO 8601, to the second.
+scheduler started, and when it stopped (`scheduler`). Times are UTC, ISO 8601, to the second.
 """
 
 from __future__ import annotations
@@ -362,8 +362,36 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
 def note_scheduler_start(path: Path, schedule: str, now: datetime) -> None:
     """Record that a scheduler started (the age of the last run is counted from then at most)."""
     status = read_status(path) or {"format": FORMAT_VERSION}
-    status["scheduler"] = {"started": iso(now), "schedule": schedule}
+    status["scheduler"] = {"started": iso(now), "schedule": schedule, "pid": os.getpid(), "host": _host()}
     write_json(path, status)
+
+
+def note_scheduler_stop(path: Path, reason: str | None, now: datetime) -> None:
+    """Record that the scheduler stopped, and why (a signal's name), so that no one reads it as running."""
+    status = read_status(path) or {"format": FORMAT_VERSION}
+    status["scheduler"] = {**(status.get("scheduler") or {}), "stopped": iso(now), "reason": reason}
+    write_json(path, status)
+
+
+def _host() -> str:
+    return os.uname().nodename
+
+
+def scheduler_gone(scheduler: Mapping[str, Any]) -> str | None:
+    """Why a scheduler the status file says started no longer runs (stopped, or its process is
+    gone from this machine: killed), or None when it may still run."""
+    if scheduler.get("stopped"):
+        reason = f" by {scheduler['reason']}" if scheduler.get("reason") else ""
+        return f"stopped{reason} {_shown_time(parse_iso(scheduler['stopped']))}"
+    pid = scheduler.get("pid")
+    if isinstance(pid, int) and scheduler.get("host") == _host():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return f"not running (its process {pid} is gone: killed?)"
+        except PermissionError:  # runs as another user: it exists
+            pass
+    return None
 
 
 # -- checking it --------------------------------------------------------------------------------------
@@ -395,7 +423,7 @@ def check_status(status: Mapping[str, Any] | None, *, now: datetime, max_age: ti
     last_run = status.get("last_run")
     scheduler = status.get("scheduler")
     moments = [parse_iso(last_run["finished"])] if last_run else []
-    if scheduler:  # a scheduler that just started has not had the chance to run yet
+    if scheduler and not scheduler_gone(scheduler):  # one that just started has not run yet
         moments.append(parse_iso(scheduler["started"]))
     if not moments:
         return ["no run recorded yet"]
@@ -408,6 +436,14 @@ def check_status(status: Mapping[str, Any] | None, *, now: datetime, max_age: ti
         problems.append(f"the last run failed entirely: {counts.get('failed', '?')} failed, none tracked")
     elif last_run and last_run.get("outcome") == "error":
         problems.append(f"the last run could not run: {last_run.get('error', '?')}")
+    publish = status.get("publish") or {}
+    for repository in publish.get("repositories", []):
+        if not repository.get("ok", True):  # the public archive goes stale while pushes fail
+            since = repository.get("failing_since") or repository.get("at")
+            problems.append(
+                f"{repository['name']} not pushed since {since}: the public archive is stale: "
+                f"{repository.get('error', '?')}"
+            )
     return problems
 
 
@@ -454,7 +490,10 @@ def status_lines(status: Mapping[str, Any] | None, *, now: datetime) -> list[str
     scheduler = status.get("scheduler")
     if scheduler:
         started = _shown_time(parse_iso(scheduler["started"]))
-        lines.append(f"scheduler: '{scheduler['schedule']}' (UTC), started {started}")
+        gone = scheduler_gone(scheduler)
+        lines.append(
+            f"scheduler: '{scheduler['schedule']}' (UTC), started {started}" + (f", {gone}" if gone else "")
+        )
     changes = status.get("changes") or []
     if changes:
         lines.append(f"changed in the last run ({len(changes)}):")
