@@ -6,6 +6,7 @@ as it happens and gathered into a `Report`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -95,19 +96,25 @@ async def run_tracking(
     else:  # the whole collection: tracking starts while the declarations are still being read
         selected = reader.terms()
     report = Report()
-    # The recording process starts and opens the repositories while the first pages are fetched;
-    # a repository that cannot be opened still stops the run before anything is recorded.
+    # The repositories are found and locked first; the recording process then opens them (recovery,
+    # checks) while the first pages are fetched: one that cannot be opened still stops the run
+    # before anything is recorded.
     name, email, key = settings.author_name, settings.author_email, settings.signing_key
     if key is not None:
         from ota.store.signing import SshSigner  # cryptography, only for a collection that signs
 
         SshSigner.load(key)  # a key that cannot sign stops the run before anything is fetched
-    snapshots = await Writer.open(
-        settings.snapshots, author_name=name, author_email=email, wait=False, signing_key=key
+    snapshots, versions = await Writer.open_pair(
+        settings.snapshots, settings.versions, author_name=name, author_email=email, signing_key=key
     )
-    versions = await Writer.open(
-        settings.versions, author_name=name, author_email=email, cited=snapshots, wait=False, signing_key=key
-    )
+    try:  # both found and locked before the first request: a second run stops here, at once
+        await snapshots.held()
+        await versions.held()
+    except BaseException:
+        for writer in (versions, snapshots):
+            with contextlib.suppress(OtaError):
+                await writer.close()
+        raise
     opening = asyncio.ensure_future(_ready(snapshots, versions))
     extractor = ExtractionPool(
         settings.extract_workers,

@@ -75,8 +75,13 @@ class Worker:
         assert self._process.stdin is not None
         try:
             await self._process.stdin.drain()  # wait while the child is behind on its input
-        except ConnectionError as exc:
-            raise WorkerStopped(f"the worker process has stopped ({exc})") from exc
+        except BaseException as exc:
+            # Nobody will await the result (cancelled, or the child gone): drop it, so that its
+            # exception is not reported later as "Future exception was never retrieved".
+            future.cancel()
+            if isinstance(exc, ConnectionError):
+                raise WorkerStopped(f"the worker process has stopped ({exc})") from exc
+            raise
         return await future
 
     def send(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from ota.cli import app
+from ota.store.folder import lock
 from tests.conftest import fetch_settings
 from tests.pdfs import make_pdf
 
@@ -266,6 +270,64 @@ def test_unwritable_repository_exits_2(site: HTTPServer, tmp_path: Path) -> None
     code, output = track(root)
     assert code == 2, output
     assert "snapshots" in output
+
+
+@pytest.mark.parametrize(
+    "problem", ["locked by another run", "versions is not a repository", "versions on a read-only mount"]
+)
+def test_both_repositories_are_locked_and_checked_before_the_first_request(
+    site: HTTPServer, tmp_path: Path, problem: str
+) -> None:
+    """A second run, or a versions folder that cannot be used, stops in one line (exit 2) before
+    any page is requested; a read-only repository says so once, with no noise from the calls that
+    could not run."""
+    root = write_collection(tmp_path, site)
+    assert track(root)[0] == 0
+    site.clear_log()
+    held = None
+    if problem == "locked by another run":
+        held = lock(root / "versions" / ".git", root / "versions")
+    elif problem == "versions is not a repository":
+        shutil.rmtree(root / "versions" / ".git")
+    elif not read_only_mount(root / "versions"):
+        pytest.skip("this machine cannot make a read-only bind mount (needs root)")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ota.cli", "track", "--config", str(root / "ota.toml"), "--no-progress",
+             "--log-file", str(root / "ota.log")],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        if held is not None:
+            os.close(held)
+        else:
+            subprocess.run(["umount", str(root / "versions")], check=False, capture_output=True)
+    assert result.returncode == 2, result.stderr
+    expected = {
+        "locked by another run": "in use by another ota process",
+        "versions is not a repository": "exists and is not a git repository",
+        "versions on a read-only mount": "cannot be written (Read-only file system",
+    }[problem]
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()  # one line: no "Future exception was never retrieved"
+    assert line.startswith(f"ota: {root / 'versions'}: {expected}"), result.stderr
+    assert site.log == []  # nothing requested
+    log = (root / "ota.log").read_text("utf-8")
+    assert "Future exception" not in log and "KeyError" not in log and "Traceback" not in log, log
+
+
+def read_only_mount(folder: Path) -> bool:
+    """Bind-mount `folder` read-only on itself (root only); whether that could be done."""
+    if os.geteuid() != 0:
+        return False
+    bind = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True)
+    if bind.returncode != 0:
+        return False
+    remount = subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True)
+    if remount.returncode != 0:
+        subprocess.run(["umount", str(folder)], capture_output=True)
+        return False
+    return True
 
 
 @pytest.mark.parametrize(

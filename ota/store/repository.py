@@ -108,6 +108,22 @@ class Record:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class Held:
+    """A repository found (or created) and locked, not opened yet: `Repository.open(held=…)` opens it."""
+
+    git: pygit2.Repository
+    lock_fd: int
+
+
+def hold(path: Path | str, *, create: bool = True) -> Held:
+    """Find (or create) the repository in `path` and take its lock: what a run checks before its
+    first request. Raises `RecordError` (or `RepositoryInUse`) as `Repository.open` does."""
+    folder = Path(path)
+    git = open_or_init(folder, create)
+    return Held(git, lock(Path(git.path), folder))
+
+
 class Repository:
     """A snapshots or versions repository, open for reading and writing.
 
@@ -164,20 +180,23 @@ class Repository:
         create: bool = True,
         cited: Repository | None = None,
         signer: Signer | None = None,
+        held: Held | None = None,
     ) -> Repository:
         """Open the repository in `path`, creating it (branch `main`) when missing and `create` is set.
 
         `cited` is the repository whose commits this one's records cite (the snapshots repository,
         for versions): it is flushed before this one, so no record on disk cites a lost commit.
         `signer`, when given, signs every commit (`ota.store.signing.SshSigner`, in-process).
+        `held` is what `hold(path)` returned, when the repository was locked beforehand.
         Raises `RecordError` when `path` exists and is neither a git repository nor an empty folder,
         or when another ota process has it open.
         """
-        folder = Path(path)
         if any(char in value for value in (author_name, author_email) for char in "<>\n\0"):
+            if held is not None:
+                os.close(held.lock_fd)
             raise ValueError(f"invalid author for commits: {author_name} <{author_email}>")
-        git = open_or_init(folder, create)
-        lock_fd = lock(Path(git.path), folder)
+        held = held or hold(path, create=create)
+        git, lock_fd = held.git, held.lock_fd
         try:
             repo = cls(git, lock_fd, (author_name, author_email), cited, signer)
             repo._start_session()

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ota.errors import RecordError
-from ota.store.repository import Repository, Signer
+from ota.store.repository import Held, Repository, Signer, hold
 from ota.worker import Worker, WorkerStopped
 
 T = TypeVar("T")
@@ -30,15 +31,22 @@ _names = itertools.count()
 class Writer:
     """The writer of one repository: every call runs, in order, in the recording process."""
 
-    def __init__(
-        self, worker: Worker, name: str, path: Path, users: list[int], opened: asyncio.Future[Path]
-    ) -> None:
+    def __init__(self, worker: Worker, path: Path, users: list[int]) -> None:
+        """Private: use `Writer.open()` or `Writer.open_pair()`. Sends the call that holds
+        (finds or creates, and locks) the repository."""
         self._worker = worker
-        self._name = name
+        self._name = f"{next(_names)}:{path}"
         self._users = users  # writers sharing the process (one list object among them)
-        self._opened = opened
+        users[0] += 1
         #: The repository's folder.
-        self.path = path
+        self.path = Path(path).absolute()
+        self._held = worker.send(_hold, self._name, self.path)
+        self._opened: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
+
+    def _start(self, author: tuple[str, str], cited: Writer | None, signing_key: Path | None) -> None:
+        """Send the call that opens the held repository (recovery, checks)."""
+        sent = self._worker.send(_open, self._name, self.path, *author, cited and cited._name, signing_key)
+        self._opened = sent
 
     @classmethod
     async def open(
@@ -56,24 +64,13 @@ class Writer:
         `cited` is the snapshots writer when this is the versions one: both then share a process,
         and the snapshots are published before any version citing them, so a crash never leaves
         a dangling citation. With `wait=False` the writer is returned while the process starts
-        and the repository opens (`ready()` tells how that went): calls made meanwhile wait.
+        and the repository opens (`held()` tells whether it could be found and locked, quickly;
+        `ready()` whether it opened): calls made meanwhile wait.
         `signing_key` is an SSH private key that signs every commit (loaded in the recording process).
         """
-        if cited is not None:
-            worker = cited._worker
-        else:
-            try:
-                worker = await Worker.start()
-            except OSError as exc:
-                raise RecordError(path, f"could not start the recording process: {exc}") from exc
-        users = cited._users if cited is not None else [0]
-        users[0] += 1
-        name = f"{next(_names)}:{path}"
-        folder = Path(path).absolute()
-        opened = worker.send(
-            _open, name, folder, author_name, author_email, cited and cited._name, signing_key
-        )
-        writer = cls(worker, name, folder, users, opened)
+        worker = cited._worker if cited is not None else await _start_worker(path)
+        writer = cls(worker, path, cited._users if cited is not None else [0])
+        writer._start((author_name, author_email), cited, signing_key)
         if wait:
             try:
                 await writer.ready()
@@ -81,6 +78,28 @@ class Writer:
                 await writer.close()
                 raise
         return writer
+
+    @classmethod
+    async def open_pair(
+        cls, snapshots: Path, versions: Path, *, author_name: str, author_email: str, signing_key: Path | None
+    ) -> tuple[Writer, Writer]:
+        """The snapshots and versions writers, sharing one recording process, returned at once:
+        both repositories are held (`held()`: found and locked, which takes little time) before
+        either is opened (`ready()`), so a run can check both before its first request."""
+        worker = await _start_worker(snapshots)
+        users = [0]
+        writers = cls(worker, snapshots, users), cls(worker, versions, users)
+        writers[0]._start((author_name, author_email), None, signing_key)
+        writers[1]._start((author_name, author_email), writers[0], signing_key)
+        return writers
+
+    async def held(self) -> None:
+        """Wait until the repository is found (or created) and locked; raise why it could not be
+        (RecordError, RepositoryInUse). Opening it (recovery, checks) may go on after this."""
+        try:
+            await asyncio.shield(self._held)
+        except WorkerStopped as exc:
+            raise RecordError(self.path, str(exc)) from exc
 
     async def ready(self) -> None:
         """Wait until the repository is open; raise why it could not be (RecordError)."""
@@ -104,8 +123,10 @@ class Writer:
     async def close(self) -> None:
         """Flush and close the repository (if it opened); the process ends with its last writer."""
         try:
-            await asyncio.wait([self._opened])
-            if self._opened.exception() is None:
+            calls: list[asyncio.Future[Any]] = [self._held, self._opened]
+            await asyncio.wait(calls)
+            failures = [call.exception() for call in calls]  # each retrieved, even the second
+            if not any(failures):
                 await self._worker.call(_close, self._name)
         except WorkerStopped as exc:
             raise RecordError(self.path, str(exc)) from exc
@@ -115,9 +136,21 @@ class Writer:
                 await self._worker.stop()
 
 
+async def _start_worker(path: Path) -> Worker:
+    try:
+        return await Worker.start()
+    except OSError as exc:
+        raise RecordError(path, f"could not start the recording process: {exc}") from exc
+
+
 # -- in the recording process ---------------------------------------------------------------------
 
 _REPOSITORIES: dict[str, Repository] = {}
+_HELD: dict[str, Held] = {}
+
+
+def _hold(name: str, path: Path) -> None:
+    _HELD[name] = hold(path)
 
 
 def _open(
@@ -128,19 +161,36 @@ def _open(
     cited: str | None,
     signing_key: Path | None = None,
 ) -> Path:
+    # Not held: holding failed, and opening says why again (so no call sees a missing name).
+    held = _HELD.pop(name, None)
+    try:
+        cited_repository = _repository(cited) if cited is not None else None
+        signer = _signer(signing_key)
+    except BaseException:
+        if held is not None:
+            os.close(held.lock_fd)
+        raise
     repository = Repository.open(
         path,
         author_name=author_name,
         author_email=author_email,
-        cited=_REPOSITORIES[cited] if cited is not None else None,
-        signer=_signer(signing_key),
+        cited=cited_repository,
+        signer=signer,
+        held=held,
     )
     _REPOSITORIES[name] = repository
     return repository.path
 
 
+def _repository(name: str) -> Repository:
+    found = _REPOSITORIES.get(name)
+    if found is None:  # never expected: calls wait for the opening, which raised why
+        raise RecordError(Path(name.split(":", 1)[1]), "the repository is not open")
+    return found
+
+
 def _run(name: str, function: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-    return function(_REPOSITORIES[name], *args, **kwargs)
+    return function(_repository(name), *args, **kwargs)
 
 
 def opening_notes(repository: Repository) -> list[str]:
@@ -158,7 +208,9 @@ def opening_notes(repository: Repository) -> list[str]:
 
 
 def _close(name: str) -> None:
-    _REPOSITORIES.pop(name).close()
+    repository = _repository(name)
+    del _REPOSITORIES[name]
+    repository.close()
 
 
 def _signer(signing_key: Path | None) -> Signer | None:
