@@ -10,7 +10,9 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ota.collection import CollectionReader, InvalidTerms
@@ -24,9 +26,10 @@ from ota.report.summary import Report
 from ota.settings import Settings
 from ota.store.declared import DeclarationsHistory
 from ota.store.extractions import ExtractionState
+from ota.store.folder import unpublished
 from ota.store.records import Recording
 from ota.store.writer import Writer, opening_notes
-from ota.track import Outcome, track
+from ota.track import Outcome, Stage, track
 
 if TYPE_CHECKING:
     from ota.collection import Collection
@@ -169,6 +172,8 @@ async def run_tracking(
                 await close()
             except OtaError as error:  # a disk full, a branch moved by hand: said after the summary
                 report.fatal.append(error)
+    if report.fatal:  # what could not be published was not recorded, whatever the outcomes said
+        _keep_published(report, snapshots.path, versions.path)
     # Only now that the versions are published may the state say they were extracted.
     if not report.fatal:
         try:
@@ -214,6 +219,31 @@ async def _timestamp(settings: Settings, authority: str) -> list[str]:
         except (FetchError, RecordError) as error:
             problems.append(f"no timestamp for {folder}: {error}")
     return problems
+
+
+def _keep_published(report: Report, snapshots: Path, versions: Path) -> None:
+    """Turn the outcomes whose commits did not reach their repository's branch (the run could not
+    publish its last batch) into failures: the summary and the status never claim them."""
+    outcomes = report.outcomes
+    lost_snapshots = unpublished(
+        snapshots, (s.commit_id for o in outcomes for s in o.snapshots if s.kind != "unchanged")
+    )
+    lost_versions = unpublished(versions, (v.commit_id for o in outcomes for v in o.versions))
+    for index, outcome in enumerate(outcomes):
+        lost = [s for s in outcome.snapshots if s.commit_id in lost_snapshots and s.kind != "unchanged"]
+        lost += [v for v in outcome.versions if v.commit_id in lost_versions]
+        if not lost:
+            continue
+        repository = versions if any(v in lost for v in outcome.versions) else snapshots
+        error = RecordError(repository, f"{lost[-1].path}: not recorded: this run could not publish it")
+        outcomes[index] = replace(
+            outcome,
+            status="failed",
+            stage=Stage.RECORD,
+            errors=(error,),
+            snapshots=tuple(s for s in outcome.snapshots if s not in lost),
+            versions=tuple(v for v in outcome.versions if v not in lost),
+        )
 
 
 async def _ready(snapshots: Writer, versions: Writer) -> None:

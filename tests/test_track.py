@@ -316,6 +316,45 @@ def test_both_repositories_are_locked_and_checked_before_the_first_request(
     assert "Future exception" not in log and "KeyError" not in log and "Traceback" not in log, log
 
 
+def test_what_could_not_be_written_is_never_said_recorded(site: HTTPServer, tmp_path: Path) -> None:
+    """The versions' objects folder read-only (as a full disk): exit 2, the summary lists no version
+    that is not on the branch, the status says the run failed and `ota status --check` exits 1;
+    once writable again, the next run records everything and the check passes."""
+    root = write_collection(tmp_path, site)
+    (root / "declarations" / "Other.json").write_text(json.dumps({"name": "Other", "terms": {
+        "Terms of Service": {"fetch": site.url_for("/terms"), "select": "main"}}}), "utf-8")  # fmt: skip
+    assert track(root, "-s", "Other")[0] == 0
+    objects = root / "versions" / ".git" / "objects"
+    if not read_only_mount(objects):
+        pytest.skip("this machine cannot make a read-only bind mount (needs root)")
+    try:
+        code, output = track(root)
+    finally:
+        subprocess.run(["umount", str(objects)], check=True)
+    assert code == 2, output
+    assert "0 new versions" in output.splitlines()[0], output
+    assert not re.findall(r"^(?:first record|changed|technical upgrade): ", output, re.M), output
+    assert "failed: Example › Terms of Service: " in output and "not recorded" in output
+    assert output.splitlines()[-1].startswith(f"ota: {root / 'versions'}: could not write a pack: ")
+    status = json.loads((root / ".ota" / "status.json").read_text("utf-8"))
+    assert (
+        status["last_run"]["outcome"] == "failed" and "could not write a pack" in status["last_run"]["error"]
+    )
+    assert status["changes"] == [] and {entry["stage"] for entry in status["failing"]} == {"record"}
+    check = CliRunner().invoke(app, ["status", "--config", str(root / "ota.toml"), "--check"])
+    assert check.exit_code == 1 and "unhealthy: the last run failed: " in check.output, check.output
+
+    code, output = track(root)  # writable again: everything is recorded
+
+    assert code == 0, output
+    recorded = re.findall(r"^first record: .* \(([0-9a-f]{12})\)$", output, re.M)
+    assert len(recorded) == 4
+    on_branch = git(root / "versions", "log", "--format=%h", "--abbrev=12").split()
+    assert set(recorded) <= set(on_branch)
+    check = CliRunner().invoke(app, ["status", "--config", str(root / "ota.toml"), "--check"])
+    assert check.exit_code == 0, check.output
+
+
 def read_only_mount(folder: Path) -> bool:
     """Bind-mount `folder` read-only on itself (root only); whether that could be done."""
     if os.geteuid() != 0:

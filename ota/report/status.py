@@ -3,7 +3,8 @@
 The run summary (`run_summary`):
 
     {"ota_version", "started", "finished", "seconds",
-     "outcome": "ok" | "partial" | "failed" (nothing tracked, something failed),
+     "outcome": "ok" | "partial" | "failed" (nothing tracked, something failed; or what was
+                recorded could not be published: "error" then says why),
      "selection": {"services": [...], "terms_types": [...]},
      "counts": {"terms", "tracked", "failed", "first", "changed", "upgraded", "unchanged",
                 "new_snapshots", "new_versions", "first_records", "changes", "technical_upgrades"},
@@ -75,13 +76,17 @@ def run_summary(
     """The run as a JSON-ready value (the schema is in this module's docstring)."""
     failures = [*_declaration_failures(report.declaration_errors), *_outcome_failures(report)]
     tracked = sum(1 for outcome in report.outcomes if outcome.tracked)
-    if not failures:
+    if report.fatal:  # the run could not publish what it recorded (a full disk…): never "ok"
+        outcome = "failed"
+    elif not failures:
         outcome = "ok"
     elif tracked == 0:
         outcome = "failed"
     else:
         outcome = "partial"
+    fatal = {"error": "; ".join(str(error) for error in report.fatal)} if report.fatal else {}
     return {
+        **fatal,
         "ota_version": __version__,
         "started": iso(started),
         "finished": iso(finished),
@@ -431,7 +436,9 @@ def check_status(status: Mapping[str, Any] | None, *, now: datetime, max_age: ti
     if age > max_age:
         what = f"the last run finished {ago(age)}" if last_run else "no run since the scheduler started"
         problems.append(f"{what} (more than {duration(max_age)} ago)")
-    if last_run and last_run.get("outcome") == "failed":
+    if last_run and last_run.get("outcome") == "failed" and last_run.get("error"):
+        problems.append(f"the last run failed: {last_run['error']}")
+    elif last_run and last_run.get("outcome") == "failed":
         counts = last_run.get("counts", {})
         problems.append(f"the last run failed entirely: {counts.get('failed', '?')} failed, none tracked")
     elif last_run and last_run.get("outcome") == "error":

@@ -16,12 +16,12 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pygit2
-from pygit2.enums import RepositoryOpenFlag
+from pygit2.enums import RepositoryOpenFlag, SortMode
 
 from ota.errors import RecordError, RepositoryInUse
 
@@ -150,6 +150,31 @@ def commit_and_diff(git: pygit2.Repository, commit_id: str) -> tuple[pygit2.Comm
     if commit.parents:
         return commit, commit.parents[0].tree.diff_to_tree(commit.tree)
     return commit, commit.tree.diff_to_tree(swap=True)
+
+
+def unpublished(folder: Path, commit_ids: Iterable[str]) -> set[str]:
+    """The commits among `commit_ids` that are not on the branch of the repository in `folder`:
+    never written (a full disk, a read-only objects folder), or written but left off the branch.
+    Read from the disk, after the writer closed: what a run's summary may claim."""
+    wanted = set(commit_ids)
+    try:
+        git = pygit2.Repository(str(folder), RepositoryOpenFlag.NO_SEARCH)
+        ref = git.references.get(branch_of(git, folder))
+    except (pygit2.GitError, RecordError):
+        return wanted
+    try:
+        if ref is None or not wanted:
+            return wanted
+        present = {commit_id for commit_id in wanted if commit_id in git}
+        missing = wanted - present
+        # Newest first: a run's commits are near the tip, so the walk stops early.
+        for commit in git.walk(ref.target, SortMode.TOPOLOGICAL | SortMode.TIME):
+            present.discard(str(commit.id))
+            if not present:
+                break
+        return missing | present
+    finally:
+        git.free()  # its packs stay open otherwise, until garbage collection
 
 
 def record_paths(tree: pygit2.Tree) -> list[str]:
