@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/faults.py [--terms 300] [--kills 40] [--seed N] [--keep DIR] [--aim mixed]
     .venv/bin/python bench/faults.py --check DIR      # the final checks only, on a kept folder
+    .venv/bin/python bench/faults.py --full-disk [--disk-size 1m]   # a disk that fills up (faults_disk.py)
 
 Generates a collection of TERMS terms (two per service; one in ten combines two pages, one in
 twelve is a PDF) served from 127.0.0.1 by a server process of its own, measures a first run and
@@ -675,6 +676,12 @@ def main(argv: list[str] | None = None) -> int:
         "--check", type=Path, metavar="DIR", help="only run the final checks on a kept folder"
     )
     parser.add_argument("--max-seconds", type=float, default=7200, help="the server stops after this")
+    parser.add_argument(
+        "--full-disk",
+        action="store_true",
+        help="instead of kills: the snapshots on a small tmpfs that fills up (bench/faults_disk.py)",
+    )
+    parser.add_argument("--disk-size", default="1m", help="the tmpfs's size for --full-disk [1m]")
     args = parser.parse_args(argv)
     if args.check is not None:
         problems, figures = check_archive(args.check, render)
@@ -689,6 +696,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
     try:
+        if args.full_disk:
+            from faults_disk import full_disk
+
+            return full_disk(root.absolute(), args)
         return experiment(root.absolute(), args, random.Random(args.seed))
     finally:
         if not args.keep:
