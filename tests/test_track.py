@@ -355,6 +355,40 @@ def test_what_could_not_be_written_is_never_said_recorded(site: HTTPServer, tmp_
     assert check.exit_code == 0, check.output
 
 
+@pytest.mark.parametrize("repository", ["versions", "snapshots"])
+def test_a_symbolic_link_in_a_repository_is_never_written_through(
+    site: HTTPServer, tmp_path: Path, repository: str
+) -> None:
+    """`ln -s ELSEWHERE versions/NewSvc` before NewSvc's first record: its terms fail in one line
+    naming the link, nothing is written outside the repository, the other terms are recorded."""
+    root = write_collection(tmp_path, site)
+    assert track(root)[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / repository / "NewSvc").symlink_to(elsewhere)
+    terms = {"Terms of Service": {"fetch": site.url_for("/terms"), "select": "main"}}
+    (root / "declarations" / "NewSvc.json").write_text(
+        json.dumps({"name": "NewSvc", "terms": terms}), "utf-8"
+    )
+    site.expect_request("/terms2").respond_with_data(
+        TERMS_PAGE.format(clause="new rules"), content_type="text/html"
+    )
+    terms = {"Terms of Service": {"fetch": site.url_for("/terms2"), "select": "main"}}
+    (root / "declarations" / "Other.json").write_text(json.dumps({"name": "Other", "terms": terms}), "utf-8")
+
+    code, output = track(root)
+
+    assert code == 1, output
+    assert list(elsewhere.iterdir()) == []
+    link = root / repository / "NewSvc"
+    assert f"failed: NewSvc › Terms of Service: {root / repository}: NewSvc/Terms of Service." in output
+    assert (
+        f"not written: {link} is a symbolic link (to {elsewhere}); ota never writes through a link" in output
+    )
+    assert "first record: Other › Terms of Service" in output
+    assert "NewSvc" not in git(root / repository, "log", "--format=%s")
+
+
 def read_only_mount(folder: Path) -> bool:
     """Bind-mount `folder` read-only on itself (root only); whether that could be done."""
     if os.geteuid() != 0:

@@ -375,6 +375,7 @@ class Repository:
             if self._trees.blob_id(parts) == blob_id:
                 return None
             self._check_untouched(path)
+            self._refuse_links(path)
             self._pending.add(blob_id, BLOB, bytes(content))
             tree_id = self._trees.set_blob(parts, blob_id)
         except (pygit2.GitError, ValueError) as exc:
@@ -454,9 +455,25 @@ class Repository:
             raise RecordError(self._folder, f"could not update the working tree: {exc}") from exc
         self._unpublished_files.clear()
 
+    def _refuse_links(self, path: str) -> None:
+        """Raise RecordError when a folder or the file on the way to `path` in the working tree is a
+        symbolic link: writing through it could write anywhere (`versions/Svc -> /elsewhere`)."""
+        if self._workdir is None:
+            return
+        current = self._workdir
+        for part in path.split("/"):
+            current = current / part
+            if current.is_symlink():
+                raise RecordError(
+                    self._folder,
+                    f"{path}: not written: {current} is a symbolic link (to {os.readlink(current)}); ota "
+                    "never writes through a link: remove it, or replace it by a folder",
+                )
+
     def _write_file(self, index: pygit2.Index, path: str, blob_id: pygit2.Oid) -> None:
         """Replace the working-tree file by rename, so no reader or crash sees half a file."""
         assert self._workdir is not None
+        self._refuse_links(path)  # checked when committed too: a link may have appeared since
         target = self._workdir / path
         tmp_dir = self._gitdir / _TMP
         self._tmp_counter += 1
