@@ -389,6 +389,58 @@ def test_a_symbolic_link_in_a_repository_is_never_written_through(
     assert "NewSvc" not in git(root / repository, "log", "--format=%s")
 
 
+def test_an_edited_path_index_is_checked_against_the_history_before_recording(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """ota-records.json edited to say that T5's first commit last changed its file: the next run
+    records the page's change only (no false technical upgrade back to the first text), says
+    what it corrected, and `ota verify` agrees."""
+    texts = iter(["Version A", "Version F", "Version G"])
+    current = {"text": next(texts)}
+
+    def page(request):  # type: ignore[no-untyped-def]
+        from werkzeug import Response
+
+        return Response(f"<html><body><main><p>{current['text']} of the rules.</p></main></body></html>",
+                        content_type="text/html")  # fmt: skip
+
+    httpserver.expect_request("/t5").respond_with_handler(page)
+    declarations = tmp_path / "declarations"
+    declarations.mkdir()
+    terms = {"Terms of Service": {"fetch": httpserver.url_for("/t5"), "select": "main"}}
+    (declarations / "T5.json").write_text(json.dumps({"name": "T5", "terms": terms}), "utf-8")
+    (tmp_path / "ota.toml").write_text("")
+    assert track(tmp_path)[0] == 0
+    current["text"] = next(texts)
+    assert track(tmp_path)[0] == 0
+    versions = tmp_path / "versions"
+    first, second = git(versions, "log", "--reverse", "--format=%H").split()
+    index = versions / ".git" / "ota-records.json"
+    data = json.loads(index.read_text("utf-8"))
+    assert data["paths"]["T5/Terms of Service.md"] == second
+    data["paths"]["T5/Terms of Service.md"] = first
+    index.write_text(json.dumps(data), "utf-8")
+    current["text"] = next(texts)
+
+    code, output = track(tmp_path, "-s", "T5")
+
+    assert code == 0, output
+    assert "1 new versions (0 first records, 1 changes, 0 technical upgrades)" in output.splitlines()[0]
+    assert (
+        f"warning: {versions}: .git/ota-records.json said commit {first[:12]} last changed T5/Terms of "
+        f"Service.md, which the history contradicts: corrected to {second[:12]}" in output
+    )
+    diff = git(versions, "show", "--format=%s", "HEAD")
+    assert diff.startswith("Record new changes of T5 Terms of Service")
+    assert "-Version F of the rules." in diff and "+Version G of the rules." in diff
+    assert (
+        json.loads(index.read_text("utf-8"))["paths"]["T5/Terms of Service.md"]
+        == git(versions, "rev-parse", "HEAD").strip()
+    )
+    verified = CliRunner().invoke(app, ["verify", "--config", str(tmp_path / "ota.toml")])
+    assert verified.exit_code == 0, verified.output
+
+
 def read_only_mount(folder: Path) -> bool:
     """Bind-mount `folder` read-only on itself (root only); whether that could be done."""
     if os.geteuid() != 0:

@@ -31,7 +31,7 @@ from ota.errors import RecordError
 from ota.store.blobs import BlobStream
 from ota.store.folder import commit_and_diff, record_paths, run_git
 from ota.store.pathindex import PathIndex
-from ota.store.repository import Record, _is_record_path
+from ota.store.repository import Record, _is_record_path, changes_path_to
 
 _ZERO = "0" * 40
 
@@ -148,11 +148,22 @@ class RepositoryReader:
                 commit_id = self._paths.get(path)
                 if commit_id is None:
                     return None
-                return self.record(commit_id, path)
+                if self._indexed_change(commit_id, path):
+                    return self.record(commit_id, path)
+                # An entry the history contradicts (an edited ota-records.json): the history decides.
             changes = self.history(path)
             if not changes or changes[0].blob_id is None:
                 return None
             return self.record(changes[0].commit_id, path)
+
+    def _indexed_change(self, commit_id: str, path: str) -> bool:
+        """Whether the path index's `commit_id` did change `path` to what the tip holds."""
+        try:
+            commit = self._git.get(commit_id)
+            tip = self._commit(self._head).tree[path].id if self._head is not None else None
+        except (KeyError, ValueError, pygit2.GitError):
+            return False
+        return isinstance(commit, pygit2.Commit) and changes_path_to(commit, path, tip)
 
     def history(self, path: str) -> list[Change]:
         """Every change of `path` up to the branch tip, newest first (deletions included)."""

@@ -52,6 +52,7 @@ from ota.store.pack import (
     remove_partial_packs,
     write_pack,
 )
+from ota.store.pathindex import FILE_NAME as PATH_INDEX_FILE
 from ota.store.pathindex import PathIndex
 
 #: Commits held in memory before they are published (packed, branch moved, files written).
@@ -331,25 +332,36 @@ class Repository:
         blob_id = self._blob_id(path)
         if blob_id is None:
             return None
-        commit_id = self._paths.get(path)
-        found = self._git.get(commit_id) if commit_id is not None else None
-        if isinstance(found, pygit2.Commit):
-            commit = found
-        else:  # never expected: the path index is kept complete
-            commit, _ = next(self._changes(path))
-            self._paths.set(path, str(commit.id))
-        return _record(path, self._data(blob_id), commit)
+        return _record(path, self._data(blob_id), self._last_commit(path, blob_id))
 
+    @_locked
     def last_change(self, path: str) -> tuple[str, datetime] | None:
         """The id and author date of the commit that last changed `path`, without reading its
         content: what recording an unchanged snapshot needs, on every run, for every page."""
         self._check_open()
+        blob_id = self._blob_id(path)
+        if blob_id is None:
+            return None
+        commit = self._last_commit(path, blob_id)
+        return str(commit.id), datetime.fromtimestamp(commit.author.time, UTC)
+
+    def _last_commit(self, path: str, blob_id: pygit2.Oid) -> pygit2.Commit:
+        """The commit that last changed `path` (to `blob_id`, its content at HEAD): the path index's,
+        once checked against the history, since records are made from it. An entry that is missing,
+        or names a commit that did not change `path` to this content (an edited ota-records.json),
+        is replaced by what walking the history finds, and said in the run's report."""
         commit_id = self._paths.get(path)
         found = self._git.get(commit_id) if commit_id is not None else None
-        if not isinstance(found, pygit2.Commit):
-            record = self.latest(path)
-            return None if record is None else (record.commit_id, record.date)
-        return str(found.id), datetime.fromtimestamp(found.author.time, UTC)
+        if isinstance(found, pygit2.Commit) and changes_path_to(found, path, blob_id):
+            return found
+        commit, _ = next(self._changes(path))
+        if commit_id is not None:
+            self.repairs.append(
+                f"{self._folder}: .git/{PATH_INDEX_FILE} said commit {commit_id[:12]} last changed {path}, "
+                f"which the history contradicts: corrected to {str(commit.id)[:12]}"
+            )
+        self._paths.set(path, str(commit.id))
+        return commit
 
     @_locked
     def paths(self) -> list[str]:
@@ -545,11 +557,16 @@ class Repository:
 
     def _foreign_change(self, path: str) -> str | None:
         """Why the latest change of `path` on the branch was not a record (a hand edit), or None."""
-        commit_id = self._paths.get(path)
-        found = self._git.get(commit_id) if commit_id is not None else None
+        current = self._blob_id(path)
+        if current is not None:
+            found: object = self._last_commit(path, current)
+        else:  # deleted: the index names the deleting commit (checked; the history walk skips deletions)
+            commit_id = self._paths.get(path)
+            found = self._git.get(commit_id) if commit_id is not None else None
+            if isinstance(found, pygit2.Commit) and not changes_path_to(found, path, None):
+                found = None
         if not isinstance(found, pygit2.Commit) or self._is_record(found):
             return None
-        current = self._blob_id(path)
         # The last record made by a tracker, walking back: rare, only for files someone changed.
         expected = next((blob for commit, blob in self._changes(path) if self._is_record(commit)), None)
         if current is not None and current == expected:
@@ -637,6 +654,14 @@ def _record(path: str, content: bytes, commit: pygit2.Commit) -> Record:
     subject = " ".join(line.strip() for line in message.strip().split("\n\n", 1)[0].splitlines())
     date = datetime.fromtimestamp(commit.author.time, UTC)
     return Record(path, content, str(commit.id), date, subject, message)
+
+
+def changes_path_to(commit: pygit2.Commit, path: str, blob_id: pygit2.Oid | None) -> bool:
+    """Whether `commit` changed `path` to `blob_id` (None: deleted it): what a path index entry
+    claims, checked in two trees before it is trusted."""
+    if _tree_blob_id(commit.tree, path) != blob_id:
+        return False
+    return all(_tree_blob_id(parent.tree, path) != blob_id for parent in commit.parents)
 
 
 def _tree_blob_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
