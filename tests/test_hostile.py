@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
@@ -468,3 +470,48 @@ def test_a_stacked_compression_bomb_fails_its_terms_in_one_line(
         f"failed: B › Terms of Service: Response exceeds the maximum size of 1048576 bytes: '{url}'" in output
     )
     assert git(tmp_path / "versions", "ls-files").split() == ["B/Privacy", "Policy.md"]
+
+
+def alias_bomb(levels: int) -> str:
+    """YAML of `levels` anchors, each a list of ten aliases of the previous: 10^levels values."""
+    lines = ["name: Bomb", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_metadata_alias_bomb_is_refused_in_one_line_everywhere(
+    httpserver: HTTPServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """metadata.yml whose aliases expand to a million values: `ota validate` and `ota dataset`
+    name it in one line; `ota serve` answers the metadata, the services and the home page without
+    it, and says so once in its log."""
+    from tests.serving import make_collection, served
+
+    collection = make_collection(tmp_path, httpserver)
+    collection.serve("the rules")
+    collection.track()
+    metadata = tmp_path / "metadata.yml"
+    metadata.write_text(alias_bomb(6), "utf-8")
+    expected = f"{metadata}: holds more than 100,000 values once its aliases are expanded (an alias bomb?)"
+    config = ["--config", str(collection.config)]
+
+    validated = CliRunner().invoke(app, ["validate", "--schema-only", *config])
+    assert validated.exit_code == 1 and f"error: {expected}: not metadata" in validated.output, (
+        validated.output
+    )
+    exported = CliRunner().invoke(app, ["dataset", "--output", str(tmp_path / "d.zip"), *config])
+    assert (exported.exit_code, exported.output) == (2, f"ota: {expected}: not metadata\n")
+    assert not (tmp_path / "d.zip").exists()
+    with (
+        caplog.at_level(logging.WARNING, "ota.web"),
+        served(collection.settings()) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        answered = client.get("/api/v1/metadata")
+        assert answered.status_code == 200 and "a5" not in answered.json()
+        assert answered.json()["totalServices"] == 2
+        assert client.get("/api/v1/services").status_code == 200
+        assert client.get("/").status_code == 200
+    assert [r.getMessage() for r in caplog.records if "metadata.yml" in r.getMessage()] == [
+        f"{expected}: not metadata (the API's metadata leaves it out)"
+    ]

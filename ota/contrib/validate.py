@@ -31,6 +31,7 @@ from ota.collection import (
     javascript_filter_names,
     python_filter_names,
     read_json,
+    read_metadata,
     unknown_service,
 )
 from ota.contrib.live import check_terms
@@ -99,6 +100,7 @@ async def validate(
     checked = [_check_files(folder, service_id, names, allowed) for service_id in selected]
     if not wanted and not modified:
         checked.append(_orphans(folder, names, known))
+        checked.append(_metadata(folder))
     for item in checked:
         for problem in item.problems:
             report.problems.append(problem)
@@ -278,6 +280,16 @@ def _warning(path: Path, message: str, service_id: str, *, check: str = "schema"
     return Problem(
         "warning", path, (), message.removeprefix(prefix), None, check=check, service_id=service_id
     )
+
+
+def _metadata(folder: Path) -> _Checked:
+    """The collection's metadata.yml, when there is one: YAML, a mapping, no alias bomb."""
+    checked = _Checked("")
+    try:
+        read_metadata(folder)
+    except DeclarationError as error:
+        checked.problems.append(Problem("error", error.path, (), error.reason, check="metadata"))
+    return checked
 
 
 def _orphans(folder: Path, names: Iterable[str], known: Iterable[str]) -> _Checked:

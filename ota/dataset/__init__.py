@@ -210,8 +210,12 @@ def _info(name: str, date_time: tuple[int, ...]) -> zipfile.ZipInfo:
 
 
 def _metadata(settings: Settings) -> dict[str, object]:
+    """metadata.yml; DeclarationError when it is there but cannot be used (one line naming it)."""
     try:
         collection: Collection = load_collection(settings.declarations, services=())
     except DeclarationError:
         return {}
+    for error in collection.errors:
+        if error.path.name == "metadata.yml":
+            raise error
     return dict(collection.metadata or {})

@@ -9,6 +9,7 @@ and diffs are cached by blob ids (content addresses: an entry never goes stale).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -35,6 +36,8 @@ from ota.web.search import SearchIndex
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+log = logging.getLogger("ota.web")
 
 
 class LRU(Generic[K, V]):
@@ -136,6 +139,9 @@ class Archive:
             collection = load_collection(self.settings.declarations, terms_types=types)
         except DeclarationError:
             collection = Collection(declarations_path=self.settings.declarations, services={})
+        for error in collection.errors:  # served without it: said once, in one line naming the file
+            if error.path.name == "metadata.yml":
+                log.warning("%s (the API's metadata leaves it out)", error)
         _raw_declaration.cache_clear()
         return collection
 
