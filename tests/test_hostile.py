@@ -515,3 +515,64 @@ def test_a_metadata_alias_bomb_is_refused_in_one_line_everywhere(
     assert [r.getMessage() for r in caplog.records if "metadata.yml" in r.getMessage()] == [
         f"{expected}: not metadata (the API's metadata leaves it out)"
     ]
+
+
+def damage(index: Path, kept: int = 1) -> None:
+    """Overwrite bytes inside every page of the index but its first `kept`: still a SQLite file (its
+    header is intact), its tables' pages malformed."""
+    data = bytearray(index.read_bytes())
+    for start in range(kept * 4096 + 8, len(data), 4096):
+        data[start : start + 200] = b"\xff" * 200
+    index.write_bytes(bytes(data))
+
+
+def test_a_damaged_viewer_index_is_rebuilt_and_the_viewer_keeps_answering(
+    httpserver: HTTPServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bytes overwritten inside `versions/.git/ota-viewer.sqlite`: found at start (`PRAGMA
+    quick_check`) and while serving (SQLite's "database disk image is malformed"), each said in one
+    log line, the index rebuilt, and the home page, the API's versions and feed and a service page
+    answer 200; what a track run publishes next is served."""
+    import sqlite3
+
+    from tests.serving import make_collection, served
+
+    collection = make_collection(tmp_path, httpserver)
+    collection.serve("the rules")
+    collection.track()
+    index = tmp_path / "versions" / ".git" / "ota-viewer.sqlite"
+    pages = ("/", "/api/v1/versions", "/api/v1/feed", "/services/Example", "/api/v1/versions/Example")
+    with (
+        served(collection.settings()) as url,
+        httpx.Client(base_url=url, timeout=30, follow_redirects=True) as client,
+    ):
+        assert client.get("/").status_code == 200
+    damage(index)
+    with pytest.raises(sqlite3.DatabaseError):
+        sqlite3.connect(index).execute("SELECT * FROM versions").fetchall()
+
+    with (
+        caplog.at_level(logging.WARNING, "ota.web"),
+        served(collection.settings()) as url,
+        httpx.Client(base_url=url, timeout=30, follow_redirects=True) as client,
+    ):
+        assert {path: client.get(path).status_code for path in pages} == dict.fromkeys(pages, 200)
+        assert len(client.get("/api/v1/versions").json()["data"]) == 3
+        # While serving: the rebuilt index written into the file, damaged there (but `meta` and its key,
+        # its first pages), then another connection's write makes the server's drop the pages it holds.
+        other = sqlite3.connect(index)
+        assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+        damage(index, kept=3)
+        other.execute("INSERT OR REPLACE INTO meta VALUES ('poke', '1')")
+        other.commit()
+        assert {path: client.get(path).status_code for path in pages} == dict.fromkeys(pages, 200)
+        other.close()
+        collection.serve("the new rules")
+        collection.track()
+        assert len(client.get("/api/v1/versions").json()["data"]) == 4
+    said = [r.getMessage() for r in caplog.records if "ota-viewer.sqlite" in r.getMessage()]
+    assert len(said) == 2 and all(
+        line.startswith(f"{index}: damaged (") and line.endswith("): rebuilt from the repository")
+        for line in said
+    ), said
+    assert not any(r.exc_info for r in caplog.records)

@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import os
 import socket
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -65,8 +66,25 @@ class Guard:
             )
             await response(scope, receive, self._secured(send))
             return
-        self.archive.refresh()
-        await self.app(scope, receive, self._secured(send))
+        try:
+            self.archive.refresh()
+        except sqlite3.DatabaseError as error:  # a damaged index ("database disk image is malformed")
+            self.archive.rebuild_index(error)
+        secured = self._secured(send)
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await secured(message)
+
+        try:
+            await self.app(dict(scope), receive, tracked)  # a copy: routing rewrites the scope's path
+        except sqlite3.DatabaseError as error:
+            if started:
+                raise
+            self.archive.rebuild_index(error)  # derived data: built again, and the request answered
+            await self.app(scope, receive, secured)
 
     @staticmethod
     def _secured(send: Send) -> Send:

@@ -127,6 +127,14 @@ class Archive:
             if self.snapshots is not None:
                 self.snapshots.refresh()
 
+    def rebuild_index(self, error: Exception) -> None:
+        """The index is damaged (SQLite said `error`): build it again, and all derived from it."""
+        with self._lock:
+            self.filler.stop()
+            self.index.rebuild(str(error))
+            self.filler = CountFiller(self.index)
+            self.refresh(force=True)
+
     def close(self) -> None:
         self.filler.stop()
         self.search.close()

@@ -11,8 +11,10 @@ the viewer already answers (a timeline shows the counts it has). Workers read th
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import multiprocessing
 import os
+import sqlite3
 import threading
 from collections.abc import Sequence
 
@@ -30,6 +32,7 @@ CHUNK = 200
 Result = CountResult
 
 _repositories: dict[str, pygit2.Repository] = {}
+log = logging.getLogger("ota.web")
 
 
 def count(git_dir: str, tasks: Sequence[CountTask]) -> list[Result]:
@@ -98,7 +101,11 @@ class CountFiller:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        db = self._index.connect()
+        try:
+            db = self._index.connect()
+        except sqlite3.Error:  # a damaged index: the next request rebuilds it
+            self.done.set()
+            return
         git_dir = str(self._index.reader.git_dir)
         # spawn: the server has threads (and maybe an event loop); forking them is unsafe.
         context = multiprocessing.get_context("spawn")
@@ -114,6 +121,8 @@ class CountFiller:
                         if self._stop.is_set():
                             break
                         store_counts(db, future.result())
+        except sqlite3.DatabaseError as error:  # a damaged index: the next request rebuilds it
+            log.warning("counting versions stopped: %s", error)
         finally:
             if db is not self._index.db:
                 db.close()

@@ -23,7 +23,9 @@ order; the version in force at a date is the last one dated at or before it.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -34,6 +36,8 @@ from pathlib import Path
 from ota.significance import RULESET, Significance
 from ota.store.reader import Change, RepositoryReader
 from ota.store.records import CHANGE, FIRST_RECORD, TECHNICAL_UPGRADE
+
+log = logging.getLogger("ota.web")
 
 INDEX_FILE = "ota-viewer.sqlite"
 #: Bumped when the table layout or what a row means changes: an older file is rebuilt.
@@ -205,11 +209,7 @@ class VersionIndex:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            db = _open(str(self.path))
-            if self._schema(db) not in (None, SCHEMA):
-                db.close()
-                self.path.unlink()
-                db = _open(str(self.path))
+            db = self._open_sound()
         except (sqlite3.Error, OSError):
             # A read-only or broken git directory: the viewer still works, from memory.
             self.path = Path(":memory:")
@@ -223,6 +223,26 @@ class VersionIndex:
         db.commit()
         return db
 
+    def _open_sound(self) -> sqlite3.Connection:
+        """The index file, started again when `PRAGMA quick_check` finds it damaged (said in the
+        log) or it has another schema."""
+        existed = self.path.exists()
+        try:
+            db = _open(str(self.path))
+        except sqlite3.DatabaseError as error:
+            if not existed or isinstance(error, sqlite3.OperationalError):
+                raise  # cannot be opened or created here (a read-only folder): not damage
+            damage: str | None = str(error)  # not even a database any more
+        else:
+            damage = _damage(db)
+            if damage is None and self._schema(db) in (None, SCHEMA):
+                return db
+            db.close()
+        if damage is not None:
+            log.warning("%s: damaged (%s): rebuilt from the repository", self.path, damage)
+        _remove(self.path)
+        return _open(str(self.path))
+
     @staticmethod
     def _schema(db: sqlite3.Connection) -> str | None:
         try:
@@ -233,6 +253,19 @@ class VersionIndex:
 
     def close(self) -> None:
         self.db.close()
+
+    def rebuild(self, reason: str) -> None:
+        """Start the index again from the repository: SQLite said it is damaged (`reason`). The
+        index is derived data: nothing is lost but the time to build it again."""
+        with self._lock:
+            log.warning("%s: damaged (%s): rebuilt from the repository", self.path, reason)
+            with contextlib.suppress(sqlite3.Error):
+                self.db.close()
+            if str(self.path) != ":memory:":
+                with contextlib.suppress(OSError):
+                    _remove(self.path)
+            self.db = self._connect()
+            self.head = None
 
     def connect(self) -> sqlite3.Connection:
         """Another connection to the same file (for a thread writing counts); in memory, the same one."""
@@ -503,6 +536,24 @@ def store_counts(db: sqlite3.Connection, results: Iterable[CountResult]) -> None
 
 def _reasons_json(significance: Significance) -> str:
     return json.dumps([reason.to_dict() for reason in significance.reasons], ensure_ascii=False)
+
+
+def _damage(db: sqlite3.Connection) -> str | None:
+    """What `PRAGMA quick_check` finds wrong with the file (in a few words), None when it is sound."""
+    try:
+        found = [str(row[0]) for row in db.execute("PRAGMA quick_check(3)")]
+    except sqlite3.DatabaseError as error:
+        return str(error)
+    if found == ["ok"]:
+        return None
+    lines = [line for row in found for line in row.splitlines() if not line.startswith("***")]
+    return "; ".join(lines[:2]) + ("; …" if len(lines) > 2 else "")
+
+
+def _remove(path: Path) -> None:
+    """Remove the index file and the journal files beside it."""
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        path.with_name(name).unlink(missing_ok=True)
 
 
 def _open(path: str) -> sqlite3.Connection:
