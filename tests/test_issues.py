@@ -4,6 +4,7 @@ errors or rate limits never fatal."""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -338,3 +339,47 @@ def test_links_point_at_the_forge_the_api_belongs_to() -> None:
         GitLab("g/r", "t", base_url="https://web.example").file_url("g/r", "x")
         == "https://web.example/g/r/-/blob/HEAD/x"
     )
+
+
+def test_secrets_never_reach_the_log_whichever_library_says_them(
+    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: a forge whose 401 body repeats the request's Authorization header, and a mail
+    channel Apprise cannot load (its own ERROR line shows the password's first and last letters):
+    `ota track`'s log file holds neither the token nor any part of the password."""
+    from werkzeug import Request, Response
+
+    token = "ghp_" + "Zq8" * 12
+    root = collection(tmp_path)
+
+    def echo(request: Request) -> Response:
+        body = {"message": f"Bad credentials: {request.headers.get('Authorization')}"}
+        return Response(json.dumps(body), status=401, content_type="application/json")
+
+    httpserver.expect_request("/api/repos/collection/declarations/issues").respond_with_handler(echo)
+    httpserver.expect_request("/tos").respond_with_data("gone", status=404)
+    with (root / "ota.toml").open("a", encoding="utf-8") as file:
+        file.write(
+            f'[report]\nrepository = "{REPOSITORY}"\nforge = "github"\n'
+            f'api_url = "{httpserver.url_for("/api")}"\n'
+        )
+        file.write(
+            '[notify]\nurls = ["mailto://alice:Wonderland2026@127.0.0.1:1?to=bob@example.org&smtp=127.0.0.1"]\n'
+        )
+        file.write('on = ["failures"]\ntimeout = 20\n')
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    write_service(
+        root, "Example", {"Terms of Service": {"fetch": httpserver.url_for("/tos"), "select": "main"}}
+    )
+    log = tmp_path / "ota.log"
+
+    code, output = track(root, "--log-file", str(log))
+
+    assert code == 1, output
+    logged = log.read_text("utf-8")
+    assert (
+        "HTTP 401: Bad credentials: Bearer ***" in logged or "HTTP 401: Bad credentials: token ***" in logged
+    )
+    assert "Could not load E-Mail URL: mailto://***@" in logged, logged
+    for secret in (token, token[4:], "Wonderland2026", "W...6", ":W"):
+        assert secret not in logged, logged

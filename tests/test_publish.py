@@ -182,3 +182,27 @@ def test_publish_is_a_setting_too(httpserver: HTTPServer, tmp_path: Path) -> Non
 
     assert code == 0, output
     assert remote_head(tmp_path / "v.git") == git(root / "versions", "rev-parse", "HEAD").strip()
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("mailto://alice:S...9@smtp.example.org", "mailto://***@smtp.example.org"),
+        ('{"Authorization": "Bearer abc.def-123"}', '{"Authorization": "Bearer ***"}'),
+        ("Authorization: token glpat-abcdefghijklmnop1234", "Authorization: token ***"),
+        ("sent ghp_" + "a1" * 18 + " back", "sent *** back"),
+        (
+            "https://hooks.example.org/x?token=s3cr3t&channel=ops",
+            "https://hooks.example.org/x?token=***&channel=ops",
+        ),
+        (
+            "Token verification failed: the token of the day",
+            "Token verification failed: the token of the day",
+        ),
+    ],
+)
+def test_redact_hides_tokens_authorization_values_and_url_passwords(text: str, redacted: str) -> None:
+    """What the logs' filter applies to every line: secrets become ***, words stay words."""
+    from ota.redact import redact
+
+    assert redact(text) == redacted

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ota.errors import FetchError
+from ota.redact import redact
 from ota.report.summary import Report, error_text
 
 if TYPE_CHECKING:  # the orchestrator is not loaded by commands that only log (`ota status`)
@@ -74,6 +75,29 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class RedactSecrets(logging.Filter):
+    """On ota's handler, so on every line it writes, whichever library logged it (Apprise's errors,
+    httpx's, a forge's error body): tokens, `Authorization` values and URL passwords become `***`
+    (`ota.redact`). The message is formatted here, once, then redacted; so is an exception."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        for name in FIELDS:
+            value = getattr(record, name, None)
+            if isinstance(value, str):
+                setattr(record, name, redact(value))
+        return True
+
+
+def _exception(formatter: logging.Formatter, record: logging.LogRecord) -> str:
+    return record.exc_text or (formatter.formatException(record.exc_info) if record.exc_info else "")
+
+
 class TextFormatter(logging.Formatter):
     """`TIME LEVEL [SERVICE › TERMS TYPE: ]MESSAGE`, the time in UTC to the second."""
 
@@ -86,8 +110,8 @@ class TextFormatter(logging.Formatter):
         if service:
             about = f"{service} › {terms_type}: " if terms_type else f"{service}: "
         line = f"{moment} {record.levelname:<7} {about}{record.getMessage()}"
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            line += "\n" + _exception(self, record)
         return line
 
 
@@ -107,8 +131,8 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, name, None)
             if value is not None:
                 event[name] = value
-        if record.exc_info:
-            event["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            event["exception"] = _exception(self, record)
         return json.dumps(event, ensure_ascii=False, default=str)
 
 
@@ -126,6 +150,7 @@ def configure_logging(
     else:
         handler = _Stderr()
     handler.setFormatter(JsonFormatter() if format == "json" else TextFormatter())
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     for existing in list(root.handlers):
         if getattr(existing, "_ota", False):

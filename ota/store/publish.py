@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ota.redact import redact
+
 DEFAULT_REMOTE = "origin"
 DEFAULT_TIMEOUT = 300.0
 #: `scheme://user:password@host` and `scheme://token@host`: the part before `@` is a secret.
@@ -37,8 +39,8 @@ class PushResult:
 
 
 def scrub(text: str) -> str:
-    """`text` with the credentials of every URL in it replaced by `***`."""
-    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
+    """`text` with the credentials of every URL in it (and any other secret) replaced by `***`."""
+    return redact(_CREDENTIALS.sub(r"\g<scheme>***@", text))
 
 
 def publish(
