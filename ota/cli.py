@@ -697,6 +697,12 @@ def serve(
             "serve.port": port,
         },
     )
+    if settings.serve.host in ("0.0.0.0", "::", "[::]", ""):
+        typer.echo(
+            f"ota: warning: listening on every interface ({settings.serve.host or '*'}): whoever reaches "
+            "this machine reaches the viewer; listen on 127.0.0.1 behind a reverse proxy to publish it",
+            err=True,
+        )
     try:
         run_server(
             settings,

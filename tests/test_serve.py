@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
+from ota.web.app import CONTENT_SECURITY_POLICY
 from tests.serving import Collection, free_port, make_collection, served
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -601,3 +603,63 @@ def test_the_servers_connections_send_without_waiting_for_acks() -> None:
         return value
 
     assert asyncio.run(nodelay_of_a_connection()) != 0
+
+
+BAD_REQUESTS = {
+    "two Content-Length": b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+    "an unknown Transfer-Encoding": b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+    "a NUL in the target": b"GET /\x00 HTTP/1.1\r\nHost: a\r\n\r\n",
+    "a 1 MB header": b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"a" * 2**20 + b"\r\n\r\n",
+}
+
+
+def raw_answer(port: int, request: bytes) -> bytes:
+    """What the server answers to bytes sent as they are. They go in parts, and no more once an
+    answer is there: bytes the server never reads would make its close a reset, losing the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        for start in range(0, len(request), 4096):
+            if select.select([connection], [], [], 0.2)[0]:
+                break
+            connection.sendall(request[start : start + 4096])
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_every_interface_is_said_and_the_servers_own_400_answers_are_secured(collection: Collection) -> None:
+    """`ota serve --host 0.0.0.0` warns in one line that it listens on every interface; requests
+    uvicorn itself refuses (never reaching the app) get a 400 with the same security headers."""
+    port = free_port()
+    command = [sys.executable, "-m", "ota.cli", "serve", "--config", str(collection.config),
+               "--host", "0.0.0.0", "--port", str(port)]  # fmt: skip
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    server = subprocess.Popen(
+        command, cwd=collection.root, stderr=subprocess.PIPE, text=True, env=environment
+    )
+    try:
+        assert server.stderr is not None
+        warning = server.stderr.readline()
+        assert warning.startswith("ota: warning: listening on every interface (0.0.0.0): "), warning
+        assert (
+            server.stderr.readline()
+            == f"ota: serving {collection.root / 'versions'} on http://0.0.0.0:{port}/\n"
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/v1/services", timeout=5)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "ota serve did not answer"
+                time.sleep(0.05)
+        for what, request in BAD_REQUESTS.items():
+            head = raw_answer(port, request).split(b"\r\n\r\n", 1)[0].decode().lower().splitlines()
+            assert head and head[0].startswith("http/1.1 400"), (what, head)
+            assert "x-content-type-options: nosniff" in head, (what, head)
+            assert f"content-security-policy: {CONTENT_SECURITY_POLICY}".lower() in head, (what, head)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        if server.stderr is not None:
+            server.stderr.close()

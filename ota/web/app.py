@@ -8,6 +8,7 @@ carries strict security headers (no script but this origin's, no frame, no refer
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import logging
@@ -99,6 +100,26 @@ class Guard:
         return secured
 
 
+def _secured_protocol() -> type[asyncio.Protocol]:
+    """uvicorn's HTTP/1.1 protocol (h11), whose own 400 answers (a request it cannot parse: two
+    Content-Length, an unknown Transfer-Encoding, a NUL in the target, headers too large) carry
+    the security headers too: they never reach the app, so `Guard` cannot add them."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import STATUS_PHRASES, H11Protocol
+
+    class SecuredH11Protocol(H11Protocol):
+        def send_400_response(self, msg: str) -> None:
+            headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
+            event = h11.Response(
+                status_code=400, headers=[*headers, *SECURITY_HEADERS], reason=STATUS_PHRASES[400]
+            )
+            for part in (event, h11.Data(data=msg.encode("ascii")), h11.EndOfMessage()):
+                self.transport.write(self.conn.send(part))
+            self.transport.close()
+
+    return SecuredH11Protocol
+
+
 def _closing(archive: Archive) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -179,6 +200,7 @@ def serve(
     app = create_app(settings)
     config = uvicorn.Config(
         app,
+        http=_secured_protocol(),
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1,::1",  # X-Forwarded-* only from a reverse proxy on this machine
         server_header=False,
