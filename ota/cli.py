@@ -239,7 +239,8 @@ def status(
     """Print the last run, the terms that changed and the terms failing (and since when)."""
     from datetime import UTC, datetime, timedelta
 
-    from ota.report.status import StatusError, check_status, default_max_age, read_status, status_lines
+    from ota.report.health import check_status, default_max_age, status_lines
+    from ota.report.status import StatusError, read_status
     from ota.settings import load_settings
 
     try:

@@ -17,14 +17,12 @@ from ota.cli import app
 from ota.declarations import SourceDocument, Terms
 from ota.errors import DeclarationError, FetchError
 from ota.report.deliver import scheduler_started
+from ota.report.health import check_status, default_max_age, status_lines
 from ota.report.status import (
     StatusError,
-    check_status,
     declared_in,
-    default_max_age,
     read_status,
     run_summary,
-    status_lines,
     updated_status,
 )
 from ota.report.summary import Report

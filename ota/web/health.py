@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ota.report.status import StatusError, default_max_age, duration, parse_iso, read_status
+from ota.report.health import default_max_age, duration
+from ota.report.status import StatusError, parse_iso, read_status
 from ota.settings import Settings
 
 #: What the stages of a failure mean to a reader.
