@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 import httpx
@@ -575,4 +576,65 @@ def test_a_damaged_viewer_index_is_rebuilt_and_the_viewer_keeps_answering(
         line.startswith(f"{index}: damaged (") and line.endswith("): rebuilt from the repository")
         for line in said
     ), said
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_damaged_search_index_is_rebuilt_and_search_keeps_answering(
+    httpserver: HTTPServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bytes overwritten inside `versions/.git/ota-search.sqlite`: found at start and while serving,
+    each said in one log line naming the file, the search index alone built again, and a phrase
+    search answers 200 with the terms that contain it."""
+    import sqlite3
+
+    from ota.web.index import sqlite_damage
+    from tests.serving import make_collection, served
+
+    collection = make_collection(tmp_path, httpserver)
+    collection.serve("the rules of the forum. " + " ".join(f"word{i}" for i in range(5000)))
+    collection.track()
+    search = tmp_path / "versions" / ".git" / "ota-search.sqlite"
+
+    def found(client: httpx.Client) -> int:
+        deadline = time.monotonic() + 120  # a watchdog: the index is built in the background
+        while True:
+            body = client.get("/api/v1/search", params={"q": "rules of the forum"})
+            assert body.status_code == 200, body.text
+            if body.json()["complete"] or time.monotonic() > deadline:
+                return int(body.json()["count"])
+            time.sleep(0.1)
+
+    with (
+        served(collection.settings()) as url,
+        httpx.Client(base_url=url, timeout=30, follow_redirects=True) as client,
+    ):
+        assert found(client) == 1
+    checkpoint = sqlite3.connect(search)
+    assert checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+    checkpoint.close()
+    damage(search)
+    damaged = sqlite3.connect(search)
+    assert sqlite_damage(damaged) is not None
+    damaged.close()
+
+    with (
+        caplog.at_level(logging.WARNING, "ota.web"),
+        served(collection.settings()) as url,
+        httpx.Client(base_url=url, timeout=30, follow_redirects=True) as client,
+    ):
+        assert found(client) == 1
+        other = sqlite3.connect(search)
+        assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+        damage(search, kept=3)
+        other.execute("INSERT OR REPLACE INTO meta VALUES ('poke', '1')")
+        other.commit()
+        other.close()
+        assert found(client) == 1
+        assert client.get("/api/v1/versions").status_code == 200
+    said = [r.getMessage() for r in caplog.records if "ota-search.sqlite" in r.getMessage()]
+    assert len(said) == 2 and all(
+        line.startswith(f"{search}: damaged (") and line.endswith("): rebuilt from the repository")
+        for line in said
+    ), said
+    assert not any("ota-viewer.sqlite" in r.getMessage() for r in caplog.records)
     assert not any(r.exc_info for r in caplog.records)

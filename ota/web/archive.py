@@ -29,7 +29,7 @@ from ota.settings import Settings
 from ota.store.reader import RepositoryReader
 from ota.web.counts import CountFiller
 from ota.web.health import Health, read_health, status_mtime
-from ota.web.index import VersionIndex, version_path
+from ota.web.index import VersionIndex, sqlite_damage, version_path
 from ota.web.render import markdown_html
 from ota.web.rendered_diff import RenderedDiff, Unit, diff_units, units
 from ota.web.search import SearchIndex
@@ -128,8 +128,13 @@ class Archive:
                 self.snapshots.refresh()
 
     def rebuild_index(self, error: Exception) -> None:
-        """The index is damaged (SQLite said `error`): build it again, and all derived from it."""
+        """An index is damaged (SQLite said `error`): build it again, and all derived from it. The
+        search index is checked first: when it alone is damaged, it alone is built again."""
         with self._lock:
+            if self.search.damage() is not None:
+                self.search.rebuild()
+                if sqlite_damage(self.index.db) is None:
+                    return
             self.filler.stop()
             self.index.rebuild(str(error))
             self.filler = CountFiller(self.index)

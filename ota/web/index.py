@@ -213,7 +213,7 @@ class VersionIndex:
         except (sqlite3.Error, OSError):
             # A read-only or broken git directory: the viewer still works, from memory.
             self.path = Path(":memory:")
-            db = _open(":memory:")
+            db = open_sqlite(":memory:")
         db.executescript(_TABLES)
         db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA,))
         ruleset = db.execute("SELECT value FROM meta WHERE key = 'ruleset'").fetchone()
@@ -228,20 +228,20 @@ class VersionIndex:
         log) or it has another schema."""
         existed = self.path.exists()
         try:
-            db = _open(str(self.path))
+            db = open_sqlite(str(self.path))
         except sqlite3.DatabaseError as error:
             if not existed or isinstance(error, sqlite3.OperationalError):
                 raise  # cannot be opened or created here (a read-only folder): not damage
             damage: str | None = str(error)  # not even a database any more
         else:
-            damage = _damage(db)
+            damage = sqlite_damage(db)
             if damage is None and self._schema(db) in (None, SCHEMA):
                 return db
             db.close()
         if damage is not None:
             log.warning("%s: damaged (%s): rebuilt from the repository", self.path, damage)
-        _remove(self.path)
-        return _open(str(self.path))
+        remove_sqlite(self.path)
+        return open_sqlite(str(self.path))
 
     @staticmethod
     def _schema(db: sqlite3.Connection) -> str | None:
@@ -263,13 +263,13 @@ class VersionIndex:
                 self.db.close()
             if str(self.path) != ":memory:":
                 with contextlib.suppress(OSError):
-                    _remove(self.path)
+                    remove_sqlite(self.path)
             self.db = self._connect()
             self.head = None
 
     def connect(self) -> sqlite3.Connection:
         """Another connection to the same file (for a thread writing counts); in memory, the same one."""
-        return _open(str(self.path)) if str(self.path) != ":memory:" else self.db
+        return open_sqlite(str(self.path)) if str(self.path) != ":memory:" else self.db
 
     # -- keeping up with the repository --------------------------------------------------------------
 
@@ -538,7 +538,7 @@ def _reasons_json(significance: Significance) -> str:
     return json.dumps([reason.to_dict() for reason in significance.reasons], ensure_ascii=False)
 
 
-def _damage(db: sqlite3.Connection) -> str | None:
+def sqlite_damage(db: sqlite3.Connection) -> str | None:
     """What `PRAGMA quick_check` finds wrong with the file (in a few words), None when it is sound."""
     try:
         found = [str(row[0]) for row in db.execute("PRAGMA quick_check(3)")]
@@ -550,13 +550,14 @@ def _damage(db: sqlite3.Connection) -> str | None:
     return "; ".join(lines[:2]) + ("; …" if len(lines) > 2 else "")
 
 
-def _remove(path: Path) -> None:
+def remove_sqlite(path: Path) -> None:
     """Remove the index file and the journal files beside it."""
     for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
         path.with_name(name).unlink(missing_ok=True)
 
 
-def _open(path: str) -> sqlite3.Connection:
+def open_sqlite(path: str) -> sqlite3.Connection:
+    """A connection to an index file of the viewer (WAL, so readers never wait for the writer)."""
     db = sqlite3.connect(path, check_same_thread=False, timeout=30)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last transaction costs a re-sync

@@ -30,7 +30,7 @@ import pygit2
 from markupsafe import Markup, escape
 
 from ota.diff import split_blocks
-from ota.web.index import VersionIndex
+from ota.web.index import VersionIndex, open_sqlite, remove_sqlite, sqlite_damage
 
 SEARCH_FILE = "ota-search.sqlite"
 SCHEMA = "3"
@@ -124,25 +124,57 @@ class SearchIndex:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            db = _open(str(self.path))
+            if str(self.path) != ":memory:" and self.path.exists():
+                self._remove_if_damaged()
+            db = open_sqlite(str(self.path))
             if _meta(db, "schema") not in (None, SCHEMA):
                 db.close()
-                self.path.unlink()
-                db = _open(str(self.path))
+                remove_sqlite(self.path)
+                db = open_sqlite(str(self.path))
             db.executescript(_TABLES)
         except (sqlite3.Error, OSError):
             self.path = Path(":memory:")
-            db = _open(":memory:")
+            db = open_sqlite(":memory:")
             db.executescript(_TABLES)
         db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA,))
         db.commit()
         return db
+
+    def _remove_if_damaged(self) -> None:
+        """The file removed, said in one log line, when `PRAGMA quick_check` finds it damaged or
+        it is no database at all: derived data, built again."""
+        try:
+            db = open_sqlite(str(self.path))
+        except sqlite3.OperationalError:
+            raise  # cannot be opened here (a read-only folder): not damage
+        except sqlite3.DatabaseError as error:
+            damage: str | None = str(error)
+        else:
+            damage = sqlite_damage(db)
+            db.close()
+        if damage is not None:
+            logger.warning("%s: damaged (%s): rebuilt from the repository", self.path, damage)
+            remove_sqlite(self.path)
 
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
         self.db.close()
+
+    def damage(self) -> str | None:
+        """What `PRAGMA quick_check` finds wrong with the index file, None when it is sound."""
+        if str(self.path) == ":memory:":
+            return None
+        return sqlite_damage(self.db)
+
+    def rebuild(self) -> None:
+        """Start the file again (it is damaged: `damage()` said how), then index everything anew."""
+        self.close()
+        self._stop = threading.Event()
+        self._thread = None
+        self.db = self._connect()
+        self.start()
 
     # -- keeping up ------------------------------------------------------------------------------------
 
@@ -163,7 +195,7 @@ class SearchIndex:
         """Index the versions added to the version index since the last sync; how many."""
         with self._write_lock:
             source = self.index.connect()
-            db = self.db if str(self.path) == ":memory:" else _open(str(self.path))
+            db = self.db if str(self.path) == ":memory:" else open_sqlite(str(self.path))
             try:
                 return self._sync(source, db)
             finally:
@@ -359,13 +391,6 @@ def _meta(db: sqlite3.Connection, key: str) -> str | None:
     except sqlite3.OperationalError:
         return None
     return str(row[0]) if row else None
-
-
-def _open(path: str) -> sqlite3.Connection:
-    db = sqlite3.connect(path, check_same_thread=False, timeout=30)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
-    return db
 
 
 def _date(timestamp: object) -> datetime:
