@@ -164,6 +164,8 @@ def main() -> None:
     if args.reuse:
         run(Path(args.reuse), args)
         return
+    if args.dir:
+        Path(args.dir).mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="ota-bench-serve-", dir=args.dir))
     try:
         run(root, args)

@@ -25,20 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from verify import cpu_seconds, peak_rss_mb  # bench/verify.py, beside this file
+
 from ota.settings import Settings
 from ota.verify import Selection, verify_archive
-
-
-def cpu_seconds() -> float:
-    """User and system CPU of this process and of its children that ended (extraction, git)."""
-    return sum(
-        usage.ru_utime + usage.ru_stime
-        for usage in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
-    )
-
-
-def peak_rss_mb(who: int) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def main() -> None:
