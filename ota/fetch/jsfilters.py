@@ -37,6 +37,7 @@ deeper ones siblings) and the obsolete `<plaintext>` (its closing tags become te
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import socket
 from collections.abc import Sequence
@@ -414,6 +415,7 @@ def _no_network() -> ProxySettings:
     if _NOWHERE is None:
         _NOWHERE = socket.socket()
         _NOWHERE.bind(("127.0.0.1", 0))
+        atexit.register(_NOWHERE.close)  # held for the process's life, closed at its end
     port = _NOWHERE.getsockname()[1]
     return {"server": f"http://127.0.0.1:{port}", "bypass": "<-loopback>"}
 
