@@ -789,7 +789,8 @@ def compare(
             marked = {"equal": "{}", "delete": "[-{}-]", "insert": "{{+{}+}}"}
             typer.echo("".join(marked[token.op].format(token.text) for token in block.tokens))
         typer.echo("")
-    typer.echo(f"+{diff.words_added} words, -{diff.words_removed} words")
+    added, removed = diff.words_added, diff.words_removed
+    typer.echo(f"+{added} word{'' if added == 1 else 's'}, -{removed} word{'' if removed == 1 else 's'}")
     typer.echo(describe(result))
 
 

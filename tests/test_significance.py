@@ -273,3 +273,14 @@ def test_ota_compare_refuses_what_it_cannot_read(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "missing.md: cannot be read" in result.output
     result = CliRunner().invoke(app, ["compare", str(tmp_path / "ok.md"), str(tmp_path / "latin1.md")])
     assert result.exit_code == 2 and "latin1.md: is not UTF-8 text" in result.output
+
+
+def test_ota_compare_says_one_word_and_one_block_in_the_singular(tmp_path: Path) -> None:
+    """A changed age in one paragraph: '+1 word, -1 word', '2 words in 1 block' (added and removed),
+    never '1 words' or '1 blocks'."""
+    (tmp_path / "old.md").write_text("# Terms\n\nYou must be 16 years old.\n", "utf-8")
+    (tmp_path / "new.md").write_text("# Terms\n\nYou must be 18 years old.\n", "utf-8")
+    result = CliRunner().invoke(app, ["compare", str(tmp_path / "old.md"), str(tmp_path / "new.md")])
+    assert result.exit_code == 0, result.output
+    assert "+1 word, -1 word\n" in result.output, result.output
+    assert "substantive (minor): 2 words in 1 block (" in result.output, result.output

@@ -122,7 +122,9 @@ def describe(result: Significance) -> str:
     """One line: the class, its size, and each rule that fired with an example."""
     head = result.significance + (" (minor)" if result.minor else "")
     if result.significance == "substantive":
-        head += f": {result.words_changed} words in {result.blocks} blocks ({result.share:.1%} of the text)"
+        words = f"{result.words_changed} word{'' if result.words_changed == 1 else 's'}"
+        blocks = f"{result.blocks} block{'' if result.blocks == 1 else 's'}"
+        head += f": {words} in {blocks} ({result.share:.1%} of the text)"
     if result.recurrent_of:
         head += f", back to the text of {result.recurrent_of[:12]}"
     rules = "; ".join(
