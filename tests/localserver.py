@@ -133,9 +133,20 @@ def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             key = server.name or self.path.split("?")[0]
             server.stats.enter(key)
+            left = False
+
+            def leave() -> None:
+                nonlocal left
+                if not left:
+                    left = True
+                    server.stats.leave(key)
+
             try:
                 reply = server._answer(self.path, {k.lower(): v for k, v in self.headers.items()})
                 time.sleep(reply.delay)
+                # Counted out before the answer is written: a client that has read it may send its
+                # next request before this thread runs again, which is no overlap.
+                leave()
                 if reply.reset:
                     self.close_connection = True
                     return
@@ -152,7 +163,7 @@ def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
             except OSError:
                 pass  # the client went away
             finally:
-                server.stats.leave(key)
+                leave()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
