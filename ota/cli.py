@@ -21,8 +21,8 @@ from ota.errors import DeclarationError, ExtractError, FetchError, OtaError, Rec
 
 if TYPE_CHECKING:
     from ota.fetch import Page
+    from ota.outcome import Outcome
     from ota.settings import Settings
-    from ota.track import Outcome
 
 app = typer.Typer(
     name="ota",

@@ -15,8 +15,9 @@ child is replaced.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from ota.declarations import SourceDocument
 from ota.errors import ExtractError
@@ -30,6 +31,13 @@ DEFAULT_MEMORY_LIMIT = 1024**3
 
 #: A source document with the snapshot to extract it from: (declaration, content, MIME type).
 Source = tuple[SourceDocument, bytes, str]
+
+
+class Extract(Protocol):
+    """What extracts a terms' Markdown from its sources, with its service's Python filters (if
+    any): `ExtractionPool`, or a test's function."""
+
+    def __call__(self, sources: Sequence[Source], filters_path: Path | None) -> Awaitable[str]: ...
 
 
 def extract_sources(sources: Sequence[Source], filters_path: Path | None) -> str:

@@ -21,15 +21,15 @@ from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument, Terms
 from ota.errors import FetchError, OtaError, RecordError
 from ota.extras import require
 from ota.fetch import Fetcher, Page
+from ota.outcome import Outcome, Report, Stage
 from ota.pool import ExtractionPool
-from ota.report.summary import Report
 from ota.settings import Settings
 from ota.store.declared import DeclarationsHistory
 from ota.store.extractions import ExtractionState
 from ota.store.folder import unpublished
 from ota.store.records import Recording
 from ota.store.writer import Writer, opening_notes
-from ota.track import Outcome, Stage, track
+from ota.track import track
 
 if TYPE_CHECKING:
     from ota.collection import Collection

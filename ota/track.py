@@ -12,25 +12,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
-from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 from ota.collection import FilterFiles, InvalidTerms
 from ota.declarations import SourceDocument, Terms
 from ota.errors import FetchError, OtaError, RecordError, SuspectChange
 from ota.fetch import Page
-from ota.pool import Source
+from ota.fetch.pdftext import Prefilter
+from ota.outcome import Outcome, Stage, Status
+from ota.pool import Extract, Source
 from ota.store.extractions import ExtractionState, fingerprint
 from ota.store.records import Recorded, Recording, record_snapshot, version_path
 from ota.store.versions import Baseline, Suspect, plan_version, record_with_baseline
 from ota.store.writer import Writer
-
-#: "suspect": a new text looked wrong (a block page, a large loss) and was not recorded;
-#: "interrupted": the run was stopped (Ctrl-C, SIGTERM) while this terms was in progress.
-Status = Literal["first", "changed", "upgraded", "unchanged", "failed", "suspect", "interrupted"]
 
 #: Terms in flight at once, beyond which fetched pages would wait in memory for extraction.
 DEFAULT_TERMS_IN_FLIGHT = 128
@@ -38,88 +33,13 @@ DEFAULT_TERMS_IN_FLIGHT = 128
 DEFAULT_CONFIRM_PAUSE = 30.0
 
 
-class Stage(StrEnum):
-    """Where tracking a terms failed."""
-
-    #: Its declaration entry is invalid (the error is a DeclarationError naming file and field).
-    DECLARATION = "declaration"
-    #: A page could not be fetched (FetchError: URL, status, whether it is likely transient).
-    FETCH = "fetch"
-    #: No Markdown could be extracted (ExtractError), or its filters could not be loaded.
-    EXTRACT = "extract"
-    #: A repository could not be written (RecordError).
-    RECORD = "record"
-    #: A new text looked wrong and a second fetch did not confirm it (SuspectChange): not recorded.
-    CONFIRM = "confirm"
-    #: A bug of ota: the exception is reported with its type, and the other terms go on.
-    INTERNAL = "internal"
-
-
 def utc_now() -> datetime:
     """The current time, timezone-aware (a module-level function: it is sent to the recording process)."""
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What tracking one terms gave."""
-
-    service_id: str
-    terms_type: str
-    status: Status
-    #: The declaration tracked; None when the terms' entry is invalid.
-    terms: Terms | None = None
-    #: The snapshot of each source document (new or unchanged), in declaration order.
-    snapshots: tuple[Recorded, ...] = ()
-    #: The versions this run recorded, in order (a technical upgrade may precede a change).
-    versions: tuple[Recorded, ...] = ()
-    stage: Stage | None = None
-    #: Why it failed: the error objects, with their context (URL, status, file, field…).
-    errors: tuple[Exception, ...] = ()
-    #: Whether extraction was skipped because nothing it depends on changed.
-    skipped_extraction: bool = False
-
-    @property
-    def tracked(self) -> bool:
-        """Whether the terms was tracked: its page fetched and its version recorded or unchanged."""
-        return self.status in ("first", "changed", "upgraded", "unchanged")
-
-    @property
-    def error(self) -> Exception | None:
-        """The (first) reason of a failure."""
-        return self.errors[0] if self.errors else None
-
-    @property
-    def new_snapshots(self) -> int:
-        return sum(1 for snapshot in self.snapshots if snapshot.kind != "unchanged")
-
-    @property
-    def version_id(self) -> str | None:
-        """The commit of the last version recorded by this run, if any."""
-        return self.versions[-1].commit_id if self.versions else None
-
-    @classmethod
-    def failure(
-        cls, terms: Terms, stage: Stage, error: Exception, snapshots: Sequence[Recorded] = ()
-    ) -> Outcome:
-        return cls(
-            terms.service_id, terms.type, "failed", terms, tuple(snapshots), stage=stage, errors=(error,)
-        )
-
-
 class Fetch(Protocol):
     def __call__(self, document: SourceDocument) -> Awaitable[Page]: ...
-
-
-class Extract(Protocol):
-    def __call__(self, sources: Sequence[Source], filters_path: Path | None) -> Awaitable[str]: ...
-
-
-class Prefilter(Protocol):
-    """What prepares a terms' pages in `ota.fetch`'s browser before extraction: reads its PDFs with
-    pdf.js, runs its JavaScript filters."""
-
-    def __call__(self, sources: Sequence[Source], files: FilterFiles) -> Awaitable[list[Source]]: ...
 
 
 async def track_terms(

@@ -12,10 +12,9 @@ from pytest_httpserver import HTTPServer
 
 from ota.declarations import SourceDocument, Terms
 from ota.errors import FetchError
+from ota.outcome import Outcome, Report, Stage
 from ota.report.deliver import deliver
-from ota.report.summary import Report
 from ota.settings import NotifySettings, Settings, StatusSettings
-from ota.track import Outcome, Stage
 
 URL = "https://example.com/privacy"
 

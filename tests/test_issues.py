@@ -15,6 +15,7 @@ from pytest_httpserver import HTTPServer
 
 from ota.declarations import SourceDocument, Terms
 from ota.errors import ExtractError, FetchError, RecordError
+from ota.outcome import Outcome, Report, Stage
 from ota.report.forge import FORGES, Forge
 from ota.report.issues import (
     LABELS,
@@ -27,10 +28,8 @@ from ota.report.issues import (
     make_forge,
     report_issues,
 )
-from ota.report.summary import Report
 from ota.settings import ReportSettings, Settings
 from ota.store.records import Recorded
-from ota.track import Outcome, Stage
 from tests.forge_server import REPOSITORY, TOKEN, FakeForge, forge_fixture  # noqa: F401  (a fixture)
 from tests.test_dropin import PAGE, collection, write_service
 from tests.test_track import track

@@ -678,9 +678,9 @@ def test_outcomes_reach_the_caller_as_they_happen_with_their_errors(site: HTTPSe
     import asyncio
 
     from ota.errors import FetchError
+    from ota.outcome import Stage
     from ota.run import run_tracking
     from ota.settings import load_settings
-    from ota.track import Stage
 
     site.expect_request("/gone").respond_with_data("Not found", status=404)
     extra = {
@@ -707,11 +707,11 @@ def test_a_bug_is_an_internal_failure_of_one_terms(tmp_path: Path) -> None:
 
     from ota.declarations import SourceDocument, Terms
     from ota.fetch import Page
+    from ota.outcome import Stage
     from ota.pool import ExtractionPool
     from ota.store.extractions import ExtractionState
     from ota.store.records import Recording
     from ota.store.writer import Writer
-    from ota.track import Stage
     from ota.track import track as track_all
 
     async def fetch(document: SourceDocument) -> Page:

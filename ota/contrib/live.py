@@ -24,8 +24,8 @@ from ota.errors import DeclarationError, ExtractError, FetchError
 from ota.extract import PDF_MIME_TYPE, extract
 from ota.extract.filters import Filter
 from ota.fetch import HTML_ONLY, Fetcher, Page
+from ota.fetch.pdftext import Prefilter
 from ota.schema import item_label
-from ota.track import Prefilter
 
 #: The shortest text taken for terms: shorter, the selector probably holds a heading or a wrapper.
 MIN_TEXT_LENGTH = 100

@@ -47,8 +47,8 @@ from ota.declarations import (
 )
 from ota.errors import DeclarationError, SettingsError
 from ota.fetch import Fetcher
+from ota.fetch.pdftext import Prefilter
 from ota.settings import Settings
-from ota.track import Prefilter
 
 #: Terms checked live at once (the fetcher keeps each host to its own limit).
 TERMS_IN_FLIGHT = 16

@@ -455,7 +455,7 @@ def _context(document: SourceDocument, filters: Sequence[FilterRef]) -> dict[str
 
 
 class JavaScriptPrefilter:
-    """Runs a terms' JavaScript filters on its pages before extraction (`ota.track.Prefilter`).
+    """Runs a terms' JavaScript filters on its pages before extraction (`ota.fetch.pdftext.Prefilter`).
 
     For each HTML source document that names a filter of its service's `SERVICE_ID.filters.js`, the
     declared filters up to the last JavaScript one run in the browser (built-in filters among them

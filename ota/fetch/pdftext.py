@@ -27,7 +27,7 @@ import itertools
 from collections.abc import Sequence
 from contextlib import suppress
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ota.errors import ExtractError
 from ota.extract import PDF_MIME_TYPE, PDF_TEXT_MIME_TYPE
@@ -35,7 +35,7 @@ from ota.extract.pdfjs import encode_pages
 from ota.fetch.browser import CLOSE_TIMEOUT, Browser, BrowserUnavailable, first_line
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable
 
     from playwright.async_api import BrowserContext, Page, Route
 
@@ -44,7 +44,14 @@ if TYPE_CHECKING:
 
     #: A source document with its content and MIME type, as extraction takes it.
     Source = tuple[SourceDocument, bytes, str]
-    Prefilter = Callable[[Sequence[Source], FilterFiles], Awaitable[list[Source]]]
+
+
+class Prefilter(Protocol):
+    """What prepares a terms' pages in the browser before extraction: reads its PDFs with pdf.js
+    (`PdfTextPrefilter`), runs its JavaScript filters (`ota.fetch.jsfilters.JavaScriptPrefilter`)."""
+
+    def __call__(self, sources: Sequence[Source], files: FilterFiles) -> Awaitable[list[Source]]: ...
+
 
 PDFJS_VERSION = "2.13.216"
 #: The files of `pdfjs-dist@2.13.216` shipped with ota, and their SHA-256 (`npm pack
@@ -229,7 +236,7 @@ class PdfTextReader:
 
 
 class PdfTextPrefilter:
-    """Prepares a terms' pages in the browser before extraction (`ota.track.Prefilter`).
+    """Prepares a terms' pages in the browser before extraction (a `Prefilter`).
 
     Each PDF is read by pdf.js and becomes its text items (`PDF_TEXT_MIME_TYPE` content, which
     `ota.extract` turns into the engine's Markdown); then `then`, if given, runs on the sources

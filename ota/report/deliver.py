@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ota.errors import RepositoryInUse
+from ota.outcome import Report
 from ota.report.issues import SyncResult, make_forge, report_issues
 from ota.report.notify import NotifyResult, message, message_type, send
 from ota.report.status import (
@@ -37,7 +38,6 @@ from ota.report.status import (
     updated_status,
     write_json,
 )
-from ota.report.summary import Report
 from ota.settings import Settings
 from ota.store.publish import PushResult, publish
 

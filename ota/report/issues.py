@@ -27,11 +27,11 @@ from urllib.parse import urlsplit
 
 from ota.declarations import RangeSelector, Selector, Terms
 from ota.fetch.proxy import bypasses_proxy, proxies_of
+from ota.outcome import Outcome, Report, Stage
 from ota.report.forge import FORGES, Forge, ForgeError, ForgeUnavailable, Issue, RateLimited
 from ota.report.links import snapshot_url, viewer_url
-from ota.report.summary import Report, error_text
+from ota.report.summary import error_text
 from ota.settings import Settings
-from ota.track import Outcome, Stage
 
 log = logging.getLogger("ota.report.issues")
 

@@ -19,14 +19,12 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from ota.errors import FetchError
+from ota.outcome import Outcome, Report
 from ota.redact import redact
-from ota.report.summary import Report, error_text
-
-if TYPE_CHECKING:  # the orchestrator is not loaded by commands that only log (`ota status`)
-    from ota.track import Outcome
+from ota.report.summary import error_text
 
 LogFormat = Literal["text", "json"]
 

@@ -37,8 +37,9 @@ from typing import Any
 
 from ota import __version__
 from ota.errors import DeclarationError, FetchError, OtaError
+from ota.outcome import Report
 from ota.report.links import snapshot_url, viewer_diff_url, viewer_url
-from ota.report.summary import Report, error_text
+from ota.report.summary import error_text
 from ota.settings import Settings
 
 FORMAT_VERSION = 1

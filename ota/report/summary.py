@@ -2,63 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ota.errors import DeclarationError, FetchError, OtaError
-
-if TYPE_CHECKING:  # `ota status` reads reports without loading the orchestrator (httpx, pygit2…)
-    from ota.track import Outcome, Stage
-
-
-@dataclass
-class Report:
-    """What a run did."""
-
-    outcomes: list[Outcome] = field(default_factory=list)
-    #: Declaration files of the selection that could not be used at all: their terms were not tracked.
-    declaration_errors: list[DeclarationError] = field(default_factory=list)
-    #: Things to fix that did not stop anything, each naming its file.
-    warnings: list[str] = field(default_factory=list)
-    #: Errors that stopped part of the run from being kept (a repository that could not publish
-    #: its last commits): the summary still says what was done, then these; the exit code is 2.
-    fatal: list[OtaError] = field(default_factory=list)
-    #: The signal that stopped the run (SIGINT, SIGTERM), if one did.
-    interrupted: str | None = None
-    seconds: float = 0.0
-
-    def count(self, *statuses: str) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.status in statuses)
-
-    @property
-    def failed(self) -> int:
-        """Terms that failed, and declaration files that could not be used."""
-        return self.count("failed") + len(self.declaration_errors)
-
-    @property
-    def tracked(self) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.tracked)
-
-    @property
-    def new_snapshots(self) -> int:
-        return sum(outcome.new_snapshots for outcome in self.outcomes)
-
-    def versions(self, kind: str) -> int:
-        """Versions of this kind ("first", "change", "upgrade") recorded by the run."""
-        return sum(1 for outcome in self.outcomes for version in outcome.versions if version.kind == kind)
-
-    @property
-    def new_versions(self) -> int:
-        return sum(len(outcome.versions) for outcome in self.outcomes)
+from ota.errors import FetchError
+from ota.outcome import Report, Stage
 
 
 def error_text(error: BaseException, stage: Stage | None = None) -> str:
     """An error in words; a bug of ota (an internal error) also says what kind of exception it was."""
     if stage is None:
         return str(error)
-    from ota.track import Stage  # loaded by then: a stage comes from a run
-
     if stage is Stage.INTERNAL:
         return f"{type(error).__name__}: {error}"
     return str(error)

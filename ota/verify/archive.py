@@ -24,11 +24,10 @@ import hashlib
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 from ota.collection import FilterFiles, load_collection
 from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument
@@ -36,8 +35,8 @@ from ota.errors import OtaError, SettingsError
 from ota.extract import PDF_MIME_TYPE, SOURCE_DOCUMENTS_SEPARATOR
 from ota.fetch.browser import Browser
 from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
-from ota.fetch.pdftext import PdfTextPrefilter, PdfTextReader
-from ota.pool import ExtractionPool, Source
+from ota.fetch.pdftext import PdfTextPrefilter, PdfTextReader, Prefilter
+from ota.pool import Extract, ExtractionPool, Source
 from ota.settings import Settings
 from ota.store.declared import DeclarationsHistory
 from ota.store.reader import Change, CommitInfo, RepositoryReader
@@ -55,14 +54,6 @@ from ota.verify.records import (
     split_path,
 )
 from ota.verify.timestamps import check_timestamps
-
-
-class Extract(Protocol):
-    def __call__(self, sources: Sequence[Source], filters_path: Path | None) -> Awaitable[str]: ...
-
-
-class Prefilter(Protocol):
-    def __call__(self, sources: Sequence[Source], files: FilterFiles) -> Awaitable[list[Source]]: ...
 
 
 @dataclass(frozen=True)
