@@ -18,10 +18,11 @@ import typer
 
 from ota import __version__
 from ota.errors import DeclarationError, ExtractError, FetchError, OtaError, RecordError, SettingsError
+from ota.outcome import EXIT_CANNOT_RUN, EXIT_FAILURES, EXIT_OK
 
 if TYPE_CHECKING:
     from ota.fetch import Page
-    from ota.outcome import Outcome
+    from ota.outcome import Report
     from ota.settings import Settings
 
 app = typer.Typer(
@@ -33,8 +34,6 @@ app = typer.Typer(
     # Click's plain help: typer's rich help shows every flag as taking a `<bool>` value.
     rich_markup_mode=None,
 )
-
-EXIT_OK, EXIT_FAILURES, EXIT_CANNOT_RUN = 0, 1, 2
 
 
 def _fail(message: str, code: int = EXIT_CANNOT_RUN) -> typer.Exit:
@@ -113,12 +112,11 @@ def track(
 ) -> None:
     """Fetch every declared terms, record new snapshots and versions, and summarise the run."""
     import logging
-    import signal
 
-    from ota.report.deliver import deliver, deliver_run_error
-    from ota.report.logs import configure_logging, log_outcome, log_run_end, log_run_error, log_run_start
+    from ota.launch import Selection, signal_exit, stop_on_signals, track_once
+    from ota.report.logs import configure_logging
     from ota.report.summary import summary_lines
-    from ota.run import StopRequest, run_tracking
+    from ota.run import StopRequest
 
     settings = _settings(
         config,
@@ -153,72 +151,39 @@ def track(
             )
         except OtaError as error:
             raise _fail(str(error)) from error
-        raise typer.Exit(_signal_exit(stopped_by))
-    started = datetime.now(UTC)
+        raise typer.Exit(signal_exit(stopped_by))
     bar = _ProgressBar() if progress and sys.stderr.isatty() else None
     if bar is not None:  # the bar shows progress: the log keeps to problems until the end
         logging.getLogger("ota.track").setLevel(logging.WARNING)
-    stop = StopRequest()
 
-    def on_signal(number: int, frame: object) -> None:
-        if stop.requested:  # a second Ctrl-C: the user insists
-            raise SystemExit(128 + number)
-        stop.request(signal.Signals(number).name)
-
-    def on_outcome(outcome: Outcome) -> None:
-        log_outcome(outcome)
-        if bar is not None:
-            bar.advance(outcome)
-
-    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
-    log_run_start({"services": service or [], "terms types": terms_type or []})
-    try:
-        import asyncio
-
-        report = asyncio.run(
-            run_tracking(
-                settings,
-                services=service or (),
-                terms_types=terms_type or (),
-                on_outcome=on_outcome,
-                on_total=bar.set_total if bar else None,
-                stop=stop,
-            )
-        )
-    except (SettingsError, DeclarationError, RecordError) as error:
-        deliver_run_error(error, settings, started=started)
-        log_run_error(error)
-        raise _fail(str(error)) from error
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+    def print_summary(report: Report) -> None:
         if bar is not None:
             bar.stop()
             logging.getLogger("ota.track").setLevel(logging.NOTSET)
-    log_run_end(report)
-    for line in summary_lines(report):
-        typer.echo(line)
-    deliver(
-        report,
-        settings,
-        services=service or (),
-        terms_types=terms_type or (),
-        json_summary=json_summary,
-        started=started,
-    )
-    for fatal in report.fatal:
+        for line in summary_lines(report):
+            typer.echo(line)
+
+    try:
+        with stop_on_signals(StopRequest()) as stop:
+            result = track_once(
+                settings,
+                Selection(tuple(service or ()), tuple(terms_type or ())),
+                stop=stop,
+                on_outcome=bar.advance if bar else None,
+                on_total=bar.set_total if bar else None,
+                on_report=print_summary,
+                json_summary=json_summary,
+            )
+    finally:
+        if bar is not None:
+            bar.stop()
+            logging.getLogger("ota.track").setLevel(logging.NOTSET)
+    if result.report is None:
+        failure = result.error
+        raise _fail(str(failure) if isinstance(failure, OtaError) else f"an error of ota: {failure!r}")
+    for fatal in result.report.fatal:
         typer.echo(f"ota: {fatal}", err=True)
-    if report.interrupted:
-        raise typer.Exit(_signal_exit(report.interrupted))
-    failures = report.failed or report.count("suspect")
-    raise typer.Exit(EXIT_CANNOT_RUN if report.fatal else EXIT_FAILURES if failures else EXIT_OK)
-
-
-def _signal_exit(name: str | None) -> int:
-    """The exit code of a command stopped by a signal, as shells give it (130 for SIGINT, 143 SIGTERM)."""
-    import signal
-
-    return 128 + signal.Signals[name].value if name else EXIT_OK
+    raise typer.Exit(result.exit_code)
 
 
 @app.command()
@@ -237,7 +202,7 @@ def status(
     config: ConfigOption = None,
 ) -> None:
     """Print the last run, the terms that changed and the terms failing (and since when)."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from ota.report.health import check_status, default_max_age, status_lines
     from ota.report.status import StatusError, read_status
@@ -320,7 +285,6 @@ def verify(
     config: ConfigOption = None,
 ) -> None:
     """Check every version against the snapshots it cites and the declaration then in force."""
-    from datetime import UTC, datetime
 
     from ota.settings import load_settings
     from ota.verify import Selection, verify_archive

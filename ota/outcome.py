@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
+#: Exit codes: 0 when everything asked was done, 1 when some of it failed (the rest was done), 2
+#: when nothing could run (bad settings, no declarations folder, unwritable repository) or what
+#: was done could not be kept.
+EXIT_OK, EXIT_FAILURES, EXIT_CANNOT_RUN = 0, 1, 2
+
 if TYPE_CHECKING:  # only annotations: the values carry them, this module loads neither
     from ota.declarations import Terms
     from ota.errors import DeclarationError, OtaError

@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +28,7 @@ from ota.store.extractions import ExtractionState
 from ota.store.folder import unpublished
 from ota.store.records import Recording
 from ota.store.writer import Writer, opening_notes
-from ota.track import track
+from ota.track import Clock, track, utc_now
 
 if TYPE_CHECKING:
     from ota.collection import Collection
@@ -51,6 +50,10 @@ class StopRequest:
     def requested(self) -> bool:
         return self._event.is_set()
 
+    def wait(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for a request to stop; whether one was made."""
+        return self._event.wait(timeout)
+
 
 async def _watch(stop: StopRequest, stopping: asyncio.Event) -> None:
     """Set `stopping` on the loop once `stop` is requested (signal handlers may run elsewhere)."""
@@ -67,17 +70,19 @@ async def run_tracking(
     on_outcome: Callable[[Outcome], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     stop: StopRequest | None = None,
+    now: Clock = utc_now,
 ) -> Report:
     """Track the selected terms of the collection named by `settings` once.
 
-    `on_outcome` is called with each outcome as soon as it is known; `on_total` with the number
-    of terms to track, when a selection makes it known before tracking starts; `stop` ends the run
-    early, cleanly (`Report.interrupted` then says why). Raises SettingsError (an unknown service
-    or terms type, an extra the settings need not installed), DeclarationError (no declarations
-    folder) or RecordError (a repository that cannot be opened) before anything is recorded.
+        `on_outcome` is called with each outcome as soon as it is known; `on_total` with the number
+        of terms to track, when a selection makes it known before tracking starts; `stop` ends the run
+        early, cleanly (`Report.interrupted` then says why); `now` gives every date the run records
+    (snapshot and version commits, declaration history files). Raises SettingsError (an unknown service
+        or terms type, an extra the settings need not installed), DeclarationError (no declarations
+        folder) or RecordError (a repository that cannot be opened) before anything is recorded.
     """
     started = time.monotonic()
-    started_at = datetime.now(UTC)
+    started_at = now()
     # The optional dependencies the settings ask for, before anything is fetched.
     if settings.notify.urls:
         require("notify")
@@ -128,7 +133,7 @@ async def run_tracking(
     stopping = asyncio.Event()
     watcher = asyncio.ensure_future(_watch(stop, stopping)) if stop is not None else None
     try:
-        async with Fetcher(settings.fetch) as fetcher:
+        async with Fetcher(settings.fetch, now=now) as fetcher:
 
             async def fetch(document: SourceDocument) -> Page:
                 return await fetcher.fetch(
@@ -148,6 +153,7 @@ async def run_tracking(
                 filter_files=reader.filter_files,  # filled in as the services are read
                 prefilter=fetcher.prefilter(timeout=settings.extract_timeout),
                 stop=stopping,
+                now=now,
                 confirm_pause=settings.confirm_pause,
             )
             try:

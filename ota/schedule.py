@@ -9,20 +9,16 @@ the scheduler; a second signal stops at once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
-import threading
 from collections.abc import Iterable
 from datetime import datetime
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ota.cron import CronError, cron_trigger, time_zone
-from ota.errors import OtaError, SettingsError
+from ota.errors import SettingsError
 from ota.settings import Settings
 
 if TYPE_CHECKING:
@@ -37,33 +33,11 @@ def run_once(
     terms_types: Iterable[str],
     stop: StopRequest | None = None,
 ) -> None:
-    """One scheduled run: its events and summary are logged; a failure is logged and the schedule
-    goes on. `stop` is what a signal sets to end the run early."""
-    from ota.report.deliver import deliver, deliver_run_error
-    from ota.report.logs import log_outcome, log_run_end, log_run_error, log_run_start
-    from ota.run import run_tracking
+    """One scheduled run (`ota.launch.track_once`): its events, summary and errors are logged, and
+    the schedule goes on whatever happened. `stop` is what a signal sets to end the run early."""
+    from ota.launch import Selection, track_once
 
-    started = datetime.now().astimezone()
-    log_run_start({"services": list(services), "terms types": list(terms_types)})
-    try:
-        report = asyncio.run(
-            run_tracking(
-                settings,
-                services=services,
-                terms_types=terms_types,
-                on_outcome=log_outcome,
-                stop=stop,
-            )
-        )
-    except OtaError as error:
-        deliver_run_error(error, settings, started=started)
-        log_run_error(error)
-        return
-    except Exception:  # a bug: logged with its traceback, and the schedule goes on
-        log.exception("the run failed with an error of ota")
-        return
-    log_run_end(report)
-    deliver(report, settings, services=services, terms_types=terms_types, started=started)
+    track_once(settings, Selection(tuple(services), tuple(terms_types)), stop=stop)
 
 
 def run_on_schedule(
@@ -75,6 +49,7 @@ def run_on_schedule(
 ) -> str | None:
     """Track now (unless `initial_run` is false), then at every tick of `settings.schedule`, until a
     signal; return the signal's name (None if the scheduler stopped by itself)."""
+    from ota.launch import stop_on_signals
     from ota.report.deliver import scheduler_started, scheduler_stopped
     from ota.run import StopRequest
 
@@ -84,7 +59,6 @@ def run_on_schedule(
     except CronError as error:
         raise SettingsError(f"[track] schedule: {error}") from error
     stop = StopRequest()
-    stopped = threading.Event()
     scheduler = BackgroundScheduler(timezone=zone)
     scheduler.add_job(
         run_once,
@@ -96,15 +70,6 @@ def run_on_schedule(
         **({"next_run_time": datetime.now(zone)} if initial_run else {}),
     )
 
-    def on_signal(number: int, frame: FrameType | None) -> None:
-        name = signal.Signals(number).name
-        if stop.requested:  # a second signal: the user insists
-            log.warning("%s again: stopping at once", name)
-            raise SystemExit(128 + number)
-        log.warning("%s: stopping (the run in progress, if any, ends cleanly first)", name)
-        stop.request(name)
-        stopped.set()
-
     def on_skipped(event: object) -> None:
         log.info("a tick came while a run was still going: skipped (never two runs at once)")
 
@@ -112,7 +77,6 @@ def run_on_schedule(
     # APScheduler says the same at WARNING, and more (jobs added, run, done) at INFO: ota's own
     # lines say what matters.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
-    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
     log.info(
         "tracking on schedule '%s' (%s)%s; then at %s",
         settings.schedule,
@@ -120,15 +84,14 @@ def run_on_schedule(
         ", starting now" if initial_run else "",
         trigger.get_next_fire_time(None, datetime.now(zone)),
     )
-    scheduler_started(settings, settings.schedule)
-    scheduler.start()
-    try:
-        while not stopped.wait(0.5):
-            pass
-    finally:
-        scheduler.shutdown(wait=True)  # waits for the run in progress, which the stop request ends
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        scheduler_stopped(settings, stop.reason)
+    with stop_on_signals(stop):
+        scheduler_started(settings, settings.schedule)
+        scheduler.start()
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            scheduler.shutdown(wait=True)  # waits for the run in progress, which the stop request ends
+            scheduler_stopped(settings, stop.reason)
     log.info("scheduler stopped by %s", stop.reason)
     return stop.reason

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -38,6 +39,22 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+#: What gives every date a run records (snapshot and version commits, status file, reports). It is
+#: sent to the recording process: a module-level function or a picklable value.
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class FixedClock:
+    """A clock stopped at one instant: every date of a run is that instant (tests give each run its
+    own instant, instead of waiting a second between runs)."""
+
+    instant: datetime
+
+    def __call__(self) -> datetime:
+        return self.instant
+
+
 class Fetch(Protocol):
     def __call__(self, document: SourceDocument) -> Awaitable[Page]: ...
 
@@ -53,7 +70,7 @@ async def track_terms(
     recording: Recording,
     filter_files: FilterFiles | None = None,
     prefilter: Prefilter | None = None,
-    now: Callable[[], datetime] = utc_now,
+    now: Clock = utc_now,
     confirm_pause: float = DEFAULT_CONFIRM_PAUSE,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> Outcome:
@@ -226,7 +243,7 @@ async def track(
     filter_files: Mapping[str, FilterFiles] | None = None,
     prefilter: Prefilter | None = None,
     in_flight: int = DEFAULT_TERMS_IN_FLIGHT,
-    now: Callable[[], datetime] = utc_now,
+    now: Clock = utc_now,
     stop: asyncio.Event | None = None,
     confirm_pause: float = DEFAULT_CONFIRM_PAUSE,
 ) -> AsyncGenerator[Outcome, None]:
