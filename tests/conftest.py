@@ -8,6 +8,7 @@ import os
 import tempfile
 from collections.abc import Coroutine, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,6 +25,33 @@ T = TypeVar("T")
 
 # Hypothesis keeps caches in ./.hypothesis by default: tests write nothing into the source tree.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "ota-hypothesis")
+
+
+def past_instants(count: int) -> list[datetime]:
+    """`count` instants a second apart, in whole seconds, the last one a second before now: runs
+    given them (`track_at`) each have their own date, earlier than any later run that reads the
+    clock (the CLI's), without waiting a second between runs."""
+    latest = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    return [latest - timedelta(seconds=count - 1 - index) for index in range(count)]
+
+
+def track_at(
+    config: Path,
+    instant: datetime,
+    *,
+    services: tuple[str, ...] = (),
+    terms_types: tuple[str, ...] = (),
+    json_summary: Path | None = None,
+) -> str:
+    """One real run of tracking (`ota.launch.track_once`, as `ota track` runs it) of the collection
+    `config` describes, every date it records being `instant`; it must succeed: its summary."""
+    from ota.launch import Selection, track_once
+    from ota.report.summary import summary_lines
+
+    selection = Selection(services, terms_types)
+    result = track_once(load_settings(config), selection, now=instant, json_summary=json_summary)
+    assert result.report is not None and result.exit_code == 0, (result.error, result.report)
+    return "\n".join(summary_lines(result.report))
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import uvicorn
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 from ota.cli import app
 from ota.settings import Settings, load_settings
 from ota.web.app import create_app
+from tests.conftest import track_at
 
 # The page of the terms: each run serves the clause given; the last paragraphs are hostile.
 PAGE = """<html><head><title>Terms</title></head><body><main>
@@ -70,7 +72,10 @@ class Collection:
             PRIVACY.format(what=what), content_type="text/html; charset=utf-8"
         )
 
-    def track(self) -> str:
+    def track(self, at: datetime | None = None) -> str:
+        """Track the collection: with the library dated `at` if given, else with `ota track`."""
+        if at is not None:
+            return track_at(self.config, at)
         result = CliRunner().invoke(app, ["track", "--config", str(self.config), "--no-progress"])
         assert result.exit_code == 0, (result.output, result.exception)
         return result.output

@@ -9,7 +9,6 @@ import os
 import re
 import stat
 import subprocess
-import time
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,18 +23,18 @@ from ota.dataset import default_name, long_date, readme
 from ota.dataset.renaming import Rules, engine_rules, rename
 from ota.store.records import CHANGE, TECHNICAL_UPGRADE
 from ota.store.records import FIRST_RECORD as FIRST
+from tests.conftest import past_instants
 from tests.serving import make_collection
 
 
 def test_the_dataset_holds_every_version_in_otas_layout(tmp_path: Path, httpserver: HTTPServer) -> None:
     """One Markdown file per version (technical upgrades too) at SERVICE/TYPE/DATE.md, README, LICENSE."""
     tracked = make_collection(tmp_path / "collection", httpserver)
+    first, second = past_instants(2)
     tracked.serve("the rules")
-    tracked.track()
-    time.sleep(1.1)
+    tracked.track(at=first)
     tracked.serve("the new rules")
-    tracked.track()
-    time.sleep(1.1)
+    tracked.track(at=second)
     declaration = tmp_path / "collection" / "declarations" / "Example.json"
     data = json.loads(declaration.read_text("utf-8"))
     data["terms"]["Terms of Service"]["remove"] = "p:nth-of-type(4)"

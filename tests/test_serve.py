@@ -27,6 +27,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from ota.web.app import CONTENT_SECURITY_POLICY
+from tests.conftest import past_instants
 from tests.serving import Collection, free_port, make_collection, served
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -36,14 +37,13 @@ TOS = "Example/Terms%20of%20Service"
 @pytest.fixture(scope="module")
 def collection(make_httpserver: HTTPServer, tmp_path_factory: pytest.TempPathFactory) -> Collection:
     """Three runs of `ota track`: first records, then changes, then a technical upgrade (the
-    declaration changed, not the page), a second apart so that each run has its own date."""
+    declaration changed, not the page), each at its own date."""
     tracked = make_collection(tmp_path_factory.mktemp("collection"), make_httpserver)
+    first, second = past_instants(2)
     tracked.serve("the rules", days=30)
-    tracked.track()
-    time.sleep(1.1)
+    tracked.track(at=first)
     tracked.serve("the new rules", days=90, what="your email and your phone number")
-    tracked.track()
-    time.sleep(1.1)
+    tracked.track(at=second)
     declaration_path = tracked.root / "declarations" / "Example.json"
     declaration = json.loads(declaration_path.read_text("utf-8"))
     declaration["terms"]["Terms of Service"]["remove"] = "p:nth-of-type(4)"
@@ -499,13 +499,12 @@ def test_the_server_picks_up_what_track_publishes_while_it_runs(
     does a service a contributor declares meanwhile."""
     tracked = make_collection(tmp_path, httpserver)
     tracked.serve("the rules")
-    tracked.track()
+    tracked.track(at=past_instants(1)[0])
     with served(tracked.settings()) as url:
         assert httpx.get(f"{url}/api/v1/versions").json()["count"] == 3
         home = httpx.get(f"{url}/").text
         assert "what changed" not in home and "Newcomer" not in home
         assert "first recorded" in home and "last changed" not in home  # a first record is no change
-        time.sleep(1.1)
         tracked.serve("other rules")
         tracked.track()
         body = httpx.get(f"{url}/api/v1/versions").json()

@@ -5,8 +5,8 @@ the API, the feeds and the viewer treat the first as cosmetic and show the secon
 from __future__ import annotations
 
 import json
-import time
 import xml.etree.ElementTree as ET
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from ota.cli import app
 from ota.settings import load_settings
+from tests.conftest import past_instants, track_at
 from tests.serving import served
 
 TERMS = """<html><body><main><h1>Terms of Service</h1>
@@ -42,7 +43,8 @@ class Tracked:
         self.root, self.site = root, site
         self.summaries: list[dict[str, Any]] = []
 
-    def run(self, days: int, token: str, entity: str) -> None:
+    def run(self, days: int, token: str, entity: str, at: datetime | None = None) -> None:
+        """One run, dated `at` with the library if given, else with `ota track`."""
         self.site.clear()
         self.site.expect_request("/terms").respond_with_data(
             TERMS.format(days=days, token=token), content_type="text/html; charset=utf-8"
@@ -52,13 +54,17 @@ class Tracked:
         )
         self.site.expect_request("/hook", method="POST").respond_with_data("ok")
         summary = self.root / f"summary-{len(self.summaries)}.json"
-        config = str(self.root / "ota.toml")
-        result = CliRunner().invoke(
-            app, ["track", "--config", config, "--no-progress", "--json-summary", str(summary)]
-        )
-        assert result.exit_code == 0, (result.output, result.exception)
+        config = self.root / "ota.toml"
+        if at is not None:
+            output = track_at(config, at, json_summary=summary)
+        else:
+            result = CliRunner().invoke(
+                app, ["track", "--config", str(config), "--no-progress", "--json-summary", str(summary)]
+            )
+            assert result.exit_code == 0, (result.output, result.exception)
+            output = result.output
         self.summaries.append(json.loads(summary.read_text("utf-8")))
-        self.summaries[-1]["output"] = result.output
+        self.summaries[-1]["output"] = output
 
     def hooks(self) -> list[dict[str, Any]]:
         return [json.loads(request.data) for request, _ in self.site.log if request.path == "/hook"]
@@ -83,11 +89,12 @@ def tracked(make_httpserver: HTTPServer, tmp_path_factory: pytest.TempPathFactor
         "utf-8",
     )
     tracked = Tracked(root, site)
-    for days, token, entity in RUNS:
-        tracked.run(days, token, entity)
+    # One date per run: each but the last (`ota track`, at the clock's time) at its own past instant.
+    instants: list[datetime | None] = [*past_instants(len(RUNS) - 1), None]
+    for (days, token, entity), instant in zip(RUNS, instants, strict=True):
+        tracked.run(days, token, entity, at=instant)
         # Each run's messages, kept apart (`clear()` empties the server's log at the next run).
         tracked.summaries[-1]["hooks"] = tracked.hooks()
-        time.sleep(1.1)  # one date per run
     return tracked
 
 

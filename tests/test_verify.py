@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 
 from ota.cli import app
 from ota.settings import ENGINE_VERSION
+from tests.conftest import past_instants, track_at
 
 PAGE = """<html><body><nav>Menu</nav><main><h1>Terms</h1><p>You agree to {clause}.</p>
 <p class="extra">We may change them.</p></main></body></html>"""
@@ -102,7 +102,15 @@ def collection(tmp_path: Path, server: HTTPServer, settings: str = "") -> Path:
     return root
 
 
-def track(root: Path, *args: str) -> None:
+def track(root: Path, *args: str, at: datetime | None = None) -> None:
+    """Track the collection at `root` (`args`: `-s SERVICE`, `-t TERMS_TYPE`): with the library,
+    every date being `at`, if given; else with `ota track`."""
+    if at is not None:
+        chosen = list(zip(args[::2], args[1::2], strict=True))
+        services = tuple(value for option, value in chosen if option == "-s")
+        terms_types = tuple(value for option, value in chosen if option == "-t")
+        track_at(root / "ota.toml", at, services=services, terms_types=terms_types)
+        return
     result = CliRunner().invoke(app, ["track", "--config", str(root / "ota.toml"), "--no-progress", *args])
     assert result.exit_code == 0, result.output
 
@@ -188,12 +196,11 @@ def test_a_version_citing_a_missing_snapshot_is_reported(site: HTTPServer, tmp_p
 def test_a_commit_out_of_date_order_is_reported(site: HTTPServer, tmp_path: Path) -> None:
     """A version dated before the version it follows makes 'the terms on a date' ill-defined: reported."""
     root = collection(tmp_path, site)
-    track(root)
+    track(root, at=past_instants(1)[0])
     first = git(root / "versions", "log", "-1", "--format=%at%n%B", "--", "Example/Terms of Service.md")
     first_date = datetime.fromtimestamp(int(first.split("\n", 1)[0]), UTC)
     first_text = (root / "versions" / "Example" / "Terms of Service.md").read_text("utf-8")
     snapshot = latest_snapshot(root, "Example/Terms of Service.html")
-    time.sleep(1.1)
     site.clear()
     site.expect_request("/terms").respond_with_data(PAGE.format(clause="new rules"), content_type="text/html")
     site.expect_request("/guide/a").respond_with_data(GUIDE_A, content_type="text/html")
@@ -212,24 +219,22 @@ def test_a_declaration_changed_without_a_technical_upgrade_is_reported(
 ) -> None:
     """A declaration committed after a version, that gives another text, calls for a technical upgrade:
     without one it is unexplained once ota recorded anything since, explained before, fine after one."""
+    tracked, changed, declared, tracked_again = past_instants(4)
     root = collection(tmp_path, site)
-    track(root)
-    time.sleep(1.1)
-    commit_declaration(root, "Example", declaration(site, remove=".extra"), datetime.now(UTC))
+    track(root, at=tracked)
+    commit_declaration(root, "Example", declaration(site, remove=".extra"), changed)
     code, output, data = verify(root)
     assert code == 0, output  # explained differences are accepted by default
     [finding] = findings(data, "explained")
     assert finding["check"] == "upgrade" and finding["cause"] == "ota has recorded nothing since"
     # ota records something else after the change, but not the upgrade of this terms.
-    time.sleep(1.1)
     commit_declaration(
         root,
         "Other",
         {"name": "Other", "terms": {"Imprint": {"fetch": site.url_for("/other"), "select": "main"}}},
-        datetime.now(UTC),
+        declared,
     )
-    time.sleep(1.1)
-    track(root, "-s", "Other")
+    track(root, "-s", "Other", at=tracked_again)
     code, output, data = verify(root)
     assert code == 1, output
     [finding] = findings(data)
@@ -247,11 +252,10 @@ def test_a_declaration_changed_without_a_technical_upgrade_is_reported(
 def test_a_technical_upgrade_after_a_declaration_change_verifies(site: HTTPServer, tmp_path: Path) -> None:
     """A declaration change followed by ota's technical upgrade: both versions reproduce with the
     declaration of their own date, read from the declarations repository's history."""
+    tracked, changed = past_instants(2)
     root = collection(tmp_path, site)
-    track(root)
-    time.sleep(1.1)
-    commit_declaration(root, "Example", declaration(site, remove=".extra"), datetime.now(UTC))
-    time.sleep(1.1)
+    track(root, at=tracked)
+    commit_declaration(root, "Example", declaration(site, remove=".extra"), changed)
     track(root)
     code, output, _data = verify(root)
     assert code == 0, output
@@ -306,8 +310,7 @@ def test_without_git_the_history_file_gives_the_declaration_in_force(
     old = declaration(site)
     (root / "declarations" / "Example.json").write_text(json.dumps(old), "utf-8")
     (root / "ota.toml").write_text("[track]\nextract_workers = 0\n", "utf-8")
-    track(root, "-t", "Terms of Service")
-    time.sleep(1.1)
+    track(root, "-t", "Terms of Service", at=past_instants(1)[0])
     (root / "declarations" / "Example.json").write_text(
         json.dumps(declaration(site, remove=".extra")), "utf-8"
     )
@@ -421,9 +424,8 @@ def test_a_declaration_changed_without_git_is_kept_for_verification(site: HTTPSe
     (root / "declarations").mkdir(parents=True)
     (root / "declarations" / "Example.json").write_text(json.dumps(declaration(site)), "utf-8")
     (root / "ota.toml").write_text("[track]\nextract_workers = 0\n", "utf-8")
-    track(root)
+    track(root, at=past_instants(1)[0])
     assert not (root / "declarations" / "Example.history.json").exists()  # nothing changed yet
-    time.sleep(1.1)
     changed = declaration(site, select="p")
     (root / "declarations" / "Example.json").write_text(json.dumps(changed), "utf-8")
     track(root)
@@ -464,8 +466,7 @@ def test_a_history_file_ota_cannot_complete_is_left_as_it_is_and_named(
     (root / "declarations" / "Example.json").write_text(json.dumps(declaration(site)), "utf-8")
     (root / "declarations" / "Example.history.json").write_text("[]\n", "utf-8")
     (root / "ota.toml").write_text("[track]\nextract_workers = 0\n", "utf-8")
-    track(root, "-t", "Terms of Service")
-    time.sleep(1.1)
+    track(root, "-t", "Terms of Service", at=past_instants(1)[0])
     (root / "declarations" / "Example.json").write_text(json.dumps(declaration(site, select="p")), "utf-8")
     result = CliRunner().invoke(
         app, ["track", "--config", str(root / "ota.toml"), "--no-progress", "-t", "Terms of Service"]

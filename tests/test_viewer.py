@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_httpserver import HTTPServer
 
+from tests.conftest import past_instants
 from tests.serving import make_collection, served
 
 CHROMIUM = "/usr/bin/chromium"
@@ -28,8 +29,7 @@ def base(make_httpserver: HTTPServer, tmp_path_factory: pytest.TempPathFactory) 
     """A collection tracked twice by `ota track` (first records, then a change), served."""
     tracked = make_collection(tmp_path_factory.mktemp("viewer"), make_httpserver)
     tracked.serve("the rules", days=30)
-    tracked.track()
-    time.sleep(1.1)
+    tracked.track(at=past_instants(1)[0])
     tracked.serve("the new rules", days=90)
     tracked.track()
     with served(tracked.settings()) as url:
