@@ -796,6 +796,3 @@ def _settings(config: Path | None, overrides: dict[str, Any]) -> Settings:
     except SettingsError as error:
         raise _fail(str(error)) from error
 
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

@@ -1,0 +1,5 @@
+"""`python -m ota.cli`: the `ota` command."""
+
+from ota.cli import app
+
+app()
