@@ -1,6 +1,7 @@
 """A tracking run built from settings: the collection, the two repositories, the fetcher, the
 extraction processes; `ota.track.track` does the work, and each outcome is handed to the caller
-as it happens and gathered into a `Report`.
+as it happens and gathered into a `Report`. Logging the run and delivering its report is
+`ota.launch`'s part.
 """
 
 from __future__ import annotations

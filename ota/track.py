@@ -47,7 +47,8 @@ Clock = Callable[[], datetime]
 @dataclass(frozen=True)
 class FixedClock:
     """A clock stopped at one instant: every date of a run is that instant (tests give each run its
-    own instant, instead of waiting a second between runs)."""
+    own instant, instead of waiting a second between runs). A `Retry-After` given as a date is
+    measured from that instant too."""
 
     instant: datetime
 
