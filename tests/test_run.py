@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from typer.testing import CliRunner
 
+from ota.cli import app
 from ota.errors import SettingsError
 from ota.launch import Selection, stop_on_signals, track_once
 from ota.run import StopRequest
@@ -94,3 +96,27 @@ def test_a_first_signal_asks_to_stop_a_second_exits_at_once() -> None:
             time.sleep(5)  # never reached: the handler runs in this (the main) thread, at once
     assert exited.value.code == 130
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_a_bug_of_ota_in_a_run_is_one_line_and_exit_2(
+    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug during the run (here an exception injected in place of the run): `ota track` says it in
+    one line and exits 2, the log keeps its traceback; no traceback reaches the user."""
+    import ota.launch
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("injected")
+
+    monkeypatch.setattr(ota.launch, "run_tracking", broken)
+    config = collection(tmp_path, httpserver)
+    log = tmp_path / "ota.log"
+    result = CliRunner().invoke(
+        app, ["track", "--config", str(config), "--no-progress", "--log-file", str(log)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        "ota: a bug of ota stopped the run (ZeroDivisionError: injected); the log has its traceback\n"
+    )
+    logged = log.read_text("utf-8")
+    assert "the run failed with an error of ota" in logged and "Traceback" in logged

@@ -136,7 +136,11 @@ def track(
             logging.getLogger("ota.track").setLevel(logging.NOTSET)
     if result.report is None:
         failure = result.error
-        raise fail(str(failure) if isinstance(failure, OtaError) else f"an error of ota: {failure!r}")
+        if isinstance(failure, OtaError):
+            raise fail(str(failure))
+        raise fail(
+            f"a bug of ota stopped the run ({type(failure).__name__}: {failure}); the log has its traceback"
+        )
     for fatal in result.report.fatal:
         typer.echo(f"ota: {fatal}", err=True)
     raise typer.Exit(result.exit_code)
