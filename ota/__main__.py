@@ -1,0 +1,5 @@
+"""`python -m ota`: the `ota` command."""
+
+from ota.cli import app
+
+app(prog_name="ota")
