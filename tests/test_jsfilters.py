@@ -15,13 +15,15 @@ from typing import Any, TypeVar
 import pytest
 from pytest_httpserver import HTTPServer
 
+from ota.collection import FilterFiles
 from ota.declarations import STANDARD_TERMS_TYPES, FilterRef, RangeSelector, SourceDocument, parse_service
 from ota.errors import ExtractError, OtaError
 from ota.extract import extract
 from ota.extract.filters import BUILTIN_FILTERS
 from ota.extract.html import html_to_markdown
 from ota.fetch.browser import Browser
-from ota.fetch.jsfilters import BUILTIN_FILTERS_SOURCE, JsFilterTabs, apply_js_filters
+from ota.fetch.filterruns import FilterRuns
+from ota.fetch.jsfilters import BUILTIN_FILTERS_SOURCE, JavaScriptPrefilter, JsFilterTabs, apply_js_filters
 from tests.conftest import SharedChromium
 from tests.test_browser import needs_chromium
 
@@ -449,3 +451,58 @@ def test_a_no_op_filter_changes_no_markdown_of_the_corpus(shared_chromium: Share
 
     assert len(cases) > 150
     assert shared_chromium.run(go()) == []
+
+
+def test_a_page_filtered_again_is_reused_unless_its_filters_looked_at_another_context(
+    shared_chromium: SharedChromium, tmp_path: Path
+) -> None:
+    """`ota verify` filters a snapshot again for each declaration it tries: the run is reused when
+    only `select`/`remove` differ and the filters never looked at their context, as filtering again
+    would give; a filter that reads its context runs again, and gets the new one."""
+    module = tmp_path / "Example.filters.js"
+    module.write_text(MODULE)
+    files = FilterFiles(
+        javascript=module, javascript_names=frozenset({"removeRedirectFromLinks", "recordContext"})
+    )
+
+    def document(select: str, filter_name: str) -> SourceDocument:
+        return SourceDocument(URL, select=(select,), filters=(FilterRef(filter_name),))
+
+    async def go() -> tuple[list[str], list[str], FilterRuns, list[bool]]:
+        tabs = JsFilterTabs(shared_chromium.browser, size=2)
+        runs = FilterRuns()
+        prefilter = JavaScriptPrefilter(tabs, runs=runs)
+        try:
+            documents = [
+                document(select, name)
+                for name in ("removeRedirectFromLinks", "recordContext")
+                for select in ("main", "body", "main")
+            ]
+            kept = []
+            for each in documents:
+                [(_, filtered, _)] = await prefilter([(each, PAGE.encode(), "text/html")], files)
+                kept.append(filtered.decode().replace("&quot;", '"'))
+            fresh = [
+                (await apply_js_filters(shared_chromium.browser, PAGE, **_options(d))).replace("&quot;", '"')
+                for d in documents
+            ]
+            looked = [(await tabs.run(PAGE, **_options(d))).read_context for d in documents[::3]]
+            return kept, fresh, runs, looked
+        finally:
+            await tabs.aclose()
+
+    kept, fresh, runs, looked = shared_chromium.run(go())
+    assert kept == fresh
+    assert looked == [False, True]
+    assert (runs.runs, runs.reused) == (3, 3)  # removeRedirectFromLinks once; recordContext per select
+    assert '"select":"body"' in kept[4] and '"select":"main"' in kept[5]
+
+
+def _options(document: SourceDocument) -> dict[str, Any]:
+    return {
+        "url": document.location,
+        "module_source": MODULE,
+        "module_name": "Example.filters.js",
+        "filters": document.filters,
+        "document": document,
+    }

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import json
 import socket
 from collections.abc import Sequence
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
 
     from ota.collection import FilterFiles
     from ota.declarations import FilterRef, Selector, SourceDocument
+    from ota.fetch.filterruns import FilterRuns
 
 DEFAULT_TIMEOUT = 30.0  # seconds for one filter
 DEFAULT_TABS = 4
@@ -92,7 +94,7 @@ _LOAD = """async ([url, builtinSource, serviceSource]) => {
     return { error: describe(error) };
   }
   const functions = module => Object.keys(module).filter(name => typeof module[name] === 'function');
-  window.ota = { page, builtins, service };
+  window.ota = { page, builtins, service, contextRead: false };
   return { builtins: functions(builtins), service: functions(service) };
 
   function describe(error) {
@@ -100,8 +102,16 @@ _LOAD = """async ([url, builtinSource, serviceSource]) => {
   }
 }"""
 # Calls one filter as OTA does; resolves to null, or to the error as `String(error)` gives it.
-_RUN = """async ([name, builtin, hasParameters, parameters, context]) => {
-  const { page, builtins, service } = window.ota;
+# The context is handed behind a proxy that notes any look at it: a page whose filters never look
+# gives the same result whatever `select` and `remove` are declared (see `Filtered`).
+_RUN = """async ([name, builtin, hasParameters, parameters, plainContext]) => {
+  const ota = window.ota;
+  const { page, builtins, service } = ota;
+  const noted = operation => (...args) => { ota.contextRead = true; return Reflect[operation](...args); };
+  const context = new Proxy(plainContext, Object.fromEntries(
+    ['get', 'has', 'ownKeys', 'getOwnPropertyDescriptor', 'getPrototypeOf', 'set', 'defineProperty',
+     'deleteProperty'].map(operation => [operation, noted(operation)])
+  ));
   try {
     if (builtin) {
       await builtins[name](page, hasParameters ? parameters : undefined, context);
@@ -128,8 +138,22 @@ _SERIALISE = """() => {
     }
   }
   const doctype = page.doctype ? new XMLSerializer().serializeToString(page.doctype) : '';
-  return doctype + (page.documentElement ? page.documentElement.outerHTML : '');
+  const html = doctype + (page.documentElement ? page.documentElement.outerHTML : '');
+  return { html, contextRead: window.ota.contextRead };
 }"""
+
+
+@dataclass(frozen=True)
+class Filtered:
+    """A page after its JavaScript filters, and whether they looked at their context.
+
+    A filter is called with a context (`fetch`, `select`, `remove`, `filter`); when none looked at
+    any of it, the page is what the same filters give on the same page whatever the declared
+    `select` and `remove` (`ota.fetch.filterruns` reuses it so).
+    """
+
+    html: str
+    read_context: bool
 
 
 @dataclass
@@ -208,7 +232,7 @@ class _Tab:
         filters: Sequence[FilterRef],
         document: SourceDocument,
         timeout: float,
-    ) -> str:
+    ) -> Filtered:
         """Load `html` as served from `url`, run `filters` and return the filtered document.
 
         After an error other than an `ExtractError` of the filters themselves, `healthy` is False
@@ -241,7 +265,7 @@ class _Tab:
         filters: Sequence[FilterRef],
         document: SourceDocument,
         timeout: float,
-    ) -> str:
+    ) -> Filtered:
         self.load = load = _Load(url=url, runner_url=_runner_url(url), html=html)
         async with asyncio.timeout(GRACE + timeout):  # the module's top-level code runs here
             if self.tab.url != load.runner_url:  # a runner is reused for pages of its origin
@@ -274,8 +298,8 @@ class _Tab:
             if error is not None:
                 raise _FilterError(f'The filter function "{ref.name}" failed: {error}')
         async with asyncio.timeout(GRACE):
-            result: str = await self.tab.evaluate(_SERIALISE)
-        return result
+            result: dict[str, Any] = await self.tab.evaluate(_SERIALISE)
+        return Filtered(result["html"], bool(result["contextRead"]))
 
 
 class _FilterError(Exception):
@@ -315,6 +339,29 @@ class JsFilterTabs:
         timeout: float = DEFAULT_TIMEOUT,
     ) -> str:
         """`apply_js_filters` in a reused tab; waits while all `size` tabs are busy."""
+        filtered = await self.run(
+            html,
+            url=url,
+            module_source=module_source,
+            module_name=module_name,
+            filters=filters,
+            document=document,
+            timeout=timeout,
+        )
+        return filtered.html
+
+    async def run(
+        self,
+        html: str,
+        *,
+        url: str,
+        module_source: str,
+        module_name: str,
+        filters: Sequence[FilterRef],
+        document: SourceDocument,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Filtered:
+        """`apply`, saying also whether the filters looked at their context."""
         async with self._slots:
             tab = self._take(_runner_url(url)) or await _open(self.browser, module_name)
             try:
@@ -375,7 +422,7 @@ async def apply_js_filters(
     """
     tab = await _open(browser, module_name)
     try:
-        return await tab.apply(
+        filtered = await tab.apply(
             html,
             url=url,
             module_source=module_source,
@@ -384,6 +431,7 @@ async def apply_js_filters(
             document=document,
             timeout=timeout,
         )
+        return filtered.html
     finally:
         await tab.close()
 
@@ -465,9 +513,13 @@ class JavaScriptPrefilter:
     pass through untouched, so only the terms that name one pay for the browser.
     """
 
-    def __init__(self, tabs: JsFilterTabs, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, tabs: JsFilterTabs, *, timeout: float = DEFAULT_TIMEOUT, runs: FilterRuns | None = None
+    ) -> None:
+        """`runs`: where pages filtered recently are kept, to be given again (`ota verify`)."""
         self._tabs = tabs
         self._timeout = timeout
+        self._runs = runs
         self._modules: dict[tuple[Path, int, int], str] = {}
 
     async def __call__(
@@ -488,15 +540,29 @@ class JavaScriptPrefilter:
                     f"declared before the JavaScript filter {names[javascript[-1]]!r}: ota runs JavaScript "
                     "filters first; declare the Python ones after them"
                 )
-            html = await self._tabs.apply(
-                content.decode("utf-8", errors="replace"),
+            page = content.decode("utf-8", errors="replace")
+            module_source = self._module(files.javascript)
+            run = functools.partial(
+                self._tabs.run,
+                page,
                 url=document.location,
-                module_source=self._module(files.javascript),
+                module_source=module_source,
                 module_name=files.javascript.name,
                 filters=document.filters[:cut],
                 document=document,
                 timeout=self._timeout,
             )
+            if self._runs is None:
+                html = (await run()).html
+            else:
+                html = await self._runs.filtered(
+                    page=page,
+                    module=module_source,
+                    url=document.location,
+                    filters=document.filters[:cut],
+                    context=_context(document, document.filters[:cut]),
+                    run=run,
+                )
             filtered.append(
                 (replace(document, filters=document.filters[cut:]), html.encode("utf-8"), mime_type)
             )

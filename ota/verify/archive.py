@@ -34,6 +34,7 @@ from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument
 from ota.errors import OtaError, SettingsError
 from ota.extract import PDF_MIME_TYPE, SOURCE_DOCUMENTS_SEPARATOR
 from ota.fetch.browser import Browser
+from ota.fetch.filterruns import FilterRuns
 from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
 from ota.fetch.pdftext import PdfTextPrefilter, PdfTextReader, Prefilter
 from ota.pool import Extract, ExtractionPool, Source
@@ -158,7 +159,7 @@ async def verify_archive(
             declarations=declarations,
             extract=pool,
             prefilter=PdfTextPrefilter(
-                pdfs, then=JavaScriptPrefilter(tabs, timeout=settings.extract_timeout)
+                pdfs, then=JavaScriptPrefilter(tabs, timeout=settings.extract_timeout, runs=FilterRuns())
             ),
             engine=settings.engine_version,
             activity=activity,
