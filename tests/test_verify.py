@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from ota.cli import app
 from ota.settings import ENGINE_VERSION
 from tests.conftest import past_instants, track_at
+from tests.pdfs import make_pdf
 
 PAGE = """<html><body><nav>Menu</nav><main><h1>Terms</h1><p>You agree to {clause}.</p>
 <p class="extra">We may change them.</p></main></body></html>"""
@@ -350,6 +351,38 @@ def test_versions_made_with_javascript_filters_are_reproduced(site: HTTPServer, 
 
     assert code == 0, output
     assert "2 reproduced, 0 explained, 0 unverifiable, 0 unexplained" in output
+
+
+@pytest.mark.browser
+def test_without_chromium_pdfs_and_javascript_filters_are_explained(site: HTTPServer, tmp_path: Path) -> None:
+    """Versions of a PDF (read by pdf.js) and of a page with JavaScript filters, verified where
+    Chromium cannot start: explained by what needs it, not unexplained; exit 0."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    root = collection(tmp_path, site)
+    site.expect_request("/policy.pdf").respond_with_data(
+        make_pdf("Privacy Policy", "We keep what you give us one year."), content_type="application/pdf"
+    )
+    data = declaration(site)
+    data["terms"]["Terms of Service"]["filter"] = ["dropExtra"]  # type: ignore[index]
+    data["terms"]["Privacy Policy"] = {"fetch": site.url_for("/policy.pdf")}  # type: ignore[index]
+    (root / "declarations" / "Example.filters.js").write_text(
+        "export function dropExtra(document) { document.querySelector('.extra').remove(); }\n", "utf-8"
+    )
+    commit_declaration(root, "Example", data, datetime.now(UTC) - timedelta(hours=12))
+    track(root)
+    config = root / "ota.toml"
+    config.write_text(config.read_text("utf-8") + f'[fetch]\nbrowser_path = "{tmp_path / "no-chromium"}"\n')
+
+    code, output, data = verify(root)
+
+    assert code == 0, output
+    assert "1 reproduced, 2 explained, 0 unverifiable, 0 unexplained" in output, output
+    causes = sorted(finding["cause"] for finding in findings(data, "explained"))
+    assert causes == [
+        "JavaScript filters need Chromium, not available here",
+        "PDF text needs Chromium's pdf.js, not available here",
+    ]
 
 
 def serve(site: HTTPServer, clause: str) -> None:

@@ -162,6 +162,7 @@ async def verify_archive(
                 pdfs, then=JavaScriptPrefilter(tabs, timeout=settings.extract_timeout, runs=FilterRuns())
             ),
             engine=settings.engine_version,
+            browser_missing=lambda: browser.unavailable,
             activity=activity,
             now=now,
             in_flight=4 * max(1, settings.extract_workers),
@@ -214,6 +215,7 @@ class _VersionChecker:
         extract: Extract,
         prefilter: Prefilter | None = None,
         engine: str,
+        browser_missing: Callable[[], str | None] = lambda: None,
         activity: list[datetime],
         now: datetime,
         in_flight: int,
@@ -229,6 +231,7 @@ class _VersionChecker:
         self.extract = extract
         self.prefilter = prefilter
         self.engine = engine
+        self.browser_missing = browser_missing
         self.activity = activity
         self.now = now
         self.in_flight = in_flight
@@ -310,6 +313,11 @@ class _VersionChecker:
                 f"needs the JavaScript filter {', '.join(sorted(declared.javascript_filters))}",
             )
             return
+        if markdown is None and self.browser_missing() is not None:
+            needs = _needs_browser(declared, cited)
+            if needs is not None:
+                self._explained(version, f"cannot be extracted again here: {error}", needs)
+                return
         what = (
             f"extracting it again failed: {error}"
             if markdown is None
@@ -478,6 +486,15 @@ class _VersionChecker:
         cause: str | None = None,
     ) -> Finding:
         return change_finding(version.change, check, message, severity, cause)
+
+
+def _needs_browser(declared: Declared, cited: list[Change]) -> str | None:
+    """What Chromium is needed for to extract a version again, if anything (the cause, when missing)."""
+    if any(snapshot.path.lower().endswith(".pdf") for snapshot in cited):
+        return "PDF text needs Chromium's pdf.js, not available here"
+    if declared.javascript_filters:
+        return "JavaScript filters need Chromium, not available here"
+    return None
 
 
 def _difference(expected: str, actual: str) -> str:
