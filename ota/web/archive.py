@@ -25,13 +25,14 @@ from ota.collection import Collection, load_collection
 from ota.declarations import STANDARD_TERMS_TYPES, Service
 from ota.diff import TextDiff, diff_texts
 from ota.errors import DeclarationError, RecordError
+from ota.section_diff import Unit, units
 from ota.settings import Settings
 from ota.store.reader import RepositoryReader
 from ota.web.counts import CountFiller
 from ota.web.health import Health, read_health, status_mtime
 from ota.web.index import VersionIndex, sqlite_damage, version_path
 from ota.web.render import markdown_html
-from ota.web.rendered_diff import RenderedDiff, Unit, diff_units, units
+from ota.web.rendered_diff import RenderedDiff, diff_units
 from ota.web.search import SearchIndex
 
 K = TypeVar("K")

@@ -11,7 +11,6 @@ it.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Sequence
 
 from markdown_it import MarkdownIt
@@ -20,16 +19,7 @@ from markdown_it.token import Token as MdToken
 from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import Markup, escape
 
-_SAFE_SCHEME = re.compile(r"^(?:https?|mailto):", re.IGNORECASE)
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x20\x7f]+")
-
-
-def _validate_link(url: str) -> bool:
-    """Only web and mail links, and relative ones (browsers drop control characters and spaces
-    inside a scheme, so they are dropped before looking at it)."""
-    compact = _CONTROL.sub("", url)
-    return bool(_SAFE_SCHEME.match(compact)) or not _SCHEME.match(compact)
+from ota.section_diff import new_parser
 
 
 def _link_open(
@@ -61,9 +51,7 @@ def _heading(
 
 @functools.cache
 def _parser() -> MarkdownIt:
-    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    parser.enable(["table", "strikethrough"])
-    parser.validateLink = _validate_link  # type: ignore[method-assign]
+    parser = new_parser()
     parser.add_render_rule("link_open", _link_open)
     parser.add_render_rule("image", _image)
     parser.add_render_rule("heading_open", _heading)

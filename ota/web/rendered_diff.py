@@ -1,14 +1,7 @@
 """What changed between two versions, shown as the documents they are: rendered, not as Markdown.
 
-Both versions are parsed by the parser that renders the version page (`ota.web.render`, raw HTML
-off, safe links only) into *units*, the leaves of the document's structure: a heading, a paragraph
-(in a list item, a quote, or alone), a table row, a code block, a rule. Each unit keeps the
-containers it sits in (lists, items, quotes, tables) and its inline formatting (emphasis, links,
-code) as character ranges over its plain text, so no Markdown markup is ever shown.
-
-Units are aligned as `ota.diff` aligns Markdown blocks (longest common subsequence by content, then
-similar units paired), and each changed pair is diffed word by word with `ota.diff.diff_words`; a
-table row is diffed cell by cell, so a changed cell shows its change in the cell. The result is
+The documents are cut into units and aligned by `ota.section_diff` (the parser that renders the
+version page, word diffs inside changed units, cell by cell in tables). Here the result is
 rendered back into the structure: inline (one document, insertions and deletions marked where they
 are) and side by side (one row per aligned unit). A summary says what changed by section ("§4A
 added; §5 reworded; 2 links changed"), each item linking to its first change.
@@ -19,114 +12,28 @@ parser (only web, mail and relative links are links at all).
 
 from __future__ import annotations
 
-import bisect
-import re
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from markdown_it.token import Token as MdToken
 from markupsafe import Markup, escape
 
-from ota.diff import Token, diff_words, matching_runs, pair_similar, tokenize
-from ota.web.render import markdown_parser
+from ota.diff import Token
+from ota.section_diff import (
+    HARD_BREAK,
+    Context,
+    Frame,
+    Inline,
+    Item,
+    Tag,
+    Unit,
+    align,
+    link_changes,
+    section_summary,
+    units,
+)
 
 #: Unchanged units shown around each change; the others are folded.
 CONTEXT = 1
-_HARD_BREAK = "\u2028"  # a line separator stands for a hard break in a unit's plain text
-_LINK_REL = "nofollow noopener noreferrer"
-_SECTION_NUMBER = re.compile(
-    r"^(?:(?:section|article|art\.|chapter|part|§)\s*)?(\d+[A-Za-z]?(?:\.\d+[A-Za-z]?)*)(?:[.):]|\s|$)",
-    re.IGNORECASE,
-)
-_ALIGN = re.compile(r"text-align:\s*(left|right|center)")
-_CONTAINERS = {
-    "bullet_list_open": "ul",
-    "ordered_list_open": "ol",
-    "list_item_open": "li",
-    "blockquote_open": "blockquote",
-    "table_open": "table",
-    "thead_open": "thead",
-    "tbody_open": "tbody",
-}
-_CLOSERS = {name.replace("_open", "_close") for name in _CONTAINERS}
-
-Tag = tuple[str, str]  # an opening and a closing HTML tag
-Context = tuple[Tag, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """A container around a unit; `opens` when the unit is the first thing in it."""
-
-    tag: str
-    attrs: str
-    opens: bool
-
-    def open_html(self, extra_class: str = "") -> str:
-        return f"<{self.tag}{self.attrs}{extra_class}>"
-
-
-@dataclass(frozen=True, slots=True)
-class Inline:
-    """Text with its formatting: `ends[k]` is where the run with `contexts[k]` ends."""
-
-    text: str
-    ends: tuple[int, ...] = ()
-    contexts: tuple[Context, ...] = ()
-    links: tuple[str, ...] = ()
-
-    def runs(self, start: int, end: int) -> Iterator[tuple[str, Context]]:
-        """The pieces of text[start:end], each with its formatting."""
-        at = start
-        k = bisect.bisect_right(self.ends, start)
-        while at < end:
-            stop = min(end, self.ends[k]) if k < len(self.ends) else end
-            yield self.text[at:stop], self.contexts[k] if k < len(self.contexts) else ()
-            at, k = stop, k + 1
-
-
-@dataclass(frozen=True, slots=True)
-class Unit:
-    """A leaf of the document: `kind` is heading, paragraph, table_row, code or rule."""
-
-    kind: str
-    tag: str
-    frames: tuple[Frame, ...]
-    cells: tuple[Inline, ...]
-    cell_tags: tuple[str, ...] = ()
-    hidden: bool = False  # a paragraph of a tight list: no <p>
-
-    @property
-    def key(self) -> str:
-        """What is compared: text, and formatting and link targets (a changed link is a change)."""
-        return (
-            self.kind
-            + "\x00"
-            + "\x1f".join(f"{cell.text}\x1e{cell.ends}{cell.contexts}" for cell in self.cells)
-        )
-
-    @property
-    def text(self) -> str:
-        return " ".join(cell.text for cell in self.cells)
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One step of the aligned documents."""
-
-    op: str  # equal, insert, delete, change
-    old: Unit | None
-    new: Unit | None
-    cells: tuple[tuple[Token, ...], ...]
-    words_added: int = 0
-    words_removed: int = 0
-
-    @property
-    def unit(self) -> Unit:
-        unit = self.new or self.old
-        assert unit is not None
-        return unit
 
 
 @dataclass
@@ -137,189 +44,6 @@ class RenderedDiff:
     summary: list[dict[str, str]] = field(default_factory=list)
     links: str = ""
     changed: bool = False
-
-
-# -- parsing -----------------------------------------------------------------------------------------
-
-
-def units(markdown: str) -> list[Unit]:
-    """The leaves of a Markdown document, as the version page renders it."""
-    tokens = markdown_parser().parse(markdown)
-    out: list[Unit] = []
-    stack: list[list[object]] = []  # [tag, attrs, opens, next ordinal]
-
-    def frames() -> tuple[Frame, ...]:
-        made = tuple(Frame(str(f[0]), str(f[1]), bool(f[2])) for f in stack)
-        for frame in stack:
-            frame[2] = False
-        return made
-
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        kind = token.type
-        if kind in _CONTAINERS:
-            tag, attrs = _CONTAINERS[kind], ""
-            if kind == "ordered_list_open":
-                start = _int(token.attrGet("start"), 1)
-                stack.append([tag, f' start="{start}"' if start != 1 else "", True, start])
-                index += 1
-                continue
-            if kind == "list_item_open" and stack and stack[-1][0] == "ol":
-                ordinal = int(str(stack[-1][3]))
-                stack[-1][3] = ordinal + 1
-                attrs = f' value="{ordinal}"'
-            stack.append([tag, attrs, True, 0])
-        elif kind in _CLOSERS:
-            if stack:
-                stack.pop()
-        elif kind in ("paragraph_open", "heading_open"):
-            inline = tokens[index + 1] if index + 1 < len(tokens) else None
-            cell = _inline(inline.children or [] if inline else [])
-            if kind == "heading_open":
-                tag = f"h{min(6, int(token.tag[1]) + 2)}"
-                out.append(Unit("heading", tag, frames(), (cell,)))
-            else:
-                out.append(Unit("paragraph", "p", frames(), (cell,), hidden=token.hidden))
-            index += 3
-            continue
-        elif kind == "tr_open":
-            cells: list[Inline] = []
-            cell_tags: list[str] = []
-            index += 1
-            while index < len(tokens) and tokens[index].type != "tr_close":
-                if tokens[index].type in ("th_open", "td_open"):
-                    align = _ALIGN.search(str(tokens[index].attrGet("style") or ""))
-                    cell_tags.append(tokens[index].tag + (f' class="{align.group(1)}"' if align else ""))
-                    inline = tokens[index + 1]
-                    cells.append(_inline(inline.children or [] if inline.type == "inline" else []))
-                index += 1
-            out.append(Unit("table_row", "tr", frames(), tuple(cells), tuple(cell_tags)))
-        elif kind in ("fence", "code_block"):
-            out.append(Unit("code", "pre", frames(), (Inline(token.content),)))
-        elif kind == "hr":
-            out.append(Unit("rule", "hr", frames(), (Inline(""),)))
-        elif kind == "html_block":  # never produced with raw HTML off; shown as text if it were
-            out.append(Unit("paragraph", "p", frames(), (Inline(token.content),)))
-        index += 1
-    return out
-
-
-def _int(value: object, default: int) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return default
-
-
-def _inline(children: Sequence[MdToken]) -> Inline:
-    text: list[str] = []
-    ends: list[int] = []
-    contexts: list[Context] = []
-    links: list[str] = []
-    stack: list[Tag] = []
-    length = 0
-
-    def add(piece: str, *extra: Tag) -> None:
-        nonlocal length
-        if not piece:
-            return
-        context = (*stack, *extra)
-        length += len(piece)
-        text.append(piece)
-        if contexts and contexts[-1] == context:
-            ends[-1] = length
-        else:
-            ends.append(length)
-            contexts.append(context)
-
-    for child in children:
-        kind = child.type
-        if kind == "link_open":
-            href = str(child.attrGet("href") or "")
-            links.append(href)
-            title = child.attrGet("title")
-            title_attr = f' title="{escape(str(title))}"' if title else ""
-            stack.append((f'<a href="{escape(href)}"{title_attr} rel="{_LINK_REL}">', "</a>"))
-        elif kind in ("em_open", "strong_open", "s_open"):
-            stack.append((f"<{child.tag}>", f"</{child.tag}>"))
-        elif kind.endswith("_close"):
-            if stack:
-                stack.pop()
-        elif kind == "code_inline":
-            add(child.content, ("<code>", "</code>"))
-        elif kind == "softbreak":
-            add("\n")
-        elif kind == "hardbreak":
-            add(_HARD_BREAK)
-        elif kind == "image":
-            src = str(child.attrGet("src") or "")
-            links.append(src)
-            alt = "".join(grandchild.content for grandchild in child.children or []) or "image"
-            add(f"[image: {alt}]", (f'<a class="image" rel="{_LINK_REL}" href="{escape(src)}">', "</a>"))
-        else:  # text, and html_inline if raw HTML were on: as text
-            add(child.content)
-    return Inline("".join(text), tuple(ends), tuple(contexts), tuple(links))
-
-
-# -- alignment -------------------------------------------------------------------------------------------
-
-
-def align(old: list[Unit], new: list[Unit]) -> list[Item]:
-    """The units of both documents in order: equal, changed (diffed by words), inserted, deleted."""
-    items: list[Item] = []
-    i = j = 0
-    runs = matching_runs([unit.key for unit in old], [unit.key for unit in new])
-    for mi, mj, size in [*runs, (len(old), len(new), 0)]:
-        if i < mi or j < mj:
-            items.extend(_stretch(old[i:mi], new[j:mj]))
-        for k in range(size):
-            unit = new[mj + k]
-            items.append(
-                Item("equal", old[mi + k], unit, tuple((Token("equal", c.text),) for c in unit.cells))
-            )
-        i, j = mi + size, mj + size
-    return items
-
-
-def _stretch(olds: list[Unit], news: list[Unit]) -> list[Item]:
-    pairs = pair_similar([tokenize(u.text) for u in olds], [tokenize(u.text) for u in news])
-    pairs = [(a, b) for a, b in pairs if (olds[a].kind == "table_row") == (news[b].kind == "table_row")]
-    items: list[Item] = []
-    i = j = 0
-    for pi, pj in [*pairs, (len(olds), len(news))]:
-        for unit in olds[i:pi]:
-            items.append(_whole("delete", unit))
-        for unit in news[j:pj]:
-            items.append(_whole("insert", unit))
-        if pi < len(olds):
-            items.append(_changed(olds[pi], news[pj]))
-        i, j = pi + 1, pj + 1
-    return items
-
-
-def _whole(op: str, unit: Unit) -> Item:
-    words = sum(_words(cell.text) for cell in unit.cells)
-    cells = tuple((Token("insert" if op == "insert" else "delete", c.text),) for c in unit.cells)
-    return Item(op, unit if op == "delete" else None, unit if op == "insert" else None, cells,
-                words if op == "insert" else 0, words if op == "delete" else 0)  # fmt: skip
-
-
-def _changed(old: Unit, new: Unit) -> Item:
-    cells: list[tuple[Token, ...]] = []
-    added = removed = 0
-    for k in range(max(len(old.cells), len(new.cells))):
-        before = old.cells[k].text if k < len(old.cells) else ""
-        after = new.cells[k].text if k < len(new.cells) else ""
-        tokens, plus, minus = diff_words(before, after)
-        cells.append(tokens)
-        added, removed = added + plus, removed + minus
-    same_text = old.key == new.key
-    return Item("equal" if same_text else "change", old, new, tuple(cells), added, removed)
-
-
-def _words(text: str) -> int:
-    return sum(token[0].isalnum() for token in tokenize(text))
 
 
 # -- rendering -----------------------------------------------------------------------------------------
@@ -355,7 +79,7 @@ def _cell_html(tokens: Sequence[Token], old: Inline | None, new: Inline | None, 
             if mark:
                 out.append(_MARKS[mark][0])
             open_mark = mark
-        out.append(str(escape(piece)).replace(_HARD_BREAK, "<br>"))
+        out.append(str(escape(piece)).replace(HARD_BREAK, "<br>"))
 
     for token in tokens:
         size = len(token.text)
@@ -500,7 +224,9 @@ def diff_units(
     anchors = {
         index: f"change-{n}" for n, index in enumerate(i for i, it in enumerate(items) if it.op != "equal")
     }
-    result = RenderedDiff(changed=bool(anchors), summary=_summary(items, anchors), links=_links(items))
+    result = RenderedDiff(
+        changed=bool(anchors), summary=section_summary(items, anchors), links=link_changes(items)
+    )
     position = 0
     for start, end in _spans(items, context):
         if start > position:
@@ -544,66 +270,3 @@ def _segment(
             }
         )
     return {"kind": kind, "count": end - start, "inline": writer.html(), "rows": rows}
-
-
-def _label(unit: Unit | None) -> str:
-    if unit is None:
-        return "The beginning"
-    text = " ".join(unit.text.split())
-    number = _SECTION_NUMBER.match(text)
-    if number:
-        return f"§{number.group(1)}"
-    return f"“{text[:45]}…”" if len(text) > 48 else f"“{text}”"
-
-
-def _summary(items: list[Item], anchors: dict[int, str]) -> list[dict[str, str]]:
-    """What changed, section by section (a section runs from a heading to the next)."""
-    sections: list[tuple[Item | None, list[tuple[int, Item]]]] = [(None, [])]
-    for index, item in enumerate(items):
-        if item.unit.kind == "heading":
-            sections.append((item, [(index, item)]))
-        else:
-            sections[-1][1].append((index, item))
-    summary = []
-    for heading, members in sections:
-        changed = [(index, item) for index, item in members if item.op != "equal"]
-        if not changed:
-            continue
-        ops = {item.op for _, item in members}
-        if heading is not None and ops == {"insert"}:
-            what = "added"
-        elif heading is not None and ops == {"delete"}:
-            what = "removed"
-        elif heading is not None and [item for _, item in changed] == [heading]:
-            what = (
-                "retitled"
-                if heading.op == "change"
-                else ("heading added" if heading.op == "insert" else "heading removed")
-            )
-        else:
-            kinds = {item.op for _, item in changed}
-            what = (
-                "text added" if kinds == {"insert"} else "text removed" if kinds == {"delete"} else "reworded"
-            )
-        unit = heading.new or heading.old if heading else None
-        summary.append({"label": _label(unit), "what": what, "anchor": anchors[changed[0][0]]})
-    return summary
-
-
-def _links(items: list[Item]) -> str:
-    """How many link targets changed, were added and removed ("2 links changed")."""
-    old: Counter[str] = Counter()
-    new: Counter[str] = Counter()
-    for item in items:
-        if item.op == "equal":
-            continue
-        for unit, counter in ((item.old, old), (item.new, new)):
-            for cell in unit.cells if unit else ():
-                counter.update(cell.links)
-    added, removed = sum((new - old).values()), sum((old - new).values())
-    changed = min(added, removed)
-    parts = []
-    for count, what in ((changed, "changed"), (added - changed, "added"), (removed - changed, "removed")):
-        if count:
-            parts.append(f"{count} link{'' if count == 1 else 's'} {what}")
-    return ", ".join(parts)

@@ -1,0 +1,517 @@
+"""Two versions of a terms document as the documents they are: their units, aligned, and what
+changed section by section, as plain values (the viewer renders them: `ota.web.rendered_diff`;
+notifications and feeds say the summary and quote the excerpt).
+
+Both versions are parsed by the parser that renders the version page (`markdown_parser`, raw HTML
+off, safe links only) into *units*, the leaves of the document's structure: a heading, a paragraph
+(in a list item, a quote, or alone), a table row, a code block, a rule. Each unit keeps the
+containers it sits in (lists, items, quotes, tables) and its inline formatting (emphasis, links,
+code) as character ranges over its plain text, so no Markdown markup is ever shown.
+
+Units are aligned as `ota.diff` aligns Markdown blocks (longest common subsequence by content, then
+similar units paired), and each changed pair is diffed word by word with `ota.diff.diff_words`; a
+table row is diffed cell by cell. `account` says what changed by section ("§4A added; §5 reworded;
+2 links changed") with an excerpt of the words changed. Pure: strings in, values out.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token as MdToken
+from markupsafe import escape
+
+from ota.diff import Token, diff_words, matching_runs, pair_similar, tokenize
+
+HARD_BREAK = "\u2028"  # a line separator stands for a hard break in a unit's plain text
+_LINK_REL = "nofollow noopener noreferrer"
+_SECTION_NUMBER = re.compile(
+    r"^(?:(?:section|article|art\.|chapter|part|§)\s*)?(\d+[A-Za-z]?(?:\.\d+[A-Za-z]?)*)(?:[.):]|\s|$)",
+    re.IGNORECASE,
+)
+_ALIGN = re.compile(r"text-align:\s*(left|right|center)")
+_CONTAINERS = {
+    "bullet_list_open": "ul",
+    "ordered_list_open": "ol",
+    "list_item_open": "li",
+    "blockquote_open": "blockquote",
+    "table_open": "table",
+    "thead_open": "thead",
+    "tbody_open": "tbody",
+}
+_CLOSERS = {name.replace("_open", "_close") for name in _CONTAINERS}
+
+_SAFE_SCHEME = re.compile(r"^(?:https?|mailto):", re.IGNORECASE)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*:", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x20\x7f]+")
+#: Words of unchanged text kept on each side of a change in an excerpt.
+EXCERPT_CONTEXT = 6
+#: An excerpt stops after the change that takes it past this many characters.
+EXCERPT_CHARS = 280
+#: Words kept of a whole paragraph added or removed.
+EXCERPT_WHOLE_WORDS = 30
+
+
+def validate_link(url: str) -> bool:
+    """Only web and mail links, and relative ones, are links (browsers drop control characters and
+    spaces inside a scheme, so they are dropped before looking at it)."""
+    compact = _CONTROL.sub("", url)
+    return bool(_SAFE_SCHEME.match(compact)) or not _SCHEME.match(compact)
+
+
+def new_parser() -> MarkdownIt:
+    """A parser of versions as they are shown: CommonMark with tables and strikethrough, raw HTML
+    off, only safe links (`validate_link`). The viewer adds its rendering rules to its own one."""
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    parser.enable(["table", "strikethrough"])
+    parser.validateLink = validate_link  # type: ignore[method-assign]
+    return parser
+
+
+_parser = functools.cache(new_parser)
+
+Tag = tuple[str, str]  # an opening and a closing HTML tag
+Context = tuple[Tag, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A container around a unit; `opens` when the unit is the first thing in it."""
+
+    tag: str
+    attrs: str
+    opens: bool
+
+    def open_html(self, extra_class: str = "") -> str:
+        return f"<{self.tag}{self.attrs}{extra_class}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Inline:
+    """Text with its formatting: `ends[k]` is where the run with `contexts[k]` ends."""
+
+    text: str
+    ends: tuple[int, ...] = ()
+    contexts: tuple[Context, ...] = ()
+    links: tuple[str, ...] = ()
+
+    def runs(self, start: int, end: int) -> Iterator[tuple[str, Context]]:
+        """The pieces of text[start:end], each with its formatting."""
+        at = start
+        k = bisect.bisect_right(self.ends, start)
+        while at < end:
+            stop = min(end, self.ends[k]) if k < len(self.ends) else end
+            yield self.text[at:stop], self.contexts[k] if k < len(self.contexts) else ()
+            at, k = stop, k + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A leaf of the document: `kind` is heading, paragraph, table_row, code or rule."""
+
+    kind: str
+    tag: str
+    frames: tuple[Frame, ...]
+    cells: tuple[Inline, ...]
+    cell_tags: tuple[str, ...] = ()
+    hidden: bool = False  # a paragraph of a tight list: no <p>
+
+    @property
+    def key(self) -> str:
+        """What is compared: text, and formatting and link targets (a changed link is a change)."""
+        return (
+            self.kind
+            + "\x00"
+            + "\x1f".join(f"{cell.text}\x1e{cell.ends}{cell.contexts}" for cell in self.cells)
+        )
+
+    @property
+    def text(self) -> str:
+        return " ".join(cell.text for cell in self.cells)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One step of the aligned documents."""
+
+    op: str  # equal, insert, delete, change
+    old: Unit | None
+    new: Unit | None
+    cells: tuple[tuple[Token, ...], ...]
+    words_added: int = 0
+    words_removed: int = 0
+
+    @property
+    def unit(self) -> Unit:
+        unit = self.new or self.old
+        assert unit is not None
+        return unit
+
+
+# -- parsing -----------------------------------------------------------------------------------------
+
+
+def units(markdown: str) -> list[Unit]:
+    """The leaves of a Markdown document, as the version page renders it."""
+    tokens = _parser().parse(markdown)
+    out: list[Unit] = []
+    stack: list[list[object]] = []  # [tag, attrs, opens, next ordinal]
+
+    def frames() -> tuple[Frame, ...]:
+        made = tuple(Frame(str(f[0]), str(f[1]), bool(f[2])) for f in stack)
+        for frame in stack:
+            frame[2] = False
+        return made
+
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        kind = token.type
+        if kind in _CONTAINERS:
+            tag, attrs = _CONTAINERS[kind], ""
+            if kind == "ordered_list_open":
+                start = _int(token.attrGet("start"), 1)
+                stack.append([tag, f' start="{start}"' if start != 1 else "", True, start])
+                index += 1
+                continue
+            if kind == "list_item_open" and stack and stack[-1][0] == "ol":
+                ordinal = int(str(stack[-1][3]))
+                stack[-1][3] = ordinal + 1
+                attrs = f' value="{ordinal}"'
+            stack.append([tag, attrs, True, 0])
+        elif kind in _CLOSERS:
+            if stack:
+                stack.pop()
+        elif kind in ("paragraph_open", "heading_open"):
+            inline = tokens[index + 1] if index + 1 < len(tokens) else None
+            cell = _inline(inline.children or [] if inline else [])
+            if kind == "heading_open":
+                tag = f"h{min(6, int(token.tag[1]) + 2)}"
+                out.append(Unit("heading", tag, frames(), (cell,)))
+            else:
+                out.append(Unit("paragraph", "p", frames(), (cell,), hidden=token.hidden))
+            index += 3
+            continue
+        elif kind == "tr_open":
+            cells: list[Inline] = []
+            cell_tags: list[str] = []
+            index += 1
+            while index < len(tokens) and tokens[index].type != "tr_close":
+                if tokens[index].type in ("th_open", "td_open"):
+                    align = _ALIGN.search(str(tokens[index].attrGet("style") or ""))
+                    cell_tags.append(tokens[index].tag + (f' class="{align.group(1)}"' if align else ""))
+                    inline = tokens[index + 1]
+                    cells.append(_inline(inline.children or [] if inline.type == "inline" else []))
+                index += 1
+            out.append(Unit("table_row", "tr", frames(), tuple(cells), tuple(cell_tags)))
+        elif kind in ("fence", "code_block"):
+            out.append(Unit("code", "pre", frames(), (Inline(token.content),)))
+        elif kind == "hr":
+            out.append(Unit("rule", "hr", frames(), (Inline(""),)))
+        elif kind == "html_block":  # never produced with raw HTML off; shown as text if it were
+            out.append(Unit("paragraph", "p", frames(), (Inline(token.content),)))
+        index += 1
+    return out
+
+
+def _int(value: object, default: int) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return default
+
+
+def _inline(children: Sequence[MdToken]) -> Inline:
+    text: list[str] = []
+    ends: list[int] = []
+    contexts: list[Context] = []
+    links: list[str] = []
+    stack: list[Tag] = []
+    length = 0
+
+    def add(piece: str, *extra: Tag) -> None:
+        nonlocal length
+        if not piece:
+            return
+        context = (*stack, *extra)
+        length += len(piece)
+        text.append(piece)
+        if contexts and contexts[-1] == context:
+            ends[-1] = length
+        else:
+            ends.append(length)
+            contexts.append(context)
+
+    for child in children:
+        kind = child.type
+        if kind == "link_open":
+            href = str(child.attrGet("href") or "")
+            links.append(href)
+            title = child.attrGet("title")
+            title_attr = f' title="{escape(str(title))}"' if title else ""
+            stack.append((f'<a href="{escape(href)}"{title_attr} rel="{_LINK_REL}">', "</a>"))
+        elif kind in ("em_open", "strong_open", "s_open"):
+            stack.append((f"<{child.tag}>", f"</{child.tag}>"))
+        elif kind.endswith("_close"):
+            if stack:
+                stack.pop()
+        elif kind == "code_inline":
+            add(child.content, ("<code>", "</code>"))
+        elif kind == "softbreak":
+            add("\n")
+        elif kind == "hardbreak":
+            add(HARD_BREAK)
+        elif kind == "image":
+            src = str(child.attrGet("src") or "")
+            links.append(src)
+            alt = "".join(grandchild.content for grandchild in child.children or []) or "image"
+            add(f"[image: {alt}]", (f'<a class="image" rel="{_LINK_REL}" href="{escape(src)}">', "</a>"))
+        else:  # text, and html_inline if raw HTML were on: as text
+            add(child.content)
+    return Inline("".join(text), tuple(ends), tuple(contexts), tuple(links))
+
+
+# -- alignment -------------------------------------------------------------------------------------------
+
+
+def align(old: list[Unit], new: list[Unit]) -> list[Item]:
+    """The units of both documents in order: equal, changed (diffed by words), inserted, deleted."""
+    items: list[Item] = []
+    i = j = 0
+    runs = matching_runs([unit.key for unit in old], [unit.key for unit in new])
+    for mi, mj, size in [*runs, (len(old), len(new), 0)]:
+        if i < mi or j < mj:
+            items.extend(_stretch(old[i:mi], new[j:mj]))
+        for k in range(size):
+            unit = new[mj + k]
+            items.append(
+                Item("equal", old[mi + k], unit, tuple((Token("equal", c.text),) for c in unit.cells))
+            )
+        i, j = mi + size, mj + size
+    return items
+
+
+def _stretch(olds: list[Unit], news: list[Unit]) -> list[Item]:
+    pairs = pair_similar([tokenize(u.text) for u in olds], [tokenize(u.text) for u in news])
+    pairs = [(a, b) for a, b in pairs if (olds[a].kind == "table_row") == (news[b].kind == "table_row")]
+    items: list[Item] = []
+    i = j = 0
+    for pi, pj in [*pairs, (len(olds), len(news))]:
+        for unit in olds[i:pi]:
+            items.append(_whole("delete", unit))
+        for unit in news[j:pj]:
+            items.append(_whole("insert", unit))
+        if pi < len(olds):
+            items.append(_changed(olds[pi], news[pj]))
+        i, j = pi + 1, pj + 1
+    return items
+
+
+def _whole(op: str, unit: Unit) -> Item:
+    words = sum(_words(cell.text) for cell in unit.cells)
+    cells = tuple((Token("insert" if op == "insert" else "delete", c.text),) for c in unit.cells)
+    return Item(op, unit if op == "delete" else None, unit if op == "insert" else None, cells,
+                words if op == "insert" else 0, words if op == "delete" else 0)  # fmt: skip
+
+
+def _changed(old: Unit, new: Unit) -> Item:
+    cells: list[tuple[Token, ...]] = []
+    added = removed = 0
+    for k in range(max(len(old.cells), len(new.cells))):
+        before = old.cells[k].text if k < len(old.cells) else ""
+        after = new.cells[k].text if k < len(new.cells) else ""
+        tokens, plus, minus = diff_words(before, after)
+        cells.append(tokens)
+        added, removed = added + plus, removed + minus
+    same_text = old.key == new.key
+    return Item("equal" if same_text else "change", old, new, tuple(cells), added, removed)
+
+
+def _words(text: str) -> int:
+    return sum(token[0].isalnum() for token in tokenize(text))
+
+
+# -- what changed ---------------------------------------------------------------------------------------
+
+
+def _label(unit: Unit | None) -> str:
+    if unit is None:
+        return "The beginning"
+    text = " ".join(unit.text.split())
+    number = _SECTION_NUMBER.match(text)
+    if number:
+        return f"§{number.group(1)}"
+    return f"“{text[:45]}…”" if len(text) > 48 else f"“{text}”"
+
+
+def section_summary(items: list[Item], anchors: dict[int, str]) -> list[dict[str, str]]:
+    """What changed, section by section (a section runs from a heading to the next)."""
+    sections: list[tuple[Item | None, list[tuple[int, Item]]]] = [(None, [])]
+    for index, item in enumerate(items):
+        if item.unit.kind == "heading":
+            sections.append((item, [(index, item)]))
+        else:
+            sections[-1][1].append((index, item))
+    summary = []
+    for heading, members in sections:
+        changed = [(index, item) for index, item in members if item.op != "equal"]
+        if not changed:
+            continue
+        ops = {item.op for _, item in members}
+        if heading is not None and ops == {"insert"}:
+            what = "added"
+        elif heading is not None and ops == {"delete"}:
+            what = "removed"
+        elif heading is not None and [item for _, item in changed] == [heading]:
+            what = (
+                "retitled"
+                if heading.op == "change"
+                else ("heading added" if heading.op == "insert" else "heading removed")
+            )
+        else:
+            kinds = {item.op for _, item in changed}
+            what = (
+                "text added" if kinds == {"insert"} else "text removed" if kinds == {"delete"} else "reworded"
+            )
+        unit = heading.new or heading.old if heading else None
+        summary.append({"label": _label(unit), "what": what, "anchor": anchors[changed[0][0]]})
+    return summary
+
+
+def link_changes(items: list[Item]) -> str:
+    """How many link targets changed, were added and removed ("2 links changed")."""
+    old: Counter[str] = Counter()
+    new: Counter[str] = Counter()
+    for item in items:
+        if item.op == "equal":
+            continue
+        for unit, counter in ((item.old, old), (item.new, new)):
+            for cell in unit.cells if unit else ():
+                counter.update(cell.links)
+    added, removed = sum((new - old).values()), sum((old - new).values())
+    changed = min(added, removed)
+    parts = []
+    for count, what in ((changed, "changed"), (added - changed, "added"), (removed - changed, "removed")):
+        if count:
+            parts.append(f"{count} link{'' if count == 1 else 's'} {what}")
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What changed from one version to the next, for people: by section, links, and an excerpt.
+
+    `sections` are (label, what) pairs ("§4A", "added"); `excerpt` is pieces of text, each
+    (op, text) with op `equal`, `insert`, `delete`, or `gap` for text left out."""
+
+    sections: tuple[tuple[str, str], ...] = ()
+    links: str = ""
+    excerpt: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def summary(self) -> str:
+        """ "§4A added; §5 reworded; 2 links changed" ("" when nothing changed)."""
+        return "; ".join(
+            [*(f"{label} {what}" for label, what in self.sections), *([self.links] if self.links else [])]
+        )
+
+    @property
+    def excerpt_text(self) -> str:
+        """The excerpt in plain text, as `git diff --word-diff` marks it: `[-removed-]{+added+}`."""
+        marks = {"equal": "{}", "insert": "{{+{}+}}", "delete": "[-{}-]", "gap": " … "}
+        text = "".join(marks[op].format(piece) if op != "gap" else marks[op] for op, piece in self.excerpt)
+        return " ".join(text.split())
+
+    def to_json(self) -> str:
+        return json.dumps({"sections": self.sections, "links": self.links, "excerpt": self.excerpt})
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Account | None:
+        """The account `to_json` wrote, or None for None or a text that is not one."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            return cls(
+                tuple((str(a), str(b)) for a, b in data["sections"]),
+                str(data["links"]),
+                tuple((str(a), str(b)) for a, b in data["excerpt"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def account(old_markdown: str, new_markdown: str) -> Account:
+    """What changed from `old_markdown` to `new_markdown`, by section, with an excerpt."""
+    return account_of(align(units(old_markdown), units(new_markdown)))
+
+
+def account_of(items: list[Item]) -> Account:
+    """`account` of two documents already aligned (`align`)."""
+    anchors = {index: "" for index, item in enumerate(items) if item.op != "equal"}
+    sections = tuple((part["label"], part["what"]) for part in section_summary(items, anchors))
+    return Account(sections, link_changes(items), tuple(_excerpt(items)))
+
+
+def _excerpt(items: list[Item]) -> list[tuple[str, str]]:
+    pieces: list[tuple[str, str]] = []
+    size = 0
+
+    def gap() -> None:
+        if pieces and pieces[-1][0] != "gap":
+            pieces.append(("gap", ""))
+
+    for item in items:
+        if item.op == "equal":
+            continue
+        gap()
+        if item.op in ("insert", "delete"):
+            words = item.unit.text.split()
+            kept = " ".join(words[:EXCERPT_WHOLE_WORDS])
+            pieces.append((item.op, kept))
+            if len(words) > EXCERPT_WHOLE_WORDS:
+                gap()
+            size += len(kept)
+        else:
+            for cell in item.cells:
+                changed = [k for k, token in enumerate(cell) if token.op != "equal"]
+                if not changed:
+                    continue
+                for k in range(changed[0] - 1 if changed[0] > 0 else 0, min(len(cell), changed[-1] + 2)):
+                    op, text = cell[k].op, cell[k].text
+                    if op == "equal":
+                        text, cut = _context(text, first=k < changed[0], last=k > changed[-1])
+                        if cut and k < changed[0]:
+                            gap()
+                        pieces.append((op, text))
+                        if cut and k > changed[-1]:
+                            gap()
+                    else:
+                        pieces.append((op, text))
+                    size += len(text)
+        if size > EXCERPT_CHARS:
+            break
+    return pieces
+
+
+def _context(text: str, *, first: bool, last: bool) -> tuple[str, bool]:
+    """Unchanged text around a change, shortened to `EXCERPT_CONTEXT` words where it is the
+    text before the first change (its end kept), after the last (its start kept), or between two
+    (both ends kept); and whether some was left out."""
+    words = text.split(" ")
+    if len(words) <= EXCERPT_CONTEXT + 1 or (
+        not first and not last and len(words) <= 2 * EXCERPT_CONTEXT + 1
+    ):
+        return text, False
+    if first:
+        return " " + " ".join(words[-EXCERPT_CONTEXT - 1 :]), True
+    if last:
+        return " ".join(words[: EXCERPT_CONTEXT + 1]) + " ", True
+    return " ".join(words[: EXCERPT_CONTEXT + 1]) + " … " + " ".join(words[-EXCERPT_CONTEXT - 1 :]), False
