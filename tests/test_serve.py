@@ -291,6 +291,32 @@ def test_the_feed_lists_real_changes_newest_first_as_otas_feed_does(client: http
     }
 
 
+def test_a_feed_entry_says_what_changed_by_section_and_quotes_the_words_changed(
+    client: httpx.Client, base: str
+) -> None:
+    """A change's entry: its summary says what changed by section (as the diff page's top does),
+    its content quotes the words changed, removed ones struck, and links to the viewer's diff page."""
+    feed = client.get(f"/api/v1/feed/{TOS}")
+    change = next(
+        e for e in entries(feed.text) if e.find(f"{ATOM}title").text.startswith("Record new changes")
+    )
+    summary = change.find(f"{ATOM}summary").text
+    assert summary.endswith("; 2 words added, 1 removed. “Terms of Service” reworded."), summary
+    content = change.find(f"{ATOM}content")
+    assert content.attrib["type"] == "html"
+    html = content.text
+    assert "<p>“Terms of Service” reworded</p>" in html
+    assert "You agree to the <ins>new </ins>rules" in html and "<del>30</del><ins>90</ins> days" in html
+    diff = next(
+        link.attrib["href"] for link in change.findall(f"{ATOM}link") if link.attrib["rel"] == "alternate"
+    )
+    assert diff.endswith("/diff") and f'<a href="{diff}">' in html
+    page = httpx.get(diff)
+    assert page.status_code == 200 and "“Terms of Service”" in page.text and "reworded" in page.text
+    first = next(e for e in entries(feed.text) if e.find(f"{ATOM}title").text.startswith("First record"))
+    assert first.find(f"{ATOM}content") is None  # nothing changed yet: nothing to quote
+
+
 def test_feeds_of_a_service_and_of_a_terms(client: httpx.Client) -> None:
     """/feed/ID and /feed/ID/TYPE keep their scope; an undeclared service or terms type is a 404."""
     service = client.get(f"/api/v1/feed/{quote('Service B!')}")
@@ -301,8 +327,11 @@ def test_feeds_of_a_service_and_of_a_terms(client: httpx.Client) -> None:
     assert len(entries(service.text)) == 2
     terms = client.get(f"/api/v1/feed/{TOS}")
     assert len(entries(terms.text)) == 2 and "Terms%20of%20Service" in terms.text
-    assert client.get("/api/v1/feed/Nobody").status_code == 404
-    assert client.get("/api/v1/feed/Example/Imprint").text == "Terms type not found for this service"
+    nobody = client.get("/api/v1/feed/Nobody")
+    assert nobody.status_code == 404 and nobody.json() == {"error": "Service not found"}  # as other 404s
+    imprint = client.get("/api/v1/feed/Example/Imprint")
+    assert imprint.status_code == 404 and imprint.headers["content-type"] == "application/json; charset=utf-8"
+    assert imprint.json() == {"error": "Terms type not found for this service"}
 
 
 def test_feeds_answer_304_when_nothing_changed_since(client: httpx.Client) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -403,9 +403,9 @@ async def feed(request: Request) -> Response:
     terms_type = request.path_params.get("terms_type")
     declared = archive.services.get(service_id) if service_id is not None else None
     if service_id is not None and declared is None:
-        return PlainTextResponse("Service not found", status_code=404)
+        return error(404, "Service not found")
     if terms_type is not None and declared is not None and terms_type not in declared.terms:
-        return PlainTextResponse("Terms type not found for this service", status_code=404)
+        return error(404, "Terms type not found for this service")
     hide = _hidden(request)
     if isinstance(hide, JSONResponse):
         return hide
@@ -423,9 +423,10 @@ async def feed(request: Request) -> Response:
         if since_date is not None and modified.replace(microsecond=0) <= since_date:
             return Response(status_code=304, headers=headers)
     meta = archive.metadata
+    collection_id = str(meta.get("id") or archive.settings.declarations.resolve().parent.name)
     description = feeds.Feed(
-        collection_id=str(meta.get("id") or archive.settings.declarations.resolve().parent.name),
-        name=str(meta.get("name") or meta.get("id") or "ota"),
+        collection_id=collection_id,
+        name=str(meta.get("name") or meta.get("id") or collection_id),
         tagline=meta.get("tagline"),
         logo=meta.get("logo"),
         base_url=api_base(request),

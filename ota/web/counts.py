@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import pygit2
 
 from ota.diff import word_counts
+from ota.section_diff import account
 from ota.significance import classify
 from ota.web.index import CountResult, CountTask, VersionIndex, store_counts
 
@@ -36,8 +37,9 @@ log = logging.getLogger("ota.web")
 
 
 def count(git_dir: str, tasks: Sequence[CountTask]) -> list[Result]:
-    """(seq, blob, words added, words removed, lines added, lines removed, significance) of each
-    task: the significance of the change from its base (None for a first record)."""
+    """(seq, blob, words added, words removed, lines added, lines removed, significance, account)
+    of each task: the significance of the change from its base (None for a first record), and for
+    a change what it changed by section with an excerpt (`ota.section_diff.account`, in JSON)."""
     repository = _repositories.get(git_dir)
     if repository is None:
         repository = _repositories[git_dir] = pygit2.Repository(git_dir)
@@ -51,7 +53,8 @@ def count(git_dir: str, tasks: Sequence[CountTask]) -> list[Result]:
         significance = classify(base_text, new_text) if base is not None else None
         patch = pygit2.Patch.create_from(parent, new)
         _, lines_added, lines_removed = patch.line_stats
-        results.append((task.seq, task.blob, added, removed, lines_added, lines_removed, significance))
+        told = account(base_text, new_text).to_json() if base is not None and task.kind == "change" else None
+        results.append((task.seq, task.blob, added, removed, lines_added, lines_removed, significance, told))
     return results
 
 
@@ -131,7 +134,7 @@ class CountFiller:
 
 def _pending(db: object, limit: int) -> list[CountTask]:
     cursor = db.execute(  # type: ignore[attr-defined]
-        "SELECT seq, blob, base_blob, parent_blob FROM versions "
+        "SELECT seq, blob, base_blob, parent_blob, kind FROM versions "
         "WHERE words_added IS NULL AND blob IS NOT NULL ORDER BY seq LIMIT ?",
         (limit,),
     )

@@ -5,7 +5,11 @@ entries as the same entries.
 
 Where OTA links each entry to the version's JSON, ota links it to the viewer's page of what changed
 (the version's page for a first record), with the JSON as a `related` link, and says in a summary
-how many words were added and removed; `[serve] version_url_template` still names another page.
+how many words were added and removed and what changed by section ("§4A added; §5 reworded; 2
+links changed", as the diff page says at its top); its content quotes the words changed (an
+excerpt, removed words struck, added ones marked). Both were computed when the viewer's index
+counted the version (`ota.section_diff.account`), so a feed costs no diff. `[serve]
+version_url_template` still names another page.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
+
+from markupsafe import escape
 
 from ota.store.records import CHANGE, FIRST_RECORD
 from ota.web.dates import iso, iso_ms
@@ -109,6 +115,7 @@ def _entry(feed: Feed, version: Version) -> list[str]:
         f"    <title>{_text(f'{prefix} {version.service_id} {version.terms_type}')}</title>",
         f"    <updated>{iso_ms(version.date)}</updated>",
         f"    <summary>{_text(_summary(version))}</summary>",
+        *_content(version, links[0][2] if links[0][1] == "text/html" else ""),
         *(
             f'    <category term="{_attribute(term)}" scheme="tag:{TAG_AUTHORITY}:scheme:{scheme}"/>'
             for term, scheme in categories
@@ -124,7 +131,24 @@ def _summary(version: Version) -> str:
     if version.words_added is not None and not version.is_first_record:
         added, removed = version.words_added, version.words_removed or 0
         text += f"; {added} word{'' if added == 1 else 's'} added, {removed} removed"
-    return text + "."
+    told = version.account
+    return text + "." + (f" {told.summary}." if told is not None and told.summary else "")
+
+
+def _content(version: Version, page: str) -> list[str]:
+    """The entry's content: what changed by section, the excerpt of the words changed (removed
+    ones struck, added ones marked), and a link to the page of the whole change."""
+    told = version.account
+    if told is None or not told.excerpt:
+        return []
+    marks = {"insert": ("<ins>", "</ins>"), "delete": ("<del>", "</del>"), "equal": ("", "")}
+    pieces = [
+        " … " if op == "gap" else f"{marks[op][0]}{escape(text)}{marks[op][1]}" for op, text in told.excerpt
+    ]
+    html = f"<p>{escape(told.summary)}</p><blockquote><p>{''.join(pieces)}</p></blockquote>"
+    if page:
+        html += f'<p><a href="{escape(page)}">See the whole change</a></p>'
+    return [f'    <content type="html">{_text(html)}</content>']
 
 
 def _encode(value: str) -> str:

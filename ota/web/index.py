@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ota.section_diff import Account
 from ota.significance import RULESET, Significance
 from ota.store.reader import Change, RepositoryReader
 from ota.store.records import CHANGE, FIRST_RECORD, TECHNICAL_UPGRADE
@@ -41,7 +42,7 @@ log = logging.getLogger("ota.web")
 
 INDEX_FILE = "ota-viewer.sqlite"
 #: Bumped when the table layout or what a row means changes: an older file is rebuilt.
-SCHEMA = "4"
+SCHEMA = "5"
 #: Kinds of rows that are records (OTA's commit subjects); `other` and `deleted` rows are not.
 RECORD_KINDS = ("first", "change", "upgrade")
 #: Kinds that are real changes of the terms (feeds, "last changed"): technical upgrades are not.
@@ -77,7 +78,8 @@ CREATE TABLE IF NOT EXISTS versions (
     minor INTEGER,
     reasons TEXT,
     ruleset TEXT,
-    recurrent_of TEXT
+    recurrent_of TEXT,
+    account TEXT
 );
 CREATE INDEX IF NOT EXISTS versions_path ON versions (path, date, seq);
 CREATE INDEX IF NOT EXISTS versions_date ON versions (date, seq);
@@ -95,7 +97,8 @@ CREATE TABLE IF NOT EXISTS terms (
 """
 _COLUMNS = (
     "seq, id, path, service, type, blob, date, kind, base_blob, "
-    "words_added, words_removed, lines_added, lines_removed, significance, minor, reasons, recurrent_of"
+    "words_added, words_removed, lines_added, lines_removed, significance, minor, reasons, recurrent_of, "
+    "account"
 )
 #: What `significance=` filters keep: "substantive" hides cosmetic and editorial changes, "editorial"
 #: (hide cosmetic changes) hides cosmetic ones. Versions not classified yet, first records and
@@ -134,6 +137,14 @@ class Version:
     reasons_json: str | None = None
     #: The earlier version of the terms whose text this one restores.
     recurrent_of: str | None = None
+    #: What a change changed, for people (`ota.section_diff.Account`), in JSON; None: not counted
+    #: yet, or not a change.
+    account_json: str | None = None
+
+    @property
+    def account(self) -> Account | None:
+        """What a change changed by section, with an excerpt (None: not counted yet, or not a change)."""
+        return Account.from_json(self.account_json)
 
     @property
     def reasons(self) -> list[dict[str, object]]:
@@ -160,8 +171,9 @@ class TermsSummary:
     last_change: datetime | None
 
 
-#: (seq, blob, words added, words removed, lines added, lines removed, significance or None)
-CountResult = tuple[int, str, int, int, int, int, Significance | None]
+#: (seq, blob, words added, words removed, lines added, lines removed, significance or None,
+#: account in JSON or None)
+CountResult = tuple[int, str, int, int, int, int, Significance | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +184,7 @@ class CountTask:
     blob: str
     base_blob: str | None
     parent_blob: str | None
+    kind: str = "change"
 
 
 def kind_of(subject: str) -> str:
@@ -357,7 +370,7 @@ class VersionIndex:
                 before = blob
         self.db.executemany(
             "UPDATE versions SET base_blob = ?, words_added = NULL, words_removed = NULL, "
-            "significance = NULL WHERE seq = ?",
+            "significance = NULL, account = NULL WHERE seq = ?",
             updates,
         )
         self.db.executemany("UPDATE versions SET recurrent_of = ? WHERE seq = ?", recurrences)
@@ -382,7 +395,8 @@ class VersionIndex:
         """Rows whose counts are not computed yet (deleted files have none to compute)."""
         where = "words_added IS NULL AND blob IS NOT NULL" + (" AND path = ?" if path else "")
         cursor = self.db.execute(
-            f"SELECT seq, blob, base_blob, parent_blob FROM versions WHERE {where} ORDER BY seq LIMIT ?",
+            f"SELECT seq, blob, base_blob, parent_blob, kind FROM versions WHERE {where} "
+            "ORDER BY seq LIMIT ?",
             (path, limit) if path else (limit,),
         )
         return [CountTask(*row) for row in cursor]
@@ -519,16 +533,16 @@ class VersionIndex:
 def store_counts(db: sqlite3.Connection, results: Iterable[CountResult]) -> None:
     """Store counts, unless the row changed meanwhile (the blob guards against a rebuilt index)."""
     rows = []
-    for seq, blob, wa, wr, la, lr, significance in results:
+    for seq, blob, wa, wr, la, lr, significance, account in results:
         level, minor, reasons, ruleset = (
             (significance.significance, significance.minor, _reasons_json(significance), significance.ruleset)
             if significance is not None
             else (None, False, None, None)
         )
-        rows.append((wa, wr, la, lr, level, minor, reasons, ruleset, seq, blob))
+        rows.append((wa, wr, la, lr, level, minor, reasons, ruleset, account, seq, blob))
     db.executemany(
         "UPDATE versions SET words_added = ?, words_removed = ?, lines_added = ?, lines_removed = ?, "
-        "significance = ?, minor = ?, reasons = ?, ruleset = ? WHERE seq = ? AND blob = ?",
+        "significance = ?, minor = ?, reasons = ?, ruleset = ?, account = ? WHERE seq = ? AND blob = ?",
         rows,
     )
     db.commit()
@@ -583,6 +597,7 @@ def _version(row: Sequence[object]) -> Version:
         minor,
         reasons,
         again,
+        account,
     ) = row
     return Version(
         int(seq),  # type: ignore[call-overload]
@@ -602,6 +617,7 @@ def _version(row: Sequence[object]) -> Version:
         bool(minor),
         None if reasons is None else str(reasons),
         None if again is None else str(again),
+        None if account is None else str(account),
     )
 
 
