@@ -3,6 +3,7 @@ a channel that is down or hangs is logged and never holds or fails the run."""
 
 from __future__ import annotations
 
+import email
 import json
 import logging
 import socket
@@ -241,3 +242,41 @@ def test_track_with_a_notification_channel_down_still_succeeds(
     code, output = track(root)
     assert code == 0, output
     assert (root / "versions" / "Example" / "Terms of Service.md").exists()
+
+
+def test_an_email_of_a_change_says_what_changed_by_section_and_quotes_the_words(
+    httpserver: HTTPServer, tmp_path: Path, smtp: tuple[Inbox, int]
+) -> None:
+    """`ota track` then a change of the page: the e-mail of the change, through a real SMTP server,
+    gives under the terms' line what changed by section and the words changed, and links to the
+    viewer's diff page."""
+    inbox, port = smtp
+    root = collection(tmp_path)
+    with (root / "ota.toml").open("a", encoding="utf-8") as file:
+        file.write('[serve]\npublic_url = "https://archive.example.org/"\n')
+        mail = f"mailto://127.0.0.1:{port}?from=ota@example.org&to=ops@example.org&mode=insecure"
+        file.write(f'[notify]\nurls = ["{mail}"]\nsignificance = "cosmetic"\n')
+    page = "<html><body><main><h1>Terms</h1><h2>1. Data</h2><p>We {verb} your data with partners.</p>"
+    page += "<h2>2. Age</h2><p>You must be {age}.</p></main></body></html>"
+    httpserver.expect_request("/tos").respond_with_data(
+        page.format(verb="may share", age=13), content_type="text/html"
+    )
+    write_service(
+        root, "Example Co", {"Terms of Service": {"fetch": httpserver.url_for("/tos"), "select": "main"}}
+    )
+    assert track(root)[0] == 0
+    httpserver.clear()
+    httpserver.expect_request("/tos").respond_with_data(
+        page.format(verb="will never sell", age=13), content_type="text/html"
+    )
+    code, output = track(root)
+
+    assert code == 0, output
+    assert len(inbox.messages) == 2
+    body = email.message_from_bytes(inbox.messages[1]).get_payload(decode=True).decode("utf-8")
+    assert "Example Co › Terms of Service (change" in body
+    lines = body.splitlines()
+    at = next(k for k, line in enumerate(lines) if "Example Co › Terms of Service (change" in line)
+    assert "https://archive.example.org/versions/" in lines[at] and lines[at].rstrip().endswith("/diff")
+    assert lines[at + 1].strip() == "§1 reworded"
+    assert lines[at + 2].strip() == "We [-may share-]{+will never sell+} your data with partners."

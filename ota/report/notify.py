@@ -86,6 +86,8 @@ def message(
             if change["status"] == "changed" and change.get("significance"):
                 said += f", {change['significance']}" + (", minor" if change.get("minor") else "")
             lines.append(f"- {change['service_id']} › {change['terms_type']} ({said}){link}")
+            # What changed by section, and the words changed (`ota.section_diff.account`).
+            lines += [f"  {change[key]}" for key in ("summary", "excerpt") if change.get(key)]
         lines += _more(len(changes))
         lines.append("")
     if failures:

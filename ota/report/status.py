@@ -11,6 +11,8 @@ The run summary (`run_summary`):
      "changes": [{"service_id", "terms_type", "status": "first" | "changed" | "upgraded",
                   "significance": "cosmetic" | "editorial" | "substantive" | null (not a change),
                   "minor": bool,
+                  "summary": "§4A added; §5 reworded; 2 links changed" | null (not a change),
+                  "excerpt": "We [-may share-]{+will never sell+} your data …" | null,
                   "versions": [{"kind", "commit", "date", "significance": {…} | null}],
                   "snapshots": [commit…], "url"}],
      "failures": [{"service_id", "terms_type" (null: the whole declaration file), "stage",
@@ -125,6 +127,7 @@ def _changes(report: Report, settings: Settings) -> list[dict[str, Any]]:
         kind = next((k for k in ("change", "first") if k in kinds), "upgrade")
         classified = [v.significance for v in outcome.versions if v.significance is not None]
         most = max(classified, key=lambda c: LEVELS.index(c.significance), default=None)
+        told = next((v.account for v in reversed(outcome.versions) if v.account is not None), None)
         changes.append(
             {
                 "service_id": outcome.service_id,
@@ -132,6 +135,8 @@ def _changes(report: Report, settings: Settings) -> list[dict[str, Any]]:
                 "status": _STATUS_OF[kind],
                 "significance": most.significance if most is not None else None,
                 "minor": most.minor if most is not None else False,
+                "summary": told.summary if told is not None else None,
+                "excerpt": told.excerpt_text if told is not None else None,
                 "versions": [
                     {
                         "kind": v.kind,

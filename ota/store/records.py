@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from ota.declarations import SourceDocument, Terms
+from ota.section_diff import Account
 from ota.significance import Significance
 from ota.store.repository import Repository
 
@@ -91,6 +92,9 @@ class Recorded:
     #: For a change of the terms: how much it matters (`ota.significance`), against the version
     #: before it. Not written anywhere in the repository: the run's summary and notifications tell it.
     significance: Significance | None = None
+    #: For a change of the terms: what it changed by section, with an excerpt
+    #: (`ota.section_diff.account`). Not written in the repository either.
+    account: Account | None = None
 
 
 def extension_for(mime_type: str) -> str:

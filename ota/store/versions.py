@@ -29,6 +29,7 @@ from datetime import datetime
 from ota.declarations import Terms
 from ota.extract import PDF_MIME_TYPE
 from ota.extract.suspicion import block_page, suspicion
+from ota.section_diff import account
 from ota.significance import classify
 from ota.store.records import (
     Recorded,
@@ -210,5 +211,6 @@ def record_with_baseline(
             before = baseline_markdown
             if before is None:
                 before = latest.content.decode("utf-8", errors="replace")
-            recorded.append(replace(change, significance=classify(before, markdown)))
+            told = account(before, markdown)
+            recorded.append(replace(change, significance=classify(before, markdown), account=told))
     return recorded
