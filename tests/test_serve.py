@@ -458,6 +458,37 @@ def test_every_response_carries_a_strict_content_security_policy(client: httpx.C
         assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"
 
 
+def test_a_bug_is_answered_500_with_the_security_headers(
+    collection: Collection, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception in a route (a bug of ota, made here by a route that raises) is answered 500,
+    JSON under the API, text elsewhere, with the same security headers as every other answer
+    (Starlette sends it from outside every middleware), and logged."""
+
+    async def broken(request: object) -> None:
+        raise RuntimeError("a bug")
+
+    from ota.web import api, views
+
+    monkeypatch.setattr(api, "metadata", broken)
+    monkeypatch.setattr(views, "home", broken)
+    with served(collection.settings()) as url:
+        for path, kind in (("/api/v1/metadata", "application/json"), ("/", "text/plain")):
+            response = httpx.get(url + path, timeout=30)
+            assert response.status_code == 500 and response.headers["content-type"].startswith(kind)
+            assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+            assert response.headers["x-frame-options"] == "DENY"
+            assert response.headers["x-content-type-options"] == "nosniff"
+    assert "RuntimeError: a bug" in caplog.text
+
+
+def test_the_api_root_without_its_trailing_slash_answers_as_with_it(client: httpx.Client) -> None:
+    """`/api/v1` is `/api/v1/` (OTA's engine answers both, Express mounting its router there), not a
+    redirect."""
+    bare = client.get("/api/v1", follow_redirects=False)
+    assert bare.status_code == 200 and bare.json() == client.get("/api/v1/").json()
+
+
 def test_hostile_identifiers_never_reach_git_or_files(client: httpx.Client, collection: Collection) -> None:
     """Path traversal and option injection in IDs get 404s, and read nothing outside the collection."""
     secret = collection.root / "secret.md"

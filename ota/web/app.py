@@ -23,7 +23,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -146,10 +146,13 @@ def create_app(settings: Settings, *, count_in_background: bool = True) -> Starl
     templates.env.filters["moment"] = lambda date: date.strftime("%Y-%m-%d %H:%M UTC") if date else ""
 
     async def server_error(request: Request, exc: Exception) -> Response:
+        """Starlette's answer to a bug: sent from outside every middleware, `Guard` included, so it
+        carries the security headers itself."""
         logger.exception("error answering %s", request.url.path, exc_info=exc)
+        secured = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
         if request.url.path.startswith(prefix):
-            return api.JSONAnswer({"error": "Internal Server Error"}, status_code=500)
-        return PlainTextResponse("Internal Server Error", status_code=500)
+            return api.JSONAnswer({"error": "Internal Server Error"}, status_code=500, headers=secured)
+        return PlainTextResponse("Internal Server Error", status_code=500, headers=secured)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith(prefix):
@@ -162,6 +165,9 @@ def create_app(settings: Settings, *, count_in_background: bool = True) -> Starl
     app = Starlette(
         routes=[
             *search_pages.api_routes(prefix),  # an extension of the Collection API
+            # OTA's engine (Express's `app.use(BASE_PATH, router)`) answers `/api/v1` as `/api/v1/`;
+            # a Mount alone would redirect it.
+            Route(prefix, api.welcome),
             Mount(prefix, routes=api.routes()),
             Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
             *views.routes(),
