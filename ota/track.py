@@ -182,6 +182,7 @@ async def _take(
                     fetch_date=page.fetched_at,
                     fetcher=page.fetcher,
                     engine_version=recording.engine_version,
+                    status=page.status,
                 )
                 for document, page in zip(terms.documents, pages, strict=True)
             ]

@@ -21,6 +21,7 @@ from ota.store import repository as gitrepo
 from ota.store.records import (
     Recorded,
     extension_for,
+    fetch_status,
     record_snapshot,
     record_version,
     snapshot_message,
@@ -99,6 +100,23 @@ def test_paths_follow_ota_naming() -> None:
         "txt",
         "svg",
     ]
+
+
+def test_a_snapshot_message_says_the_http_status_in_a_trailer_of_its_own() -> None:
+    """`X-fetch-status: 200` follows OTA's trailers; `fetch_status` reads it back, and says None
+    for OTA's messages, which have none, and for a value that is not a status."""
+    first, _ = COMBINED.documents
+    message = snapshot_message(
+        COMBINED, first, first_record=True, engine_version=ENGINE, fetcher="htmlOnly", status=200
+    )
+    assert message.endswith(
+        "X-fetcher: htmlOnly\nX-source-document-location: https://a.example/legal/terms\n"
+        "X-fetch-status: 200\n"
+    )
+    assert fetch_status(message) == 200
+    assert fetch_status(message.replace("200", "2000")) is None
+    ota = snapshot_message(COMBINED, first, first_record=True, engine_version=ENGINE, fetcher="htmlOnly")
+    assert "X-fetch-status" not in ota and fetch_status(ota) is None
 
 
 def test_messages_match_ota_layout() -> None:

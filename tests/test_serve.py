@@ -530,6 +530,7 @@ def test_pages_render_and_link_to_each_other(client: httpx.Client) -> None:
     assert about.status_code == 200 and about.headers["content-type"].startswith("text/html")
     assert "&lt;main&gt;" in about.text and "<main>" not in about.text.split('class="source"')[1]
     assert "/terms" in about.text.split("Address")[1][:300]  # where it was fetched from
+    assert '<dt>HTTP status</dt><dd class="status">200</dd>' in about.text  # its X-fetch-status trailer
     assert f'href="/versions/{ids[1]}"' in about.text.split("Versions citing it")[1]  # it cites it
     assert client.get(f"/snapshots/{snapshot_link[:10]}").headers["location"] == f"/snapshots/{snapshot_link}"
     snapshot = client.get(f"/snapshots/{snapshot_link}?raw=1")

@@ -170,6 +170,9 @@ def test_a_changed_page_gives_one_snapshot_and_one_version_with_ota_messages(
     body = git(snapshots, "log", "-1", "--format=%b")
     assert "X-fetcher: htmlOnly" in body
     assert f"X-source-document-location: {site.url_for('/terms')}" in body
+    # ota's trailer after OTA's three, read by git as any trailer: the page's HTTP status.
+    assert body.rstrip().endswith("\nX-fetch-status: 200"), body
+    assert git(snapshots, "log", "-1", "--format=%(trailers:key=X-fetch-status,valueonly)").strip() == "200"
     assert (
         git(versions, "log", "-1", "--format=%s").strip() == "Record new changes of Example Terms of Service"
     )

@@ -79,6 +79,8 @@ class Page:
     mime_type: str
     fetcher: str
     fetched_at: datetime
+    #: The HTTP status the page was served with (None: not known).
+    status: int | None = None
 
 
 @lru_cache(maxsize=1024)  # a fetch needs the same URL parsed for its host, its request and its pool
@@ -355,6 +357,7 @@ class Fetcher:
             mime_type=mime_type,
             fetcher=FULL_DOM,
             fetched_at=self._now().replace(microsecond=0),
+            status=rendered.status,
         )
 
     async def _fetch_html_only(self, url: str) -> Page:
@@ -522,4 +525,5 @@ class Fetcher:
             mime_type=mime_type,
             fetcher=HTML_ONLY,
             fetched_at=fetched_at,
+            status=response.status_code,
         )

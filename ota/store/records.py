@@ -30,6 +30,8 @@ DEFAULT_SNAPSHOT_ID_TEMPLATE = SNAPSHOT_ID_MARKER
 
 FIRST_RECORD = "First record of"
 CHANGE = "Record new changes of"
+#: The trailer of a snapshot's commit that says the HTTP status its page was served with (ota's).
+FETCH_STATUS = "x-fetch-status"
 TECHNICAL_UPGRADE = "Apply technical or declaration upgrade on"
 _SINGLE_SOURCE = "This version was recorded after extracting from snapshot"
 _MULTIPLE_SOURCES = (
@@ -128,14 +130,25 @@ def subject(terms: Terms, *, first_record: bool, technical_upgrade: bool = False
 
 
 def snapshot_message(
-    terms: Terms, document: SourceDocument, *, first_record: bool, engine_version: str, fetcher: Fetcher | str
+    terms: Terms,
+    document: SourceDocument,
+    *,
+    first_record: bool,
+    engine_version: str,
+    fetcher: Fetcher | str,
+    status: int | None = None,
 ) -> str:
-    """The commit message of a snapshot: subject, `Document ID` (combined terms only), trailers."""
+    """The commit message of a snapshot: subject, `Document ID` (combined terms only), trailers.
+
+    After OTA's three trailers, ota adds `X-fetch-status: 200`, the HTTP status the page was served
+    with, when it is known: OTA reads a commit's trailers into its record's metadata and uses none
+    but its own, so its tools read these snapshots as their own."""
     document_id = _document_id(terms, document)
     trailers = {
         "x-engine-version": engine_version,
         "x-fetcher": fetcher,
         "x-source-document-location": document.location,
+        FETCH_STATUS: "" if status is None else str(status),
     }
     return _message(
         subject(terms, first_record=first_record),
@@ -184,12 +197,14 @@ def record_snapshot(
     fetch_date: datetime,
     fetcher: Fetcher | str,
     engine_version: str,
+    status: int | None = None,
 ) -> Recorded:
-    """Commit the snapshot of one source document, dated `fetch_date`, unless its bytes are unchanged."""
+    """Commit the snapshot of one source document, dated `fetch_date`, unless its bytes are unchanged;
+    `status` is the HTTP status it was served with (a trailer), when known."""
     path = snapshot_path(terms, document, mime_type)
     first = path not in repo
     message = snapshot_message(
-        terms, document, first_record=first, engine_version=engine_version, fetcher=fetcher
+        terms, document, first_record=first, engine_version=engine_version, fetcher=fetcher, status=status
     )
     commit_id = repo.commit(path, content, message=message, date=fetch_date)
     return _recorded(repo, path, commit_id, fetch_date, first=first, technical_upgrade=False)
@@ -259,6 +274,24 @@ def _recorded(
     current = repo.last_change(path)
     assert current is not None  # unchanged bytes: the path has a record
     return Recorded("unchanged", current[0], path, current[1])
+
+
+def message_trailers(message: str) -> dict[str, str]:
+    """A commit message's trailers (`Key: value` lines of its last paragraph), keys in lower case."""
+    last = message.strip().rsplit("\n\n", 1)[-1]
+    found = {}
+    for line in last.splitlines():
+        key, colon, value = line.partition(":")
+        if colon and key and " " not in key.strip():
+            found[key.strip().lower()] = value.strip()
+    return found
+
+
+def fetch_status(message: str) -> int | None:
+    """The HTTP status a snapshot's page was served with (its `X-fetch-status` trailer), or None
+    when its commit does not say it (OTA's snapshots, and ota's before it recorded it)."""
+    value = message_trailers(message).get(FETCH_STATUS, "")
+    return int(value) if value.isdigit() and len(value) == 3 else None
 
 
 def _trailers(values: dict[str, str]) -> str:

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ota.store.records import cited_snapshot_ids
+from ota.store.records import cited_snapshot_ids, fetch_status, message_trailers
 from ota.web.archive import Archive
 from ota.web.index import Version
 from ota.web.views import _COMMIT, _SHORT, _archive, _message, _page, _version_or_none, url
@@ -60,7 +60,7 @@ async def snapshot(request: Request) -> Response:
         return Response(record.content, media_type="application/octet-stream", headers=headers)
     if request.query_params.get("raw"):
         return Response(record.content, media_type="text/plain; charset=utf-8", headers=headers)
-    trailers = _trailers(record.message)
+    trailers = message_trailers(record.message)
     text = record.content[:SNAPSHOT_SHOWN].decode("utf-8", errors="replace") if textual else None
     return _page(
         request,
@@ -73,6 +73,7 @@ async def snapshot(request: Request) -> Response:
         location=trailers.get("x-source-document-location", ""),
         fetcher=trailers.get("x-fetcher", ""),
         engine=trailers.get("x-engine-version", ""),
+        fetch_status=fetch_status(record.message),
         size=len(record.content),
         text=text,
         truncated=textual and len(record.content) > SNAPSHOT_SHOWN,
@@ -86,17 +87,6 @@ def _attachment(name: str) -> str:
     """A Content-Disposition naming a download (an ASCII fallback, the real name in UTF-8)."""
     fallback = re.sub(r"[^A-Za-z0-9 ._-]", "_", name)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
-
-
-def _trailers(message: str) -> dict[str, str]:
-    """A commit message's trailers (`key: value` lines of its last paragraph), keys in lower case."""
-    last = message.strip().rsplit("\n\n", 1)[-1]
-    found = {}
-    for line in last.splitlines():
-        key, colon, value = line.partition(":")
-        if colon and key and " " not in key.strip():
-            found[key.strip().lower()] = value.strip()
-    return found
 
 
 def _citing_versions(archive: Archive, path: str, snapshot_id: str, date: datetime) -> list[Version]:
