@@ -419,7 +419,10 @@ def test_two_dates_compare_the_versions_in_force_then_and_a_history_downloads_as
         history = client.get(f"/services/{TOS}/history.zip")
         assert history.headers["content-type"] == "application/zip"
         assert "Chirp%20-%20Terms%20of%20Service%20-%20history.zip" in history.headers["content-disposition"]
+        # Streamed, version by version: no length known in advance, each file's sizes after its data.
+        assert history.headers["transfer-encoding"] == "chunked" and "content-length" not in history.headers
         with zipfile.ZipFile(io.BytesIO(history.content)) as archive:
+            assert archive.testzip() is None and all(info.flag_bits & 0x08 for info in archive.infolist())
             names = archive.namelist()
             assert names == [
                 "Chirp - Terms of Service/2026-03-04T09-15-00Z.md",

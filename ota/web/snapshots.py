@@ -11,11 +11,12 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import AsyncIterator
 from datetime import datetime
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ota.store.records import cited_snapshot_ids, fetch_status, message_trailers
@@ -120,7 +121,11 @@ def _known_snapshot(archive: Archive, path: str) -> bool:
 
 async def history_zip(request: Request) -> Response:
     """Every version of a terms, as `SERVICE - TYPE/DATE.md` files in a ZIP (with a README that
-    names each version's commit and kind), named `SERVICE - TYPE - history.zip`."""
+    names each version's commit and kind), named `SERVICE - TYPE - history.zip`.
+
+    Streamed: each version is read, compressed and sent before the next is read, so a history of
+    thousands of versions never sits in memory (the ZIP says each file's size after it, in a data
+    descriptor, as ZIPs written to a pipe do)."""
     archive = _archive(request)
     service_id, terms_type = request.path_params["service_id"], request.path_params["terms_type"]
     terms = archive.terms(service_id, terms_type)
@@ -129,18 +134,45 @@ async def history_zip(request: Request) -> Response:
     service = archive.services.get(service_id)
     folder = f"{service.name if service else service_id} - {terms_type}"
     timeline = archive.index.timeline(terms.path)
-    buffer = io.BytesIO()
-    lines = [f"# {folder}", "", "Every version recorded, oldest first (date UTC, kind, commit):", ""]
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive_file:
-        for version in timeline:
-            name = f"{version.date:%Y-%m-%dT%H-%M-%SZ}.md"
-            info = zipfile.ZipInfo(f"{folder}/{name}", date_time=version.date.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive_file.writestr(info, archive.text(version.blob))
-            lines.append(f"- {name}: {version.kind}, {version.id}")
-        archive_file.writestr(f"{folder}/README.md", "\n".join(lines) + "\n")
+    blobs = archive.versions
+
+    async def chunks() -> AsyncIterator[bytes]:
+        out = _Chunks()
+        lines = [f"# {folder}", "", "Every version recorded, oldest first (date UTC, kind, commit):", ""]
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive_file:
+            for version in timeline:
+                name = f"{version.date:%Y-%m-%dT%H-%M-%SZ}.md"
+                info = zipfile.ZipInfo(f"{folder}/{name}", date_time=version.date.timetuple()[:6])
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive_file.writestr(info, blobs.blob(version.blob) if version.blob else b"")
+                lines.append(f"- {name}: {version.kind}, {version.id}")
+                yield out.take()
+            archive_file.writestr(f"{folder}/README.md", "\n".join(lines) + "\n")
+        yield out.take()
+
     headers = {"Content-Disposition": _attachment(f"{folder} - history.zip")}
-    return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
+    return StreamingResponse(chunks(), media_type="application/zip", headers=headers)
+
+
+class _Chunks(io.RawIOBase):
+    """A file the ZIP is written to, which keeps what was written until it is taken (and cannot
+    seek: `zipfile` then writes each file's sizes after its data)."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        chunk = bytes(data)
+        self._parts.append(chunk)
+        return len(chunk)
+
+    def take(self) -> bytes:
+        taken = b"".join(self._parts)
+        self._parts.clear()
+        return taken
 
 
 def routes() -> list[Route]:
