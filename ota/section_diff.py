@@ -483,7 +483,10 @@ def account_of(items: list[Item]) -> Account:
     """`account` of two documents already aligned (`align`)."""
     anchors = {index: "" for index, item in enumerate(items) if item.op != "equal"}
     sections = tuple((part["label"], part["what"]) for part in section_summary(items, anchors))
-    return Account(sections, link_changes(items), tuple(_excerpt(items)))
+    excerpt = tuple(_excerpt(items))
+    if all(op in ("equal", "gap") for op, _ in excerpt):  # spaces changed alone: no word to quote
+        excerpt = ()
+    return Account(sections, link_changes(items), excerpt)
 
 
 def _excerpt(items: list[Item]) -> list[tuple[str, str]]:
@@ -508,10 +511,16 @@ def _excerpt(items: list[Item]) -> list[tuple[str, str]]:
             size += len(kept)
         else:
             for cell in item.cells:
-                changed = [k for k, token in enumerate(cell) if token.op != "equal"]
+                # A change of spaces alone (a no-break space become a space) is no word changed.
+                changed = [k for k, token in enumerate(cell) if token.op != "equal" and token.text.strip()]
                 if not changed:
                     continue
-                for k in range(changed[0] - 1 if changed[0] > 0 else 0, min(len(cell), changed[-1] + 2)):
+                first, last = max(0, changed[0] - 1), min(len(cell) - 1, changed[-1] + 1)
+                while first > 0 and not cell[first].text.strip():  # context: words, not spaces
+                    first -= 1
+                while last < len(cell) - 1 and not cell[last].text.strip():
+                    last += 1
+                for k in range(first, last + 1):
                     op, text = cell[k].op, cell[k].text
                     if op == "equal":
                         text, cut = _context(text, first=k < changed[0], last=k > changed[-1])
@@ -520,8 +529,10 @@ def _excerpt(items: list[Item]) -> list[tuple[str, str]]:
                         pieces.append((op, text))
                         if cut and k > changed[-1]:
                             gap()
-                    else:
+                    elif text.strip():
                         pieces.append((op, text))
+                    elif op == "insert":
+                        pieces.append(("equal", text))
                     size += len(text)
         if size > EXCERPT_CHARS:
             break
