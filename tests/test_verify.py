@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from ota.cli import app
 from ota.settings import ENGINE_VERSION
-from tests.conftest import past_instants, track_at
+from tests.conftest import needs_chromium, past_instants, track_at
 from tests.pdfs import make_pdf
 
 PAGE = """<html><body><nav>Menu</nav><main><h1>Terms</h1><p>You agree to {clause}.</p>
@@ -331,12 +331,11 @@ def test_without_git_the_history_file_gives_the_declaration_in_force(
     assert finding["check"] == "upgrade" and "(Example.json)" in finding["message"]
 
 
+@needs_chromium
 @pytest.mark.browser
 def test_versions_made_with_javascript_filters_are_reproduced(site: HTTPServer, tmp_path: Path) -> None:
     """A terms whose declaration names a filter of SERVICE.filters.js (kept in the declarations
     repository) is extracted again with that filter, in the browser: reproduced, not just explained."""
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     root = collection(tmp_path, site)
     data = declaration(site)
     data["terms"]["Terms of Service"]["filter"] = ["dropExtra"]  # type: ignore[index]
