@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
-from ota.diff import Token, diff_words, matching_runs, pair_similar, tokenize
+from ota.diff import Token, diff_words, pair_similar, tokenize
+from ota.diff.runs import matching_runs
 from ota.web.units import HARD_BREAK, Context, Frame, Inline, Tag, Unit, units
 
 # The units are parsed in ota.web.units; they are part of what a diff page is made of.
