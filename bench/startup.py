@@ -11,11 +11,9 @@ process it waited for), the median of 5 runs each, beside `ota --version` and `o
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -25,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from track import free_ports, serve, write_collection
+from track import free_ports, serving, write_collection
 
 # `ota ARGS…`, which writes its own process's CPU seconds (user + system) to the file named by
 # OTA_BENCH_CPU as it exits.
@@ -97,39 +95,36 @@ def main(argv: list[str] | None = None) -> int:
 
     root = Path(tempfile.mkdtemp(prefix="ota-startup-"))
     ports = free_ports(1)
-    ready = multiprocessing.Event()
-    server = multiprocessing.Process(target=serve, args=(ports, 0.0, 30, ready, 600), daemon=True)
-    server.start()
     try:
-        if not ready.wait(30):
-            raise SystemExit("the benchmark server did not start")
-        write_collection(root, args.terms, ports)
-        (root / "ota.toml").write_text("[fetch]\nallow_private_addresses = true\n", "utf-8")
-        track = ["track", "--config", str(root / "ota.toml"), "--no-progress"]
-        *_, first = timed(track, root)
-        if first.returncode != 0:
-            raise SystemExit(f"the first run failed ({first.returncode}): {first.stdout}{first.stderr}")
-        load = os.getloadavg()[0]
-        figures = {
-            "ota --version": median_of(args.runs, ["--version"], root),
-            "ota status": median_of(args.runs, ["status", "--config", str(root / "ota.toml")], root),
-            f"ota track ({args.terms} terms, unchanged)": median_of(args.runs, track, root),
-        }
-        after = os.getloadavg()[0]
-        print(f"median of {args.runs} runs each; load average {load:.2f} before, {after:.2f} after")
-        for label, (wall, own, tree) in figures.items():
-            print(f"{label:>32}: wall {wall:.3f} s  CPU {own:.3f} s (with its children {tree:.3f} s)")
-        if args.importtime:
-            print("slowest imports of the unchanged run (cumulative):")
-            for microseconds, name in slowest_imports(track, root, 15):
-                print(f"  {microseconds / 1000:8.1f} ms  {name}")
+        with serving(ports):
+            run(args, root, ports)
     finally:
-        server.terminate()
-        server.join(5)
-        if server.is_alive():
-            os.kill(server.pid, signal.SIGKILL)
         shutil.rmtree(root, ignore_errors=True)
     return 0
+
+
+def run(args: argparse.Namespace, root: Path, ports: list[int]) -> None:
+    """Track the collection once, then measure and print."""
+    write_collection(root, args.terms, ports)
+    (root / "ota.toml").write_text("[fetch]\nallow_private_addresses = true\n", "utf-8")
+    track = ["track", "--config", str(root / "ota.toml"), "--no-progress"]
+    *_, first = timed(track, root)
+    if first.returncode != 0:
+        raise SystemExit(f"the first run failed ({first.returncode}): {first.stdout}{first.stderr}")
+    load = os.getloadavg()[0]
+    figures = {
+        "ota --version": median_of(args.runs, ["--version"], root),
+        "ota status": median_of(args.runs, ["status", "--config", str(root / "ota.toml")], root),
+        f"ota track ({args.terms} terms, unchanged)": median_of(args.runs, track, root),
+    }
+    after = os.getloadavg()[0]
+    print(f"median of {args.runs} runs each; load average {load:.2f} before, {after:.2f} after")
+    for label, (wall, own, tree) in figures.items():
+        print(f"{label:>32}: wall {wall:.3f} s  CPU {own:.3f} s (with its children {tree:.3f} s)")
+    if args.importtime:
+        print("slowest imports of the unchanged run (cumulative):")
+        for microseconds, name in slowest_imports(track, root, 15):
+            print(f"  {microseconds / 1000:8.1f} ms  {name}")
 
 
 if __name__ == "__main__":
