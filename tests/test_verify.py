@@ -352,12 +352,11 @@ def test_versions_made_with_javascript_filters_are_reproduced(site: HTTPServer, 
     assert "2 reproduced, 0 explained, 0 unverifiable, 0 unexplained" in output
 
 
+@needs_chromium
 @pytest.mark.browser
 def test_without_chromium_pdfs_and_javascript_filters_are_explained(site: HTTPServer, tmp_path: Path) -> None:
     """Versions of a PDF (read by pdf.js) and of a page with JavaScript filters, verified where
     Chromium cannot start: explained by what needs it, not unexplained; exit 0."""
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     root = collection(tmp_path, site)
     site.expect_request("/policy.pdf").respond_with_data(
         make_pdf("Privacy Policy", "We keep what you give us one year."), content_type="application/pdf"
