@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import ota.diff
+import ota.diff.runs
 from ota.diff import diff_texts, word_counts
 
 HERE = Path(__file__).resolve().parent
@@ -210,18 +210,18 @@ def fast_dmp_runs() -> Runs | None:
 
 def compare_engines(pairs: list[tuple[str, str, str]], cases: list[tuple[str, str, str]]) -> None:
     engines: dict[str, Runs | None] = {
-        "rapidfuzz Indel (chosen)": ota.diff._lcs_runs,
+        "rapidfuzz Indel (chosen)": ota.diff.runs._lcs_runs,
         "difflib, autojunk": difflib_runs(True),
         "difflib, no autojunk": difflib_runs(False),
         "fast-diff-match-patch": fast_dmp_runs(),
     }
-    original = ota.diff._lcs_runs
+    original = ota.diff.runs._lcs_runs
     try:
         for name, engine in engines.items():
             if engine is None:
                 print(f"{name}: not installed")
                 continue
-            ota.diff._lcs_runs = engine
+            ota.diff.runs._lcs_runs = engine
             seconds = [t for _, old, new in pairs for t in timings(lambda o=old, n=new: diff_texts(o, n), 3)]
             changed = sum(sum(word_counts(old, new)) for _, old, new in pairs)
             print(f"{name}\n  corpus: {summary(seconds)}   words marked changed: {changed}")
@@ -229,7 +229,7 @@ def compare_engines(pairs: list[tuple[str, str, str]], cases: list[tuple[str, st
                 print(f"  {case}: {summary(timings(lambda o=old, n=new: diff_texts(o, n), 1))}")
             whole_documents(engine, pairs)
     finally:
-        ota.diff._lcs_runs = original
+        ota.diff.runs._lcs_runs = original
 
 
 def whole_documents(engine: Runs, pairs: list[tuple[str, str, str]], budget: float = 120.0) -> None:

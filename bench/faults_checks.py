@@ -399,20 +399,27 @@ def is_subsequence(recorded: list[bytes], served: list[bytes]) -> bool:
     return all(any(item == candidate for candidate in remaining) for item in recorded)
 
 
+class Checks:
+    """Counts the checks made and keeps the problems of those that failed: `check(ok, problem)`."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.count = 0
+
+    def __call__(self, ok: bool, problem: str) -> None:
+        self.count += 1
+        if not ok:
+            self.problems.append(problem)
+
+
 def check_archive(
     root: Path, render: Callable[[str, bool, tuple[int, int]], bytes]
 ) -> tuple[list[str], dict[str, int]]:
     """Every check of the archive at the end; returns the problems and figures (commits, checks).
 
     `render` gives the bytes a page served in a state, as logged in `served.json`."""
-    problems: list[str] = []
-    checks = 0
-
-    def check(ok: bool, problem: str) -> None:
-        nonlocal checks
-        checks += 1
-        if not ok:
-            problems.append(problem)
+    check = Checks()
+    problems = check.problems  # the same list: problems found otherwise are added to it
 
     log = json.loads((root / "served.json").read_text("utf-8"))
     served: dict[str, list[bytes]] = {}  # page name → what it served, consecutive states collapsed
@@ -449,10 +456,10 @@ def check_archive(
 
     for name in REPOSITORIES:
         problems += fsck(root / name) + status_clean(root / name) + leftovers(root / name)
-        checks += 3
+        check.count += 3
     snapshots, versions = History(root / "snapshots"), History(root / "versions")
     problems += snapshots.problems + versions.problems
-    checks += len(snapshots.commits) + len(versions.commits)
+    check.count += len(snapshots.commits) + len(versions.commits)
 
     expected_snapshots, expected_versions = set(), set()
     for terms in terms_list:
@@ -511,7 +518,7 @@ def check_archive(
         "snapshots": len(snapshots.commits),
         "versions": len(versions.commits),
         "unreachable": snapshots.unreachable_commits() + versions.unreachable_commits(),
-        "checks": checks,
+        "checks": check.count,
     }
     return problems, figures
 

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import faults  # bench/faults.py, beside this file
-from faults_checks import check_archive
+from faults_checks import Checks, check_archive
 from track import free_ports
 
 #: The summary's line for each version it says it recorded, with the commit's short id.
@@ -92,14 +92,8 @@ def full_disk(root: Path, args: argparse.Namespace) -> int:
         daemon=True,
     )
     server.start()
-    problems: list[str] = []
-    checks = 0
-
-    def check(ok: bool, problem: str) -> None:
-        nonlocal checks
-        checks += 1
-        if not ok:
-            problems.append(problem)
+    check = Checks()
+    problems = check.problems  # the same list: the archive's problems are added to it
 
     try:
         if not ready.wait(30):
@@ -162,12 +156,12 @@ def full_disk(root: Path, args: argparse.Namespace) -> int:
         site.save(root / "served.json")
         archive_problems, figures = check_archive(root, faults.render)
         problems += archive_problems
-        checks += figures.get("checks", 0)
+        check.count += figures.get("checks", 0)
     finally:
         server.terminate()
         server.join(5)
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
     for problem in problems:
         print(f"  - {problem}")
-    print(f"{checks} checks: " + ("every check passed" if not problems else "FAILED"))
+    print(f"{check.count} checks: " + ("every check passed" if not problems else "FAILED"))
     return 1 if problems else 0

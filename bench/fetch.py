@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import resource
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from track import free_ports, serve  # bench/track.py, beside this file
+from track import free_ports, serving  # bench/track.py, beside this file
 
 from ota.fetch import Fetcher, FetchSettings
 
@@ -45,17 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
     ports = free_ports(args.hosts)
-    ready = multiprocessing.Event()
-    server = multiprocessing.Process(target=serve, args=(ports, 0.0, 30, ready, 600), daemon=True)
-    server.start()
-    try:
-        if not ready.wait(30):
-            raise SystemExit("the benchmark server did not start")
+    with serving(ports):
         urls = [f"http://127.0.0.1:{ports[i % args.hosts]}/p/{i}" for i in range(args.fetches)]
         best = asyncio.run(measure(urls, args.repeat))
-    finally:
-        server.terminate()
-        server.join(5)
     print(
         f"{args.fetches} fetches from {args.hosts} hosts: best CPU {best:.2f} s "
         f"= {best / args.fetches * 1e3:.3f} ms per fetch (of {args.repeat})"

@@ -19,7 +19,6 @@ Targets: under 300 MB for the tracking process, under 1.5 GB for the whole tree 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import shutil
@@ -28,12 +27,15 @@ import sys
 import tempfile
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.bombs import gzip_bomb
 
 ORDINARY = b"<html><body><main><h1>Privacy</h1><p>We keep nothing.</p></main></body></html>"
 TERMS = b"<html><body><main><h1>Terms</h1><p>Be kind.</p></main></body></html>"
@@ -41,16 +43,6 @@ ALLOCATING = {
     "buffers": "const kept = []; for (;;) { kept.push(new Uint8Array(1 << 24).fill(1)); await null; }",
     "objects": "const kept = []; for (;;) kept.push(new Array(1e6).fill(Math.random()));",
 }
-
-
-def gzip_bomb(size: int, layers: int) -> bytes:
-    """`layers` gzip layers around `size` zero bytes, made without holding the zeros."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    zeros = bytes(1 << 20)
-    body = b"".join(compressor.compress(zeros) for _ in range(size >> 20)) + compressor.flush()
-    for _ in range(layers - 1):
-        body = gzip.compress(body, 9)
-    return body
 
 
 class Pages:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +101,27 @@ def run_servers(handle: Any, ports: list[int], ready: Any, max_seconds: float) -
             server.close()
 
     asyncio.run(main())
+
+
+@contextlib.contextmanager
+def serving(
+    ports: list[int], latency: float = 0.0, paragraphs: int = 30, max_seconds: float = 600
+) -> Iterator[None]:
+    """`serve` in a process of its own while the block runs (ready when it starts), then stopped."""
+    ready = multiprocessing.Event()
+    server = multiprocessing.Process(
+        target=serve, args=(ports, latency, paragraphs, ready, max_seconds), daemon=True
+    )
+    server.start()
+    try:
+        if not ready.wait(30):
+            raise SystemExit("the benchmark server did not start")
+        yield
+    finally:
+        server.terminate()
+        server.join(5)
+        if server.is_alive():
+            os.kill(server.pid, signal.SIGKILL)
 
 
 def free_ports(count: int) -> list[int]:

@@ -10,15 +10,15 @@
 Reading a collection never runs its code: the names of a service's filters are found by parsing
 its filters files, which are imported (Python) or evaluated (JavaScript) only where pages are
 extracted. A file that cannot be used becomes a `DeclarationError` in `Collection.errors` and the
-rest loads; within a declaration, an invalid terms entry becomes an `InvalidTerms` and the
-service's other terms load: one mistake never stops the rest of a collection from being tracked.
+rest loads (`ota.collection_files` reads files with bounds); within a declaration, an invalid terms
+entry becomes an `InvalidTerms` and the service's other terms load: one mistake never stops the
+rest of a collection from being tracked.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ota.collection_files import read_json, read_metadata_file, read_text
 from ota.declarations import (
     STANDARD_TERMS_TYPES,
     Service,
@@ -43,8 +44,6 @@ DEFAULT_BUILTIN_FILTERS: frozenset[str] = BUILTIN_FILTER_NAMES
 HISTORY_SUFFIX = ".history.json"
 PYTHON_FILTERS_SUFFIX = ".filters.py"
 JAVASCRIPT_FILTERS_SUFFIX = ".filters.js"
-#: Declaration files bigger than this are refused: a declaration is a few kilobytes.
-MAX_DECLARATION_SIZE = 1024 * 1024
 
 # `export function name`, `export async function* name`, `export const|let|var name`, `export { a, b as c }`.
 _JS_EXPORT = re.compile(
@@ -278,7 +277,7 @@ class CollectionReader:
             warnings.extend(_orphans(self.declarations, self._names, self.service_ids))
         metadata = None
         try:
-            metadata = _read_metadata(self.root / "metadata.yml")
+            metadata = read_metadata_file(self.root / "metadata.yml")
         except DeclarationError as error:
             errors.append(error)
         return Collection(
@@ -370,7 +369,7 @@ def python_filter_names(path: Path) -> frozenset[str]:
     names bound to a lambda there). Raises DeclarationError naming the file when it cannot be read
     or parsed.
     """
-    source = _read_text(path)
+    source = read_text(path)
     try:
         tree = ast.parse(source, filename=str(path))
     except (SyntaxError, ValueError) as error:
@@ -390,7 +389,7 @@ def python_filter_names(path: Path) -> frozenset[str]:
 def javascript_filter_names(path: Path) -> frozenset[str]:
     """The names a `SERVICE_ID.filters.js` module exports, found by reading its `export` statements."""
     names: set[str] = set()
-    for match in _JS_EXPORT.finditer(_read_text(path)):
+    for match in _JS_EXPORT.finditer(read_text(path)):
         function, variable, listed = match.groups()
         if function or variable:
             names.add(function or variable)
@@ -425,111 +424,6 @@ def load_history(
         known_filters=None if known_filters is None else frozenset(known_filters),
     )
     return replace(service, history=history, warnings=(*service.warnings, *warnings))
-
-
-def read_json(path: Path) -> Any:
-    """The parsed content of a declaration file, or a DeclarationError saying where it is broken."""
-    text = _read_text(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise DeclarationError(
-            path, f"is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
-        ) from error
-    except RecursionError as error:  # a few kilobytes of [[[[…: nested deeper than any declaration
-        raise DeclarationError(path, "is not a declaration: its JSON is nested too deeply") from error
-
-
-def _read_text(path: Path) -> str:
-    try:
-        if path.stat().st_size > MAX_DECLARATION_SIZE:
-            raise DeclarationError(
-                path, f"is larger than {MAX_DECLARATION_SIZE // 1024} KiB: not a declaration"
-            )
-        # utf-8-sig: editors on Windows may add a byte order mark, which is no reason to fail.
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DeclarationError(path, "is not UTF-8 text") from error
-    except OSError as error:
-        raise DeclarationError(path, f"cannot be read: {error.strerror}") from error
-
-
-#: Values `metadata.yml` may hold once its aliases are expanded: Open Terms Archive's have a few
-#: hundred. Aliases are shared when loaded, but whoever walks the value (JSON for the API, the
-#: dataset's README) expands them: ten levels of ten aliases are 10^10 values from 545 bytes.
-MAX_METADATA_VALUES = 100_000
-
-
-def read_metadata(declarations: Path) -> dict[str, Any] | None:
-    """The `metadata.yml` of the collection whose declarations are in `declarations` (None when
-    there is none). Raises DeclarationError naming the file when it cannot be read, is not YAML,
-    is not a mapping, or is an alias bomb."""
-    folder = Path(declarations)
-    root = folder if (folder / "declarations").is_dir() else folder.parent
-    return _read_metadata(root / "metadata.yml")
-
-
-def _read_metadata(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    import yaml  # only collections with metadata need it, and tracking does not: 25 ms off start-up
-
-    try:
-        if path.stat().st_size > MAX_DECLARATION_SIZE:
-            raise DeclarationError(path, f"is larger than {MAX_DECLARATION_SIZE // 1024} KiB: not metadata")
-        metadata = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise DeclarationError(path, f"cannot be read: {error}") from error
-    except RecursionError:
-        raise DeclarationError(path, "is nested too deeply: not metadata") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise DeclarationError(path, f"is not valid YAML: {problem}{where}") from error
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, dict):
-        raise DeclarationError(path, "must be a mapping of keys to values, such as `name: My collection`")
-    _check_expansion(path, metadata)
-    return metadata
-
-
-def _check_expansion(path: Path, value: object) -> None:
-    """Raise DeclarationError when `value`, its YAML aliases expanded, holds more than
-    `MAX_METADATA_VALUES` values or holds itself; counted once per shared object, so in linear time."""
-    sizes: dict[int, int] = {}
-    open_ids: set[int] = set()
-
-    def size(item: object) -> int:
-        if not isinstance(item, (dict, list)):
-            return 1
-        known = sizes.get(id(item))
-        if known is not None:
-            return known
-        if id(item) in open_ids:
-            raise DeclarationError(path, "holds itself (an alias inside its own anchor): not metadata")
-        open_ids.add(id(item))
-        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
-        total = 1
-        for child in children:
-            total += size(child)
-            if total > MAX_METADATA_VALUES:
-                break
-        open_ids.discard(id(item))
-        sizes[id(item)] = total
-        return total
-
-    try:
-        total = size(value)
-    except RecursionError:
-        raise DeclarationError(path, "is nested too deeply: not metadata") from None
-    if total > MAX_METADATA_VALUES:
-        raise DeclarationError(
-            path,
-            f"holds more than {MAX_METADATA_VALUES:,} values once its aliases are expanded (an alias bomb?): "
-            "not metadata",
-        )
 
 
 def _orphans(declarations: Path, names: Iterable[str], service_ids: Iterable[str]) -> list[str]:

@@ -5,8 +5,8 @@ and validates them. Reading files is done by `ota.collection`.
 
 Validation happens in two passes, and every problem becomes a `DeclarationError` naming the file and
 the field: the JSON Schema shipped in `ota/schema` (structure, types, terms types, URLs, dates), then
-what a schema cannot say (CSS selectors that do not parse, the same page combined twice, filters
-that do not exist).
+what a schema cannot say (`ota.declaration_checks`: CSS selectors that do not parse, filters
+that do not exist; here: the same page combined twice).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import ada_url
-from selectolax.lexbor import LexborHTMLParser
 
+from ota.declaration_checks import RANGE_KEYS, entry_problems, named
 from ota.errors import DeclarationError
 from ota.schema import MIME_EXTENSIONS, item_label, parse_date_time, schema_problems, standard_terms_types
 
@@ -330,10 +330,10 @@ def declaration_errors(
                 found = [p for p in problems if p[0][:2] == ("terms", terms_type)]
                 ordered.extend(found)
                 where = ("terms", terms_type)
-                more = _entry_problems(entry, where, known_filters, filter_conflicts, service_id)
+                more = entry_problems(entry, where, known_filters, filter_conflicts, service_id)
                 # An entry with a schema problem still has its other parts checked: every
                 # problem is named at once, not one per correction.
-                ordered.extend(p for p in more if not _named(p[0], found, where))
+                ordered.extend(p for p in more if not named(p[0], found, where))
         problems = ordered
     return [DeclarationError(path, message, _field(where)) for where, message in problems]
 
@@ -352,8 +352,8 @@ def history_errors(
         found = list(problems)
         for terms_type, entries in data.items():
             for index, entry in enumerate(entries if isinstance(entries, list) else ()):
-                more = _entry_problems(entry, (terms_type, index), known_filters, None, service_id)
-                problems.extend(p for p in more if not _named(p[0], found, (terms_type, index)))
+                more = entry_problems(entry, (terms_type, index), known_filters, None, service_id)
+                problems.extend(p for p in more if not named(p[0], found, (terms_type, index)))
     return [DeclarationError(path, message, _field(where)) for where, message in problems]
 
 
@@ -383,110 +383,6 @@ def _upgrade_legacy(data: Any, path: Path) -> tuple[Any, list[str]]:
 
 def _field(where: Iterable[str | int]) -> tuple[str, ...]:
     return tuple(item_label(part) if isinstance(part, int) else part for part in where)
-
-
-# -- checks the schema cannot express ------------------------------------------------------------
-
-
-def _named(
-    place: tuple[str | int, ...],
-    found: Iterable[tuple[tuple[str | int, ...], str]],
-    entry: tuple[str | int, ...],
-) -> bool:
-    """Whether the schema already named a problem at `place` or around it, within the entry."""
-    return any(len(other) > len(entry) and place[: len(other)] == other for other, _ in found)
-
-
-def _entry_problems(
-    entry: Any,
-    where: tuple[str | int, ...],
-    known_filters: Collection[str] | None,
-    filter_conflicts: Mapping[str, str] | None,
-    service_id: str,
-) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """Problems of one terms entry that a schema cannot find, at the terms level then in each
-    combined document. Parts of the wrong shape are skipped: the schema names them."""
-    if not isinstance(entry, dict):
-        return
-    combined = entry.get("combine")
-    parts = [(where, entry)]
-    if isinstance(combined, list):
-        parts += [
-            ((*where, "combine", index), item)
-            for index, item in enumerate(combined)
-            if isinstance(item, dict)
-        ]
-    for place, part in parts:
-        for key in ("select", "remove"):
-            for selector_place, selector in _css_selectors(part.get(key), (*place, key)):
-                if not _parses_as_css(selector):
-                    yield selector_place, f"'{selector}' is not a valid CSS selector (or one ota cannot read)"
-        filters = part.get("filter")
-        for name in _filter_names(filters if isinstance(filters, list) else []):
-            if filter_conflicts and name in filter_conflicts:
-                yield (*place, "filter"), filter_conflicts[name]
-            elif known_filters is not None and name not in known_filters:
-                valid = ", ".join(sorted(known_filters)) or "none"
-                yield (
-                    (*place, "filter"),
-                    (
-                        f"unknown filter '{name}'; valid filters are: {valid} (service filters are the "
-                        f"functions of {service_id}.filters.js or {service_id}.filters.py)"
-                    ),
-                )
-    seen: dict[str, int] = {}
-    for index, item in enumerate(combined if isinstance(combined, list) else ()):
-        if not isinstance(item, dict) or not isinstance(item.get("fetch"), str):
-            continue
-        if item["fetch"] in seen:
-            yield (
-                (*where, "combine", index, "fetch"),
-                (f"'{item['fetch']}' is already combined as {item_label(seen[item['fetch']])}"),
-            )
-        seen.setdefault(item["fetch"], index)
-
-
-def _css_selectors(value: Any, where: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """Every CSS selector of a `select` or `remove` value, with its place, ranges included."""
-    if value is None:
-        return
-    items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
-    for index, item in items:
-        place = where if index is None else (*where, index)
-        if isinstance(item, str):
-            yield place, item
-        elif isinstance(item, dict):
-            yield from (
-                ((*place, key), selector)
-                for key, selector in item.items()
-                if key in _RANGE_KEYS and isinstance(selector, str)
-            )
-
-
-_RANGE_KEYS = {
-    "startBefore": "start_before",
-    "startAfter": "start_after",
-    "endBefore": "end_before",
-    "endAfter": "end_after",
-}
-_CSS_PROBE = LexborHTMLParser("<p></p>")
-
-
-def _parses_as_css(selector: str) -> bool:
-    """Whether lexbor, the engine that extraction uses, can parse the selector."""
-    try:
-        _CSS_PROBE.css(selector)
-    except Exception:  # selectolax raises SelectolaxError or ValueError, depending on the version
-        return False
-    return True
-
-
-def _filter_names(filters: list[Any]) -> Iterator[str]:
-    for item in filters:
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, dict) and len(item) == 1:
-            yield next(iter(item))
 
 
 def _document_id_clashes(terms: Terms) -> Iterator[str]:
@@ -535,7 +431,7 @@ def _selectors(value: Any) -> tuple[Selector, ...]:
     return tuple(
         item
         if isinstance(item, str)
-        else RangeSelector(**{attribute: item.get(key) for key, attribute in _RANGE_KEYS.items()})
+        else RangeSelector(**{attribute: item.get(key) for key, attribute in RANGE_KEYS.items()})
         for item in items
     )
 

@@ -24,11 +24,9 @@ from ota.fetch import Fetcher, Page
 from ota.outcome import Outcome, Report, Stage
 from ota.pool import ExtractionPool
 from ota.settings import Settings
-from ota.store.declared import DeclarationsHistory
 from ota.store.extractions import ExtractionState
-from ota.store.folder import unpublished
 from ota.store.records import Recording
-from ota.store.writer import Writer, opening_notes
+from ota.store.writer import Writer, in_git_working_tree, opening_notes
 from ota.track import Clock, track, utc_now
 
 if TYPE_CHECKING:
@@ -169,6 +167,7 @@ async def run_tracking(
             await opening
             for writer in (snapshots, versions):
                 report.warnings.extend(await writer.run(opening_notes))
+            declarations_in_git = await versions.run(in_git_working_tree, settings.declarations)
     finally:
         opening.cancel()
         if watcher is not None:
@@ -187,7 +186,7 @@ async def run_tracking(
             report.warnings.extend(state.save())
         except OtaError as error:
             report.warnings.append(f"{error} (the next run extracts every terms again)")
-    if not report.fatal and not DeclarationsHistory.in_git(settings.declarations):
+    if not report.fatal and not declarations_in_git:
         # Without git, the declaration each version was extracted with is kept in history files.
         tracked = [(o.service_id, o.terms_type) for o in report.outcomes if o.tracked]
         try:
@@ -231,6 +230,8 @@ async def _timestamp(settings: Settings, authority: str) -> list[str]:
 def _keep_published(report: Report, snapshots: Path, versions: Path) -> None:
     """Turn the outcomes whose commits did not reach their repository's branch (the run could not
     publish its last batch) into failures: the summary and the status never claim them."""
+    from ota.store.folder import unpublished  # git, in the tracking process only after a failure
+
     outcomes = report.outcomes
     lost_snapshots = unpublished(
         snapshots, (s.commit_id for o in outcomes for s in o.snapshots if s.kind != "unchanged")

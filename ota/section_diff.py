@@ -28,7 +28,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token as MdToken
 from markupsafe import escape
 
-from ota.diff import Token, diff_words, matching_runs, pair_similar, tokenize
+from ota.diff import Token, diff_words, pair_similar, tokenize
+from ota.diff.runs import matching_runs
 
 HARD_BREAK = "\u2028"  # a line separator stands for a hard break in a unit's plain text
 _LINK_REL = "nofollow noopener noreferrer"

@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: Debian's Chromium, which the browser tests drive (a browser is never downloaded).
+CHROMIUM = "/usr/bin/chromium"
+#: Skips a test (or, in `pytestmark`, a module) on a machine without Debian's Chromium.
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason=f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)",
+)
+
 # Hypothesis keeps caches in ./.hypothesis by default: tests write nothing into the source tree.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "ota-hypothesis")
 
@@ -136,6 +144,6 @@ def shared_chromium() -> Iterator[SharedChromium]:
     """The session's Chromium: each pytest process starts one instead of one per test."""
     from ota.fetch.browser import Browser
 
-    shared = SharedChromium(Browser("/usr/bin/chromium", user_agent="ota-test", accept_language="en"))
+    shared = SharedChromium(Browser(CHROMIUM, user_agent="ota-test", accept_language="en"))
     yield shared
     shared.close()

@@ -23,15 +23,10 @@ from ota.errors import FetchError
 from ota.fetch import FULL_DOM, HTML_ONLY, Fetcher, FetchSettings, Page
 from ota.fetch.browser import Browser, proxy_from_environment
 from ota.fetch.lifetime import remove_stale_homes
-from tests.conftest import fetch_settings
+from tests.conftest import CHROMIUM, fetch_settings, needs_chromium
 from tests.localserver import Hit, LocalServer, Reply
 
 T = TypeVar("T")
-CHROMIUM = "/usr/bin/chromium"
-needs_chromium = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-)
 
 # Terms written by a script 300 ms after the page loaded, into an element that is there but empty.
 SCRIPTED_TERMS = b"""<!DOCTYPE html>

@@ -20,8 +20,7 @@ from ota.fetch import Fetcher
 from ota.fetch.browser import Browser
 from ota.fetch.jsfilters import apply_js_filters
 from ota.fetch.renderers import RendererWatch
-from tests.conftest import fetch_settings
-from tests.test_browser import CHROMIUM, needs_chromium
+from tests.conftest import CHROMIUM, fetch_settings, needs_chromium
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 

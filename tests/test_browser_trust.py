@@ -22,7 +22,7 @@ from pytest_httpserver import HTTPServer
 from ota.errors import FetchError
 from ota.fetch.browser import Browser, Rendered, sandbox_enabled
 from ota.fetch.nssdb import TrustError, make_home, pem_certificates
-from tests.test_browser import CHROMIUM, needs_chromium
+from tests.conftest import CHROMIUM, needs_chromium
 
 needs_certutil = pytest.mark.skipif(
     shutil.which("certutil") is None,

@@ -13,6 +13,7 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from ota.cli import app
+from tests.conftest import needs_chromium
 
 CLAUSES = "".join(f"<p>Rule {n}: treat the other members of the forum with respect.</p>" for n in range(4))
 PAGE = f"<html><body><nav>Menu</nav><main><h1>Rules</h1>{CLAUSES}<a href='/faq'>FAQ</a></main></body></html>"
@@ -113,7 +114,7 @@ document.getElementById("rules").innerHTML = "<p>Scripted rule: be kind to the o
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
+@needs_chromium
 def test_extract_renders_with_the_browser_when_the_declaration_says_so(
     httpserver: HTTPServer, tmp_path: Path
 ) -> None:

@@ -10,17 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import ota.diff
+import ota.diff.runs
 from ota.diff import (
     Block,
     block_kind,
     diff_texts,
     diff_words,
-    matching_runs,
     split_blocks,
     tokenize,
     word_counts,
 )
+from ota.diff.runs import matching_runs
 
 COMPAT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "compat-corpus"
 
@@ -107,12 +107,12 @@ def test_tokens_and_blocks_join_to_the_text(text: str) -> None:
 def test_matching_runs_are_a_common_subsequence_even_when_capped(a: list[int], b: list[int]) -> None:
     """With the LCS engine capped to tiny problems, the runs found still match and stay in order."""
     sa, sb = [str(x) for x in a], [str(x) for x in b]
-    original = ota.diff.MAX_CELLS
+    original = ota.diff.runs.MAX_CELLS
     try:
-        ota.diff.MAX_CELLS = 4
+        ota.diff.runs.MAX_CELLS = 4
         runs = matching_runs(sa, sb)
     finally:
-        ota.diff.MAX_CELLS = original
+        ota.diff.runs.MAX_CELLS = original
     for i, j, size in runs:
         assert size > 0 and sa[i : i + size] == sb[j : j + size]
     for (i, j, size), (k, m, _) in itertools.pairwise(runs):
@@ -369,7 +369,7 @@ def test_negative_context_is_refused() -> None:
 
 def test_problems_over_the_cap_still_align_at_unique_anchors(monkeypatch: pytest.MonkeyPatch) -> None:
     """Over MAX_CELLS, paragraphs found once on each side anchor the alignment, so edits stay local."""
-    monkeypatch.setattr(ota.diff, "MAX_CELLS", 16)
+    monkeypatch.setattr(ota.diff.runs, "MAX_CELLS", 16)
     old = paragraphs(40)
     new = list(old)
     new[10] = new[10].replace("w2", "w2x")
@@ -383,7 +383,7 @@ def test_over_the_cap_without_unique_elements_equal_counts_anchor(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Over MAX_CELLS with no unique word, words as frequent on both sides anchor: edits stay local."""
-    monkeypatch.setattr(ota.diff, "MAX_CELLS", 16)
+    monkeypatch.setattr(ota.diff.runs, "MAX_CELLS", 16)
     words = [f"w{index % 7}" for index in range(300)]
     old = " ".join(words)
     words[100], words[200] = "changed", "edited"
@@ -394,7 +394,7 @@ def test_over_the_cap_without_unique_elements_equal_counts_anchor(
 
 def test_problems_over_the_cap_without_anchors_match_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Over MAX_CELLS with no element as frequent on both sides, nothing matches: all deleted, inserted."""
-    monkeypatch.setattr(ota.diff, "MAX_CELLS", 16)
+    monkeypatch.setattr(ota.diff.runs, "MAX_CELLS", 16)
     assert matching_runs(["s"] * 10 + ["x"] * 5, ["x"] * 10 + ["s"] * 5) == []
     tokens, added, removed = diff_words("s " * 10 + "x " * 5, "x " * 10 + "s " * 5)
     assert [token.op for token in tokens] == ["delete", "insert", "equal"]
@@ -413,7 +413,7 @@ def test_hash_collisions_in_the_lcs_engine_never_match_different_tokens() -> Non
     # Multi-character strings: rapidfuzz compares one-character strings by their code point.
     a = [Colliding("xx"), Colliding("yy"), Colliding("zz")]
     b = [Colliding("uu"), Colliding("yy"), Colliding("vv")]
-    assert ota.diff._lcs_runs(a, b, 0, 0) == [(1, 1, 1)]
+    assert ota.diff.runs._lcs_runs(a, b, 0, 0) == [(1, 1, 1)]
 
 
 # -- real versions --------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ota.fetch.client import Fetcher, FetchSettings, Page, host_key, parse_retry
 from ota.fetch.codes import network_error_code
 from ota.fetch.content import detect_charset
 from ota.settings import load_settings
+from tests.bombs import gzip_bomb
 from tests.conftest import fetch_settings
 from tests.localserver import LocalServer, Reply, Stats
 
@@ -286,16 +287,6 @@ def test_compressed_body_is_inflated(server: LocalServer) -> None:
     headers = {"Content-Type": "text/html; charset=latin-1", "Content-Encoding": "gzip"}
     server.reply("/page", Reply(headers=headers, body=body))
     assert fetch(server.url("/page")).content == "<p>générales</p>".encode()
-
-
-def gzip_bomb(size: int, layers: int) -> bytes:
-    """`layers` gzip layers around `size` zero bytes, made without holding the zeros."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    zeros = bytes(1 << 20)
-    body = b"".join(compressor.compress(zeros) for _ in range(size >> 20)) + compressor.flush()
-    for _ in range(layers - 1):
-        body = gzip.compress(body, 9)
-    return body
 
 
 def test_stacked_compression_is_decoded_with_every_layer_bounded(server: LocalServer) -> None:

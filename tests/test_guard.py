@@ -18,7 +18,7 @@ from ota.errors import FetchError, SettingsError
 from ota.fetch import Fetcher
 from ota.fetch.guard import AddressPolicy, AddressRefused, GuardedBackend
 from ota.settings import FetchSettings, load_settings
-from tests.conftest import fetch_settings
+from tests.conftest import fetch_settings, needs_chromium
 
 
 @pytest.mark.parametrize(
@@ -263,14 +263,13 @@ def render(url: str, settings: FetchSettings) -> Any:
     return asyncio.run(go())
 
 
+@needs_chromium
 @pytest.mark.browser
 def test_the_browser_is_refused_a_redirect_to_another_loopback_address(
     httpserver: HTTPServer, other_loopback: HTTPServer
 ) -> None:
     """Chromium's connections go through the guard's proxy: a page on the allowed 127.0.0.1 that
     redirects to 127.0.0.2 fails with the refusal, and 127.0.0.2 receives nothing."""
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     target = f"http://127.0.0.2:{other_loopback.port}/"
     httpserver.expect_request("/terms").respond_with_data("", status=302, headers={"Location": target})
     url = httpserver.url_for("/terms").replace("localhost", "127.0.0.1")
@@ -284,13 +283,12 @@ def test_the_browser_is_refused_a_redirect_to_another_loopback_address(
     assert other_loopback.log == []
 
 
+@needs_chromium
 @pytest.mark.browser
 def test_the_browser_renders_an_allowed_page_without_its_refused_subresources(
     httpserver: HTTPServer, other_loopback: HTTPServer
 ) -> None:
     """Images, frames and scripts pointing at a refused address are not loaded; the page is."""
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     internal = f"http://127.0.0.2:{other_loopback.port}/"
     page = (
         f'<html><body><main><p>Public terms.</p><img src="{internal}"><iframe src="{internal}"></iframe>'
@@ -315,13 +313,12 @@ def test_the_browser_renders_an_allowed_page_without_its_refused_subresources(
     ],
     ids=["location", "meta-refresh"],
 )
+@needs_chromium
 def test_a_client_side_redirect_to_a_refused_address_fails_with_the_refusal(
     httpserver: HTTPServer, other_loopback: HTTPServer, redirect: str
 ) -> None:
     """A page whose script (or meta refresh) sends it to 127.0.0.2 fails with the guard's refusal:
     the refusal's own text is never taken for the terms, and 127.0.0.2 receives nothing."""
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     target = f"http://127.0.0.2:{other_loopback.port}/"
     page = f"<html><head>{redirect.format(target=target)}</head><body><p>Moving…</p></body></html>"
     httpserver.expect_request("/terms").respond_with_data(page, content_type="text/html")
@@ -343,14 +340,13 @@ def test_a_client_side_redirect_to_a_refused_address_fails_with_the_refusal(
     assert other_loopback.log == []
 
 
+@needs_chromium
 @pytest.mark.browser
 def test_ota_track_fails_a_terms_whose_page_redirects_itself_to_a_refused_address(
     httpserver: HTTPServer, other_loopback: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`ota track`, the guard on: a rendered page doing `location = 'http://127.0.0.2:…/'` fails
     its terms in one line with the refusal (exit 1), and nothing is recorded for it."""
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     from tests.test_track import git, track
 
     monkeypatch.delenv("OTA_ALLOW_PRIVATE_ADDRESSES")

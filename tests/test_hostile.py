@@ -446,7 +446,7 @@ def test_a_stacked_compression_bomb_fails_its_terms_in_one_line(
 ) -> None:
     """`Content-Encoding: gzip, gzip` around 64 MiB of zeros: that terms fails naming its URL and
     the bound, the other terms is tracked."""
-    from tests.test_fetch import gzip_bomb
+    from tests.bombs import gzip_bomb
 
     headers = {"Content-Encoding": "gzip, gzip"}
     httpserver.expect_request("/bomb").respond_with_data(

@@ -24,8 +24,7 @@ from ota.extract.html import html_to_markdown
 from ota.fetch.browser import Browser
 from ota.fetch.filterruns import FilterRuns
 from ota.fetch.jsfilters import BUILTIN_FILTERS_SOURCE, JavaScriptPrefilter, JsFilterTabs, apply_js_filters
-from tests.conftest import SharedChromium
-from tests.test_browser import needs_chromium
+from tests.conftest import SharedChromium, needs_chromium
 
 T = TypeVar("T")
 pytestmark = [pytest.mark.browser, needs_chromium]

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from ota.cli import app
 from ota.contrib.selectors import is_generated
 from ota.declarations import declaration_errors
+from tests.conftest import needs_chromium
 from tests.pdfs import make_pdf
-from tests.test_browser import needs_chromium
 
 CLAUSES = "".join(
     f"<p>Clause {n}. By using the service you accept these terms, which we may update with notice.</p>"
@@ -235,7 +235,7 @@ document.getElementById("terms").innerHTML = "<h1>Terms</h1>" + [0, 1, 2, 3, 4].
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium")
+@needs_chromium
 def test_browser_option_renders_the_page_and_declares_client_scripts(
     httpserver: HTTPServer, tmp_path: Path
 ) -> None:

@@ -15,7 +15,7 @@ from pdfminer.arcfour import Arcfour
 from pdfminer.fontmetrics import FONT_METRICS
 
 from ota.errors import ExtractError
-from ota.extract import pdf as pdf_module
+from ota.extract import pdfglyphs
 from ota.extract.pdf import pdf_to_markdown
 
 LOREM = (
@@ -439,7 +439,7 @@ def test_a_pdf_without_text_reports_scanned_images() -> None:
 
 def test_work_per_page_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """Glyphs beyond the per-page budget are dropped, always the same ones."""
-    monkeypatch.setattr(pdf_module, "MAX_CHARS_PER_PAGE", 10)
+    monkeypatch.setattr(pdfglyphs, "MAX_CHARS_PER_PAGE", 10)
     data = make_pdf(text(72, 700, "abcdefghijklmnopqrstuvwxyz"), text(72, 700, "0123456789ABC"))
     assert pdf_to_markdown(data, location="x") == "abcdefghij\n\n0123456789"
 

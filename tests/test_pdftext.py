@@ -20,9 +20,8 @@ from ota.extract import PDF_MIME_TYPE, PDF_TEXT_MIME_TYPE, extract
 from ota.extract.pdfjs import encode_pages, escape_text, pdf_text_to_markdown
 from ota.fetch.browser import Browser
 from ota.fetch.pdftext import PDFJS_FILES, PdfTextPrefilter, PdfTextReader, pdfjs_checksums
-from tests.conftest import SharedChromium
+from tests.conftest import CHROMIUM, SharedChromium, needs_chromium
 from tests.pdfs import make_pdf
-from tests.test_browser import CHROMIUM, needs_chromium
 
 LOCATION = "https://example.com/terms.pdf"
 NO_TEXT = (

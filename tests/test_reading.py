@@ -17,16 +17,11 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from ota.settings import load_settings
 from tests.chirp import CHANGE, FIRST, LATEST, Chirp, make_chirp
+from tests.conftest import CHROMIUM, needs_chromium
 from tests.serving import served
 
-CHROMIUM = "/usr/bin/chromium"
 TOS = "Chirp/Terms%20of%20Service"
-browser_only = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason=f"Debian's chromium is not installed at {CHROMIUM}"
-    ),
-]
+browser_only = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +61,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 @pytest.mark.parametrize("view", ["inline", "side"])
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium")
+@needs_chromium
 def test_a_diff_shows_the_documents_rendered_with_the_changes_marked_in_place(
     page: Page, base: str, ids: list[str], view: str, tmp_path: Path
 ) -> None:
@@ -97,7 +92,7 @@ def test_a_diff_shows_the_documents_rendered_with_the_changes_marked_in_place(
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium")
+@needs_chromium
 def test_on_a_320_pixel_phone_side_by_side_is_one_column_without_repeated_text(
     browser: Browser, base: str, ids: list[str], tmp_path: Path
 ) -> None:
@@ -118,7 +113,7 @@ def test_on_a_320_pixel_phone_side_by_side_is_one_column_without_repeated_text(
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium")
+@needs_chromium
 def test_a_printed_diff_has_no_navigation_unfolds_everything_and_shows_link_addresses(
     page: Page, base: str, ids: list[str], tmp_path: Path
 ) -> None:
@@ -297,7 +292,7 @@ def test_the_api_finds_a_phrase_through_history(base: str, ids: list[str]) -> No
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium")
+@needs_chromium
 def test_a_reader_searches_a_phrase_and_opens_the_version_where_it_appeared(
     page: Page, base: str, ids: list[str], tmp_path: Path
 ) -> None:
@@ -368,7 +363,7 @@ def test_the_search_index_follows_new_versions_and_a_rebuilt_index(chirp: Chirp,
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no chromium")
+@needs_chromium
 def test_the_home_page_lists_failing_and_held_back_terms_and_their_pages_say_so(
     page: Page, base: str, tmp_path: Path
 ) -> None:

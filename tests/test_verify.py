@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from ota.cli import app
 from ota.settings import ENGINE_VERSION
-from tests.conftest import past_instants, track_at
+from tests.conftest import needs_chromium, past_instants, track_at
 from tests.pdfs import make_pdf
 
 PAGE = """<html><body><nav>Menu</nav><main><h1>Terms</h1><p>You agree to {clause}.</p>
@@ -331,12 +331,11 @@ def test_without_git_the_history_file_gives_the_declaration_in_force(
     assert finding["check"] == "upgrade" and "(Example.json)" in finding["message"]
 
 
+@needs_chromium
 @pytest.mark.browser
 def test_versions_made_with_javascript_filters_are_reproduced(site: HTTPServer, tmp_path: Path) -> None:
     """A terms whose declaration names a filter of SERVICE.filters.js (kept in the declarations
     repository) is extracted again with that filter, in the browser: reproduced, not just explained."""
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     root = collection(tmp_path, site)
     data = declaration(site)
     data["terms"]["Terms of Service"]["filter"] = ["dropExtra"]  # type: ignore[index]
@@ -353,12 +352,11 @@ def test_versions_made_with_javascript_filters_are_reproduced(site: HTTPServer, 
     assert "2 reproduced, 0 explained, 0 unverifiable, 0 unexplained" in output
 
 
+@needs_chromium
 @pytest.mark.browser
 def test_without_chromium_pdfs_and_javascript_filters_are_explained(site: HTTPServer, tmp_path: Path) -> None:
     """Versions of a PDF (read by pdf.js) and of a page with JavaScript filters, verified where
     Chromium cannot start: explained by what needs it, not unexplained; exit 0."""
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed")
     root = collection(tmp_path, site)
     site.expect_request("/policy.pdf").respond_with_data(
         make_pdf("Privacy Policy", "We keep what you give us one year."), content_type="application/pdf"

@@ -6,22 +6,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import past_instants
+from tests.conftest import CHROMIUM, needs_chromium, past_instants
 from tests.serving import make_collection, served
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason=f"Debian's chromium is not installed at {CHROMIUM}"
-    ),
-]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ota.collection import FilterFiles, javascript_filter_names, python_filter_names, read_json
+from ota.collection import FilterFiles, javascript_filter_names, python_filter_names
+from ota.collection_files import read_json
 from ota.contrib.pages import fetch_document, save_page, saved_mime_type
 from ota.declarations import STANDARD_TERMS_TYPES, Terms, parse_service
 from ota.errors import SettingsError

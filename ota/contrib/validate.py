@@ -30,10 +30,9 @@ from ota.collection import (
     declaration_folder_files,
     javascript_filter_names,
     python_filter_names,
-    read_json,
-    read_metadata,
     unknown_service,
 )
+from ota.collection_files import read_json, read_metadata
 from ota.contrib.live import check_terms
 from ota.contrib.modified import declared_service_ids, modified_terms, service_id_of
 from ota.contrib.problems import Problem, ValidationReport, schema_suggestion

@@ -5,7 +5,8 @@ wrapped lines glued, blank lines where the engine writes them. This module gives
 instead, for people (`ota extract --readable`); it is stable: the same PDF always gives the same
 Markdown.
 
-pdfminer.six interprets the pages and gives every glyph with its box, in content-stream order.
+pdfminer.six interprets the pages and gives every glyph with its box, in content-stream order
+(`ota.extract.pdfglyphs`).
 Its own layout analysis (LAParams) is not used: it splits a bullet drawn apart from its text into
 a separate box and puts list items of one page into one box, so glyphs are grouped here instead:
 
@@ -21,30 +22,15 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import io
 import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
-
-from pdfminer.converter import PDFPageAggregator
-from pdfminer.layout import LTChar, LTContainer, LTPage
-from pdfminer.pdfcolor import PDFColorSpace
-from pdfminer.pdfdocument import PDFDocument
-from pdfminer.pdffont import PDFFont
-from pdfminer.pdfinterp import PDFGraphicState, PDFPageInterpreter, PDFResourceManager
-from pdfminer.pdfpage import PDFPage
-from pdfminer.pdfparser import PDFParser
-from pdfminer.pdftypes import PDFStream
-from pdfminer.utils import Matrix
 
 from ota.errors import ExtractError
+from ota.extract.pdfglyphs import Glyph, page_glyphs
 
-# Glyphs kept per page; a text page holds a few thousand, so only pathological pages are cut
-# (always at the same glyph, so the output stays stable).
-MAX_CHARS_PER_PAGE = 50_000
 # Above this many rows on a page, rows are read top to bottom without looking for columns.
 MAX_ROWS_ANALYSED = 1_000
 
@@ -59,11 +45,7 @@ _BULLETS = "•●▪■◦○◆◇♦❖➢➤►▸‣⁃∙·□☐✓✔➔
 _BULLET_START = re.compile(rf"^([{_BULLETS}]|[\ue000-\uf8ff])(\s|$)")
 _NUMBER = r"(\d{1,3}(\.\d{1,3})*|[a-zA-Z]|[ivxlcdmIVXLCDM]{1,6})"
 _NUMBER_START = re.compile(rf"^(\(?{_NUMBER}[.)]|\({_NUMBER}\))(\s|$)")
-_BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
-_MONOSPACED_FONT = re.compile(r"courier|mono|consol|typewriter|code|cmtt|sftt", re.IGNORECASE)
 _DOT_LEADERS = re.compile(r"(\.\s*){4,}[\w-]{1,8}$")  # a table of contents entry: "Scope . . . . 3"
-_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200d\u2060\ufeff\ufffe\uffff]")
 _WHITESPACE = re.compile(r"[\s\u00a0]+")
 
 
@@ -73,7 +55,9 @@ def pdf_to_markdown(data: bytes, *, location: str) -> str:
     Raises ExtractError in OTA's words when the file cannot be parsed or holds no text;
     `location` (the URL the PDF was fetched from) goes in the latter message.
     """
-    rows = [row for number, chars in _pages(data) for row in _read_in_order(_rows(_fragments(chars)), number)]
+    rows = [
+        row for number, chars in page_glyphs(data) for row in _read_in_order(_rows(_fragments(chars)), number)
+    ]
     text = "\n\n".join(_escape(paragraph) for paragraph in _paragraphs(rows))
     if not text:
         raise ExtractError(
@@ -83,140 +67,6 @@ def pdf_to_markdown(data: bytes, *, location: str) -> str:
     return text
 
 
-# -- glyphs -------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Char:
-    text: str
-    x0: float
-    x1: float
-    y0: float
-    y1: float
-    size: float
-    bold: bool
-    mono: bool
-    seq: int  # position in the page's content streams
-
-
-class _GlyphCollector(PDFPageAggregator):
-    """A pdfminer device that keeps glyphs only, at most MAX_CHARS_PER_PAGE per page."""
-
-    def __init__(self, rsrcmgr: PDFResourceManager) -> None:
-        super().__init__(rsrcmgr, laparams=None)
-        self.glyphs = 0
-
-    def begin_page(self, page: PDFPage, ctm: Matrix) -> None:
-        self.glyphs = 0
-        super().begin_page(page, ctm)
-
-    def render_char(
-        self,
-        matrix: Matrix,
-        font: PDFFont,
-        fontsize: float,
-        scaling: float,
-        rise: float,
-        cid: int,
-        ncs: PDFColorSpace,
-        graphicstate: PDFGraphicState,
-    ) -> float:
-        self.glyphs += 1
-        if self.glyphs > MAX_CHARS_PER_PAGE:
-            return font.char_width(cid) * fontsize * scaling  # the advance, without keeping the glyph
-        return super().render_char(matrix, font, fontsize, scaling, rise, cid, ncs, graphicstate)
-
-    def handle_undefined_char(self, font: PDFFont, cid: int) -> str:
-        return ""  # pdfminer's "(cid:N)" placeholders are noise for readers
-
-    def paint_path(self, gstate: PDFGraphicState, stroke: bool, fill: bool, evenodd: bool, path: Any) -> None:
-        """Lines and shapes carry no text: skipped, which also saves time on drawings."""
-
-    def render_image(self, name: str, stream: PDFStream) -> None:
-        """Images carry no text."""
-
-
-def _pages(data: bytes) -> Iterator[tuple[int, list[_Char]]]:
-    """Each page's number and glyphs."""
-    # pdfminer reports a damaged file with many exception types (its own, ValueError, KeyError,
-    # TypeError, zlib and struct errors, RecursionError on looping objects): all mean "can't parse".
-    try:
-        document = PDFDocument(PDFParser(io.BytesIO(data)), password="")
-        resources = PDFResourceManager(caching=True)
-        device = _GlyphCollector(resources)
-        interpreter = PDFPageInterpreter(resources, device)
-        pages = list(PDFPage.create_pages(document))
-    except MemoryError:
-        raise  # the extraction's memory bound, reported by ota.pool
-    except Exception as exc:
-        raise ExtractError("Can't parse PDF file") from exc
-    if not pages:
-        raise ExtractError("Can't parse PDF file")
-    for number, page in enumerate(pages):
-        try:
-            interpreter.process_page(page)
-            layout = device.get_result()
-        except MemoryError:
-            raise
-        except Exception as exc:
-            raise ExtractError("Can't parse PDF file") from exc
-        yield number, _glyphs(layout)
-
-
-def _glyphs(layout: LTPage) -> list[_Char]:
-    """The page's glyphs in drawing order, without invisible, duplicated or off-page ones."""
-    found: list[LTChar] = []
-
-    def walk(container: LTContainer[Any]) -> None:
-        for item in container:
-            if isinstance(item, LTChar):
-                found.append(item)
-            elif isinstance(item, LTContainer):
-                walk(item)  # text drawn inside forms (LTFigure) is text like any other
-
-    walk(layout)
-    px0, py0, px1, py1 = layout.bbox
-    horizontal = [c for c in found if _is_horizontal(c)]
-    # A page whose text is all rotated keeps it: some text beats none.
-    kept = horizontal or found
-    chars: list[_Char] = []
-    seen: dict[tuple[str, int, int], _Char] = {}
-    for seq, c in enumerate(kept):
-        text = _INVISIBLE.sub("", c.get_text().translate(_LIGATURES))
-        if not text or c.size < 1 or c.x1 < px0 or c.x0 > px1 or c.y1 < py0 or c.y0 > py1:
-            continue
-        bold, mono = bool(_BOLD_FONT.search(c.fontname)), bool(_MONOSPACED_FONT.search(c.fontname))
-        char = _Char(text, c.x0, c.x1, c.y0, c.y1, c.size, bold, mono, seq)
-        # Some producers draw text twice, slightly shifted, to fake bold: keep the first copy.
-        key = (text, round(c.x0 / 2), round(c.y0 / 2))
-        if not text.isspace() and _drawn_before(char, key, seen):
-            continue
-        seen[key] = char
-        chars.append(char)
-    return chars
-
-
-def _is_horizontal(c: LTChar) -> bool:
-    a, b, cc, d, _, _ = c.matrix
-    return a > 0 and d > 0 and abs(b) <= 0.05 * a and abs(cc) <= 0.05 * d
-
-
-def _drawn_before(char: _Char, key: tuple[str, int, int], seen: dict[tuple[str, int, int], _Char]) -> bool:
-    """Whether the same glyph was drawn at (nearly) the same place; `seen` is a 2-point grid."""
-    text, gx, gy = key
-    width = max(char.x1 - char.x0, 0.1)
-    for dx in (-1, 0, 1):
-        for dy in (-1, 0, 1):
-            other = seen.get((text, gx + dx, gy + dy))
-            if (
-                other is not None
-                and abs(char.x0 - other.x0) < 0.3 * width
-                and abs(char.y0 - other.y0) < 0.3 * char.size
-            ):
-                return True
-    return False
-
-
 # -- fragments and rows -------------------------------------------------------------------------
 
 
@@ -224,7 +74,7 @@ def _drawn_before(char: _Char, key: tuple[str, int, int], seen: dict[tuple[str, 
 class _Row:
     """Text on one baseline: a fragment drawn in one go, or fragments merged into a row."""
 
-    chars: list[_Char]
+    chars: list[Glyph]
     x0: float = 0.0
     x1: float = 0.0
     y0: float = 0.0
@@ -250,7 +100,7 @@ class _Row:
         return self
 
 
-def _spaced_text(chars: list[_Char]) -> tuple[str, float]:
+def _spaced_text(chars: list[Glyph]) -> tuple[str, float]:
     """The glyphs' text, with a space wherever a gap is wider than a word gap; first word's width."""
     out: list[str] = []
     start: float | None = None
@@ -274,10 +124,10 @@ def _spaced_text(chars: list[_Char]) -> tuple[str, float]:
     return text, (right if first_word_end is None else first_word_end) - start
 
 
-def _fragments(chars: list[_Char]) -> list[_Row]:
+def _fragments(chars: list[Glyph]) -> list[_Row]:
     """Glyphs drawn one after the other on one baseline, left to right."""
     fragments: list[_Row] = []
-    current: list[_Char] = []
+    current: list[Glyph] = []
     right = 0.0
     for c in chars:
         if current:
@@ -342,12 +192,12 @@ def _is_marker(fragment: _Row) -> bool:
     return len(text) <= 6 and bool(_BULLET_START.match(text) or _NUMBER_START.match(text))
 
 
-def _same_line(a: _Char | _Row, b: _Char | _Row) -> bool:
+def _same_line(a: Glyph | _Row, b: Glyph | _Row) -> bool:
     """Whether a and b overlap vertically by half the height of the smaller one."""
     return min(a.y1, b.y1) - max(a.y0, b.y0) >= 0.5 * min(a.y1 - a.y0, b.y1 - b.y0)
 
 
-def _hoverlap(a: _Char | _Row, b: _Char | _Row) -> float:
+def _hoverlap(a: Glyph | _Row, b: Glyph | _Row) -> float:
     return min(a.x1, b.x1) - max(a.x0, b.x0)
 
 

@@ -202,8 +202,12 @@ class Fetcher:
         self._transport = transport
         # One small connection pool per host: httpcore scans every connection of a pool for each
         # request, so a single pool of `concurrency` connections costs O(concurrency) per request.
-        # The TLS context (loading the CA bundle takes tens of ms) is shared by all of them.
-        self._tls = tls_context(settings)
+        # The TLS context (loading the CA bundle takes tens of ms) is shared by all of them, made
+        # by the first https host (at once when the settings name authorities: an unreadable file
+        # stops the run before it starts).
+        self._tls: ssl.SSLContext | None = None
+        if settings.ca_file is not None or settings.ca_dir is not None:
+            self._tls = tls_context(settings)
         self._transports: dict[str, httpx.AsyncBaseTransport] = {}
         self._proxies = proxies_of(settings.proxy_environment)
         self._headers = httpx.Headers(
@@ -250,13 +254,18 @@ class Fetcher:
                 proxy = self._proxies.get(scheme) or self._proxies.get("all")
             pool = self.settings.per_host + 1
             transport = self._transports[key] = GuardedTransport(
-                ssl_context=self._tls,
+                ssl_context=self._tls_context() if scheme == "https" else None,  # plain http needs none
                 connections=pool,
                 policy=self.policy,
                 proxy=proxy,
                 resolver=self._resolver,
             )
         return transport
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = tls_context(self.settings)
+        return self._tls
 
     async def __aenter__(self) -> Self:
         return self

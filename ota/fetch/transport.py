@@ -86,7 +86,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     def __init__(
         self,
         *,
-        ssl_context: ssl.SSLContext,
+        ssl_context: ssl.SSLContext | None,
         connections: int,
         policy: AddressPolicy,
         proxy: str | None = None,

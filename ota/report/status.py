@@ -116,8 +116,6 @@ def run_summary(
 
 
 def _changes(report: Report, settings: Settings) -> list[dict[str, Any]]:
-    from ota.significance import LEVELS  # here: `ota status`, which only reads, need not load the diff
-
     changes = []
     for outcome in sorted(report.outcomes, key=lambda o: (o.service_id, o.terms_type)):
         if not outcome.versions:
@@ -126,7 +124,11 @@ def _changes(report: Report, settings: Settings) -> list[dict[str, Any]]:
         # A technical upgrade recorded with a change is still a change of the terms.
         kind = next((k for k in ("change", "first") if k in kinds), "upgrade")
         classified = [v.significance for v in outcome.versions if v.significance is not None]
-        most = max(classified, key=lambda c: LEVELS.index(c.significance), default=None)
+        most = None
+        if classified:  # loads the diff engine, which neither `ota status` nor an unchanged run needs
+            from ota.significance import LEVELS
+
+            most = max(classified, key=lambda c: LEVELS.index(c.significance))
         told = next((v.account for v in reversed(outcome.versions) if v.account is not None), None)
         changes.append(
             {

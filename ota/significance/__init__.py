@@ -36,7 +36,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ota.diff import diff_words, matching_runs, split_blocks
+from ota.diff import diff_words, split_blocks
+from ota.diff.runs import matching_runs
 from ota.significance.gaps import END, LEVELS, Findings, Level, classify_gaps
 from ota.significance.reader import EMAIL_MARKER, STAGES, reader_tokens
 

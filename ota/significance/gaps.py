@@ -10,7 +10,7 @@ from typing import Literal
 
 from rapidfuzz.distance import OSA
 
-from ota.diff import matching_runs
+from ota.diff.runs import matching_runs
 from ota.significance.reader import EMAIL_PLACEHOLDER
 
 Level = Literal["cosmetic", "editorial", "substantive"]

@@ -16,12 +16,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ota.declarations import SourceDocument, Terms
-from ota.section_diff import Account
-from ota.significance import Significance
-from ota.store.repository import Repository
+
+if TYPE_CHECKING:  # the tracking process names these functions; git runs in the recording process
+    from ota.section_diff import Account
+    from ota.significance import Significance
+    from ota.store.repository import Repository
 
 #: Replaced by the snapshot's commit id in the links of a version's message.
 SNAPSHOT_ID_MARKER = "%SNAPSHOT_ID"

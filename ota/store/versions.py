@@ -25,12 +25,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ota.declarations import Terms
 from ota.extract import PDF_MIME_TYPE
 from ota.extract.suspicion import block_page, suspicion
-from ota.section_diff import account
-from ota.significance import classify
 from ota.store.records import (
     Recorded,
     Recording,
@@ -38,7 +37,9 @@ from ota.store.records import (
     record_version,
     version_path,
 )
-from ota.store.repository import Repository
+
+if TYPE_CHECKING:  # these functions run in the recording process, which imports git
+    from ota.store.repository import Repository
 
 _DOCUMENT_ID = re.compile(r" #(.*)\.[^./]+$")
 
@@ -211,6 +212,9 @@ def record_with_baseline(
             before = baseline_markdown
             if before is None:
                 before = latest.content.decode("utf-8", errors="replace")
+            from ota.section_diff import account  # the diff engine, for a change only
+            from ota.significance import classify
+
             told = account(before, markdown)
             recorded.append(replace(change, significance=classify(before, markdown), account=told))
     return recorded

@@ -17,11 +17,13 @@ import itertools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ota.errors import RecordError
-from ota.store.repository import Held, Repository, Signer, hold
 from ota.worker import Worker, WorkerStopped
+
+if TYPE_CHECKING:  # git is imported in the recording process only, by the calls below
+    from ota.store.repository import Held, Repository, Signer
 
 T = TypeVar("T")
 
@@ -150,6 +152,8 @@ _HELD: dict[str, Held] = {}
 
 
 def _hold(name: str, path: Path) -> None:
+    from ota.store.repository import hold
+
     _HELD[name] = hold(path)
 
 
@@ -170,6 +174,8 @@ def _open(
         if held is not None:
             os.close(held.lock_fd)
         raise
+    from ota.store.repository import Repository
+
     repository = Repository.open(
         path,
         author_name=author_name,
@@ -191,6 +197,14 @@ def _repository(name: str) -> Repository:
 
 def _run(name: str, function: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
     return function(_repository(name), *args, **kwargs)
+
+
+def in_git_working_tree(_repository: Repository, folder: Path) -> bool:
+    """Whether `folder` is in a git working tree (run by `Writer.run`: the recording process has git
+    loaded, which the tracking process then never imports)."""
+    from ota.store.declared import DeclarationsHistory
+
+    return DeclarationsHistory.in_git(folder)
 
 
 def opening_notes(repository: Repository) -> list[str]:
