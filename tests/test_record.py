@@ -20,14 +20,24 @@ from ota.errors import RecordError
 from ota.store import repository as gitrepo
 from ota.store.records import (
     Recorded,
+    cited_snapshot_ids,
+    cited_snapshots_any_engine,
+    declared_source_count,
     extension_for,
     fetch_status,
+    kind_of,
+    parse_snapshot_path,
+    parse_version_path,
+    record_kind,
     record_snapshot,
     record_version,
     snapshot_message,
     snapshot_path,
+    subject,
+    trailers,
     version_message,
     version_path,
+    version_path_for,
 )
 from ota.store.repository import Repository
 
@@ -161,6 +171,55 @@ def test_messages_match_ota_layout() -> None:
         "First record of Service B! Terms of Service\n\n"
         "This version was recorded after extracting from snapshot a\n"
     )
+
+
+def test_every_format_written_is_parsed_back() -> None:
+    """What this module writes (paths, subjects, sources, trailers), its parsers read again, with
+    OTA's older engines' subjects and citations too: the viewer, verify and the dataset use them."""
+    first, _ = COMBINED.documents
+    for terms in (TOS, COMBINED):
+        assert parse_version_path(version_path(terms)) == (terms.service_id, terms.type)
+        assert version_path_for(terms.service_id, terms.type) == version_path(terms)
+        for document in terms.documents:
+            path = snapshot_path(terms, document, "application/pdf")
+            assert parse_snapshot_path(path) == (terms.service_id, terms.type)
+    assert [parse_version_path(p) for p in ("a/b.html", "a/b/c.md", "a/.md", "README.md")] == [None] * 4
+    for first_record, upgrade, kind in (
+        (True, False, "first"),
+        (False, False, "change"),
+        (False, True, "upgrade"),
+    ):
+        written = subject(TOS, first_record=first_record, technical_upgrade=upgrade)
+        assert kind_of(written) == kind
+        assert record_kind(written, TOS.service_id, TOS.type) == kind
+        assert record_kind(written, TOS.service_id, "Privacy Policy") is None
+    assert [kind_of(s) for s in ("Start tracking A B", "Update A B", "Refilter A B", "Updated README")] == [
+        "first",
+        "change",
+        "upgrade",
+        None,
+    ]
+    message = snapshot_message(COMBINED, first, first_record=True, engine_version=ENGINE, fetcher="fullDom")
+    assert trailers(message) == {
+        "x-engine-version": ENGINE,
+        "x-fetcher": "fullDom",
+        "x-source-document-location": first.location,
+    }
+    assert trailers("Subject only: not a trailer\n") == {}
+    ids = ["a" * 40, "b" * 40]
+    combined = version_message(
+        COMBINED, first_record=False, snapshot_ids=ids, engine_version=ENGINE, link_template=LINK
+    )
+    assert cited_snapshot_ids(combined) == ids == cited_snapshots_any_engine(combined)
+    assert declared_source_count(combined) == 2
+    assert (
+        declared_source_count(
+            version_message(TOS, first_record=True, snapshot_ids=ids[:1], engine_version="")
+        )
+        is None
+    )
+    older = "Update A B\n\nThis version was recorded after filtering snapshot https://x/commit/abc1234\n"
+    assert cited_snapshot_ids(older) == [] and cited_snapshots_any_engine(older) == ["abc1234"]
 
 
 # -- recording --------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from ota.dataset.renaming import Rules, engine_rules, rename
 from ota.errors import DeclarationError, RecordError
 from ota.settings import Settings
 from ota.store.reader import Change, RepositoryReader
-from ota.web.index import kind_of, terms_of
+from ota.store.records import kind_of, parse_version_path
 
 _LICENSE = "ODbL-1.0.md"
 #: Regular files readable by all (the engine's archiver writes 0644; zipfile's default is 0600).
@@ -193,8 +193,8 @@ def _entries(reader: RepositoryReader, rules: Rules) -> list[tuple[str, str, Cha
     log`'s newest-first list by date, a stable sort); one per file name (the newest commit)."""
     chosen: dict[str, tuple[str, str, Change]] = {}
     for change in reader.log():
-        terms = terms_of(change.path)
-        if change.blob_id is None or terms is None or kind_of(change.subject) == "other":
+        terms = parse_version_path(change.path)
+        if change.blob_id is None or terms is None or kind_of(change.subject) is None:
             continue
         for service_id, terms_type in rename(*terms, rules):
             name = version_file(service_id, terms_type, change.date)

@@ -1,9 +1,11 @@
 """Snapshots and versions, recorded in git exactly as Open Terms Archive records them.
 
-This module owns OTA's formats (OTA-FORMATS §6): file paths, commit subjects, bodies and trailers.
-The messages are built the way OTA's engine builds them and then stored the way `git commit -m`
-stores them (paragraphs separated by one blank line, a final newline), so `git log` shows the same
-text for a record written by either engine. Git itself is driven by `ota.store.repository.Repository`.
+This module owns OTA's formats (OTA-FORMATS §6): file paths, commit subjects, bodies and trailers,
+both ways: it writes them, and it parses them again for every reader (the viewer's index, verify,
+the dataset export), ota's and OTA's older engines' formats alike. The messages are built the way
+OTA's engine builds them and then stored the way `git commit -m` stores them (paragraphs separated
+by one blank line, a final newline), so `git log` shows the same text for a record written by
+either engine. Git itself is driven by `ota.store.repository.Repository`.
 
     SERVICE_ID/TERMS TYPE.html                 snapshot of a single source document (.pdf…)
     SERVICE_ID/TERMS TYPE #DOCUMENT_ID.html    snapshot of one source document of combined terms
@@ -43,6 +45,13 @@ _MULTIPLE_SOURCES = (
 _DOCUMENT_ID_SEPARATOR = " #"
 _SOURCES_PREFIX = "This version was recorded after extracting from"
 _COMMIT_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{40}(?![0-9a-f])")
+#: The paragraph naming the snapshots, in every engine's words ("extracting from", "filtering").
+_ANY_SOURCES_PREFIX = "This version was recorded after"
+#: A cited snapshot: a full id, or an id (abbreviated by older engines) in a link to a commit.
+_ANY_CITED = re.compile(r"/commit/([0-9a-f]{7,40})(?![0-9a-z])|(?<![0-9a-z])([0-9a-f]{40})(?![0-9a-z])")
+_SOURCE_COUNT = re.compile(r"following snapshots from (\d+) source documents:")
+_TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*): (.+)$")
+_VERSION_EXTENSION = ".md"
 
 # OTA uses the `mime` package (with `text/markdown` → `md`); XHTML is kept as `.html` so that a page
 # served either way stays one file. Unknown types get a family default, never OTA's `*`.
@@ -68,7 +77,19 @@ _EXTENSIONS = {
     "image/svg+xml": "svg",
 }
 
+#: What a record commit is, as its subject says.
+RecordKind = Literal["first", "change", "upgrade"]
+#: What recording did: a record of one of those kinds, or nothing (the same bytes were recorded).
 Kind = Literal["first", "change", "upgrade", "unchanged"]
+#: Subject prefixes by the kind of record they announce; OTA's older engines' after ota's.
+SUBJECT_PREFIXES: dict[str, RecordKind] = {
+    FIRST_RECORD: "first",
+    CHANGE: "change",
+    TECHNICAL_UPGRADE: "upgrade",
+    "Start tracking": "first",
+    "Update": "change",
+    "Refilter": "upgrade",
+}
 Fetcher = Literal["htmlOnly", "fullDom"]
 
 
@@ -122,7 +143,30 @@ def snapshot_path(terms: Terms, document: SourceDocument, mime_type: str) -> str
 
 def version_path(terms: Terms) -> str:
     """`SERVICE_ID/TERMS TYPE.md`."""
-    return f"{terms.service_id}/{terms.type}.md"
+    return version_path_for(terms.service_id, terms.type)
+
+
+def version_path_for(service_id: str, terms_type: str) -> str:
+    """`SERVICE_ID/TERMS TYPE.md`: the file of a terms in the versions repository."""
+    return f"{service_id}/{terms_type}{_VERSION_EXTENSION}"
+
+
+def parse_version_path(path: str) -> tuple[str, str] | None:
+    """(service ID, terms type) of a version file `SERVICE_ID/TERMS TYPE.md`, or None for another file."""
+    service_id, slash, name = path.partition("/")
+    if not slash or "/" in name or not name.endswith(_VERSION_EXTENSION) or name == _VERSION_EXTENSION:
+        return None
+    return service_id, name[: -len(_VERSION_EXTENSION)]
+
+
+def parse_snapshot_path(path: str) -> tuple[str, str] | None:
+    """(service ID, terms type) of a snapshot file (`SERVICE_ID/TERMS TYPE[ #DOCUMENT_ID].ext`), or None."""
+    service_id, _, name = path.partition("/")
+    if not name or "/" in name:
+        return None
+    if _DOCUMENT_ID_SEPARATOR in name:
+        return service_id, name.split(_DOCUMENT_ID_SEPARATOR, 1)[0]
+    return service_id, name.rsplit(".", 1)[0]
 
 
 def subject(terms: Terms, *, first_record: bool, technical_upgrade: bool = False) -> str:
@@ -256,6 +300,51 @@ def cited_snapshot_ids(message: str) -> list[str]:
     return []
 
 
+def cited_snapshots_any_engine(message: str) -> list[str]:
+    """The snapshot ids a version's message cites in ota's or any OTA engine's format, whatever the
+    link around them (older engines cite abbreviated ids, in links to other repositories' commits)."""
+    found = cited_snapshot_ids(message)
+    if found:
+        return found
+    for paragraph in message.split("\n\n"):
+        if paragraph.lstrip().startswith(_ANY_SOURCES_PREFIX):
+            return [match.group(1) or match.group(2) for match in _ANY_CITED.finditer(paragraph)]
+    return []
+
+
+def declared_source_count(message: str) -> int | None:
+    """How many source documents a version's message says it was assembled from (None: it does not say)."""
+    count = _SOURCE_COUNT.search(message)
+    return int(count.group(1)) if count is not None else None
+
+
+def kind_of(subject: str) -> RecordKind | None:
+    """The kind of record a commit subject announces (ota's and OTA's older subjects), None for another."""
+    for prefix, kind in SUBJECT_PREFIXES.items():
+        if subject.startswith(f"{prefix} "):
+            return kind
+    return None
+
+
+def record_kind(subject: str, service_id: str, terms_type: str) -> RecordKind | None:
+    """The kind of record a subject announces if it is exactly a record's subject for these terms."""
+    for prefix, kind in SUBJECT_PREFIXES.items():
+        if subject == f"{prefix} {service_id} {terms_type}":
+            return kind
+    return None
+
+
+def trailers(message: str) -> dict[str, str]:
+    """The trailers of a message's last paragraph (`Key: value` lines), keys lowercased; {} when none."""
+    paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
+    if len(paragraphs) < 2:
+        return {}
+    matches = [_TRAILER.match(line) for line in paragraphs[-1].strip().splitlines()]
+    if not all(matches):
+        return {}
+    return {m.group(1).lower(): m.group(2).strip() for m in matches if m is not None}
+
+
 def _document_id(terms: Terms, document: SourceDocument) -> str:
     # Only documents of combined terms are told apart in file names and messages (as in OTA).
     return (document.id or "") if terms.combined else ""
@@ -278,21 +367,10 @@ def _recorded(
     return Recorded("unchanged", current[0], path, current[1])
 
 
-def message_trailers(message: str) -> dict[str, str]:
-    """A commit message's trailers (`Key: value` lines of its last paragraph), keys in lower case."""
-    last = message.strip().rsplit("\n\n", 1)[-1]
-    found = {}
-    for line in last.splitlines():
-        key, colon, value = line.partition(":")
-        if colon and key and " " not in key.strip():
-            found[key.strip().lower()] = value.strip()
-    return found
-
-
 def fetch_status(message: str) -> int | None:
     """The HTTP status a snapshot's page was served with (its `X-fetch-status` trailer), or None
     when its commit does not say it (OTA's snapshots, and ota's before it recorded it)."""
-    value = message_trailers(message).get(FETCH_STATUS, "")
+    value = trailers(message).get(FETCH_STATUS, "")
     return int(value) if value.isdigit() and len(value) == 3 else None
 
 

@@ -41,6 +41,7 @@ from ota.pool import Extract, ExtractionPool, Source
 from ota.settings import Settings
 from ota.store.declared import DeclarationsHistory
 from ota.store.reader import Change, CommitInfo, RepositoryReader
+from ota.store.records import parse_snapshot_path, parse_version_path
 from ota.store.signing import AllowedSigners
 from ota.store.timestamps import load_roots
 from ota.verify.commits import check_commits
@@ -52,7 +53,6 @@ from ota.verify.records import (
     check_format,
     check_order,
     read_version,
-    split_path,
 )
 from ota.verify.timestamps import check_timestamps
 
@@ -66,7 +66,7 @@ class Selection:
     since: datetime | None = None
 
     def wants(self, path: str) -> bool:
-        parts = split_path(path) if path.endswith(".md") else _snapshot_terms(path)
+        parts = parse_version_path(path) if path.endswith(".md") else parse_snapshot_path(path)
         if parts is None:
             return not self.services and not self.terms_types
         service_id, terms_type = parts
@@ -107,7 +107,7 @@ async def verify_archive(
         c
         for c in version_changes
         if c.blob_id is not None
-        and split_path(c.path) is not None
+        and parse_version_path(c.path) is not None
         and (selection.since is None or c.date >= selection.since)
     ]
     if (selection.services or selection.terms_types) and not to_check:
@@ -179,14 +179,6 @@ async def verify_archive(
             await browser.aclose()
     report.seconds = time.monotonic() - started
     return report
-
-
-def _snapshot_terms(path: str) -> tuple[str, str] | None:
-    service_id, _, name = path.partition("/")
-    if not name or "/" in name:
-        return None
-    stem = name.split(" #", 1)[0] if " #" in name else name.rsplit(".", 1)[0]
-    return service_id, stem
 
 
 def _check_snapshot_order(report: VerifyReport, changes: Iterable[Change], now: datetime) -> None:

@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ota.store.reader import CommitInfo, RepositoryReader
+from ota.store.records import kind_of, trailers
 from ota.store.signing import AllowedSigners, SignatureError, verify
 from ota.verify.findings import NOT_A_RECORD, Check, Finding, Severity, VerifyReport
-from ota.verify.records import SUBJECT_PREFIXES, trailers
 
 if TYPE_CHECKING:
     from ota.verify.archive import Selection
@@ -97,8 +97,7 @@ def check_commits(
 
 def _record_subject(message: str) -> bool:
     """Whether a commit's subject is one ota or Open Terms Archive's engines give their records."""
-    subject = message.strip().split("\n", 1)[0]
-    return any(subject.startswith(f"{prefix} ") for prefix in SUBJECT_PREFIXES)
+    return kind_of(message.strip().split("\n", 1)[0]) is not None
 
 
 def _foreign(info: CommitInfo) -> str:

@@ -7,14 +7,19 @@ caller hands it what the readers gave. The formats are those of OTA-FORMATS §6,
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from ota.store.reader import Change, CommitInfo
-from ota.store.records import CHANGE, FIRST_RECORD, TECHNICAL_UPGRADE, cited_snapshot_ids
+from ota.store.records import (
+    RecordKind,
+    cited_snapshots_any_engine,
+    declared_source_count,
+    parse_version_path,
+    record_kind,
+    trailers,
+)
 from ota.verify.findings import (
     NO_SNAPSHOT,
     NOT_A_VERSION,
@@ -25,24 +30,6 @@ from ota.verify.findings import (
     change_finding,
 )
 
-Kind = Literal["first", "change", "upgrade"]
-
-#: Subject prefixes by the kind of version they announce; OTA's older ones after ota's.
-SUBJECT_PREFIXES: dict[str, Kind] = {
-    FIRST_RECORD: "first",
-    CHANGE: "change",
-    TECHNICAL_UPGRADE: "upgrade",
-    "Start tracking": "first",
-    "Update": "change",
-    "Refilter": "upgrade",
-}
-_TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*): (.+)$")
-_SOURCE_COUNT = re.compile(r"following snapshots from (\d+) source documents:")
-#: The paragraph naming the snapshots, in every engine's words ("extracting from", "filtering").
-_SOURCES = "This version was recorded after"
-#: A cited snapshot: a full id, or an id (abbreviated by older engines) in a link to a commit.
-_CITED = re.compile(r"/commit/([0-9a-f]{7,40})(?![0-9a-z])|(?<![0-9a-z])([0-9a-f]{40})(?![0-9a-z])")
-
 
 @dataclass(frozen=True)
 class VersionCommit:
@@ -52,7 +39,7 @@ class VersionCommit:
     info: CommitInfo
     service_id: str
     terms_type: str
-    kind: Kind | None
+    kind: RecordKind | None
     snapshot_ids: tuple[str, ...]
     #: The `X-engine-version` trailer, None when the message has none.
     engine: str | None
@@ -63,55 +50,18 @@ class VersionCommit:
         return self.engine is not None and self.engine.startswith("ota ")
 
 
-def split_path(path: str) -> tuple[str, str] | None:
-    """(service ID, terms type) of `SERVICE_ID/TERMS TYPE.md`; None for another file."""
-    service_id, _, name = path.partition("/")
-    if not name or "/" in name or not name.endswith(".md"):
-        return None
-    return service_id, name[: -len(".md")]
-
-
-def trailers(message: str) -> dict[str, str]:
-    """The trailers of the message's last paragraph, keys lowercased; empty when it has none."""
-    paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
-    if len(paragraphs) < 2:
-        return {}
-    lines = paragraphs[-1].strip().splitlines()
-    matches = [_TRAILER.match(line) for line in lines]
-    if not all(matches):
-        return {}
-    return {m.group(1).lower(): m.group(2).strip() for m in matches if m is not None}
-
-
 def read_version(change: Change, info: CommitInfo) -> VersionCommit:
     """What a version commit's subject and message say."""
-    service_id, terms_type = split_path(change.path) or ("", "")
-    kind: Kind | None = None
-    for prefix, prefix_kind in SUBJECT_PREFIXES.items():
-        if change.subject == f"{prefix} {service_id} {terms_type}":
-            kind = prefix_kind
-            break
+    service_id, terms_type = parse_version_path(change.path) or ("", "")
     return VersionCommit(
         change,
         info,
         service_id,
         terms_type,
-        kind,
-        tuple(_cited(info.message)),
+        record_kind(change.subject, service_id, terms_type),
+        tuple(cited_snapshots_any_engine(info.message)),
         trailers(info.message).get("x-engine-version"),
     )
-
-
-def _cited(message: str) -> list[str]:
-    """The snapshot ids a version's message cites: ota's and every OTA engine's format, whatever the
-    link around them (older ones cite abbreviated ids of other repositories)."""
-    found = cited_snapshot_ids(message)
-    if found:
-        return found
-    for paragraph in message.split("\n\n"):
-        if paragraph.lstrip().startswith(_SOURCES):
-            return [match.group(1) or match.group(2) for match in _CITED.finditer(paragraph)]
-    return []
 
 
 def check_format(
@@ -162,12 +112,12 @@ def check_format(
             message = "cites no snapshot: it cannot be checked against the page it comes from"
             add("format", "unverifiable", message, NO_SNAPSHOT)
     else:
-        count = _SOURCE_COUNT.search(info.message)
-        if count is not None and int(count.group(1)) != len(version.snapshot_ids):
+        count = declared_source_count(info.message)
+        if count is not None and count != len(version.snapshot_ids):
             add(
                 "format",
                 "unexplained",
-                f"says it assembles {count.group(1)} source documents but cites {len(version.snapshot_ids)}",
+                f"says it assembles {count} source documents but cites {len(version.snapshot_ids)}",
             )
     if version.engine is None:
         if trailers_seen:

@@ -28,11 +28,12 @@ from starlette.types import Receive, Scope, Send
 
 from ota import __version__
 from ota.significance import RULESET, classify
+from ota.store.records import version_path_for
 from ota.web import feeds
 from ota.web.archive import Archive
 from ota.web.cite import site_url
 from ota.web.dates import http_date, iso, iso_ms, parse_date, parse_http_date
-from ota.web.index import REAL_KINDS, RECORD_KINDS, SIGNIFICANCE_FILTERS, Version, version_path
+from ota.web.index import REAL_KINDS, RECORD_KINDS, SIGNIFICANCE_FILTERS, Version
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
@@ -275,7 +276,7 @@ async def versions(request: Request) -> Response:
         return hide
     service_id = request.path_params.get("service_id")
     terms_type = request.path_params.get("terms_type")
-    path = version_path(service_id, terms_type) if service_id and terms_type else None
+    path = version_path_for(service_id, terms_type) if service_id and terms_type else None
     service_scope = service_id if path is None else None
     total = archive.index.count(service_id=service_scope, path=path, hide=hide)
     if total == 0 and service_id is not None:
@@ -410,7 +411,7 @@ async def feed(request: Request) -> Response:
     if isinstance(hide, JSONResponse):
         return hide
     limit = request.app.state.feed_limit
-    path = version_path(service_id, terms_type) if service_id and terms_type else None
+    path = version_path_for(service_id, terms_type) if service_id and terms_type else None
     service_scope = service_id if path is None else None
     entries = archive.index.recent(
         kinds=REAL_KINDS, limit=limit, service_id=service_scope, path=path, hide=hide

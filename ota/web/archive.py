@@ -28,9 +28,10 @@ from ota.errors import DeclarationError, RecordError
 from ota.section_diff import Unit, units
 from ota.settings import Settings
 from ota.store.reader import RepositoryReader
+from ota.store.records import version_path_for
 from ota.web.counts import CountFiller
 from ota.web.health import Health, read_health, status_mtime
-from ota.web.index import VersionIndex, sqlite_damage, version_path
+from ota.web.index import VersionIndex, sqlite_damage
 from ota.web.render import markdown_html
 from ota.web.rendered_diff import RenderedDiff, diff_units
 from ota.web.search import SearchIndex
@@ -71,7 +72,7 @@ class Terms:
 
     @property
     def path(self) -> str:
-        return version_path(self.service_id, self.terms_type)
+        return version_path_for(self.service_id, self.terms_type)
 
 
 class Archive:

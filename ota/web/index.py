@@ -36,7 +36,7 @@ from pathlib import Path
 from ota.section_diff import Account
 from ota.significance import RULESET, Significance
 from ota.store.reader import Change, RepositoryReader
-from ota.store.records import CHANGE, FIRST_RECORD, TECHNICAL_UPGRADE
+from ota.store.records import kind_of, parse_version_path, version_path_for
 
 log = logging.getLogger("ota.web")
 
@@ -47,15 +47,6 @@ SCHEMA = "5"
 RECORD_KINDS = ("first", "change", "upgrade")
 #: Kinds that are real changes of the terms (feeds, "last changed"): technical upgrades are not.
 REAL_KINDS = ("first", "change")
-
-_PREFIXES = (
-    (FIRST_RECORD, "first"),
-    ("Start tracking", "first"),  # OTA's older subjects
-    (TECHNICAL_UPGRADE, "upgrade"),
-    ("Refilter", "upgrade"),
-    (CHANGE, "change"),
-    ("Update", "change"),
-)
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -187,27 +178,6 @@ class CountTask:
     kind: str = "change"
 
 
-def kind_of(subject: str) -> str:
-    """`first`, `change`, `upgrade` from a commit subject (OTA's current and older ones), else `other`."""
-    for prefix, kind in _PREFIXES:
-        if subject.startswith(prefix):
-            return kind
-    return "other"
-
-
-def terms_of(path: str) -> tuple[str, str] | None:
-    """(service ID, terms type) of a version file `SERVICE_ID/TERMS TYPE.md`, or None for another file."""
-    service_id, slash, name = path.partition("/")
-    if not slash or "/" in name or not name.endswith(".md") or len(name) <= 3:
-        return None
-    return service_id, name[:-3]
-
-
-def version_path(service_id: str, terms_type: str) -> str:
-    """The file of a terms in the versions repository."""
-    return f"{service_id}/{terms_type}.md"
-
-
 class VersionIndex:
     """The SQLite index of one versions repository. Use from one thread (the server's event loop);
     `ota.web.counts` writes counts through its own connection."""
@@ -310,12 +280,12 @@ class VersionIndex:
         last_blob: dict[str, str | None] = {}
         rows: list[tuple[object, ...]] = []
         for change in changes:
-            terms = terms_of(change.path)
+            terms = parse_version_path(change.path)
             if terms is None:
                 continue
             if change.path not in last_blob:
                 last_blob[change.path] = self._last_blob(change.path)
-            kind = "deleted" if change.blob_id is None else kind_of(change.subject)
+            kind = "deleted" if change.blob_id is None else kind_of(change.subject) or "other"
             rows.append(
                 (
                     start + len(rows),
@@ -434,7 +404,7 @@ class VersionIndex:
             row = self.db.execute("SELECT 1 FROM terms WHERE service = ? LIMIT 1", (service_id,))
         else:
             row = self.db.execute(
-                "SELECT 1 FROM terms WHERE path = ?", (version_path(service_id, terms_type),)
+                "SELECT 1 FROM terms WHERE path = ?", (version_path_for(service_id, terms_type),)
             )
         return row.fetchone() is not None
 

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ota.store.records import cited_snapshot_ids, fetch_status, message_trailers
+from ota.store.records import cited_snapshot_ids, fetch_status, trailers, version_path_for
 from ota.web.archive import Archive
 from ota.web.index import Version
 from ota.web.views import _COMMIT, _SHORT, _archive, _message, _page, _version_or_none, url
@@ -61,7 +61,7 @@ async def snapshot(request: Request) -> Response:
         return Response(record.content, media_type="application/octet-stream", headers=headers)
     if request.query_params.get("raw"):
         return Response(record.content, media_type="text/plain; charset=utf-8", headers=headers)
-    trailers = message_trailers(record.message)
+    found = trailers(record.message)
     text = record.content[:SNAPSHOT_SHOWN].decode("utf-8", errors="replace") if textual else None
     return _page(
         request,
@@ -71,14 +71,14 @@ async def snapshot(request: Request) -> Response:
         record=record,
         service_name=service_name,
         terms_url=url("services", service_id, terms_type),
-        location=trailers.get("x-source-document-location", ""),
-        fetcher=trailers.get("x-fetcher", ""),
-        engine=trailers.get("x-engine-version", ""),
+        location=found.get("x-source-document-location", ""),
+        fetcher=found.get("x-fetcher", ""),
+        engine=found.get("x-engine-version", ""),
         fetch_status=fetch_status(record.message),
         size=len(record.content),
         text=text,
         truncated=textual and len(record.content) > SNAPSHOT_SHOWN,
-        citing=_citing_versions(archive, f"{service_id}/{terms_type}.md", full, record.date),
+        citing=_citing_versions(archive, version_path_for(service_id, terms_type), full, record.date),
         raw_url=url("snapshots", full, raw="1"),
         download_url=url("snapshots", full, download="1"),
     )
