@@ -20,9 +20,10 @@ import httpx
 import pytest
 
 from ota.errors import FetchError, SettingsError
-from ota.fetch.client import Fetcher, FetchSettings, Page, host_key, parse_retry_after
+from ota.fetch import Fetcher, FetchSettings, Page
 from ota.fetch.codes import network_error_code
 from ota.fetch.content import detect_charset
+from ota.fetch.http import host_key, parse_retry_after
 from ota.settings import load_settings
 from tests.bombs import gzip_bomb
 from tests.conftest import fetch_settings

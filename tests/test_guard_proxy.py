@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 
 from ota.errors import FetchError
-from ota.fetch import Fetcher
-from ota.fetch.client import Page
+from ota.fetch import Fetcher, Page
 from ota.fetch.guard import AddressPolicy
 from ota.fetch.proxy import GuardProxy
 from tests.conftest import fetch_settings

@@ -1,6 +1,10 @@
 """The network edge: fetching terms and everything else that talks to the network for them.
 
-client.py       the Fetcher: plain HTTP, politeness, retries, the browser when needed
+client.py       the Fetcher: picks a backend for each fetch, owns the browser
+backend.py      the Page every fetch gives and the protocol a backend implements
+politeness.py   slots per host and overall, shared by every backend of a fetcher
+http.py         the plain-HTTP backend: connection pools, redirects, retries, bounded bodies
+rendering.py    the browser backend: pages rendered in Chromium
 transport.py    httpcore's connection pool over the guarded network backend
 guard.py        the address guard: public addresses only, unless told otherwise
 content.py      what a response's bytes mean: MIME type, text in any charset
@@ -19,7 +23,8 @@ Two other modules talk to the network, each for one purpose outside tracking: ot
 (issues on a forge) and ota.report.notify (notifications, through Apprise).
 """
 
-from ota.fetch.client import FULL_DOM, HTML_ONLY, Fetcher, Page
+from ota.fetch.backend import FULL_DOM, HTML_ONLY, Page
+from ota.fetch.client import Fetcher
 from ota.settings import FetchSettings
 
 __all__ = ["FULL_DOM", "HTML_ONLY", "FetchSettings", "Fetcher", "Page"]

@@ -14,7 +14,7 @@ import httpx
 from rfc3161_client import HashAlgorithm, PKIStatus, TimestampRequestBuilder, decode_timestamp_response
 
 from ota.errors import FetchError
-from ota.fetch.client import tls_context
+from ota.fetch.http import tls_context
 from ota.fetch.proxy import bypasses_proxy, proxies_of
 from ota.settings import FetchSettings
 
