@@ -20,7 +20,7 @@ from ota.declaration_history import keep_declarations
 from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument, Terms
 from ota.errors import FetchError, OtaError, RecordError
 from ota.extras import require
-from ota.fetch import Fetcher, Page
+from ota.fetch import Fetcher, FetchMode, Page
 from ota.outcome import Outcome, Report, Stage
 from ota.pool import ExtractionPool
 from ota.settings import Settings
@@ -137,7 +137,7 @@ async def run_tracking(
             async def fetch(document: SourceDocument) -> Page:
                 return await fetcher.fetch(
                     document.location,
-                    execute_client_scripts=document.execute_client_scripts,
+                    mode=FetchMode.of(document.execute_client_scripts),
                     wait_for=tuple(s for s in document.select if isinstance(s, str)),
                 )
 

@@ -20,7 +20,7 @@ import pytest
 import trustme
 
 from ota.errors import FetchError
-from ota.fetch import FULL_DOM, HTML_ONLY, Fetcher, FetchSettings, Page
+from ota.fetch import FULL_DOM, HTML_ONLY, Fetcher, FetchMode, FetchSettings, Page
 from ota.fetch.browser import Browser, proxy_from_environment
 from ota.fetch.lifetime import remove_stale_homes
 from tests.conftest import CHROMIUM, fetch_settings, needs_chromium
@@ -86,8 +86,8 @@ def test_scripted_terms_are_captured_by_the_browser_and_not_by_plain_http(site: 
 
     async def go() -> tuple[Page, Page]:
         async with Fetcher(settings or fetch_settings()) as fetcher:
-            plain = await fetcher.fetch(url, execute_client_scripts=False)
-            rendered = await fetcher.fetch(url, execute_client_scripts=True, wait_for=("#terms",))
+            plain = await fetcher.fetch(url, mode=FetchMode.HTTP)
+            rendered = await fetcher.fetch(url, mode=FetchMode.BROWSER, wait_for=("#terms",))
             return plain, rendered
 
     plain, page = run(go())
@@ -110,9 +110,9 @@ def test_a_selector_that_never_matches_is_waited_for_at_most_browser_wait(site: 
 
     async def go() -> tuple[Page, float]:
         async with Fetcher(fetch_settings(browser_wait=1.0, timeout=60)) as fetcher:
-            await fetcher.fetch(url, execute_client_scripts=True)  # starts the browser
+            await fetcher.fetch(url, mode=FetchMode.BROWSER)  # starts the browser
             start = time.monotonic()
-            page = await fetcher.fetch(url, execute_client_scripts=True, wait_for=("main", "#missing"))
+            page = await fetcher.fetch(url, mode=FetchMode.BROWSER, wait_for=("main", "#missing"))
             return page, time.monotonic() - start
 
     page, elapsed = run(go())
@@ -132,7 +132,7 @@ def test_http_errors_through_the_browser_use_otas_message(site: LocalServer) -> 
         async with Fetcher(fetch_settings()) as fetcher:
             for path in ("/missing", "/forbidden"):
                 with pytest.raises(FetchError) as caught:
-                    await fetcher.fetch(site.url(path), execute_client_scripts=True)
+                    await fetcher.fetch(site.url(path), mode=FetchMode.BROWSER)
                 errors.append(caught.value)
         return errors
 
@@ -154,7 +154,7 @@ def test_a_403_to_plain_http_falls_back_to_the_browser_when_scripts_are_unspecif
 ) -> None:
     """executeClientScripts absent: a 403 is tried again with the browser, as OTA does."""
     site.routes["/terms"] = _blocks_plain_clients
-    page = fetch(site.url("/terms"), execute_client_scripts=None, wait_for=("#terms",))
+    page = fetch(site.url("/terms"), mode=FetchMode.AUTO, wait_for=("#terms",))
     assert page.fetcher == FULL_DOM
     assert b"These are the scripted terms." in page.content
     assert [request.from_browser for request in site.requests_to("/terms")] == [False, True]
@@ -165,7 +165,7 @@ def test_a_403_to_plain_http_falls_back_to_the_browser_when_scripts_are_unspecif
 def test_no_browser_fallback_when_scripts_are_disabled(site: LocalServer) -> None:
     """executeClientScripts false: plain HTTP only, its 403 is the answer."""
     site.routes["/terms"] = _blocks_plain_clients
-    error = fetch_error(site.url("/terms"), execute_client_scripts=False)
+    error = fetch_error(site.url("/terms"), mode=FetchMode.HTTP)
     assert str(error) == f"Received HTTP code 403 when trying to fetch '{site.url('/terms')}'"
     assert [request.from_browser for request in site.requests_to("/terms")] == [False]
 
@@ -176,8 +176,8 @@ def test_a_connection_reset_falls_back_to_the_browser_but_a_404_does_not(site: L
     """ECONNRESET is bot blocking to OTA; a 404 is not, and is not fetched again."""
     site.routes["/terms"] = lambda request: html_reply() if request.from_browser else html_reply(reset=True)
     settings = fetch_settings(max_attempts=1)
-    assert fetch(site.url("/terms"), settings, execute_client_scripts=None).fetcher == FULL_DOM
-    error = fetch_error(site.url("/gone"), settings, execute_client_scripts=None)
+    assert fetch(site.url("/terms"), settings, mode=FetchMode.AUTO).fetcher == FULL_DOM
+    error = fetch_error(site.url("/gone"), settings, mode=FetchMode.AUTO)
     assert error.status == 404
     assert [request.from_browser for request in site.requests_to("/gone")] == [False]
 
@@ -194,7 +194,7 @@ def test_browser_pages_and_the_per_host_limit_bound_concurrent_renders(
 
     async def go() -> list[Page]:
         async with Fetcher(settings or fetch_settings()) as fetcher:
-            fetches = [fetcher.fetch(site.url(f"/slow?{n}"), execute_client_scripts=True) for n in range(4)]
+            fetches = [fetcher.fetch(site.url(f"/slow?{n}"), mode=FetchMode.BROWSER) for n in range(4)]
             return await asyncio.gather(*fetches)
 
     assert all(page.fetcher == FULL_DOM for page in run(go()))
@@ -207,7 +207,7 @@ def test_browser_pages_and_the_per_host_limit_bound_concurrent_renders(
 def test_network_failures_through_the_browser_use_node_codes() -> None:
     """Chromium's net::ERR_CONNECTION_REFUSED reads as OTA's ECONNREFUSED message."""
     url = f"http://127.0.0.1:{free_port()}/terms"
-    error = fetch_error(url, execute_client_scripts=True)
+    error = fetch_error(url, mode=FetchMode.BROWSER)
     assert str(error) == f"Network system error ECONNREFUSED occurred when trying to fetch '{url}'"
     assert error.transient
 
@@ -218,7 +218,7 @@ def test_a_slow_page_times_out_after_the_fetch_timeout(site: LocalServer) -> Non
     """The navigation timeout is the fetch timeout."""
     site.reply("/slow", html_reply(delay=4))
     url = site.url("/slow")
-    error = fetch_error(url, fetch_settings(timeout=1), execute_client_scripts=True)
+    error = fetch_error(url, fetch_settings(timeout=1), mode=FetchMode.BROWSER)
     assert str(error) == f"Timed out after 1 seconds when trying to fetch '{url}'"
     assert error.transient
 
@@ -234,7 +234,7 @@ def test_a_script_that_never_yields_cannot_hang_the_fetch(site: LocalServer) -> 
         # A watchdog, not a measure: were the fetch to hang, the test fails here instead of hanging.
         async with asyncio.timeout(300), Fetcher(fetch_settings(timeout=1, browser_wait=0.5)) as fetcher:
             with pytest.raises(FetchError) as caught:
-                await fetcher.fetch(url, execute_client_scripts=True, wait_for=("main",))
+                await fetcher.fetch(url, mode=FetchMode.BROWSER, wait_for=("main",))
             return caught.value
 
     error = run(go())
@@ -254,7 +254,7 @@ def test_non_html_documents_keep_their_own_content(site: LocalServer) -> None:
     async def go() -> list[Page]:
         async with Fetcher(fetch_settings()) as fetcher:
             return [
-                await fetcher.fetch(site.url(path), execute_client_scripts=True)
+                await fetcher.fetch(site.url(path), mode=FetchMode.BROWSER)
                 for path in ("/terms.pdf", "/terms.txt")
             ]
 
@@ -447,12 +447,12 @@ def test_a_missing_chromium_is_a_clear_fetch_error(site: LocalServer) -> None:
     site.reply("/terms", html_reply(status=403, body=b"Forbidden"))
     settings = fetch_settings(browser_path="/nonexistent/chromium")
     url = site.url("/terms")
-    error = fetch_error(url, settings, execute_client_scripts=True)
+    error = fetch_error(url, settings, mode=FetchMode.BROWSER)
     assert str(error) == (
         f"Cannot fetch '{url}' with a browser (executeClientScripts): Chromium is not installed at "
         "'/nonexistent/chromium'; install Debian's chromium package (apt-get install chromium)"
     )
-    fallback = fetch_error(url, settings, execute_client_scripts=None)
+    fallback = fetch_error(url, settings, mode=FetchMode.AUTO)
     assert str(fallback) == f"Received HTTP code 403 when trying to fetch '{url}'"
 
 

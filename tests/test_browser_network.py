@@ -16,7 +16,7 @@ from pytest_httpserver import HTTPServer
 
 from ota.declarations import FilterRef, SourceDocument
 from ota.errors import ExtractError, FetchError
-from ota.fetch import Fetcher
+from ota.fetch import Fetcher, FetchMode
 from ota.fetch.browser import Browser
 from ota.fetch.jsfilters import apply_js_filters
 from ota.fetch.renderers import RendererWatch
@@ -114,7 +114,7 @@ def test_webrtc_in_a_rendered_page_sends_no_udp(httpserver: HTTPServer, listener
 
     async def go() -> Any:
         async with Fetcher(settings) as fetcher:
-            return await fetcher.fetch(url, execute_client_scripts=True, wait_for=("#done",))
+            return await fetcher.fetch(url, mode=FetchMode.BROWSER, wait_for=("#done",))
 
     rendered = asyncio.run(go())
 
@@ -247,7 +247,7 @@ def test_a_rendered_page_allocating_in_a_loop_fails_its_fetch_in_one_line(httpse
         async with Fetcher(fetch_settings(timeout=600)) as fetcher:
             fetcher._browser.renderers = RendererWatch(256)
             with pytest.raises(FetchError) as caught:
-                await fetcher.fetch(url, execute_client_scripts=True)
+                await fetcher.fetch(url, mode=FetchMode.BROWSER)
             return caught.value
 
     error = asyncio.run(go())

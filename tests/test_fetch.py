@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from ota.errors import FetchError, SettingsError
-from ota.fetch import Fetcher, FetchSettings, Page
+from ota.fetch import Fetcher, FetchMode, FetchSettings, Page
 from ota.fetch.codes import network_error_code
 from ota.fetch.content import detect_charset
 from ota.fetch.http import host_key, parse_retry_after
@@ -604,3 +604,12 @@ def test_no_proxy_is_read_as_curl_reads_it(host: str, no_proxy: str, bypassed: b
     from ota.fetch.proxy import bypasses_proxy
 
     assert bypasses_proxy(host, no_proxy) is bypassed
+
+
+def test_the_fetch_mode_is_what_execute_client_scripts_says() -> None:
+    """true renders in the browser, false is plain HTTP only, absent is plain HTTP then the browser."""
+    assert [FetchMode.of(value) for value in (True, False, None)] == [
+        FetchMode.BROWSER,
+        FetchMode.HTTP,
+        FetchMode.AUTO,
+    ]

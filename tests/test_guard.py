@@ -15,7 +15,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from ota.errors import FetchError, SettingsError
-from ota.fetch import Fetcher
+from ota.fetch import Fetcher, FetchMode
 from ota.fetch.guard import AddressPolicy, AddressRefused, GuardedBackend
 from ota.settings import FetchSettings, load_settings
 from tests.conftest import fetch_settings, needs_chromium
@@ -144,7 +144,7 @@ def fetch_error(url: str, settings: FetchSettings, **seams: Any) -> tuple[FetchE
     async def go() -> tuple[FetchError, Fetcher]:
         async with Fetcher(settings, **seams) as fetcher:
             with pytest.raises(FetchError) as raised:
-                await fetcher.fetch(url, execute_client_scripts=None)
+                await fetcher.fetch(url, mode=FetchMode.AUTO)
             return raised.value, fetcher
 
     return asyncio.run(go())
@@ -256,7 +256,7 @@ def render(url: str, settings: FetchSettings) -> Any:
     async def go() -> Any:
         async with Fetcher(settings) as fetcher:
             try:
-                return await fetcher.fetch(url, execute_client_scripts=True)
+                return await fetcher.fetch(url, mode=FetchMode.BROWSER)
             except FetchError as error:
                 return error
 
@@ -327,7 +327,7 @@ def test_a_client_side_redirect_to_a_refused_address_fails_with_the_refusal(
     async def go() -> Any:
         async with Fetcher(guarded(allowed_networks=("127.0.0.1/32",), browser_wait=3)) as fetcher:
             try:  # the declaration's selector, which the refusal's text would satisfy too
-                return await fetcher.fetch(url, execute_client_scripts=True, wait_for=("main",))
+                return await fetcher.fetch(url, mode=FetchMode.BROWSER, wait_for=("main",))
             except FetchError as error:
                 return error
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ota.errors import FetchError
-from ota.fetch import Fetcher, Page
+from ota.fetch import Fetcher, FetchMode, Page
 from ota.fetch.guard import AddressPolicy
 from ota.fetch.proxy import GuardProxy
 from tests.conftest import fetch_settings
@@ -123,7 +123,7 @@ def fetched(urls: Sequence[str], proxy: OriginProxy, *, browser: bool = False) -
 
     async def one(fetcher: Fetcher, url: str) -> Page | FetchError:
         try:
-            return await fetcher.fetch(url, execute_client_scripts=browser)
+            return await fetcher.fetch(url, mode=FetchMode.BROWSER if browser else FetchMode.HTTP)
         except FetchError as error:
             return error
 

@@ -321,11 +321,11 @@ def _fetched_page(settings: Settings, url: str, browser: bool) -> tuple[Page, by
     from ota.collection import FilterFiles
     from ota.declarations import SourceDocument
     from ota.extract import PDF_MIME_TYPE
-    from ota.fetch import Fetcher
+    from ota.fetch import Fetcher, FetchMode
 
     async def fetch() -> tuple[Page, bytes | ExtractError | None]:
         async with Fetcher(settings.fetch) as fetcher:
-            page = await fetcher.fetch(url, execute_client_scripts=True if browser else None)
+            page = await fetcher.fetch(url, mode=FetchMode.BROWSER if browser else FetchMode.AUTO)
             if page.mime_type != PDF_MIME_TYPE:
                 return page, None
             try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ota.declarations import SourceDocument, Terms
 from ota.extract import PDF_MIME_TYPE
-from ota.fetch import Fetcher, FetchSettings, Page
+from ota.fetch import Fetcher, FetchMode, FetchSettings, Page
 from ota.store.records import snapshot_path
 
 
@@ -23,7 +23,7 @@ async def fetch_document(fetcher: Fetcher, document: SourceDocument) -> Page:
     """The page of `document`, fetched as a tracking run fetches it (raises FetchError)."""
     return await fetcher.fetch(
         document.location,
-        execute_client_scripts=document.execute_client_scripts,
+        mode=FetchMode.of(document.execute_client_scripts),
         wait_for=tuple(selector for selector in document.select if isinstance(selector, str)),
     )
 

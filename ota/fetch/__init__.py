@@ -1,7 +1,7 @@
 """The network edge: fetching terms and everything else that talks to the network for them.
 
 client.py       the Fetcher: picks a backend for each fetch, owns the browser
-backend.py      the Page every fetch gives and the protocol a backend implements
+backend.py      the Page every fetch gives, the FetchMode and the protocol a backend implements
 politeness.py   slots per host and overall, shared by every backend of a fetcher
 http.py         the plain-HTTP backend: connection pools, redirects, retries, bounded bodies
 rendering.py    the browser backend: pages rendered in Chromium
@@ -23,8 +23,8 @@ Two other modules talk to the network, each for one purpose outside tracking: ot
 (issues on a forge) and ota.report.notify (notifications, through Apprise).
 """
 
-from ota.fetch.backend import FULL_DOM, HTML_ONLY, Page
+from ota.fetch.backend import FULL_DOM, HTML_ONLY, FetchMode, Page
 from ota.fetch.client import Fetcher
 from ota.settings import FetchSettings
 
-__all__ = ["FULL_DOM", "HTML_ONLY", "FetchSettings", "Fetcher", "Page"]
+__all__ = ["FULL_DOM", "HTML_ONLY", "FetchMode", "FetchSettings", "Fetcher", "Page"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Protocol
 
 HTML_ONLY = "htmlOnly"  # the `X-fetcher` of snapshots fetched without a browser
@@ -31,6 +32,25 @@ class Page:
     fetched_at: datetime
     #: The HTTP status the page was served with (None: not known).
     status: int | None = None
+
+
+class FetchMode(StrEnum):
+    """Which backend fetches a page: what a declaration's `executeClientScripts` says."""
+
+    #: `executeClientScripts: false`: plain HTTP only.
+    HTTP = "http"
+    #: `executeClientScripts: true`: rendered in the browser.
+    BROWSER = "browser"
+    #: `executeClientScripts` absent: plain HTTP, then the browser on what OTA takes for bot
+    #: blocking (HTTP 403, 406, 502, a connection reset).
+    AUTO = "auto"
+
+    @classmethod
+    def of(cls, execute_client_scripts: bool | None) -> FetchMode:
+        """The mode of a declaration's `executeClientScripts` (True, False or None: absent)."""
+        if execute_client_scripts is None:
+            return cls.AUTO
+        return cls.BROWSER if execute_client_scripts else cls.HTTP
 
 
 class Backend(Protocol):

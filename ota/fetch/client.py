@@ -9,6 +9,9 @@ seconds between the starts of two requests to one host, whichever backend makes 
 at once; when `executeClientScripts` is absent, the errors OTA sees as bot blocking (HTTP 403, 406,
 502, connection resets) are tried again with the browser.
 
+`FetchMode` names which backend fetches a page; a new way of fetching is one more `Backend`
+(`ota.fetch.backend`) in `Fetcher._backends`.
+
 Every failure is a `FetchError` whose message uses OTA's words (reports and issue labels match on
 them), e.g. ``Received HTTP code 404 when trying to fetch 'URL'``.
 """
@@ -26,7 +29,7 @@ from typing import Self
 import httpx
 
 from ota.errors import FetchError
-from ota.fetch.backend import Page, utc_now
+from ota.fetch.backend import Backend, FetchMode, Page, utc_now
 from ota.fetch.browser import Browser, proxy_from_environment
 from ota.fetch.guard import AddressPolicy, Resolver, resolve
 from ota.fetch.http import HttpBackend, may_be_bot_blocking
@@ -85,6 +88,11 @@ class Fetcher:
             resolver=resolver,
         )
         self._rendering = BrowserBackend(settings, politeness, self._browser, now=now)
+        #: The backend of each mode but AUTO (plain HTTP, then the browser).
+        self._backends: dict[FetchMode, Backend] = {
+            FetchMode.HTTP: self._http,
+            FetchMode.BROWSER: self._rendering,
+        }
         self._js_tabs: JsFilterTabs | None = None
         self._pdf_reader: PdfTextReader | None = None
 
@@ -126,25 +134,22 @@ class Fetcher:
         return PdfTextPrefilter(self._pdf_reader, then=javascript)
 
     async def fetch(
-        self, url: str, *, execute_client_scripts: bool | None = False, wait_for: tuple[str, ...] = ()
+        self, url: str, *, mode: FetchMode = FetchMode.HTTP, wait_for: tuple[str, ...] = ()
     ) -> Page:
         """Fetch `url` and return the page, or raise `FetchError` in OTA's words.
 
-        `execute_client_scripts` is the declaration's `executeClientScripts`: True renders the page
-        in the browser, waiting up to `browser_wait` seconds for the `wait_for` selectors to have
-        text; False fetches over plain HTTP only; None (the declaration says nothing) fetches over
-        plain HTTP and, on what may be bot blocking (HTTP 403, 406, 502, connection reset), again
-        with the browser. The default is False: a bare `fetch(url)` never starts a browser.
+        `mode` says which backend fetches (`FetchMode.of` a declaration's `executeClientScripts`);
+        the browser waits up to `browser_wait` seconds for the `wait_for` selectors to have text.
+        The default is plain HTTP: a bare `fetch(url)` never starts a browser.
         """
-        if execute_client_scripts:
-            return await self._rendering.fetch(url, wait_for=wait_for)
+        backend = self._backends[FetchMode.BROWSER if mode is FetchMode.BROWSER else FetchMode.HTTP]
         try:
-            return await self._http.fetch(url)
+            return await backend.fetch(url, wait_for=wait_for)
         except FetchError as error:
-            if execute_client_scripts is False or not may_be_bot_blocking(error):
+            if mode is not FetchMode.AUTO or not may_be_bot_blocking(error):
                 raise
             try:
-                return await self._rendering.fetch(url, wait_for=wait_for)
+                return await self._backends[FetchMode.BROWSER].fetch(url, wait_for=wait_for)
             except FetchError as browser_error:
                 if self._browser.unavailable:  # no fallback to be had: the plain failure says most
                     raise error from browser_error
