@@ -528,6 +528,7 @@ WRITER = textwrap.dedent(
     from datetime import UTC, datetime, timedelta
     from ota.store import pack as gitpack
     from ota.store import repository as gitrepo
+    from ota.store import worktree as gitwork
     from ota.store.repository import Repository
 
     folder, seed, flush_every, kill_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -541,14 +542,14 @@ WRITER = textwrap.dedent(
         original = gitrepo.write_pack
         gitrepo.write_pack = lambda *a: (original(*a), die())
     elif kill_at == "after-branch":  # branch moved, no file written
-        gitrepo.Repository._write_files = die
+        gitwork.WorkTree.write_unpublished = die
     elif kill_at == "mid-files":  # some files written, index not
         calls = []
-        original_add = gitrepo.add_index_entry
+        original_add = gitwork.add_index_entry
         def add(*args):
             calls.append(1)
             die() if len(calls) == 3 else original_add(*args)
-        gitrepo.add_index_entry = add
+        gitwork.add_index_entry = add
     repo = Repository.open(folder)
     print("open", flush=True)
     date = datetime(2024, 1, 1, tzinfo=UTC)

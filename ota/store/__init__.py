@@ -4,6 +4,7 @@ folder.py       find, create and lock a repository's folder
 pack.py         objects kept in memory and written as packfiles
 pathindex.py    which commit last changed each file (no history walks)
 repository.py   one repository, written in-process (Repository)
+worktree.py     its working tree and index: files replaced by rename, repairs, changes not by ota
 records.py      Open Terms Archive's formats: paths, subjects, bodies, trailers
 versions.py     recording a version: a change of the terms or of how they are extracted
 extractions.py  what each version was last extracted from

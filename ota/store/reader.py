@@ -31,7 +31,8 @@ from ota.errors import RecordError
 from ota.store.blobs import BlobStream
 from ota.store.folder import commit_and_diff, record_paths, run_git
 from ota.store.pathindex import PathIndex
-from ota.store.repository import Record, _is_record_path, changes_path_to
+from ota.store.repository import Record, changes_path_to
+from ota.store.worktree import is_record_path
 
 _ZERO = "0" * 40
 
@@ -297,7 +298,7 @@ class RepositoryReader:
             if found is None:
                 return []
             paths = {delta.new_file.path or delta.old_file.path for delta in found[1].deltas}
-            return sorted(path for path in paths if _is_record_path(path))
+            return sorted(path for path in paths if is_record_path(path))
 
     # -- the history index -----------------------------------------------------------------------
 
@@ -334,7 +335,7 @@ class RepositoryReader:
             date = datetime.fromtimestamp(int(timestamp), UTC)
             tokens = raw.lstrip("\n").split("\0")
             for status_line, path in zip(tokens[0::2], tokens[1::2], strict=False):
-                if not status_line.startswith(":") or not _is_record_path(path):
+                if not status_line.startswith(":") or not is_record_path(path):
                     continue
                 fields = status_line.split()
                 blob_id = fields[3] if fields[3] != _ZERO and not fields[4].startswith("D") else None

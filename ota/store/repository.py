@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import pygit2
-from pygit2.enums import DeltaStatus, FileMode, SortMode
+from pygit2.enums import DeltaStatus, SortMode
 
 from ota.errors import RecordError
 from ota.settings import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
@@ -47,13 +47,13 @@ from ota.store.pack import (
     COMMIT,
     PendingObjects,
     TreeCache,
-    add_index_entry,
     commit_object,
     remove_partial_packs,
     write_pack,
 )
 from ota.store.pathindex import FILE_NAME as PATH_INDEX_FILE
 from ota.store.pathindex import PathIndex
+from ota.store.worktree import TMP, WorkTree, is_record_path
 
 #: Commits held in memory before they are published (packed, branch moved, files written).
 FLUSH_EVERY = 200
@@ -69,7 +69,6 @@ SAVE_PATHS_EVERY = 60.0
 MAX_PACKS = 40
 
 _SESSION = "ota-session"
-_TMP = "ota-tmp"
 #: Written before a batch is published ("OLD NEW" branch tips), removed once its files are written:
 #: after a crash, recovery rewrites the files of that batch only, never a change someone else made.
 _PUBLISHING = "ota-publishing"
@@ -148,7 +147,8 @@ class Repository:
         self._cited = cited
         self._signer = signer
         self._gitdir = Path(git.path)
-        self._workdir = Path(git.workdir) if git.workdir else None
+        self._work = WorkTree(git, Path(git.workdir or git.path), self._data)
+        self._workdir = self._work.workdir
         self._folder = self._workdir or self._gitdir
         self._branch = branch_of(git, self._folder)
         self._pending = PendingObjects()
@@ -159,14 +159,12 @@ class Repository:
         self._trees = TreeCache(git, self._pending, None)
         self._signature = f"{author[0]} <{author[1]}>"
         self._paths = PathIndex(self._gitdir, self._folder)
-        self._unpublished_files: dict[str, pygit2.Oid] = {}  # path → blob, for working tree and index
         #: Record files with changes ota did not make (staged, or edited in the working tree).
         self._dirty: dict[str, str] = {}
         #: What opening had to repair, in words, for the run's report.
         self.repairs: list[str] = []
         self._checked: dict[str, str | None] = {}  # path → why ota may not record it (None: it may)
         self._unpublished_commits = 0
-        self._tmp_counter = 0
         self._paths_saved_at = time.monotonic()
 
     # -- opening and closing -------------------------------------------------------------------
@@ -212,16 +210,19 @@ class Repository:
         root = self._git[self._head].peel(pygit2.Tree).id if self._head is not None else None
         self._trees = TreeCache(self._git, self._pending, root)
         session = self._gitdir / _SESSION
-        tmp = self._gitdir / _TMP
+        tmp = self._gitdir / TMP
         if tmp.exists() and not tmp.is_dir():  # ota's own scratch place, taken by something else
             tmp.unlink()
-        self._repair_index()
+        head = self._commit(self._head) if self._head is not None else None
+        repaired = self._work.repair_index(head)
+        if repaired is not None:
+            self.repairs.append(repaired)
         # A first use (no path index yet) is treated like a crash: the engine this repository comes
         # from may have been killed too, leaving its own stale locks behind.
         if session.exists() or not self._paths.exists:
             self._recover()
         self._paths.sync(self._git, self._published_id())
-        self._dirty = self._changes_not_committed()
+        self._dirty = self._work.changes_not_committed(head)
         session.write_text(f"{os.getpid()}\n")
 
     @_locked
@@ -240,7 +241,7 @@ class Repository:
             except OSError as exc:
                 raise RecordError(self._folder, f"could not write a pack: {exc}") from exc
             self._move_branch(self._head)
-        self._write_files()  # outside the test above: retried by the next flush if it failed
+        self._work.write_unpublished()  # outside the test above: retried by the next flush if it failed
         (self._gitdir / _PUBLISHING).unlink(missing_ok=True)
         self._pending.clear()
         self._unpublished_commits = 0
@@ -280,7 +281,7 @@ class Repository:
         """The commits made since ota last had this repository open whose author is not a
         tracker's (commit id, author, record files they changed), newest first."""
         return [
-            (commit_id, author, [path for path in paths if _is_record_path(path)])
+            (commit_id, author, [path for path in paths if is_record_path(path)])
             for commit_id, author, paths in self._paths.new_commits
             if author not in (self._signature, OTA_BOT)
         ]
@@ -387,7 +388,7 @@ class Repository:
             if self._trees.blob_id(parts) == blob_id:
                 return None
             self._check_untouched(path)
-            self._refuse_links(path)
+            self._work.refuse_links(path)
             self._pending.add(blob_id, BLOB, bytes(content))
             tree_id = self._trees.set_blob(parts, blob_id)
         except (pygit2.GitError, ValueError) as exc:
@@ -398,7 +399,7 @@ class Repository:
         commit_id = self._pending.put(COMMIT, commit_object(tree_id, parents, signature, message, sign))
         self._head = commit_id
         self._paths.set(path, str(commit_id))
-        self._unpublished_files[path] = blob_id
+        self._work.unpublished[path] = blob_id
         self._unpublished_commits += 1
         if self._unpublished_commits >= FLUSH_EVERY or self._pending.size >= FLUSH_BYTES:
             self.flush()
@@ -452,61 +453,6 @@ class Repository:
             raise RecordError(self._folder, f"could not move {self._branch}: {exc}") from exc
         self._published = target
 
-    def _write_files(self) -> None:
-        """Bring the working tree and the index up to the published HEAD for the batch's paths."""
-        if self._workdir is None or not self._unpublished_files:
-            self._unpublished_files.clear()
-            return
-        index = self._git.index
-        try:
-            index.read(False)  # take in changes made on disk by git commands since our last write
-            for path, blob_id in self._unpublished_files.items():
-                self._write_file(index, path, blob_id)
-            index.write()
-        except (pygit2.GitError, OSError) as exc:
-            raise RecordError(self._folder, f"could not update the working tree: {exc}") from exc
-        self._unpublished_files.clear()
-
-    def _refuse_links(self, path: str) -> None:
-        """Raise RecordError when a folder or the file on the way to `path` in the working tree is a
-        symbolic link: writing through it could write anywhere (`versions/Svc -> /elsewhere`)."""
-        if self._workdir is None:
-            return
-        current = self._workdir
-        for part in path.split("/"):
-            current = current / part
-            if current.is_symlink():
-                raise RecordError(
-                    self._folder,
-                    f"{path}: not written: {current} is a symbolic link (to {os.readlink(current)}); ota "
-                    "never writes through a link: remove it, or replace it by a folder",
-                )
-
-    def _write_file(self, index: pygit2.Index, path: str, blob_id: pygit2.Oid) -> None:
-        """Replace the working-tree file by rename, so no reader or crash sees half a file."""
-        assert self._workdir is not None
-        self._refuse_links(path)  # checked when committed too: a link may have appeared since
-        target = self._workdir / path
-        tmp_dir = self._gitdir / _TMP
-        self._tmp_counter += 1
-        tmp = tmp_dir / f"{os.getpid()}-{self._tmp_counter}"
-        try:
-            if not target.parent.is_dir():
-                target.parent.mkdir(parents=True)
-            try:
-                file = open(tmp, "wb")  # noqa: SIM115 -- closed below, before the rename
-            except FileNotFoundError:
-                tmp_dir.mkdir()
-                file = open(tmp, "wb")  # noqa: SIM115
-            with file:
-                file.write(self._data(blob_id))
-                file.flush()  # the stat data must describe the file as written, not the empty buffer
-                stat = os.fstat(file.fileno())
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        add_index_entry(index, path, blob_id, stat)
-
     def _changes(self, path: str) -> Iterator[tuple[pygit2.Commit, pygit2.Oid]]:
         """The commits that changed `path` (with its blob), newest first, by walking the history."""
         if self._head is None:
@@ -518,27 +464,6 @@ class Repository:
             if any(_tree_blob_id(parent.tree, path) == blob_id for parent in commit.parents):
                 continue
             yield commit, blob_id
-
-    def _repair_index(self) -> None:
-        """Rebuild from HEAD an index git cannot read (kept aside), instead of failing every run."""
-        if self._workdir is None or self._head is None:
-            return
-        try:
-            self._git.index.read(True)
-            return
-        except (pygit2.GitError, OSError, RuntimeError) as exc:
-            damaged = self._gitdir / "index"
-            kept = damaged.with_name(f"index.damaged-{int(time.time())}")
-            self.repairs.append(
-                f"{self._folder}: .git/index could not be read ({exc}); it was kept as .git/{kept.name} "
-                "and rebuilt from HEAD (working-tree files are untouched: check `git status`)"
-            )
-        try:
-            os.replace(damaged, kept)
-            self._git.index.read_tree(self._commit(self._head).tree)
-            self._git.index.write()
-        except (pygit2.GitError, OSError) as exc:
-            raise RecordError(self._folder, f"could not rebuild .git/index: {exc}") from exc
 
     def _check_untouched(self, path: str) -> None:
         """Raise RecordError unless `path` is, in the working tree, the index and HEAD, what ota's
@@ -583,37 +508,14 @@ class Repository:
         author = f"{commit.author.name} <{commit.author.email}>"
         return author in (self._signature, OTA_BOT)
 
-    def _changes_not_committed(self) -> dict[str, str]:
-        """Record files that differ between HEAD, the index and the working tree, with how."""
-        if self._workdir is None or self._head is None:
-            return {}
-        found: dict[str, str] = {}
-        try:
-            index = self._git.index
-            index.read(True)
-            for delta in index.diff_to_tree(self._commit(self._head).tree).deltas:
-                path = delta.old_file.path or delta.new_file.path
-                if _is_record_path(path):
-                    found[path] = "has a change staged in the index"
-            for delta in index.diff_to_workdir().deltas:
-                path = delta.old_file.path
-                if _is_record_path(path) and path not in found:
-                    deleted = delta.status == DeltaStatus.DELETED
-                    found[path] = (
-                        "was deleted from the working tree" if deleted else "was edited in the working tree"
-                    )
-        except (pygit2.GitError, OSError) as exc:
-            raise RecordError(self._folder, f"could not compare the working tree with HEAD: {exc}") from exc
-        return found
-
     def _recover(self) -> None:
         """Undo what a killed session can leave; safe because we hold the lock. Idempotent."""
         for name in ("index.lock", "HEAD.lock", "packed-refs.lock", f"{self._branch}.lock"):
             (self._gitdir / name).unlink(missing_ok=True)
         for leftover in (self._gitdir / "objects").glob("tmp_object_git2_*"):
             leftover.unlink(missing_ok=True)
-        if (self._gitdir / _TMP).is_dir():
-            for leftover in (self._gitdir / _TMP).iterdir():
+        if (self._gitdir / TMP).is_dir():
+            for leftover in (self._gitdir / TMP).iterdir():
                 leftover.unlink(missing_ok=True)
         remove_partial_packs(self._gitdir / "objects" / "pack")
         marker = self._gitdir / _PUBLISHING
@@ -632,19 +534,7 @@ class Repository:
             before = self._commit(pygit2.Oid(hex=old)).tree if old != "-" else None
         except (ValueError, KeyError, pygit2.GitError):
             before = None
-        index = self._git.index
-        try:
-            index.read(True)
-            batch = (
-                before.diff_to_tree(head.tree) if before is not None else head.tree.diff_to_tree(swap=True)
-            )
-            for delta in batch.deltas:
-                path = delta.new_file.path
-                if _is_record_path(path) and delta.new_file.mode in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
-                    self._write_file(index, path, delta.new_file.id)
-            index.write()
-        except (pygit2.GitError, OSError) as exc:
-            raise RecordError(self._folder, f"could not restore the working tree: {exc}") from exc
+        self._work.restore_batch(before, head)
         marker.unlink()
 
 
@@ -677,10 +567,6 @@ def _split(path: str, folder: Path) -> list[str]:
     if any(part in ("", ".", "..") or part.lower() == ".git" or "\0" in part for part in parts):
         raise RecordError(folder, f"invalid record path {path!r}")
     return parts
-
-
-def _is_record_path(path: str) -> bool:
-    return "/" in path and not path.startswith(".")
 
 
 def _git_time(date: datetime) -> int:
