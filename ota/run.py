@@ -26,7 +26,7 @@ from ota.pool import ExtractionPool
 from ota.settings import Settings
 from ota.store.extractions import ExtractionState
 from ota.store.records import Recording
-from ota.store.writer import Writer, in_git_working_tree, opening_notes
+from ota.store.writer import Writer
 from ota.track import Clock, track, utc_now
 
 if TYPE_CHECKING:
@@ -166,8 +166,8 @@ async def run_tracking(
                 await outcomes.aclose()
             await opening
             for writer in (snapshots, versions):
-                report.warnings.extend(await writer.run(opening_notes))
-            declarations_in_git = await versions.run(in_git_working_tree, settings.declarations)
+                report.warnings.extend(await writer.opening_notes())
+            declarations_in_git = await versions.in_git_working_tree(settings.declarations)
     finally:
         opening.cancel()
         if watcher is not None:

@@ -11,6 +11,7 @@ world goes through the parameters it is given.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,14 +20,15 @@ from typing import Protocol
 from ota.collection import FilterFiles, InvalidTerms
 from ota.declarations import SourceDocument, Terms
 from ota.errors import FetchError, OtaError, RecordError, SuspectChange
+from ota.extract.suspicion import block_page, suspicion
 from ota.fetch import Page
 from ota.fetch.pdftext import Prefilter
 from ota.outcome import Outcome, Stage, Status
 from ota.pool import Extract, Source
 from ota.store.extractions import ExtractionState, fingerprint
-from ota.store.records import Recorded, Recording, record_snapshot, version_path
-from ota.store.versions import Baseline, Suspect, plan_version, record_with_baseline
-from ota.store.writer import Writer
+from ota.store.records import Recorded, Recording, version_path
+from ota.store.versions import Baseline, Suspect
+from ota.store.writer import Recorder
 
 #: Terms in flight at once, beyond which fetched pages would wait in memory for extraction.
 DEFAULT_TERMS_IN_FLIGHT = 128
@@ -65,8 +67,8 @@ async def track_terms(
     *,
     fetch: Fetch,
     extract: Extract,
-    snapshots: Writer,
-    versions: Writer,
+    snapshots: Recorder,
+    versions: Recorder,
     state: ExtractionState,
     recording: Recording,
     filter_files: FilterFiles | None = None,
@@ -110,8 +112,8 @@ async def track_terms(
         return Outcome.failure(terms, Stage.EXTRACT, error, snapshot_records)
     del sources  # the extraction process had its own copy
     try:
-        plan = await versions.run(
-            plan_version, terms, markdown, snapshot_records=snapshot_records, recording=recording, now=now
+        plan = await versions.plan_version(
+            terms, markdown, snapshot_records=snapshot_records, recording=recording, now=now, vet=vet
         )
         if isinstance(plan, Suspect):  # fetched again after a pause: a glitch passes, a real loss stays
             await sleep(confirm_pause)
@@ -126,14 +128,13 @@ async def track_terms(
             except OtaError as error:
                 return Outcome.failure(terms, Stage.EXTRACT, error, snapshot_records)
             del sources
-            plan = await versions.run(
-                plan_version,
+            plan = await versions.plan_version(
                 terms,
                 markdown,
                 snapshot_records=snapshot_records,
                 recording=recording,
                 now=now,
-                confirmed=markdown == first_markdown,
+                vet=functools.partial(vet, confirmed=markdown == first_markdown),
             )
             if isinstance(plan, Suspect):
                 doubt = SuspectChange(
@@ -148,9 +149,10 @@ async def track_terms(
                     stage=Stage.CONFIRM,
                     errors=(doubt,),
                 )
-        common = {"snapshot_records": snapshot_records, "recording": recording, "now": now}
         if isinstance(plan, Baseline):
-            recorded = await _record_with_baseline(terms, markdown, plan, extracted, versions, common)
+            recorded = await _record_with_baseline(
+                terms, markdown, plan, extracted, versions, snapshot_records, recording, now
+            )
         else:
             recorded = [plan] if plan.kind != "unchanged" else []
     except RecordError as error:
@@ -160,7 +162,7 @@ async def track_terms(
 
 
 async def _take(
-    terms: Terms, fetch: Fetch, snapshots: Writer, recording: Recording
+    terms: Terms, fetch: Fetch, snapshots: Recorder, recording: Recording
 ) -> tuple[list[Source], tuple[Recorded, ...]] | Outcome:
     """Fetch a terms' pages and record their snapshots: the sources to extract and the records,
     or the outcome of a failure."""
@@ -173,8 +175,7 @@ async def _take(
     try:
         snapshot_records = tuple(
             [
-                await snapshots.run(
-                    record_snapshot,
+                await snapshots.record_snapshot(
                     terms,
                     document,
                     page.content,
@@ -198,8 +199,10 @@ async def _record_with_baseline(
     markdown: str,
     baseline: Baseline,
     extracted: Callable[[Sequence[Source]], Awaitable[str]],
-    versions: Writer,
-    common: Mapping[str, object],
+    versions: Recorder,
+    snapshot_records: Sequence[Recorded],
+    recording: Recording,
+    now: Callable[[], datetime],
 ) -> list[Recorded]:
     """Extract the snapshots the latest version cites with the current declaration, then record."""
     baseline_markdown, baseline_error = None, ""
@@ -211,15 +214,26 @@ async def _record_with_baseline(
             baseline_markdown = await extracted(cited)
         except OtaError as error:
             baseline_error = str(error)
-    return await versions.run(
-        record_with_baseline,
+    return await versions.record_with_baseline(
         terms,
         markdown,
         baseline,
         baseline_markdown,
         baseline_error=baseline_error,
-        **common,
+        snapshot_records=snapshot_records,
+        recording=recording,
+        now=now,
     )
+
+
+def vet(markdown: str, latest_length: int | None, *, confirmed: bool = False) -> Suspect | None:
+    """Whether a new text is not to be recorded (`ota.extract.suspicion`): a block page never is, a
+    large loss of text only once `confirmed` (a second fetch after a pause gave the same text)."""
+    reason = suspicion(markdown, latest_length)
+    if reason is None:
+        return None
+    is_block = block_page(markdown) is not None
+    return Suspect(reason, is_block) if is_block or not confirmed else None
 
 
 def _status(recorded: Sequence[Recorded]) -> Status:
@@ -238,8 +252,8 @@ async def track(
     *,
     fetch: Fetch,
     extract: Extract,
-    snapshots: Writer,
-    versions: Writer,
+    snapshots: Recorder,
+    versions: Recorder,
     state: ExtractionState,
     recording: Recording,
     filter_files: Mapping[str, FilterFiles] | None = None,

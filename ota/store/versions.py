@@ -25,11 +25,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ota.declarations import Terms
 from ota.extract import PDF_MIME_TYPE
-from ota.extract.suspicion import block_page, suspicion
 from ota.store.records import (
     Recorded,
     Recording,
@@ -51,6 +50,14 @@ class Suspect:
 
     reason: str
     block_page: bool
+
+
+class Vet(Protocol):
+    """The orchestrator's judgement of a new text (`ota.track.vet`), given the length of the latest
+    version's text (None: no version yet): a `Suspect` is not recorded. It travels to the recording
+    process by pickle, so it is a module-level function (or a `functools.partial` of one)."""
+
+    def __call__(self, markdown: str, latest_length: int | None, /) -> Suspect | None: ...
 
 
 @dataclass(frozen=True)
@@ -75,15 +82,14 @@ def plan_version(
     snapshot_records: Sequence[Recorded],
     recording: Recording,
     now: Callable[[], datetime],
-    confirmed: bool = False,
+    vet: Vet,
 ) -> Recorded | Baseline | Suspect:
     """Record the version when what it is can be told now; else return the `Baseline` to extract.
 
     Returns the `Recorded` of a first record, of an unchanged text (kind "unchanged", no commit) or
     of a technical upgrade (same snapshots as the latest version), and a `Baseline` when the
-    snapshots differ from those the latest version cites. A new text that looks wrong is a
-    `Suspect`, not recorded, unless `confirmed` (a large loss a second fetch agreed with; a block
-    page is never confirmed).
+    snapshots differ from those the latest version cites. A new text that `vet` finds suspect
+    is not recorded: its `Suspect` is returned (the decision is the orchestrator's).
     """
     snapshot_ids = [r.commit_id for r in snapshot_records]
     path = version_path(terms)
@@ -91,10 +97,9 @@ def plan_version(
     if latest is not None and latest.content == markdown.encode("utf-8"):
         return Recorded("unchanged", latest.commit_id, path, latest.date)
     latest_length = len(latest.content.decode("utf-8", errors="replace")) if latest is not None else None
-    reason = suspicion(markdown, latest_length)
-    is_block = block_page(markdown) is not None
-    if reason is not None and (is_block or not confirmed):
-        return Suspect(reason, is_block)
+    suspect = vet(markdown, latest_length)
+    if suspect is not None:
+        return suspect
     cited = cited_snapshot_ids(latest.message) if latest is not None else []
     if latest is None or cited == snapshot_ids:
         technical = latest is not None

@@ -8,6 +8,9 @@ one at a time, in the order they were made: commits never interleave, and the ve
 repository still publishes the snapshots it cites first, since both are in the same process.
 If the tracking process dies, the child stops too, releasing the repositories' locks; the next
 run recovers what was left, as after any crash.
+
+What the orchestrator asks of a repository is the `Recorder` protocol: record a snapshot, plan
+and record a version, tell what opening found. `Writer` implements it over the recording process.
 """
 
 from __future__ import annotations
@@ -15,11 +18,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from ota.declarations import SourceDocument, Terms
 from ota.errors import RecordError
+from ota.store import records, versions
+from ota.store.records import Recorded, Recording
+from ota.store.versions import Baseline, Suspect, Vet
 from ota.worker import Worker, WorkerStopped
 
 if TYPE_CHECKING:  # git is imported in the recording process only, by the calls below
@@ -30,8 +38,67 @@ T = TypeVar("T")
 _names = itertools.count()
 
 
+class Recorder(Protocol):
+    """What tracking asks of a repository; every call may raise RecordError (nothing recorded).
+
+    Arguments and results are plain values: an implementation may run them in another process.
+    """
+
+    async def record_snapshot(
+        self,
+        terms: Terms,
+        document: SourceDocument,
+        content: bytes,
+        *,
+        mime_type: str,
+        fetch_date: datetime,
+        fetcher: str,
+        engine_version: str,
+        status: int | None = None,
+    ) -> Recorded:
+        """Record the snapshot of one source document (`ota.store.records.record_snapshot`); `status`
+        is the HTTP status its page was served with, when known."""
+        ...
+
+    async def plan_version(
+        self,
+        terms: Terms,
+        markdown: str,
+        *,
+        snapshot_records: Sequence[Recorded],
+        recording: Recording,
+        now: Callable[[], datetime],
+        vet: Vet,
+    ) -> Recorded | Baseline | Suspect:
+        """Record a version when what it is can be told now (`ota.store.versions.plan_version`)."""
+        ...
+
+    async def record_with_baseline(
+        self,
+        terms: Terms,
+        markdown: str,
+        baseline: Baseline,
+        baseline_markdown: str | None,
+        *,
+        baseline_error: str,
+        snapshot_records: Sequence[Recorded],
+        recording: Recording,
+        now: Callable[[], datetime],
+    ) -> list[Recorded]:
+        """Record what `plan_version` could not decide (`ota.store.versions.record_with_baseline`)."""
+        ...
+
+    async def opening_notes(self) -> list[str]:
+        """What opening the repository repaired, and the commits made since by someone else."""
+        ...
+
+    async def in_git_working_tree(self, folder: Path) -> bool:
+        """Whether `folder` (the declarations) is in a git working tree."""
+        ...
+
+
 class Writer:
-    """The writer of one repository: every call runs, in order, in the recording process."""
+    """The writer of one repository, a `Recorder`: every call runs, in order, in the recording process."""
 
     def __init__(self, worker: Worker, path: Path, users: list[int]) -> None:
         """Private: use `Writer.open()` or `Writer.open_pair()`. Sends the call that holds
@@ -110,7 +177,88 @@ class Writer:
         except WorkerStopped as exc:
             raise RecordError(self.path, str(exc)) from exc
 
-    async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def record_snapshot(
+        self,
+        terms: Terms,
+        document: SourceDocument,
+        content: bytes,
+        *,
+        mime_type: str,
+        fetch_date: datetime,
+        fetcher: str,
+        engine_version: str,
+        status: int | None = None,
+    ) -> Recorded:
+        """Record the snapshot of one source document (`ota.store.records.record_snapshot`); `status`
+        is the HTTP status its page was served with, when known."""
+        return await self._call(
+            records.record_snapshot,
+            terms,
+            document,
+            content,
+            mime_type=mime_type,
+            fetch_date=fetch_date,
+            fetcher=fetcher,
+            engine_version=engine_version,
+            status=status,
+        )
+
+    async def plan_version(
+        self,
+        terms: Terms,
+        markdown: str,
+        *,
+        snapshot_records: Sequence[Recorded],
+        recording: Recording,
+        now: Callable[[], datetime],
+        vet: Vet,
+    ) -> Recorded | Baseline | Suspect:
+        """Record a version when what it is can be told now (`ota.store.versions.plan_version`)."""
+        return await self._call(
+            versions.plan_version,
+            terms,
+            markdown,
+            snapshot_records=snapshot_records,
+            recording=recording,
+            now=now,
+            vet=vet,
+        )
+
+    async def record_with_baseline(
+        self,
+        terms: Terms,
+        markdown: str,
+        baseline: Baseline,
+        baseline_markdown: str | None,
+        *,
+        baseline_error: str,
+        snapshot_records: Sequence[Recorded],
+        recording: Recording,
+        now: Callable[[], datetime],
+    ) -> list[Recorded]:
+        """Record what `plan_version` could not decide (`ota.store.versions.record_with_baseline`)."""
+        return await self._call(
+            versions.record_with_baseline,
+            terms,
+            markdown,
+            baseline,
+            baseline_markdown,
+            baseline_error=baseline_error,
+            snapshot_records=snapshot_records,
+            recording=recording,
+            now=now,
+        )
+
+    async def opening_notes(self) -> list[str]:
+        """What opening the repository repaired, and the commits made since by someone else."""
+        return await self._call(opening_notes)
+
+    async def in_git_working_tree(self, folder: Path) -> bool:
+        """Whether `folder` (the declarations) is in a git working tree (asked of the recording
+        process, which has git loaded: the tracking process then never imports it)."""
+        return await self._call(in_git_working_tree, folder)
+
+    async def _call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call `function(repository, *args, **kwargs)` in the recording process.
 
         `function` and its arguments travel by pickle: a module-level function, plain values.
@@ -200,15 +348,15 @@ def _run(name: str, function: Callable[..., T], args: tuple[Any, ...], kwargs: d
 
 
 def in_git_working_tree(_repository: Repository, folder: Path) -> bool:
-    """Whether `folder` is in a git working tree (run by `Writer.run`: the recording process has git
-    loaded, which the tracking process then never imports)."""
+    """Whether `folder` is in a git working tree (`Writer.in_git_working_tree`: the recording process
+    has git loaded, which the tracking process then never imports)."""
     from ota.store.declared import DeclarationsHistory
 
     return DeclarationsHistory.in_git(folder)
 
 
 def opening_notes(repository: Repository) -> list[str]:
-    """What a run should tell about a repository it opened (run by `Writer.run`): what opening
+    """What a run should tell about a repository it opened (`Writer.opening_notes`): what opening
     repaired, and the commits made since the last run by someone else than ota."""
     return [
         *repository.repairs,
