@@ -5,6 +5,7 @@ pack.py         objects kept in memory and written as packfiles
 pathindex.py    which commit last changed each file (no history walks)
 repository.py   one repository, written in-process (Repository)
 worktree.py     its working tree and index: files replaced by rename, repairs, changes not by ota
+provenance.py   who made each change of a record file: the last commit of a path, hand edits
 records.py      Open Terms Archive's formats: paths, subjects, bodies, trailers
 versions.py     recording a version: a change of the terms or of how they are extracted
 extractions.py  what each version was last extracted from

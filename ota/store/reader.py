@@ -31,7 +31,7 @@ from ota.errors import RecordError
 from ota.store.blobs import BlobStream
 from ota.store.folder import commit_and_diff, record_paths, run_git
 from ota.store.pathindex import PathIndex
-from ota.store.repository import Record, changes_path_to
+from ota.store.provenance import Record, changes_path_to
 from ota.store.worktree import is_record_path
 
 _ZERO = "0" * 40

@@ -29,7 +29,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import pygit2
-from pygit2.enums import DeltaStatus, SortMode
+from pygit2.enums import DeltaStatus
 
 from ota.errors import RecordError
 from ota.settings import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
@@ -51,9 +51,9 @@ from ota.store.pack import (
     remove_partial_packs,
     write_pack,
 )
-from ota.store.pathindex import FILE_NAME as PATH_INDEX_FILE
 from ota.store.pathindex import PathIndex
-from ota.store.worktree import TMP, WorkTree, is_record_path
+from ota.store.provenance import Provenance, Record, record_of
+from ota.store.worktree import TMP, WorkTree
 
 #: Commits held in memory before they are published (packed, branch moved, files written).
 FLUSH_EVERY = 200
@@ -73,7 +73,6 @@ _SESSION = "ota-session"
 #: after a crash, recovery rewrites the files of that batch only, never a change someone else made.
 _PUBLISHING = "ota-publishing"
 #: Authors whose commits are records: ota's configured bot and Open Terms Archive's own.
-OTA_BOT = "Open Terms Archive Bot <bot@opentermsarchive.org>"
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -92,20 +91,6 @@ class Signer(Protocol):
     """What signs commits: the armored signature of a commit object (`ota.store.signing.SshSigner`)."""
 
     def sign(self, message: bytes) -> str: ...
-
-
-@dataclass(frozen=True)
-class Record:
-    """The content of a file as recorded by one commit."""
-
-    path: str
-    content: bytes
-    commit_id: str
-    #: Author date of the commit, in UTC: the fetch date for records written by ota or OTA.
-    date: datetime
-    subject: str
-    #: The whole commit message (subject, body and trailers).
-    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,6 +148,7 @@ class Repository:
         self._dirty: dict[str, str] = {}
         #: What opening had to repair, in words, for the run's report.
         self.repairs: list[str] = []
+        self._provenance = Provenance(git, self._paths, self._signature, self._folder, self.repairs)
         self._checked: dict[str, str | None] = {}  # path → why ota may not record it (None: it may)
         self._unpublished_commits = 0
         self._paths_saved_at = time.monotonic()
@@ -280,11 +266,7 @@ class Repository:
     def commits_not_by_ota(self) -> list[tuple[str, str, list[str]]]:
         """The commits made since ota last had this repository open whose author is not a
         tracker's (commit id, author, record files they changed), newest first."""
-        return [
-            (commit_id, author, [path for path in paths if is_record_path(path)])
-            for commit_id, author, paths in self._paths.new_commits
-            if author not in (self._signature, OTA_BOT)
-        ]
+        return self._provenance.commits_not_by_ota()
 
     @property
     def cited(self) -> Repository | None:
@@ -304,7 +286,7 @@ class Repository:
                 return []
             commit, diff = found
             return [
-                _record(delta.new_file.path, self._data(delta.new_file.id), commit)
+                record_of(delta.new_file.path, self._data(delta.new_file.id), commit)
                 for delta in diff.deltas
                 if delta.status in (DeltaStatus.ADDED, DeltaStatus.MODIFIED)
             ]
@@ -333,7 +315,7 @@ class Repository:
         blob_id = self._blob_id(path)
         if blob_id is None:
             return None
-        return _record(path, self._data(blob_id), self._last_commit(path, blob_id))
+        return record_of(path, self._data(blob_id), self._provenance.last_commit(self._head, path, blob_id))
 
     @_locked
     def last_change(self, path: str) -> tuple[str, datetime] | None:
@@ -343,26 +325,8 @@ class Repository:
         blob_id = self._blob_id(path)
         if blob_id is None:
             return None
-        commit = self._last_commit(path, blob_id)
+        commit = self._provenance.last_commit(self._head, path, blob_id)
         return str(commit.id), datetime.fromtimestamp(commit.author.time, UTC)
-
-    def _last_commit(self, path: str, blob_id: pygit2.Oid) -> pygit2.Commit:
-        """The commit that last changed `path` (to `blob_id`, its content at HEAD): the path index's,
-        once checked against the history, since records are made from it. An entry that is missing,
-        or names a commit that did not change `path` to this content (an edited ota-records.json),
-        is replaced by what walking the history finds, and said in the run's report."""
-        commit_id = self._paths.get(path)
-        found = self._git.get(commit_id) if commit_id is not None else None
-        if isinstance(found, pygit2.Commit) and changes_path_to(found, path, blob_id):
-            return found
-        commit, _ = next(self._changes(path))
-        if commit_id is not None:
-            self.repairs.append(
-                f"{self._folder}: .git/{PATH_INDEX_FILE} said commit {commit_id[:12]} last changed {path}, "
-                f"which the history contradicts: corrected to {str(commit.id)[:12]}"
-            )
-        self._paths.set(path, str(commit.id))
-        return commit
 
     @_locked
     def paths(self) -> list[str]:
@@ -453,18 +417,6 @@ class Repository:
             raise RecordError(self._folder, f"could not move {self._branch}: {exc}") from exc
         self._published = target
 
-    def _changes(self, path: str) -> Iterator[tuple[pygit2.Commit, pygit2.Oid]]:
-        """The commits that changed `path` (with its blob), newest first, by walking the history."""
-        if self._head is None:
-            return
-        for commit in self._git.walk(self._head, SortMode.TOPOLOGICAL | SortMode.TIME):
-            blob_id = _tree_blob_id(commit.tree, path)
-            if blob_id is None:
-                continue
-            if any(_tree_blob_id(parent.tree, path) == blob_id for parent in commit.parents):
-                continue
-            yield commit, blob_id
-
     def _check_untouched(self, path: str) -> None:
         """Raise RecordError unless `path` is, in the working tree, the index and HEAD, what ota's
         own latest record of it left: a repository of evidence is appended to, never rewritten."""
@@ -475,38 +427,10 @@ class Repository:
                 f"it, or undo it (git -C '{self._folder}' checkout HEAD -- '{path}')",
             )
         if path not in self._checked:
-            self._checked[path] = self._foreign_change(path)
+            self._checked[path] = self._provenance.foreign_change(self._head, path, self._blob_id(path))
         reason = self._checked[path]
         if reason is not None:
             raise RecordError(self._folder, f"{path}: {reason}")
-
-    def _foreign_change(self, path: str) -> str | None:
-        """Why the latest change of `path` on the branch was not a record (a hand edit), or None."""
-        current = self._blob_id(path)
-        if current is not None:
-            found: object = self._last_commit(path, current)
-        else:  # deleted: the index names the deleting commit (checked; the history walk skips deletions)
-            commit_id = self._paths.get(path)
-            found = self._git.get(commit_id) if commit_id is not None else None
-            if isinstance(found, pygit2.Commit) and not changes_path_to(found, path, None):
-                found = None
-        if not isinstance(found, pygit2.Commit) or self._is_record(found):
-            return None
-        # The last record made by a tracker, walking back: rare, only for files someone changed.
-        expected = next((blob for commit, blob in self._changes(path) if self._is_record(commit)), None)
-        if current is not None and current == expected:
-            return None  # changed, then put back as the tracker recorded it
-        author = f"{found.author.name} <{found.author.email}>"
-        what = "deleted" if current is None else "changed"
-        return (
-            f"{what} by commit {str(found.id)[:12]} ({author}, "
-            f"{datetime.fromtimestamp(found.author.time, UTC):%Y-%m-%d}), which is not a record of ota; ota "
-            "records nothing over it: revert that commit (git revert) to record again"
-        )
-
-    def _is_record(self, commit: pygit2.Commit) -> bool:
-        author = f"{commit.author.name} <{commit.author.email}>"
-        return author in (self._signature, OTA_BOT)
 
     def _recover(self) -> None:
         """Undo what a killed session can leave; safe because we hold the lock. Idempotent."""
@@ -536,30 +460,6 @@ class Repository:
             before = None
         self._work.restore_batch(before, head)
         marker.unlink()
-
-
-def _record(path: str, content: bytes, commit: pygit2.Commit) -> Record:
-    message = commit.message
-    # git's %s: the first paragraph, its lines joined by spaces.
-    subject = " ".join(line.strip() for line in message.strip().split("\n\n", 1)[0].splitlines())
-    date = datetime.fromtimestamp(commit.author.time, UTC)
-    return Record(path, content, str(commit.id), date, subject, message)
-
-
-def changes_path_to(commit: pygit2.Commit, path: str, blob_id: pygit2.Oid | None) -> bool:
-    """Whether `commit` changed `path` to `blob_id` (None: deleted it): what a path index entry
-    claims, checked in two trees before it is trusted."""
-    if _tree_blob_id(commit.tree, path) != blob_id:
-        return False
-    return all(_tree_blob_id(parent.tree, path) != blob_id for parent in commit.parents)
-
-
-def _tree_blob_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
-    try:
-        entry = tree[path]
-    except (KeyError, ValueError):
-        return None
-    return entry.id if isinstance(entry, pygit2.Blob) else None
 
 
 def _split(path: str, folder: Path) -> list[str]:
