@@ -587,7 +587,7 @@ def test_a_damaged_search_index_is_rebuilt_and_search_keeps_answering(
     search answers 200 with the terms that contain it."""
     import sqlite3
 
-    from ota.web.index import sqlite_damage
+    from ota.web.sqlite import sqlite_damage
     from tests.serving import make_collection, served
 
     collection = make_collection(tmp_path, httpserver)

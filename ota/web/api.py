@@ -33,7 +33,7 @@ from ota.web import feeds
 from ota.web.archive import Archive
 from ota.web.cite import site_url
 from ota.web.dates import http_date, iso, iso_ms, parse_date, parse_http_date
-from ota.web.index import REAL_KINDS, RECORD_KINDS, SIGNIFICANCE_FILTERS, Version
+from ota.web.rows import REAL_KINDS, RECORD_KINDS, SIGNIFICANCE_FILTERS, Version
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100

@@ -31,10 +31,11 @@ from ota.store.reader import RepositoryReader
 from ota.store.records import version_path_for
 from ota.web.counts import CountFiller
 from ota.web.health import Health, read_health, status_mtime
-from ota.web.index import VersionIndex, sqlite_damage
+from ota.web.index import VersionIndex
 from ota.web.render import markdown_html
 from ota.web.rendered_diff import RenderedDiff, diff_units
 from ota.web.search import SearchIndex
+from ota.web.sqlite import sqlite_damage
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -24,7 +24,8 @@ import pygit2
 from ota.diff import word_counts
 from ota.section_diff import account
 from ota.significance import classify
-from ota.web.index import CountResult, CountTask, VersionIndex, store_counts
+from ota.web.index import VersionIndex
+from ota.web.rows import CountResult, CountTask, store_counts
 
 #: A backlog up to this size is counted in the calling process (about 1 ms a version).
 INLINE_LIMIT = 400

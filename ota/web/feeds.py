@@ -23,7 +23,7 @@ from markupsafe import escape
 
 from ota.store.records import CHANGE, FIRST_RECORD
 from ota.web.dates import iso, iso_ms
-from ota.web.index import Version
+from ota.web.rows import Version
 
 #: RFC 4151 tag authority of OTA's feed and entry ids: the year is fixed for good.
 TAG_AUTHORITY = "opentermsarchive.org,2026"

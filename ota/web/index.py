@@ -24,30 +24,35 @@ order; the version in force at a date is the last one dated at or before it.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from ota.section_diff import Account
-from ota.significance import RULESET, Significance
+from ota.significance import RULESET
 from ota.store.reader import Change, RepositoryReader
 from ota.store.records import kind_of, parse_version_path, version_path_for
+from ota.web.rows import (
+    COLUMNS,
+    REAL_KINDS,
+    RECORD_KINDS,
+    CountResult,
+    CountTask,
+    TermsSummary,
+    Version,
+    date_of,
+    store_counts,
+    version_of,
+)
+from ota.web.sqlite import open_sqlite, remove_sqlite, sqlite_damage
 
 log = logging.getLogger("ota.web")
 
 INDEX_FILE = "ota-viewer.sqlite"
 #: Bumped when the table layout or what a row means changes: an older file is rebuilt.
 SCHEMA = "5"
-#: Kinds of rows that are records (OTA's commit subjects); `other` and `deleted` rows are not.
-RECORD_KINDS = ("first", "change", "upgrade")
-#: Kinds that are real changes of the terms (feeds, "last changed"): technical upgrades are not.
-REAL_KINDS = ("first", "change")
-
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS versions (
@@ -86,96 +91,6 @@ CREATE TABLE IF NOT EXISTS terms (
     last_change_date INTEGER
 );
 """
-_COLUMNS = (
-    "seq, id, path, service, type, blob, date, kind, base_blob, "
-    "words_added, words_removed, lines_added, lines_removed, significance, minor, reasons, recurrent_of, "
-    "account"
-)
-#: What `significance=` filters keep: "substantive" hides cosmetic and editorial changes, "editorial"
-#: (hide cosmetic changes) hides cosmetic ones. Versions not classified yet, first records and
-#: technical upgrades are always kept.
-SIGNIFICANCE_FILTERS = {
-    "substantive": ("cosmetic", "editorial"),
-    "editorial": ("cosmetic",),
-    "cosmetic": (),
-    "all": (),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Version:
-    """One indexed change of a terms document."""
-
-    seq: int
-    id: str
-    path: str
-    service_id: str
-    terms_type: str
-    #: None for a commit that deleted the file.
-    blob: str | None
-    date: datetime
-    kind: str
-    #: The blob of the version before this one in the timeline (None: none before).
-    base_blob: str | None
-    words_added: int | None
-    words_removed: int | None
-    lines_added: int | None
-    lines_removed: int | None
-    #: `cosmetic`, `editorial` or `substantive` (None: not classified yet, or a first record).
-    significance: str | None = None
-    minor: bool = False
-    #: The reasons, as `ota.significance.Reason.to_dict()` gives them, in JSON.
-    reasons_json: str | None = None
-    #: The earlier version of the terms whose text this one restores.
-    recurrent_of: str | None = None
-    #: What a change changed, for people (`ota.section_diff.Account`), in JSON; None: not counted
-    #: yet, or not a change.
-    account_json: str | None = None
-
-    @property
-    def account(self) -> Account | None:
-        """What a change changed by section, with an excerpt (None: not counted yet, or not a change)."""
-        return Account.from_json(self.account_json)
-
-    @property
-    def reasons(self) -> list[dict[str, object]]:
-        """The rules that fired, with their examples ([] when not classified)."""
-        return json.loads(self.reasons_json) if self.reasons_json else []
-
-    @property
-    def is_first_record(self) -> bool:
-        return self.kind == "first"
-
-    @property
-    def is_technical_upgrade(self) -> bool:
-        return self.kind == "upgrade"
-
-
-@dataclass(frozen=True, slots=True)
-class TermsSummary:
-    """A terms document as the index knows it: how many versions, the latest, the last real change."""
-
-    path: str
-    service_id: str
-    terms_type: str
-    versions: int
-    last_change: datetime | None
-
-
-#: (seq, blob, words added, words removed, lines added, lines removed, significance or None,
-#: account in JSON or None)
-CountResult = tuple[int, str, int, int, int, int, Significance | None, str | None]
-
-
-@dataclass(frozen=True, slots=True)
-class CountTask:
-    """What computing one row's counts needs: the blobs to compare."""
-
-    seq: int
-    blob: str
-    base_blob: str | None
-    parent_blob: str | None
-    kind: str = "change"
 
 
 class VersionIndex:
@@ -394,7 +309,7 @@ class VersionIndex:
             (path,) if path else (),
         )
         return [
-            TermsSummary(found, service, terms_type, count, _date(last) if last is not None else None)
+            TermsSummary(found, service, terms_type, count, date_of(last) if last is not None else None)
             for found, service, terms_type, count, last in cursor
         ]
 
@@ -414,30 +329,30 @@ class VersionIndex:
         """The versions of a terms, oldest first (by date, equal dates in commit order), but the
         changes of the classes in `hide` (`SIGNIFICANCE_FILTERS`)."""
         where, params = self._where(kinds, None, path, hide)
-        cursor = self.db.execute(f"SELECT {_COLUMNS} FROM versions WHERE {where} ORDER BY date, seq", params)
-        return [_version(row) for row in cursor]
+        cursor = self.db.execute(f"SELECT {COLUMNS} FROM versions WHERE {where} ORDER BY date, seq", params)
+        return [version_of(row) for row in cursor]
 
     def version(self, version_id: str) -> Version | None:
         """The version recorded by a commit: its full id, or an unambiguous prefix of 7 or more."""
         if len(version_id) == 40:
-            cursor = self.db.execute(f"SELECT {_COLUMNS} FROM versions WHERE id = ? LIMIT 2", (version_id,))
+            cursor = self.db.execute(f"SELECT {COLUMNS} FROM versions WHERE id = ? LIMIT 2", (version_id,))
         else:
             cursor = self.db.execute(
-                f"SELECT {_COLUMNS} FROM versions WHERE id >= ? AND id < ? LIMIT 2",
+                f"SELECT {COLUMNS} FROM versions WHERE id >= ? AND id < ? LIMIT 2",
                 (version_id, version_id + "g"),
             )
         rows = cursor.fetchall()
-        return _version(rows[0]) if len(rows) == 1 and rows[0][5] is not None else None
+        return version_of(rows[0]) if len(rows) == 1 and rows[0][5] is not None else None
 
     def in_force(self, path: str, date: datetime) -> Version | None:
         """The version in force at `date`: the last dated at or before it (None before the first,
         or when the file was deleted then)."""
         row = self.db.execute(
-            f"SELECT {_COLUMNS} FROM versions WHERE path = ? AND date <= ? "
+            f"SELECT {COLUMNS} FROM versions WHERE path = ? AND date <= ? "
             "ORDER BY date DESC, seq DESC LIMIT 1",
             (path, int(date.timestamp())),
         ).fetchone()
-        return _version(row) if row is not None and row[5] is not None else None
+        return version_of(row) if row is not None and row[5] is not None else None
 
     def latest(self, path: str, kinds: Sequence[str] = RECORD_KINDS) -> Version | None:
         found = self.recent(kinds=kinds, path=path, limit=1)
@@ -457,10 +372,10 @@ class VersionIndex:
         but the changes of the classes in `hide`."""
         where, params = self._where(kinds, service_id, path, hide)
         cursor = self.db.execute(
-            f"SELECT {_COLUMNS} FROM versions WHERE {where} ORDER BY date DESC, seq DESC LIMIT ? OFFSET ?",
+            f"SELECT {COLUMNS} FROM versions WHERE {where} ORDER BY date DESC, seq DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        return [_version(row) for row in cursor]
+        return [version_of(row) for row in cursor]
 
     def count(
         self,
@@ -473,9 +388,9 @@ class VersionIndex:
         where, params = self._where(kinds, service_id, path, hide)
         return int(self.db.execute(f"SELECT COUNT(*) FROM versions WHERE {where}", params).fetchone()[0])
 
-    def last_date(self) -> datetime | None:
+    def lastdate_of(self) -> datetime | None:
         row = self.db.execute("SELECT MAX(date) FROM versions").fetchone()
-        return _date(row[0]) if row[0] is not None else None
+        return date_of(row[0]) if row[0] is not None else None
 
     @staticmethod
     def _where(
@@ -498,101 +413,6 @@ class VersionIndex:
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row and row[0] else None
-
-
-def store_counts(db: sqlite3.Connection, results: Iterable[CountResult]) -> None:
-    """Store counts, unless the row changed meanwhile (the blob guards against a rebuilt index)."""
-    rows = []
-    for seq, blob, wa, wr, la, lr, significance, account in results:
-        level, minor, reasons, ruleset = (
-            (significance.significance, significance.minor, _reasons_json(significance), significance.ruleset)
-            if significance is not None
-            else (None, False, None, None)
-        )
-        rows.append((wa, wr, la, lr, level, minor, reasons, ruleset, account, seq, blob))
-    db.executemany(
-        "UPDATE versions SET words_added = ?, words_removed = ?, lines_added = ?, lines_removed = ?, "
-        "significance = ?, minor = ?, reasons = ?, ruleset = ?, account = ? WHERE seq = ? AND blob = ?",
-        rows,
-    )
-    db.commit()
-
-
-def _reasons_json(significance: Significance) -> str:
-    return json.dumps([reason.to_dict() for reason in significance.reasons], ensure_ascii=False)
-
-
-def sqlite_damage(db: sqlite3.Connection) -> str | None:
-    """What `PRAGMA quick_check` finds wrong with the file (in a few words), None when it is sound."""
-    try:
-        found = [str(row[0]) for row in db.execute("PRAGMA quick_check(3)")]
-    except sqlite3.DatabaseError as error:
-        return str(error)
-    if found == ["ok"]:
-        return None
-    lines = [line for row in found for line in row.splitlines() if not line.startswith("***")]
-    return "; ".join(lines[:2]) + ("; …" if len(lines) > 2 else "")
-
-
-def remove_sqlite(path: Path) -> None:
-    """Remove the index file and the journal files beside it."""
-    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
-        path.with_name(name).unlink(missing_ok=True)
-
-
-def open_sqlite(path: str) -> sqlite3.Connection:
-    """A connection to an index file of the viewer (WAL, so readers never wait for the writer)."""
-    db = sqlite3.connect(path, check_same_thread=False, timeout=30)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last transaction costs a re-sync
-    return db
-
-
-def _version(row: Sequence[object]) -> Version:
-    (
-        seq,
-        id_,
-        path,
-        service,
-        terms_type,
-        blob,
-        date,
-        kind,
-        base,
-        wa,
-        wr,
-        la,
-        lr,
-        level,
-        minor,
-        reasons,
-        again,
-        account,
-    ) = row
-    return Version(
-        int(seq),  # type: ignore[call-overload]
-        str(id_),
-        str(path),
-        str(service),
-        str(terms_type),
-        None if blob is None else str(blob),
-        _date(date),
-        str(kind),
-        None if base is None else str(base),
-        wa,  # type: ignore[arg-type]
-        wr,  # type: ignore[arg-type]
-        la,  # type: ignore[arg-type]
-        lr,  # type: ignore[arg-type]
-        None if level is None else str(level),
-        bool(minor),
-        None if reasons is None else str(reasons),
-        None if again is None else str(again),
-        None if account is None else str(account),
-    )
-
-
-def _date(timestamp: object) -> datetime:
-    return datetime.fromtimestamp(int(timestamp), UTC)  # type: ignore[call-overload]
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

@@ -30,7 +30,8 @@ import pygit2
 from markupsafe import Markup, escape
 
 from ota.diff import split_blocks
-from ota.web.index import VersionIndex, open_sqlite, remove_sqlite, sqlite_damage
+from ota.web.index import VersionIndex
+from ota.web.sqlite import open_sqlite, remove_sqlite, sqlite_damage
 
 SEARCH_FILE = "ota-search.sqlite"
 SCHEMA = "3"

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from ota.store.records import cited_snapshot_ids, fetch_status, trailers, version_path_for
 from ota.web.archive import Archive
-from ota.web.index import Version
+from ota.web.rows import Version
 from ota.web.views import _COMMIT, _SHORT, _archive, _message, _page, _version_or_none, url
 
 #: A snapshot page shows this much of the page's source; the rest is in the raw text.

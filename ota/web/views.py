@@ -22,7 +22,7 @@ from ota.store.records import cited_snapshot_ids
 from ota.web.archive import Archive
 from ota.web.cite import Citation, site_url
 from ota.web.dates import IN_FORCE_RULE, moment_label, parse_date
-from ota.web.index import REAL_KINDS, SIGNIFICANCE_FILTERS, Version
+from ota.web.rows import REAL_KINDS, SIGNIFICANCE_FILTERS, Version
 from ota.web.search import highlight
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
