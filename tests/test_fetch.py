@@ -21,7 +21,7 @@ import pytest
 
 from ota.errors import FetchError, SettingsError
 from ota.fetch import Fetcher, FetchMode, FetchSettings, Page
-from ota.fetch.codes import network_error_code
+from ota.fetch.codes import chromium_error, network_error_code
 from ota.fetch.content import detect_charset
 from ota.fetch.http import host_key, parse_retry_after
 from ota.settings import load_settings
@@ -613,3 +613,15 @@ def test_the_fetch_mode_is_what_execute_client_scripts_says() -> None:
         FetchMode.HTTP,
         FetchMode.AUTO,
     ]
+
+
+def test_chromium_errors_are_named_as_node_names_them() -> None:
+    """A failed navigation's net::ERR_ code becomes Node's in OTA's words; its timeouts are timeouts."""
+    url = "https://example.org/terms"
+    refused = chromium_error(url, f"net::ERR_CONNECTION_REFUSED at {url}", 5)
+    assert str(refused) == f"Network system error ECONNREFUSED occurred when trying to fetch '{url}'"
+    assert refused.transient
+    timeout = chromium_error(url, "net::ERR_TIMED_OUT", 7.5)
+    assert str(timeout) == f"Timed out after 7.5 seconds when trying to fetch '{url}'" and timeout.transient
+    other = chromium_error(url, "Target closed", 5)
+    assert str(other) == f"Browser error when trying to fetch '{url}': Target closed" and not other.transient

@@ -9,7 +9,7 @@ transport.py    httpcore's connection pool over the guarded network backend
 guard.py        the address guard: public addresses only, unless told otherwise
 content.py      what a response's bytes mean: MIME type, text in any charset
 decoding.py     content encodings undone (gzip, deflate, stacked), bounded by max_size
-codes.py        transport errors named as Node names them (ECONNREFUSED, ENOTFOUND…)
+codes.py        transport and Chromium errors named as Node names them (ECONNREFUSED, ENOTFOUND…)
 browser.py      headless Chromium, for pages that need client scripts
 proxy.py        the local proxy through which Chromium connects, guarded
 renderers.py    a memory bound on Chromium's renderers (pages' scripts, JavaScript filters, PDFs)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from ota.errors import FetchError
+from ota.fetch.codes import chromium_error, timed_out
 from ota.fetch.guard import AddressPolicy, Resolver, refused_fetch, resolve
 from ota.fetch.lifetime import (
     HOME_PREFIX,
@@ -74,30 +74,6 @@ GRACE = 5.0  # seconds for serialising the DOM and closing, beyond navigation an
 CLOSE_TIMEOUT = 5.0
 POLLING_MS = 100  # how often the selectors are checked while waiting
 RENDERED_MIME_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-
-# Chromium's net errors → the codes Node reports, which OTA's messages and labels use.
-CHROMIUM_CODES = {
-    "ERR_CONNECTION_REFUSED": "ECONNREFUSED",
-    "ERR_NAME_NOT_RESOLVED": "ENOTFOUND",
-    "ERR_NAME_RESOLUTION_FAILED": "EAI_AGAIN",
-    "ERR_CONNECTION_RESET": "ECONNRESET",
-    "ERR_CONNECTION_CLOSED": "ECONNRESET",
-    "ERR_CONNECTION_ABORTED": "ECONNRESET",
-    "ERR_EMPTY_RESPONSE": "ECONNRESET",  # closed without an answer: Node's "socket hang up"
-    "ERR_ADDRESS_UNREACHABLE": "EHOSTUNREACH",
-    "ERR_INTERNET_DISCONNECTED": "ENETUNREACH",
-    "ERR_CERT_DATE_INVALID": "CERT_HAS_EXPIRED",
-    "ERR_CERT_AUTHORITY_INVALID": "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-    "ERR_CERT_COMMON_NAME_INVALID": "ERR_TLS_CERT_ALTNAME_INVALID",
-    "ERR_SSL_PROTOCOL_ERROR": "EPROTO",
-    "ERR_CONTENT_DECODING_FAILED": "Z_DATA_ERROR",
-    "ERR_RESPONSE_HEADERS_TOO_BIG": "HPE_HEADER_OVERFLOW",
-}
-TIMEOUT_CODES = frozenset({"ERR_TIMED_OUT", "ERR_CONNECTION_TIMED_OUT"})
-TRANSIENT_CODES = frozenset(
-    {"ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"}
-)
-_NET_ERROR = re.compile(r"\bnet::(ERR_[A-Z0-9_]+)")
 
 # True once every selector matches an element with text; an invalid selector is not waited for
 # (extraction reports it).
@@ -273,7 +249,7 @@ class Browser:
                 tab = await context.new_page()
                 return await self._render(tab, url, wait_for=wait_for, timeout=timeout, wait=wait)
         except TimeoutError as exc:
-            raise self._timed_out(url, timeout) from exc
+            raise timed_out(url, timeout) from exc
         except PlaywrightError as exc:
             crash = self.crash(exc, stopped)
             if crash is not None:
@@ -496,27 +472,12 @@ class Browser:
         return None
 
     @staticmethod
-    def _timed_out(url: str, timeout: float) -> FetchError:
-        message = f"Timed out after {timeout:g} seconds when trying to fetch '{url}'"
-        return FetchError(url, message, transient=True)
-
-    def _translate(self, url: str, exc: Exception, timeout: float) -> FetchError:
+    def _translate(url: str, exc: Exception, timeout: float) -> FetchError:
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         if isinstance(exc, PlaywrightTimeout):
-            return self._timed_out(url, timeout)
-        detail = first_line(exc)
-        match = _NET_ERROR.search(detail)
-        if match is None:
-            return FetchError(url, f"Browser error when trying to fetch '{url}': {detail}")
-        chromium_code = match.group(1)
-        if chromium_code in TIMEOUT_CODES:
-            return self._timed_out(url, timeout)
-        if chromium_code == "ERR_TOO_MANY_REDIRECTS":
-            return FetchError(url, f"maximum redirect reached at: {url}")
-        code = CHROMIUM_CODES.get(chromium_code, chromium_code)
-        message = f"Network system error {code} occurred when trying to fetch '{url}'"
-        return FetchError(url, message, transient=code in TRANSIENT_CODES)
+            return timed_out(url, timeout)
+        return chromium_error(url, first_line(exc), timeout)
 
 
 class BrowserUnavailable(Exception):

@@ -1,15 +1,19 @@
-"""Transport errors named as Node names them (ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED…): OTA's
-messages, reports and issue labels use these codes, so ota's must too.
+"""Transport errors (httpx's, and Chromium's `net::ERR_…`) named as Node names them (ECONNREFUSED,
+ENOTFOUND, CERT_HAS_EXPIRED…): OTA's messages, reports and issue labels use these codes, so ota's
+must too.
 """
 
 from __future__ import annotations
 
 import errno
+import re
 import socket
 import ssl
 from collections.abc import Iterator
 
 import httpx
+
+from ota.errors import FetchError
 
 _ERRNO_CODES = {
     errno.ECONNREFUSED: "ECONNREFUSED",
@@ -66,3 +70,50 @@ def network_error_code(exc: BaseException) -> str:
             return "HPE_HEADER_OVERFLOW"  # a response head over h11's limit (100 KiB with httpcore)
     # Disconnections ("Server disconnected", "peer closed connection") are resets to Node.
     return "ECONNRESET"
+
+
+# Chromium's net errors → the codes Node reports, which OTA's messages and labels use.
+CHROMIUM_CODES = {
+    "ERR_CONNECTION_REFUSED": "ECONNREFUSED",
+    "ERR_NAME_NOT_RESOLVED": "ENOTFOUND",
+    "ERR_NAME_RESOLUTION_FAILED": "EAI_AGAIN",
+    "ERR_CONNECTION_RESET": "ECONNRESET",
+    "ERR_CONNECTION_CLOSED": "ECONNRESET",
+    "ERR_CONNECTION_ABORTED": "ECONNRESET",
+    "ERR_EMPTY_RESPONSE": "ECONNRESET",  # closed without an answer: Node's "socket hang up"
+    "ERR_ADDRESS_UNREACHABLE": "EHOSTUNREACH",
+    "ERR_INTERNET_DISCONNECTED": "ENETUNREACH",
+    "ERR_CERT_DATE_INVALID": "CERT_HAS_EXPIRED",
+    "ERR_CERT_AUTHORITY_INVALID": "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "ERR_CERT_COMMON_NAME_INVALID": "ERR_TLS_CERT_ALTNAME_INVALID",
+    "ERR_SSL_PROTOCOL_ERROR": "EPROTO",
+    "ERR_CONTENT_DECODING_FAILED": "Z_DATA_ERROR",
+    "ERR_RESPONSE_HEADERS_TOO_BIG": "HPE_HEADER_OVERFLOW",
+}
+TIMEOUT_CODES = frozenset({"ERR_TIMED_OUT", "ERR_CONNECTION_TIMED_OUT"})
+TRANSIENT_CODES = frozenset(
+    {"ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"}
+)
+_NET_ERROR = re.compile(r"\bnet::(ERR_[A-Z0-9_]+)")
+
+
+def timed_out(url: str, timeout: float) -> FetchError:
+    """A timeout of a browser fetch, in OTA's words."""
+    message = f"Timed out after {timeout:g} seconds when trying to fetch '{url}'"
+    return FetchError(url, message, transient=True)
+
+
+def chromium_error(url: str, detail: str, timeout: float) -> FetchError:
+    """The error of a failed navigation, from the first line of Chromium's message (`net::ERR_…`),
+    with Node's code in OTA's words."""
+    match = _NET_ERROR.search(detail)
+    if match is None:
+        return FetchError(url, f"Browser error when trying to fetch '{url}': {detail}")
+    chromium_code = match.group(1)
+    if chromium_code in TIMEOUT_CODES:
+        return timed_out(url, timeout)
+    if chromium_code == "ERR_TOO_MANY_REDIRECTS":
+        return FetchError(url, f"maximum redirect reached at: {url}")
+    code = CHROMIUM_CODES.get(chromium_code, chromium_code)
+    message = f"Network system error {code} occurred when trying to fetch '{url}'"
+    return FetchError(url, message, transient=code in TRANSIENT_CODES)
