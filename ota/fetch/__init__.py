@@ -19,8 +19,12 @@ nssdb.py        a private NSS database so Chromium trusts extra authorities
 lifetime.py     child processes (certutil, Playwright's driver, Chromium) die with ota; stale homes
 timestamps.py   asking a time-stamping authority to witness a commit
 
-Two other modules talk to the network, each for one purpose outside tracking: ota.report.forge
-(issues on a forge) and ota.report.notify (notifications, through Apprise).
+Three other modules talk to the network, each for one purpose outside fetching terms, and each
+only to addresses the operator configured, never to one a declaration names (what the address
+guard, the politeness and the retries here are for): ota.report.forge (REST calls for issues on
+the one configured forge, with httpx, under the forge's own rate limits), ota.report.notify
+(notifications, through Apprise, which makes its own connections) and ota.store.publish (`git
+push` to the repositories' remotes, made by git itself).
 """
 
 from ota.fetch.backend import FULL_DOM, HTML_ONLY, FetchMode, Page
