@@ -45,3 +45,17 @@ def test_a_large_loss_is_suspect_and_a_small_one_is_not() -> None:
     assert "loses 67% of the text" in (suspicion(TERMS[: len(TERMS) // 3], len(TERMS)) or "")
     assert suspicion(TERMS[: len(TERMS) * 2 // 3], len(TERMS)) is None
     assert suspicion("Short.", 500) is None  # a short version losing text is an ordinary change
+
+
+def test_the_orchestrator_holds_back_block_pages_always_and_large_losses_until_confirmed() -> None:
+    """ota.track.vet decides for the store: a block page is never recorded, a large loss once a
+    second fetch gave the same text, an ordinary change at once."""
+    from ota.track import vet
+
+    blocked = vet("Access denied", len(TERMS))
+    assert blocked is not None and blocked.block_page
+    assert vet("Access denied", len(TERMS), confirmed=True) == blocked
+    loss = vet(TERMS[:100], len(TERMS))
+    assert loss is not None and not loss.block_page and "loses" in loss.reason
+    assert vet(TERMS[:100], len(TERMS), confirmed=True) is None
+    assert vet(TERMS + "\n\nClause 400: be kinder.", len(TERMS)) is None
