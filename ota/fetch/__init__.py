@@ -14,6 +14,7 @@ browser.py      headless Chromium, for pages that need client scripts
 proxy.py        the local proxy through which Chromium connects, guarded
 renderers.py    a memory bound on Chromium's renderers (pages' scripts, JavaScript filters, PDFs)
 jsfilters.py    Open Terms Archive's JavaScript filters, run in Chromium, with no network
+filterruns.py   JavaScript filter runs kept a while, so a page filtered again costs no browser
 pdftext.py      PDFs' text read by pdf.js 2.13.216 (pdfjs-dist/, the engine's), run in Chromium
 nssdb.py        a private NSS database so Chromium trusts extra authorities
 lifetime.py     child processes (certutil, Playwright's driver, Chromium) die with ota; stale homes
