@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ota.declarations import SourceDocument, Terms
 from ota.extract import extract_terms
-from ota.settings import Settings
+from ota.settings import CollectionSettings, Settings, TrackSettings
 from ota.store.records import record_snapshot, record_version
 from ota.store.repository import Repository
 from ota.verify import verify_archive
@@ -146,12 +145,11 @@ def main() -> None:
         build(root, options.terms, options.versions, options.size)
         built = time.monotonic() - started
         print(f"built {options.versions} versions of {options.terms} terms in {built:.1f} s")
-        settings = replace(
-            Settings(),
-            declarations=root / "declarations",
-            snapshots=root / "snapshots",
-            versions=root / "versions",
-            extract_workers=options.workers,
+        settings = Settings(
+            collection=CollectionSettings(
+                declarations=root / "declarations", snapshots=root / "snapshots", versions=root / "versions"
+            ),
+            track=TrackSettings(extract_workers=options.workers),
         )
         rss_before = peak_rss_mb(resource.RUSAGE_SELF)
         cpu_before = cpu_seconds()

@@ -33,7 +33,6 @@ import shutil
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ota.declarations import STANDARD_TERMS_TYPES
-from ota.settings import Settings
+from ota.settings import CollectionSettings, Settings
 from ota.store.repository import Repository
 from ota.verify import verify_archive
 
@@ -222,12 +221,13 @@ def main() -> None:
     recorded = build_records(cases, options.out)
     print(f"built from {len(cases)} cases: {recorded} versions (a text equal to the one before is no commit)")
     types = sorted({case["terms_type"] for case in cases} - STANDARD_TERMS_TYPES)
-    settings = replace(
-        Settings(),
-        declarations=options.out / "declarations",
-        snapshots=options.out / "snapshots",
-        versions=options.out / "versions",
-        extra_terms_types=tuple(types),
+    settings = Settings(
+        collection=CollectionSettings(
+            declarations=options.out / "declarations",
+            snapshots=options.out / "snapshots",
+            versions=options.out / "versions",
+            terms_types=tuple(types),
+        )
     )
     report = asyncio.run(verify_archive(settings))
     for line in report.summary_lines(limit=0):

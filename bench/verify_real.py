@@ -28,14 +28,13 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from verify import cpu_seconds, peak_rss_mb  # bench/verify.py, beside this file
 
-from ota.settings import Settings
+from ota.settings import CollectionSettings, Settings, TrackSettings
 from ota.verify import Selection, verify_archive
 
 
@@ -52,12 +51,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every finding here, as `ota verify --json`")
     parser.add_argument("--findings", type=int, default=20, help="finding lines to print")
     options = parser.parse_args()
-    settings = replace(
-        Settings(),
-        declarations=options.declarations,
-        snapshots=options.snapshots,
-        versions=options.versions,
-        extract_workers=options.workers,
+    settings = Settings(
+        collection=CollectionSettings(
+            declarations=options.declarations, snapshots=options.snapshots, versions=options.versions
+        ),
+        track=TrackSettings(extract_workers=options.workers),
     )
     selection = Selection(services=frozenset(options.service))
     # CPU time, not wall time: on a loaded machine, waiting would hide what costs.

@@ -22,12 +22,13 @@ from typing import Protocol
 from ota.declarations import SourceDocument
 from ota.errors import ExtractError
 from ota.extract import extract_terms
+from ota.settings import DEFAULT_EXTRACT_MEMORY, DEFAULT_EXTRACT_TIMEOUT, Settings
 from ota.worker import Worker, WorkerStopped
 
-#: Seconds one extraction may take (a 5,000-page PDF took 267 s; real terms take well under 1 s).
-DEFAULT_TIMEOUT = 60.0
-#: Bytes of address space an extraction process may use.
-DEFAULT_MEMORY_LIMIT = 1024**3
+#: Seconds one extraction may take, and bytes of address space an extraction process may use:
+#: `[track] extract_timeout` and `extract_memory`.
+DEFAULT_TIMEOUT = DEFAULT_EXTRACT_TIMEOUT
+DEFAULT_MEMORY_LIMIT = DEFAULT_EXTRACT_MEMORY * 2**20
 
 #: A source document with the snapshot to extract it from: (declaration, content, MIME type).
 Source = tuple[SourceDocument, bytes, str]
@@ -70,6 +71,16 @@ class ExtractionPool:
         self._workers: list[Worker] = []
         self._started: asyncio.Future[None] | None = None
         self._broken: ExtractError | None = None  # why no worker is left, once none can be started
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, workers: int | None = None) -> ExtractionPool:
+        """A pool as `[track]` says: its workers (or `workers`), their time and memory limits."""
+        track = settings.track
+        return cls(
+            track.extract_workers if workers is None else workers,
+            timeout=track.extract_timeout,
+            memory_limit=track.extract_memory * 2**20,
+        )
 
     async def __call__(self, sources: Sequence[Source], filters_path: Path | None) -> str:
         if self._count <= 0:

@@ -85,12 +85,12 @@ async def run_tracking(
     # The optional dependencies the settings ask for, before anything is fetched.
     if settings.notify.urls:
         require("notify")
-    if settings.timestamp_authority is not None:
+    if settings.timestamps.authority is not None:
         require("timestamps")
     services, terms_types = sorted(set(services)), sorted(set(terms_types))
     reader = CollectionReader(
-        settings.declarations,
-        terms_types=(*STANDARD_TERMS_TYPES, *settings.extra_terms_types),
+        settings.collection.declarations,
+        terms_types=(*STANDARD_TERMS_TYPES, *settings.collection.terms_types),
         services=services or None,  # a service selection reads only those declarations
     )
     selected: Iterable[Terms | InvalidTerms]
@@ -106,13 +106,21 @@ async def run_tracking(
     # The repositories are found and locked first; the recording process then opens them (recovery,
     # checks) while the first pages are fetched: one that cannot be opened still stops the run
     # before anything is recorded.
-    name, email, key = settings.author_name, settings.author_email, settings.signing_key
+    name, email, key = (
+        settings.recorder.author_name,
+        settings.recorder.author_email,
+        settings.recorder.signing_key,
+    )
     if key is not None:
         from ota.store.signing import SshSigner  # cryptography, only for a collection that signs
 
         SshSigner.load(key)  # a key that cannot sign stops the run before anything is fetched
     snapshots, versions = await Writer.open_pair(
-        settings.snapshots, settings.versions, author_name=name, author_email=email, signing_key=key
+        settings.collection.snapshots,
+        settings.collection.versions,
+        author_name=name,
+        author_email=email,
+        signing_key=key,
     )
     try:  # both found and locked before the first request: a second run stops here, at once
         await snapshots.held()
@@ -123,11 +131,7 @@ async def run_tracking(
                 await writer.close()
         raise
     opening = asyncio.ensure_future(_ready(snapshots, versions))
-    extractor = ExtractionPool(
-        settings.extract_workers,
-        timeout=settings.extract_timeout,
-        memory_limit=settings.extract_memory * 2**20,
-    )
+    extractor = ExtractionPool.from_settings(settings)
     state = ExtractionState.of(versions.path)
     stopping = asyncio.Event()
     watcher = asyncio.ensure_future(_watch(stop, stopping)) if stop is not None else None
@@ -148,12 +152,14 @@ async def run_tracking(
                 snapshots=snapshots,
                 versions=versions,
                 state=state,
-                recording=Recording(settings.engine_version, settings.snapshot_link_template),
+                recording=Recording(
+                    settings.recorder.engine_version, settings.recorder.snapshot_link_template
+                ),
                 filter_files=reader.filter_files,  # filled in as the services are read
-                prefilter=fetcher.prefilter(timeout=settings.extract_timeout),
+                prefilter=fetcher.prefilter(timeout=settings.track.extract_timeout),
                 stop=stopping,
                 now=now,
-                confirm_pause=settings.confirm_pause,
+                confirm_pause=settings.track.confirm_pause,
             )
             try:
                 async for outcome in outcomes:
@@ -167,7 +173,7 @@ async def run_tracking(
             await opening
             for writer in (snapshots, versions):
                 report.warnings.extend(await writer.opening_notes())
-            declarations_in_git = await versions.in_git_working_tree(settings.declarations)
+            declarations_in_git = await versions.in_git_working_tree(settings.collection.declarations)
     finally:
         opening.cancel()
         if watcher is not None:
@@ -190,12 +196,12 @@ async def run_tracking(
         # Without git, the declaration each version was extracted with is kept in history files.
         tracked = [(o.service_id, o.terms_type) for o in report.outcomes if o.tracked]
         try:
-            kept = keep_declarations(settings.declarations, versions.path, tracked, started_at)
+            kept = keep_declarations(settings.collection.declarations, versions.path, tracked, started_at)
             report.warnings.extend(kept)
         except OtaError as error:
             report.warnings.append(str(error))
-    if settings.timestamp_authority is not None:
-        report.warnings.extend(await _timestamp(settings, settings.timestamp_authority))
+    if settings.timestamps.authority is not None:
+        report.warnings.extend(await _timestamp(settings, settings.timestamps.authority))
     collection = collection or reader.load()  # read by now: its errors and warnings
     if terms_types and not services:
         # Broken files of services outside the selection may or may not declare these types:
@@ -216,12 +222,14 @@ async def _timestamp(settings: Settings, authority: str) -> list[str]:
     from ota.store.timestamps import add_timestamp, untimestamped_tip
 
     problems = []
-    for folder in (settings.snapshots, settings.versions):
+    for folder in (settings.collection.snapshots, settings.collection.versions):
         try:
             tip = untimestamped_tip(folder)
             if tip is not None:
                 token = await request_timestamp(authority, tip.encode(), settings.fetch)
-                add_timestamp(folder, tip, token, (settings.author_name, settings.author_email))
+                add_timestamp(
+                    folder, tip, token, (settings.recorder.author_name, settings.recorder.author_email)
+                )
         except (FetchError, RecordError) as error:
             problems.append(f"no timestamp for {folder}: {error}")
     return problems

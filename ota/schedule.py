@@ -47,15 +47,15 @@ def run_on_schedule(
     terms_types: Iterable[str] = (),
     initial_run: bool = True,
 ) -> str | None:
-    """Track now (unless `initial_run` is false), then at every tick of `settings.schedule`, until a
+    """Track now (unless `initial_run` is false), then at every tick of `settings.track.schedule`, until a
     signal; return the signal's name (None if the scheduler stopped by itself)."""
     from ota.launch import stop_on_signals
     from ota.report.deliver import scheduler_started, scheduler_stopped
     from ota.run import StopRequest
 
     try:
-        trigger = cron_trigger(settings.schedule, settings.timezone)
-        zone = time_zone(settings.timezone)
+        trigger = cron_trigger(settings.track.schedule, settings.track.timezone)
+        zone = time_zone(settings.track.timezone)
     except CronError as error:
         raise SettingsError(f"[track] schedule: {error}") from error
     stop = StopRequest()
@@ -79,13 +79,13 @@ def run_on_schedule(
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     log.info(
         "tracking on schedule '%s' (%s)%s; then at %s",
-        settings.schedule,
-        settings.timezone,
+        settings.track.schedule,
+        settings.track.timezone,
         ", starting now" if initial_run else "",
         trigger.get_next_fire_time(None, datetime.now(zone)),
     )
     with stop_on_signals(stop):
-        scheduler_started(settings, settings.schedule)
+        scheduler_started(settings, settings.track.schedule)
         scheduler.start()
         try:
             while not stop.wait(0.5):

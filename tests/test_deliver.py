@@ -14,7 +14,7 @@ from ota.declarations import SourceDocument, Terms
 from ota.errors import FetchError
 from ota.outcome import Outcome, Report, Stage
 from ota.report.deliver import deliver
-from ota.settings import NotifySettings, Settings, StatusSettings
+from ota.settings import CollectionSettings, NotifySettings, Settings, StatusSettings
 
 URL = "https://example.com/privacy"
 
@@ -33,7 +33,7 @@ def test_a_status_file_that_cannot_be_written_does_not_stop_the_notification(
     (tmp_path / "not-a-folder").write_text("")
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     settings = Settings(
-        declarations=tmp_path / "declarations",
+        collection=CollectionSettings(declarations=tmp_path / "declarations"),
         status=StatusSettings(file=tmp_path / "not-a-folder" / "status.json"),
         notify=NotifySettings(urls=(f"json://127.0.0.1:{httpserver.port}/hook",), on=("new_failures",)),
     )

@@ -28,7 +28,7 @@ from ota.report.issues import (
     make_forge,
     report_issues,
 )
-from ota.settings import ReportSettings, Settings
+from ota.settings import ReportSettings, ServeSettings, Settings
 from ota.store.records import Recorded
 from tests.forge_server import REPOSITORY, TOKEN, FakeForge, forge_fixture  # noqa: F401  (a fixture)
 from tests.test_dropin import PAGE, collection, write_service
@@ -43,7 +43,7 @@ TITLE = issue_title("Example", "Terms of Service")
 def settings_for(forge: FakeForge, **report: object) -> Settings:
     tokens = {f"{forge.kind}_token": TOKEN}
     return Settings(
-        public_url="https://archive.example.org",
+        serve=ServeSettings(public_url="https://archive.example.org"),
         report=ReportSettings(
             repository=REPOSITORY,
             forge=forge.kind,

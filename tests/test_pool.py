@@ -12,6 +12,7 @@ from ota import worker
 from ota.declarations import SourceDocument
 from ota.errors import ExtractError
 from ota.pool import ExtractionPool
+from ota.settings import Settings, TrackSettings
 from tests.test_browser import dying
 
 SOURCES = [
@@ -112,16 +113,20 @@ def filtered(name: str) -> list:
 
 
 def test_an_extraction_over_its_time_or_memory_is_stopped_and_fails_its_terms_only(tmp_path) -> None:
-    """A page whose extraction takes too long, or needs too much memory, fails with the bound it met;
-    its process is replaced and the next extraction works."""
+    """A page whose extraction takes too long, or needs too much memory ([track] extract_timeout,
+    extract_memory), fails with the bound it met; its process is replaced and the next extraction works."""
     filters = tmp_path / "A.filters.py"
     filters.write_text(SLOW_AND_GREEDY, "utf-8")
 
     async def go() -> tuple[str, str, str]:
         # The time bound is 1 s for the slow filter only (which sleeps 30 s: it overruns 1 s however
-        # loaded the machine is); the other extractions get 120 s.
-        quick = ExtractionPool(1, timeout=1)
-        pool = ExtractionPool(1, timeout=120, memory_limit=512 * 2**20)
+        # loaded the machine is); the other extractions get 120 s. The bounds come from [track].
+        quick = ExtractionPool.from_settings(
+            Settings(track=TrackSettings(extract_workers=1, extract_timeout=1))
+        )
+        pool = ExtractionPool.from_settings(
+            Settings(track=TrackSettings(extract_timeout=120, extract_memory=512)), workers=1
+        )
         try:
             with pytest.raises(ExtractError) as slow:
                 await quick(filtered("slow"), filters)

@@ -8,7 +8,19 @@ from pathlib import Path
 import pytest
 
 from ota.errors import SettingsError
-from ota.settings import DEFAULT_SCHEDULE, FetchSettings, Settings, load_settings, settings_keys
+from ota.settings import (
+    DEFAULT_SCHEDULE,
+    FetchSettings,
+    LogSettings,
+    RecorderSettings,
+    Settings,
+    TimestampsSettings,
+    VerifySettings,
+    load_settings,
+    settings_keys,
+    settings_reference,
+    settings_variables,
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -21,8 +33,11 @@ def test_without_a_file_the_defaults_apply(tmp_path: Path, monkeypatch: pytest.M
     """No ota.toml, no environment, no option: the documented defaults."""
     monkeypatch.chdir(tmp_path)
     settings = load_settings(environ={})
-    assert settings == Settings(extract_workers=settings.extract_workers)
-    assert settings.declarations == Path("declarations") and settings.schedule == DEFAULT_SCHEDULE
+    assert settings == Settings()
+    assert (
+        settings.collection.declarations == Path("declarations")
+        and settings.track.schedule == DEFAULT_SCHEDULE
+    )
     assert settings.fetch == FetchSettings()
 
 
@@ -51,17 +66,17 @@ extract_workers = 0
 """,
     )
     settings = load_settings(config, environ={})
-    assert settings.declarations == tmp_path / "decl"
-    assert settings.snapshots == Path("/abs/snapshots")
-    assert settings.versions == tmp_path / "versions"  # beside the file by default
-    assert settings.extra_terms_types == ("Example Policy",)
+    assert settings.collection.declarations == tmp_path / "decl"
+    assert settings.collection.snapshots == Path("/abs/snapshots")
+    assert settings.collection.versions == tmp_path / "versions"  # beside the file by default
+    assert settings.collection.terms_types == ("Example Policy",)
     assert settings.fetch.accept_language == "fr" and settings.fetch.timeout == 5.0
     assert isinstance(settings.fetch.timeout, float)
     assert settings.fetch.concurrency == 8 and settings.fetch.host_delay == 0.5
     assert settings.fetch.browser_sandbox is False
-    assert settings.snapshot_link_template == "https://example.org/%SNAPSHOT_ID"
-    assert (settings.author_name, settings.author_email) == ("Bot", "bot@example.org")
-    assert settings.schedule == "0 * * * *" and settings.extract_workers == 0
+    assert settings.recorder.snapshot_link_template == "https://example.org/%SNAPSHOT_ID"
+    assert (settings.recorder.author_name, settings.recorder.author_email) == ("Bot", "bot@example.org")
+    assert settings.track.schedule == "0 * * * *" and settings.track.extract_workers == 0
 
 
 @pytest.mark.parametrize(
@@ -90,16 +105,20 @@ def test_options_override_the_file(tmp_path: Path) -> None:
     settings = load_settings(
         config,
         environ={},
-        overrides={"versions": Path("/elsewhere"), "fetch.concurrency": 16, "fetch.per_host": None},
+        overrides={
+            "collection.versions": Path("/elsewhere"),
+            "fetch.concurrency": 16,
+            "fetch.per_host": None,
+        },
     )
-    assert settings.versions == Path("/elsewhere")
+    assert settings.collection.versions == Path("/elsewhere")
     assert settings.fetch.concurrency == 16 and settings.fetch.per_host == 3
 
 
 def test_ota_config_names_the_file(tmp_path: Path) -> None:
     """OTA_CONFIG is read when no --config is given."""
     config = write(tmp_path, "[track]\nextract_workers = 3\n")
-    assert load_settings(environ={"OTA_CONFIG": str(config)}).extract_workers == 3
+    assert load_settings(environ={"OTA_CONFIG": str(config)}).track.extract_workers == 3
 
 
 def test_the_environment_is_resolved_here_once(tmp_path: Path) -> None:
@@ -210,9 +229,12 @@ def test_signing_and_verify_settings_are_files_beside_the_config(tmp_path: Path)
         '[recorder]\nsigning_key = "key"\nallowed_signers = "allowed"\n[verify]\naccept_explained = true\n',
     )
     settings = load_settings(config, environ={})
-    assert settings.signing_key == tmp_path / "key" and settings.allowed_signers == tmp_path / "allowed"
-    assert settings.accept_explained is True
-    assert load_settings(write(tmp_path, ""), environ={}).signing_key is None
+    assert (
+        settings.recorder.signing_key == tmp_path / "key"
+        and settings.recorder.allowed_signers == tmp_path / "allowed"
+    )
+    assert settings.verify.accept_explained is True
+    assert load_settings(write(tmp_path, ""), environ={}).recorder.signing_key is None
     with pytest.raises(SettingsError, match=r"\[recorder\] allowed_signers: .*nowhere: cannot be read"):
         load_settings(write(tmp_path, '[recorder]\nallowed_signers = "nowhere"\n'), environ={})
     with pytest.raises(SettingsError, match=r"\[verify\] accept_explained: must be true or false"):
@@ -250,8 +272,8 @@ timeout = 5
 """,
     )
     settings = load_settings(config, environ={})
-    assert settings.publish is True and settings.publish_timeout == 60.0
-    assert settings.public_url == "https://archive.example.org"
+    assert settings.track.publish is True and settings.track.publish_timeout == 60.0
+    assert settings.serve.public_url == "https://archive.example.org"
     assert settings.status.file == tmp_path / "state" / "status.json" and settings.status.max_age == 7200.0
     assert settings.report.repository == "org/declarations" and settings.report.kind == "gitlab"
     assert settings.report.api_url == "https://git.example.org/api/v4" and settings.report.after_failures == 2
@@ -350,3 +372,67 @@ def test_serve_and_dataset_sections_are_read_and_checked(tmp_path: Path) -> None
     ):
         with pytest.raises(SettingsError, match=re.escape(message)):
             load_settings(write(tmp_path, text), environ={})
+
+
+def test_the_reference_lists_every_key_with_a_default_its_converter_accepts(tmp_path: Path) -> None:
+    """`settings_reference()` is derived from the key declarations: read back as an ota.toml, it
+    gives exactly the defaults (so every written default passes its own converter), and only keys
+    whose default means "unset" or "derived" are commented out."""
+    reference = settings_reference()
+    from_reference = load_settings(write(tmp_path, reference), environ={})
+    assert from_reference == load_settings(write(tmp_path, ""), environ={})
+    commented = {line.split()[1] for line in reference.splitlines() if line.startswith("# ")}
+    assert commented == {
+        "browser_sandbox",
+        "signing_key",
+        "allowed_signers",
+        "file",
+        "authority",
+        "certificates",
+        "max_age",
+        "forge",
+    }
+    listed = [line.split()[0] for line in reference.splitlines() if line and not line.startswith(("[", "#"))]
+    assert len(listed) + len(commented) == sum(len(keys) for keys in settings_keys().values())
+
+
+def test_every_variable_is_in_the_readme() -> None:
+    """The variables declared with their keys (`settings_variables()`) are documented too."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    assert set(settings_variables()) >= {"OTA_ACCEPT_LANGUAGE", "OTA_NOTIFY_URLS", "GITHUB_TOKEN"}
+    for variable in settings_variables():
+        assert variable in readme, f"{variable} is not in the README"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"log.format": "xml"}, '--log-format (setting [log] format): must be "text" or "json"'),
+        ({"track.publish": "yes"}, "--publish (setting [track] publish): must be true or false"),
+        ({"status.max_age": -1}, "--max-age (setting [status] max_age): must be at least 0, not -1"),
+        (
+            {"collection.declarations": ""},
+            "--declarations (setting [collection] declarations): must be a folder",
+        ),
+        ({"report.github_token": "x"}, "unknown setting 'report.github_token'"),
+        ({"declarations": "d"}, "unknown setting 'declarations'"),
+    ],
+)
+def test_options_are_named_after_their_key(overrides: dict[str, object], message: str) -> None:
+    """An option's bad value names the option and its key; only ota.toml's keys can be overridden."""
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        load_settings(environ={}, overrides=overrides)
+
+
+def test_a_section_is_one_value(tmp_path: Path) -> None:
+    """[track], [recorder], [log], [verify], [timestamps] are nested values like [fetch]."""
+    config = write(
+        tmp_path,
+        '[log]\nformat = "json"\nfile = "logs/ota.log"\nlevel = "DEBUG"\n[verify]\nstrict = true\n'
+        '[timestamps]\nauthority = "https://tsa.example/"\n[track]\nconfirm_pause = 0\n',
+    )
+    settings = load_settings(config, environ={})
+    assert settings.log == LogSettings(format="json", file=tmp_path / "logs" / "ota.log", level="debug")
+    assert settings.verify == VerifySettings(accept_explained=True, strict=True)
+    assert settings.timestamps == TimestampsSettings(authority="https://tsa.example/")
+    assert settings.track.confirm_pause == 0.0 and settings.recorder == RecorderSettings()

@@ -27,7 +27,7 @@ from ota.report.status import (
     updated_status,
 )
 from ota.schedule import run_once
-from ota.settings import Settings, load_settings
+from ota.settings import RecorderSettings, ServeSettings, Settings, load_settings
 from ota.store.folder import lock
 from ota.store.records import Recorded
 from tests.test_dropin import PAGE, collection, write_service
@@ -57,7 +57,8 @@ def forbidden(service: str) -> Outcome:
 
 def summary_of(report: Report, started: datetime, **options: object) -> dict:
     settings = Settings(
-        public_url="https://archive.example.org", snapshot_link_template="https://s/%SNAPSHOT_ID"
+        serve=ServeSettings(public_url="https://archive.example.org"),
+        recorder=RecorderSettings(snapshot_link_template="https://s/%SNAPSHOT_ID"),
     )
     return run_summary(report, settings, started=started, finished=started + timedelta(minutes=2), **options)  # type: ignore[arg-type]
 

@@ -50,7 +50,12 @@ def verify(
 
     try:
         settings = load_settings(
-            config, overrides={"declarations": declarations, "snapshots": snapshots, "versions": versions}
+            config,
+            overrides={
+                "collection.declarations": declarations,
+                "collection.snapshots": snapshots,
+                "collection.versions": versions,
+            },
         )
         start = None
         if since is not None:
@@ -107,9 +112,9 @@ def serve(
     settings = settings_of(
         config,
         {
-            "declarations": declarations,
-            "snapshots": snapshots,
-            "versions": versions,
+            "collection.declarations": declarations,
+            "collection.snapshots": snapshots,
+            "collection.versions": versions,
             "serve.host": host,
             "serve.port": port,
         },
@@ -123,7 +128,9 @@ def serve(
     try:
         run_server(
             settings,
-            on_listening=lambda url: typer.echo(f"ota: serving {settings.versions} on {url}", err=True),
+            on_listening=lambda url: typer.echo(
+                f"ota: serving {settings.collection.versions} on {url}", err=True
+            ),
         )
     except RecordError as error:
         raise fail(str(error)) from error
@@ -143,7 +150,7 @@ def dataset(
     """Export every version as Open Terms Archive's dataset: a ZIP of Markdown files, README, LICENSE."""
     from ota.dataset import export_dataset
 
-    settings = settings_of(config, {"versions": versions})
+    settings = settings_of(config, {"collection.versions": versions})
     bar = ProgressBar("exporting") if progress and sys.stderr.isatty() else None
     try:
         result = export_dataset(

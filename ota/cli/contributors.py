@@ -103,7 +103,10 @@ def _quiet_settings(config: Path | None) -> Settings:
 def _refuse_repositories(folder: Path, settings: Settings) -> None:
     """Contributor tools never write into the snapshots or versions repository."""
     target = folder.resolve()
-    for name, repository in (("snapshots", settings.snapshots), ("versions", settings.versions)):
+    for name, repository in (
+        ("snapshots", settings.collection.snapshots),
+        ("versions", settings.collection.versions),
+    ):
         if target == repository.resolve() or repository.resolve() in target.parents:
             raise fail(
                 f"{folder}: is in the {name} repository, which only `ota track` writes; choose another folder"
@@ -140,7 +143,7 @@ def validate(
     from ota.contrib.problems import Problem
     from ota.contrib.validate import validate as run_validation
 
-    settings = settings_of(config, {"declarations": declarations})
+    settings = settings_of(config, {"collection.declarations": declarations})
 
     def show(problem: Problem) -> None:
         typer.echo(f"{problem.severity}: {problem}")
@@ -188,8 +191,8 @@ def lint(
     """Check that declaration files are formatted as Open Terms Archive formats them (2 spaces…)."""
     from ota.contrib.lint import lint as lint_files
 
-    settings = settings_of(config, {"declarations": declarations})
-    folder = settings.declarations
+    settings = settings_of(config, {"collection.declarations": declarations})
+    folder = settings.collection.declarations
     if not folder.is_dir():
         raise fail(f"{folder}: no such folder: expected the collection's declarations here")
     services = list(service or ())
@@ -264,7 +267,7 @@ def new(
     from ota.declarations import STANDARD_TERMS_TYPES, declaration_errors
     from ota.schema.terms_types import suggest_terms_type
 
-    settings = settings_of(config, {"declarations": declarations})
+    settings = settings_of(config, {"collection.declarations": declarations})
     from ota.contrib.extracting import is_url, web_address_problem
     from ota.extras import require
 
@@ -278,7 +281,7 @@ def new(
         raise fail(f"'{url}' is not a web address: {problem}")
     if service is not None and (problem := service_id_problem(service)):
         raise fail(f"--service: {problem}")
-    allowed = (*STANDARD_TERMS_TYPES, *settings.extra_terms_types)
+    allowed = (*STANDARD_TERMS_TYPES, *settings.collection.terms_types)
     if terms_type is not None and terms_type not in allowed:
         close = suggest_terms_type(terms_type, allowed)
         hint = f" (did you mean '{close}'?)" if close else ""
@@ -297,7 +300,7 @@ def new(
         return
     if problem := service_id_problem(proposal.service_id):
         raise fail(f"not written: {problem}; choose another --service")
-    path = settings.declarations / f"{proposal.service_id}.json"
+    path = settings.collection.declarations / f"{proposal.service_id}.json"
     errors = declaration_errors(proposal.service_id, proposal.declaration(), path=path, terms_types=allowed)
     if errors:
         raise fail(f"not written, the proposal needs correcting first: {errors[0]}", EXIT_FAILURES)
@@ -329,7 +332,7 @@ def _fetched_page(settings: Settings, url: str, browser: bool) -> tuple[Page, by
             if page.mime_type != PDF_MIME_TYPE:
                 return page, None
             try:
-                prefilter = fetcher.prefilter(timeout=settings.extract_timeout)
+                prefilter = fetcher.prefilter(timeout=settings.track.extract_timeout)
                 sources = [(SourceDocument(url), page.content, page.mime_type)]
                 ((_, text, _),) = await prefilter(sources, FilterFiles())
             except ExtractError as error:

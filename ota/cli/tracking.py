@@ -77,27 +77,27 @@ def track(
     settings = settings_of(
         config,
         {
-            "declarations": declarations,
-            "snapshots": snapshots,
-            "versions": versions,
+            "collection.declarations": declarations,
+            "collection.snapshots": snapshots,
+            "collection.versions": versions,
             "fetch.concurrency": concurrency,
             "fetch.per_host": per_host,
             "fetch.host_delay": host_delay,
-            "publish": publish,
-            "log_format": log_format,
-            "log_file": log_file,
+            "track.publish": publish,
+            "log.format": log_format,
+            "log.file": log_file,
         },
     )
     if schedule and json_summary is not None:
         raise fail("--json-summary is written for one run; with --schedule, read the status file")
     try:
         configure_logging(
-            format="json" if settings.log_format == "json" else "text",
-            file=settings.log_file,
-            level=getattr(logging, settings.log_level.upper()),
+            format="json" if settings.log.format == "json" else "text",
+            file=settings.log.file,
+            level=getattr(logging, settings.log.level.upper()),
         )
     except OSError as error:
-        raise fail(f"{settings.log_file}: cannot be written: {error.strerror}") from error
+        raise fail(f"{settings.log.file}: cannot be written: {error.strerror}") from error
     if schedule:
         from ota.schedule import run_on_schedule
 
@@ -184,7 +184,7 @@ def status(
     limit = (
         timedelta(seconds=settings.status.max_age)
         if settings.status.max_age
-        else default_max_age(settings.schedule, now)
+        else default_max_age(settings.track.schedule, now)
     )
     problems = check_status(current, now=now, max_age=limit)
     for problem in problems:

@@ -83,7 +83,7 @@ async def extract_terms_of(
         )
     sources: list[Source] = []
     saved: list[Path] = []
-    pool = ExtractionPool(1, timeout=settings.extract_timeout, memory_limit=settings.extract_memory * 2**20)
+    pool = ExtractionPool.from_settings(settings, workers=1)
     try:
         async with Fetcher(settings.fetch) as fetcher:
             for document, item in zip(terms.documents, given, strict=True):
@@ -96,7 +96,7 @@ async def extract_terms_of(
                 else:
                     path = Path(item)
                     sources.append((document, path.read_bytes(), saved_mime_type(path)))
-            prefilter = fetcher.prefilter(timeout=settings.extract_timeout, read_pdfs=not readable)
+            prefilter = fetcher.prefilter(timeout=settings.track.extract_timeout, read_pdfs=not readable)
             sources = await prefilter(sources, files)
         markdown = await pool(sources, files.python)
     finally:

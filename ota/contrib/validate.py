@@ -81,7 +81,7 @@ async def validate(
     there is no declarations folder, SettingsError for a service that has no declaration, and
     RecordError when `modified` cannot ask git what changed.
     """
-    folder = settings.declarations
+    folder = settings.collection.declarations
     names = declaration_folder_files(folder)
     known = declared_service_ids(names)
     wanted = sorted(set(services))
@@ -94,7 +94,7 @@ async def validate(
         changed = modified_terms(folder)
         selected = [service_id for service_id in selected if service_id in changed]
         live_types = {service_id: changed[service_id] for service_id in selected}
-    allowed = frozenset((*STANDARD_TERMS_TYPES, *settings.extra_terms_types))
+    allowed = frozenset((*STANDARD_TERMS_TYPES, *settings.collection.terms_types))
     report = ValidationReport(services=list(selected), schema_only=schema_only)
     checked = [_check_files(folder, service_id, names, allowed) for service_id in selected]
     if not wanted and not modified:
@@ -123,7 +123,7 @@ async def validate(
     async with Fetcher(settings.fetch) as fetcher:
         # PDFs are read by pdf.js and OTA's JavaScript filters run in the fetcher's browser, as in
         # a tracking run.
-        javascript = prefilter or fetcher.prefilter(timeout=settings.extract_timeout)
+        javascript = prefilter or fetcher.prefilter(timeout=settings.track.extract_timeout)
 
         async def one(item: _Checked, terms_type: str) -> list[Problem]:
             assert item.service is not None

@@ -137,19 +137,19 @@ def export_dataset(
     on_total: Callable[[int], None] | None = None,
     on_version: Callable[[object], None] | None = None,
 ) -> Exported:
-    """Write the dataset of `settings.versions` to `output` (default: OTA's name, in the working folder).
+    """Write the dataset of `settings.collection.versions` to `output` (default: OTA's name, here).
 
     Raises `RecordError` when there is no versions repository or it has no versions yet, `OSError`
     when the file cannot be written (nothing is left behind then)."""
     release = release or datetime.now(UTC)
-    reader = RepositoryReader.open(settings.versions)
+    reader = RepositoryReader.open(settings.collection.versions)
     metadata = _metadata(settings)
     title = settings.dataset.title or str(metadata.get("name") or metadata.get("id") or "ota")
     path = output if output is not None else Path(default_name(title, release))
     folder = path.name[: -len(".zip")] if path.name.endswith(".zip") else path.name
     records = _entries(reader, engine_rules())
     if not records:
-        raise RecordError(settings.versions, "has no versions yet: no dataset written")
+        raise RecordError(settings.collection.versions, "has no versions yet: no dataset written")
     if on_total is not None:
         on_total(len(records))
     services: set[str] = set()
@@ -212,7 +212,7 @@ def _info(name: str, date_time: tuple[int, ...]) -> zipfile.ZipInfo:
 def _metadata(settings: Settings) -> dict[str, object]:
     """metadata.yml; DeclarationError when it is there but cannot be used (one line naming it)."""
     try:
-        collection: Collection = load_collection(settings.declarations, services=())
+        collection: Collection = load_collection(settings.collection.declarations, services=())
     except DeclarationError:
         return {}
     for error in collection.errors:

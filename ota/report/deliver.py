@@ -93,7 +93,7 @@ def deliver(
     if delivery.summary is None:
         return delivery
     summary = delivery.summary
-    if settings.publish:
+    if settings.track.publish:
         delivery.pushes = _step(delivery, "publish", publish_log, lambda: _publish(settings))
 
     def current_status() -> dict[str, Any]:
@@ -107,7 +107,7 @@ def deliver(
             previous,
             summary,
             tracked=tracked_terms(report),
-            declared=declared_in(settings.declarations) if whole_collection else None,
+            declared=declared_in(settings.collection.declarations) if whole_collection else None,
             publish=_publish_status(previous, delivery.pushes, finished),
         )
 
@@ -123,7 +123,7 @@ def deliver(
         delivery.status = _step(delivery, "status", log, write_status)
     failing = {(entry["service_id"], entry["terms_type"]): entry for entry in status.get("failing", [])}
     if json_summary is not None:
-        published = status.get("publish") if settings.publish else None
+        published = status.get("publish") if settings.track.publish else None
         _step(
             delivery, "json summary", log, lambda: write_json(json_summary, {**summary, "publish": published})
         )
@@ -201,7 +201,8 @@ def scheduler_stopped(settings: Settings, reason: str | None, now: Callable[[], 
 
 def _publish(settings: Settings) -> list[PushResult]:
     results = publish(
-        [("snapshots", settings.snapshots), ("versions", settings.versions)], timeout=settings.publish_timeout
+        [("snapshots", settings.collection.snapshots), ("versions", settings.collection.versions)],
+        timeout=settings.track.publish_timeout,
     )
     for result in results:
         if result.ok:

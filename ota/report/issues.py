@@ -320,14 +320,14 @@ def issue_body(outcome: Outcome, settings: Settings, forge: Forge, *, since: str
     lines += ["### References", ""]
     declaration = forge.file_url(settings.report.repository, f"declarations/{service_id}.json")
     lines.append(f"- [Declaration]({declaration})")
-    viewer = viewer_url(settings.public_url, service_id, terms_type)
+    viewer = viewer_url(settings.serve.public_url, service_id, terms_type)
     if viewer:
         lines.append(f"- [These terms in the archive]({viewer})")
     if settings.report.versions_repository:
         version = forge.file_url(settings.report.versions_repository, f"{service_id}/{terms_type}.md")
         lines.append(f"- [Latest version]({version})")
     for snapshot in outcome.snapshots:
-        link = snapshot_url(settings.snapshot_link_template, snapshot.commit_id)
+        link = snapshot_url(settings.recorder.snapshot_link_template, snapshot.commit_id)
         if link is None and settings.report.snapshots_repository:
             link = forge.file_url(settings.report.snapshots_repository, snapshot.path)
         if link:

@@ -149,12 +149,12 @@ def _changes(report: Report, settings: Settings) -> list[dict[str, Any]]:
                     for v in outcome.versions
                 ],
                 "snapshots": [s.commit_id for s in outcome.snapshots if s.kind != "unchanged"],
-                "url": viewer_url(settings.public_url, outcome.service_id, outcome.terms_type),
+                "url": viewer_url(settings.serve.public_url, outcome.service_id, outcome.terms_type),
                 "diff_url": _diff_url(settings, outcome.versions),
                 "snapshot_urls": [
                     url
                     for s in outcome.snapshots
-                    if (url := snapshot_url(settings.snapshot_link_template, s.commit_id))
+                    if (url := snapshot_url(settings.recorder.snapshot_link_template, s.commit_id))
                 ],
             }
         )
@@ -167,7 +167,7 @@ def _diff_url(settings: Settings, versions: Iterable[Any]) -> str | None:
     if not recorded:
         return None
     last = recorded[-1]
-    return viewer_diff_url(settings.public_url, last.commit_id, first_record=last.kind == "first")
+    return viewer_diff_url(settings.serve.public_url, last.commit_id, first_record=last.kind == "first")
 
 
 def _outcome_failures(report: Report) -> list[dict[str, Any]]:

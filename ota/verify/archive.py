@@ -91,14 +91,16 @@ async def verify_archive(
     """
     started = time.monotonic()
     now = now or datetime.now(UTC)
-    snapshots = RepositoryReader.open(settings.snapshots)
-    versions = RepositoryReader.open(settings.versions)
-    allowed = AllowedSigners.load(settings.allowed_signers) if settings.allowed_signers else None
-    types = (*STANDARD_TERMS_TYPES, *settings.extra_terms_types)
-    collection = load_collection(settings.declarations, terms_types=types)
-    history = DeclarationsHistory.open(settings.declarations)
-    report = VerifyReport(accept_explained=settings.accept_explained, strict=settings.verify_strict)
-    bot = (settings.author_name, settings.author_email)
+    snapshots = RepositoryReader.open(settings.collection.snapshots)
+    versions = RepositoryReader.open(settings.collection.versions)
+    allowed = (
+        AllowedSigners.load(settings.recorder.allowed_signers) if settings.recorder.allowed_signers else None
+    )
+    types = (*STANDARD_TERMS_TYPES, *settings.collection.terms_types)
+    collection = load_collection(settings.collection.declarations, terms_types=types)
+    history = DeclarationsHistory.open(settings.collection.declarations)
+    report = VerifyReport(accept_explained=settings.verify.accept_explained, strict=settings.verify.strict)
+    bot = (settings.recorder.author_name, settings.recorder.author_email)
 
     # The two history indexes are built by `git log`, in parallel: on a long history, the longest step.
     await asyncio.gather(asyncio.to_thread(snapshots.changes), asyncio.to_thread(versions.changes))
@@ -111,11 +113,13 @@ async def verify_archive(
         and (selection.since is None or c.date >= selection.since)
     ]
     if (selection.services or selection.terms_types) and not to_check:
-        raise SettingsError(f"{settings.versions}: no version of the selected services and terms types")
+        raise SettingsError(
+            f"{settings.collection.versions}: no version of the selected services and terms types"
+        )
     if on_total is not None:
         on_total(len(to_check))
 
-    roots = load_roots(settings.timestamp_certificates) if settings.timestamp_certificates else None
+    roots = load_roots(settings.timestamps.certificates) if settings.timestamps.certificates else None
     # Commits first: who made them, their signatures, and when ota last recorded anything.
     activity, infos = check_commits(
         report, {"snapshots": snapshots, "versions": versions}, bot=bot, allowed=allowed, selection=selection
@@ -133,13 +137,9 @@ async def verify_archive(
 
     with tempfile.TemporaryDirectory(prefix="ota-verify-") as scratch:
         declarations = Declarations(
-            collection, history, Path(scratch), terms_types=settings.extra_terms_types
+            collection, history, Path(scratch), terms_types=settings.collection.terms_types
         )
-        pool = ExtractionPool(
-            settings.extract_workers,
-            timeout=settings.extract_timeout,
-            memory_limit=settings.extract_memory * 2**20,
-        )
+        pool = ExtractionPool.from_settings(settings)
         # PDFs are read by pdf.js and OTA's JavaScript filters run in a headless Chromium, started
         # only if a version needs it; the pages are loaded from the snapshots, with no network.
         browser = Browser(
@@ -148,8 +148,8 @@ async def verify_archive(
             accept_language=settings.fetch.accept_language,
             sandbox=settings.fetch.browser_sandbox,
         )
-        tabs = JsFilterTabs(browser, size=max(1, min(2, settings.extract_workers)))
-        pdfs = PdfTextReader(browser, timeout=settings.extract_timeout)
+        tabs = JsFilterTabs(browser, size=max(1, min(2, settings.track.extract_workers)))
+        pdfs = PdfTextReader(browser, timeout=settings.track.extract_timeout)
         checker = _VersionChecker(
             report=report,
             versions=versions,
@@ -159,13 +159,14 @@ async def verify_archive(
             declarations=declarations,
             extract=pool,
             prefilter=PdfTextPrefilter(
-                pdfs, then=JavaScriptPrefilter(tabs, timeout=settings.extract_timeout, runs=FilterRuns())
+                pdfs,
+                then=JavaScriptPrefilter(tabs, timeout=settings.track.extract_timeout, runs=FilterRuns()),
             ),
-            engine=settings.engine_version,
+            engine=settings.recorder.engine_version,
             browser_missing=lambda: browser.unavailable,
             activity=activity,
             now=now,
-            in_flight=4 * max(1, settings.extract_workers),
+            in_flight=4 * max(1, settings.track.extract_workers),
         )
         try:
             await checker.run(

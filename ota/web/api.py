@@ -424,7 +424,7 @@ async def feed(request: Request) -> Response:
         if since_date is not None and modified.replace(microsecond=0) <= since_date:
             return Response(status_code=304, headers=headers)
     meta = archive.metadata
-    collection_id = str(meta.get("id") or archive.settings.declarations.resolve().parent.name)
+    collection_id = str(meta.get("id") or archive.settings.collection.declarations.resolve().parent.name)
     description = feeds.Feed(
         collection_id=collection_id,
         name=str(meta.get("name") or meta.get("id") or collection_id),

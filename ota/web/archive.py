@@ -81,10 +81,10 @@ class Archive:
 
     def __init__(self, settings: Settings, *, count_in_background: bool = True) -> None:
         self.settings = settings
-        self.versions = RepositoryReader.open(settings.versions)
+        self.versions = RepositoryReader.open(settings.collection.versions)
         self.snapshots: RepositoryReader | None = None
         try:
-            self.snapshots = RepositoryReader.open(settings.snapshots)
+            self.snapshots = RepositoryReader.open(settings.collection.snapshots)
         except RecordError:
             self.snapshots = None  # the viewer shows versions without their snapshots
         self.index = VersionIndex(self.versions)
@@ -123,7 +123,7 @@ class Archive:
                     while count_inline(self.index):
                         pass
                     self.search.sync()
-            mtime = _mtime(self.settings.declarations)
+            mtime = _mtime(self.settings.collection.declarations)
             if mtime != self._declarations_mtime:
                 self.collection = self._load_collection()
                 self.generation += 1
@@ -149,12 +149,12 @@ class Archive:
         self.index.close()
 
     def _load_collection(self) -> Collection:
-        self._declarations_mtime = _mtime(self.settings.declarations)
-        types = (*STANDARD_TERMS_TYPES, *self.settings.extra_terms_types)
+        self._declarations_mtime = _mtime(self.settings.collection.declarations)
+        types = (*STANDARD_TERMS_TYPES, *self.settings.collection.terms_types)
         try:
-            collection = load_collection(self.settings.declarations, terms_types=types)
+            collection = load_collection(self.settings.collection.declarations, terms_types=types)
         except DeclarationError:
-            collection = Collection(declarations_path=self.settings.declarations, services={})
+            collection = Collection(declarations_path=self.settings.collection.declarations, services={})
         for error in collection.errors:  # served without it: said once, in one line naming the file
             if error.path.name == "metadata.yml":
                 log.warning("%s (the API's metadata leaves it out)", error)

@@ -20,7 +20,7 @@ _BIBTEX_SPECIAL = re.compile(r"([\\{}%&#_$^~])")
 
 def site_url(request: Request) -> str:
     """The viewer's absolute address as readers reach it, without a final slash."""
-    public: str = request.app.state.archive.settings.public_url
+    public: str = request.app.state.archive.settings.serve.public_url
     if public:
         return public.rstrip("/")
     host = request.headers.get("host", "localhost")

@@ -114,7 +114,7 @@ def read_health(settings: Settings, now: datetime) -> Health:
     max_age = (
         timedelta(seconds=settings.status.max_age)
         if settings.status.max_age
-        else default_max_age(settings.schedule, now)
+        else default_max_age(settings.track.schedule, now)
     )
     last_run = status.get("last_run") or {}
     selection = last_run.get("selection") or {}
