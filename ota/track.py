@@ -25,6 +25,7 @@ from ota.fetch import Page
 from ota.fetch.pdftext import Prefilter
 from ota.outcome import Outcome, Stage, Status
 from ota.pool import Extract, Source
+from ota.settings import DEFAULT_CONFIRM_PAUSE
 from ota.store.extractions import ExtractionState, fingerprint
 from ota.store.records import Recorded, Recording, version_path
 from ota.store.versions import Baseline, Suspect
@@ -32,8 +33,6 @@ from ota.store.writer import Recorder
 
 #: Terms in flight at once, beyond which fetched pages would wait in memory for extraction.
 DEFAULT_TERMS_IN_FLIGHT = 128
-#: Seconds before a suspicious new text is fetched again (a block page often lasts a few seconds).
-DEFAULT_CONFIRM_PAUSE = 30.0
 
 
 def utc_now() -> datetime:

@@ -41,13 +41,14 @@ from ota.fetch.lifetime import (
 from ota.fetch.nssdb import TrustError, make_home
 from ota.fetch.proxy import REFUSED_HEADER, GuardProxy
 from ota.fetch.renderers import JS_HEAP_MB, RendererWatch
+from ota.settings import DEFAULT_BROWSER_PATH
 
 if TYPE_CHECKING:  # playwright is imported on the first render: it takes 0.2 s to import
     from playwright.async_api import Browser as Chromium
     from playwright.async_api import Page as Tab
     from playwright.async_api import Playwright, Request, Response
 
-DEFAULT_EXECUTABLE = "/usr/bin/chromium"
+DEFAULT_EXECUTABLE = DEFAULT_BROWSER_PATH  # `[fetch] browser_path`
 INSTALL_HINT = "install Debian's chromium package (apt-get install chromium)"
 # The `--disable-*` flags stop Chromium's own background connections (updates, sync, field
 # trials), which the sandbox of this machine refuses many at a time. AutomationControlled: no

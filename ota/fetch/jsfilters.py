@@ -52,6 +52,7 @@ import ada_url
 
 from ota.errors import ExtractError
 from ota.fetch.browser import CLOSE_TIMEOUT, Browser, BrowserUnavailable, first_line
+from ota.settings import DEFAULT_EXTRACT_TIMEOUT
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page, ProxySettings, Route
@@ -60,7 +61,9 @@ if TYPE_CHECKING:
     from ota.declarations import FilterRef, Selector, SourceDocument
     from ota.fetch.filterruns import FilterRuns
 
-DEFAULT_TIMEOUT = 30.0  # seconds for one filter
+#: Seconds for one filter: `[track] extract_timeout`, which every run passes (JavaScript filters
+#: are part of a page's extraction).
+DEFAULT_TIMEOUT = DEFAULT_EXTRACT_TIMEOUT
 DEFAULT_TABS = 4
 GRACE = 10.0  # seconds for loading the page and the module, and for serialising the result
 RUNNER_PATH = "/.ota-js-filters"  # the runner page's path, on the page's origin

@@ -33,6 +33,7 @@ from ota.errors import ExtractError
 from ota.extract import PDF_MIME_TYPE, PDF_TEXT_MIME_TYPE
 from ota.extract.pdfjs import encode_pages
 from ota.fetch.browser import CLOSE_TIMEOUT, Browser, BrowserUnavailable, first_line
+from ota.settings import DEFAULT_EXTRACT_TIMEOUT
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -64,7 +65,7 @@ PDFJS_FILES = {
 PDFJS_FOLDER = resources.files("ota.fetch").joinpath("pdfjs-dist")
 #: Pages read at most from one PDF; a longer one fails, saying so (terms run to a few hundred).
 DEFAULT_MAX_PAGES = 2_000
-DEFAULT_TIMEOUT = 60.0  # seconds for one PDF
+DEFAULT_TIMEOUT = DEFAULT_EXTRACT_TIMEOUT  # seconds for one PDF: part of its extraction
 ORIGIN = "http://pdf.ota.invalid"
 RUNNER_URL = f"{ORIGIN}/"
 _SCRIPTS = {

@@ -22,6 +22,7 @@ from urllib.parse import quote
 import httpx
 
 from ota import __version__
+from ota.settings import DEFAULT_REPORT_TIMEOUT
 
 GITHUB_API, GITHUB_WEB = "https://api.github.com", "https://github.com"
 GITLAB_API, GITLAB_WEB = "https://gitlab.com/api/v4", "https://gitlab.com"
@@ -76,7 +77,7 @@ class Forge:
         *,
         api_url: str = "",
         base_url: str = "",
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_REPORT_TIMEOUT,
         proxy: str | None = None,
         verify: ssl.SSLContext | bool = True,
         transport: httpx.BaseTransport | None = None,

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ota.redact import redact
+from ota.settings import DEFAULT_PUBLISH_TIMEOUT
 
 DEFAULT_REMOTE = "origin"
-DEFAULT_TIMEOUT = 300.0
+DEFAULT_TIMEOUT = DEFAULT_PUBLISH_TIMEOUT  # `[track] publish_timeout`
 #: `scheme://user:password@host` and `scheme://token@host`: the part before `@` is a secret.
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
