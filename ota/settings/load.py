@@ -7,7 +7,6 @@ and paths come with it. Precedence: options, then the environment, then the file
 
 from __future__ import annotations
 
-import json
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -77,6 +76,8 @@ def _toml(value: Any) -> str:
         return repr(value)
     if isinstance(value, tuple):
         return "[" + ", ".join(_toml(item) for item in value) + "]"
+    import json  # only for the documentation
+
     return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
 
 
