@@ -82,7 +82,13 @@ def main() -> None:
     new = repo.commit("Chirp/Privacy Policy.md", AFTER.encode(), message=message.format("Record new changes of", "b" * 40),
                       date=datetime(2025, 6, 14, 18, 30, tzinfo=UTC))
     repo.close()
-    settings = load_settings(overrides={"declarations": declarations, "versions": root / "versions", "snapshots": root / "snapshots"})
+    settings = load_settings(
+        overrides={
+            "collection.declarations": declarations,
+            "collection.versions": root / "versions",
+            "collection.snapshots": root / "snapshots",
+        }
+    )
     output = Path(__file__).resolve().parent / "diff.png"
     with served(settings) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", chromium_sandbox=os.geteuid() != 0)
