@@ -189,11 +189,13 @@ def test_every_error_names_the_file_section_and_key(tmp_path: Path, text: str, m
     [
         ({"SSL_CERT_FILE": "/nonexistent/ca.pem"}, "SSL_CERT_FILE=/nonexistent/ca.pem: no such file"),
         ({"SSL_CERT_DIR": "/nonexistent/certs"}, "SSL_CERT_DIR=/nonexistent/certs: no such folder"),
+        ({"OTA_ALLOW_PRIVATE_ADDRESSES": "yes"}, "OTA_ALLOW_PRIVATE_ADDRESSES=yes: must be 1 (allow) or 0"),
     ],
 )
 def test_bad_environment_values_are_named(environ: dict[str, str], message: str) -> None:
-    """A certificate authority file that does not exist is a SettingsError, not a traceback later."""
-    with pytest.raises(SettingsError, match=message):
+    """A certificate authority file that does not exist, or a flag that is not 0 or 1, is a
+    SettingsError naming the variable, not a traceback later."""
+    with pytest.raises(SettingsError, match=re.escape(message)):
         load_settings(environ=environ)
 
 
