@@ -32,14 +32,14 @@ import sys
 import time
 from pathlib import Path
 
-from ota.collection import FilterFiles, javascript_filter_names
 from ota.declarations import STANDARD_TERMS_TYPES, parse_service
+from ota.declarations.collection import FilterFiles, javascript_filter_names
+from ota.declarations.service_filters import load_service_filters
 from ota.errors import OtaError
 from ota.extract import PDF_MIME_TYPE, extract_terms
 from ota.fetch.browser import Browser
 from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
 from ota.fetch.pdftext import PdfTextPrefilter, PdfTextReader
-from ota.service_filters import load_service_filters
 
 HERE = Path(__file__).resolve().parent
 

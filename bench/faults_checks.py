@@ -24,8 +24,8 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import DeltaStatus, SortMode
 
-from ota.collection import CollectionReader
 from ota.declarations import SourceDocument, Terms
+from ota.declarations.collection import CollectionReader
 from ota.extract import PDF_MIME_TYPE, PDF_TEXT_MIME_TYPE
 from ota.extract import extract_terms as extract_read_terms
 from ota.fetch.browser import Browser

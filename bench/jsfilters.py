@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ota.declarations import STANDARD_TERMS_TYPES, FilterRef, SourceDocument, parse_service
+from ota.declarations.service_filters import load_service_filters
 from ota.errors import OtaError
 from ota.extract import extract
 from ota.extract.filters import Filter
 from ota.fetch.browser import Browser
 from ota.fetch.jsfilters import JsFilterTabs, apply_js_filters
-from ota.service_filters import load_service_filters
 
 HERE = Path(__file__).resolve().parent
 NOOP_MODULE = "export function noop(document, context) {}"

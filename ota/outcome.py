@@ -1,7 +1,7 @@
 """What a tracking run gives, as plain values: each terms' `Outcome` (its `Status`, the `Stage` where
 it failed) and the run's `Report`.
 
-These values sit below everything that uses them: the orchestrator (`ota.track`, `ota.run`)
+These values sit below everything that uses them: the orchestrator (`ota.tracking.track`, `ota.tracking.run`)
 builds them, the reports, logs, status file and notifications (`ota.report`) read them, and so
 does `ota status` without loading the network or git (httpx, pygit2, selectolax).
 """

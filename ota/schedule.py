@@ -22,7 +22,7 @@ from ota.errors import SettingsError
 from ota.settings import Settings
 
 if TYPE_CHECKING:
-    from ota.run import StopRequest
+    from ota.tracking.run import StopRequest
 
 log = logging.getLogger("ota.schedule")
 
@@ -33,9 +33,9 @@ def run_once(
     terms_types: Iterable[str],
     stop: StopRequest | None = None,
 ) -> None:
-    """One scheduled run (`ota.launch.track_once`): its events, summary and errors are logged, and
+    """One scheduled run (`ota.tracking.launch.track_once`): its events, summary and errors are logged, and
     the schedule goes on whatever happened. `stop` is what a signal sets to end the run early."""
-    from ota.launch import Selection, track_once
+    from ota.tracking.launch import Selection, track_once
 
     track_once(settings, Selection(tuple(services), tuple(terms_types)), stop=stop)
 
@@ -49,9 +49,9 @@ def run_on_schedule(
 ) -> str | None:
     """Track now (unless `initial_run` is false), then at every tick of `settings.track.schedule`, until a
     signal; return the signal's name (None if the scheduler stopped by itself)."""
-    from ota.launch import stop_on_signals
     from ota.report.deliver import scheduler_started, scheduler_stopped
-    from ota.run import StopRequest
+    from ota.tracking.launch import stop_on_signals
+    from ota.tracking.run import StopRequest
 
     try:
         trigger = cron_trigger(settings.track.schedule, settings.track.timezone)

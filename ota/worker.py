@@ -1,7 +1,7 @@
 """A child Python process that runs the calls it is sent, one at a time, in order.
 
 ota runs CPU work that would hold the tracking process's GIL in such children: extraction
-(`ota.pool.ExtractionPool`) and git (`ota.store.writer`). Each child is `python -m ota.worker`,
+(`ota.tracking.pool.ExtractionPool`) and git (`ota.store.writer`). Each child is `python -m ota.worker`,
 started with the tracking process's current environment and folder. Calls and results travel as
 pickles over the child's standard input and output, each prefixed with its length; a call is a
 module-level function and plain values.

@@ -51,10 +51,10 @@ def track_at(
     terms_types: tuple[str, ...] = (),
     json_summary: Path | None = None,
 ) -> str:
-    """One real run of tracking (`ota.launch.track_once`, as `ota track` runs it) of the collection
+    """One real run of tracking (`ota.tracking.launch.track_once`, as `ota track` runs it) of the collection
     `config` describes, every date it records being `instant`; it must succeed: its summary."""
-    from ota.launch import Selection, track_once
     from ota.report.summary import summary_lines
+    from ota.tracking.launch import Selection, track_once
 
     selection = Selection(services, terms_types)
     result = track_once(load_settings(config), selection, now=instant, json_summary=json_summary)

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from ota.collection import (
+from ota.declarations import STANDARD_TERMS_TYPES
+from ota.declarations.collection import (
     Collection,
     CollectionReader,
     javascript_filter_names,
@@ -17,9 +18,8 @@ from ota.collection import (
     load_history,
     python_filter_names,
 )
-from ota.declarations import STANDARD_TERMS_TYPES
+from ota.declarations.service_filters import load_service_filters
 from ota.errors import DeclarationError, SettingsError
-from ota.service_filters import load_service_filters
 
 
 def write(path: Path, content: Any) -> Path:

@@ -22,8 +22,8 @@ from ota.declarations import (
     source_document_id,
     terms_in_force,
 )
+from ota.declarations.schema import declaration_schema
 from ota.errors import DeclarationError
-from ota.schema import declaration_schema
 
 PATH = Path("declarations/Foo.json")
 
@@ -774,7 +774,7 @@ def test_a_source_document_id_with_invalid_percent_encoding_stays_encoded() -> N
 
 
 def test_the_shipped_schema_is_a_valid_2020_12_schema() -> None:
-    """Editors and other tools can use ota/schema/declaration.schema.json as is."""
+    """Editors and other tools can use ota/declarations/schema/declaration.schema.json as is."""
     schema = declaration_schema()
 
     jsonschema.Draft202012Validator.check_schema(schema)

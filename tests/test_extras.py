@@ -109,7 +109,7 @@ def test_a_plain_tracking_run_loads_no_optional_dependency_nor_the_viewer() -> N
     first page that needs a browser), nor the viewer's toolkit, nor what signs commits, nor httpx's
     command-line client (click, rich, pygments: rich is loaded for a progress bar only)."""
     code = (
-        "import sys, ota.cli, ota.run, ota.report.deliver, ota.report.logs; "
+        "import sys, ota.cli, ota.tracking.run, ota.report.deliver, ota.report.logs; "
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )
     loaded = set(
@@ -139,7 +139,7 @@ def test_status_loads_neither_the_network_nor_git() -> None:
         "import sys, ota.cli, ota.report.status; "
         "print(' '.join(m for m, module in sys.modules.items() if module is not None"
         " and m.split('.')[0] in ('httpx', 'pygit2', 'asyncio', 'rapidfuzz')))"
-        "; print('ota.track' if 'ota.track' in sys.modules else '')"
+        "; print('ota.tracking.track' if 'ota.tracking.track' in sys.modules else '')"
     )
     loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

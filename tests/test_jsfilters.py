@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import pytest
 from pytest_httpserver import HTTPServer
 
-from ota.collection import FilterFiles
 from ota.declarations import STANDARD_TERMS_TYPES, FilterRef, RangeSelector, SourceDocument, parse_service
+from ota.declarations.collection import FilterFiles
 from ota.errors import ExtractError, OtaError
 from ota.extract import extract
 from ota.extract.filters import BUILTIN_FILTERS
@@ -399,7 +399,7 @@ COMPAT_FILTERS = Path(__file__).resolve().parents[1] / "bench" / "compat-filters
 @pytest.mark.skipif(not COMPAT_CORPUS.is_dir(), reason="needs ../shared/compat-corpus")
 def test_a_no_op_filter_changes_no_markdown_of_the_corpus(shared_chromium: SharedChromium) -> None:
     """The page serialised by Chromium and parsed again by lexbor gives the same Markdown (or error)."""
-    from ota.service_filters import load_service_filters
+    from ota.declarations.service_filters import load_service_filters
 
     cases = []
     for folder in sorted(p.parent for p in COMPAT_CORPUS.glob("*/case.json")):

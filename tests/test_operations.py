@@ -68,7 +68,7 @@ def test_json_logs_have_one_event_per_line_with_time_level_service_and_terms_typ
     assert failure["level"] == "WARNING" and failure["service"] == "Gone" and failure["stage"] == "fetch"
     assert failure["url"] == httpserver.url_for("/gone") and failure["http_status"] == 404
     (end,) = [event for event in logged if event["message"].startswith("run finished in ")]
-    assert end["logger"] == "ota.run" and end["counts"]["first"] == 3
+    assert end["logger"] == "ota.tracking.run" and end["counts"]["first"] == 3
 
     lines = output.splitlines()
     assert lines[0].startswith("3 terms tracked in ")
@@ -159,7 +159,9 @@ def test_schedule_runs_at_start_never_overlaps_and_stops_on_sigterm(
     output, _ = process.communicate(timeout=60)
 
     assert process.returncode == 143, output
-    logged = [event["message"] for event in events(log) if event["logger"] in ("ota.run", "ota.schedule")]
+    logged = [
+        event["message"] for event in events(log) if event["logger"] in ("ota.tracking.run", "ota.schedule")
+    ]
     assert logged[0].startswith("tracking on schedule '* * * * * *' (UTC), starting now")
     runs = [
         message.split(" ")[1]

@@ -13,8 +13,8 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from ota.cli import app
-from ota.collection import FilterFiles
 from ota.declarations import SourceDocument
+from ota.declarations.collection import FilterFiles
 from ota.errors import ExtractError
 from ota.extract import PDF_MIME_TYPE, PDF_TEXT_MIME_TYPE, extract
 from ota.extract.pdfjs import encode_pages, escape_text, pdf_text_to_markdown

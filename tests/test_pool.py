@@ -11,8 +11,8 @@ import pytest
 from ota import worker
 from ota.declarations import SourceDocument
 from ota.errors import ExtractError
-from ota.pool import ExtractionPool
 from ota.settings import Settings, TrackSettings
+from ota.tracking.pool import ExtractionPool
 from tests.test_browser import dying
 
 SOURCES = [

@@ -1,4 +1,4 @@
-"""One tracking run as `ota track` and the scheduler make it (`ota.launch`): every date it records
+"""One tracking run as `ota track` and the scheduler make it (`ota.tracking.launch`): every date it records
 given by its clock, its errors handled alike for both callers, and the signals that stop it."""
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from ota.cli import app
 from ota.errors import SettingsError
-from ota.launch import Selection, stop_on_signals, track_once
-from ota.run import StopRequest
 from ota.schedule import run_once
 from ota.settings import load_settings
+from ota.tracking.launch import Selection, stop_on_signals, track_once
+from ota.tracking.run import StopRequest
 
 PAGE = "<html><body><main><p>You agree to {clause}.</p></main></body></html>"
 
@@ -78,7 +78,7 @@ def test_a_run_that_cannot_run_is_one_error_for_both_callers(
     assert status["last_run"]["outcome"] == "error" and "Nope" in status["last_run"]["error"]
 
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="ota.run"):
+    with caplog.at_level(logging.INFO, logger="ota.tracking.run"):
         run_once(settings, ("Nope",), ())  # returns: the schedule goes on
     errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
     assert errors == [f"the run could not run: {result.error}"]
@@ -103,12 +103,12 @@ def test_a_bug_of_ota_in_a_run_is_one_line_and_exit_2(
 ) -> None:
     """A bug during the run (here an exception injected in place of the run): `ota track` says it in
     one line and exits 2, the log keeps its traceback; no traceback reaches the user."""
-    import ota.launch
+    import ota.tracking.launch
 
     async def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("injected")
 
-    monkeypatch.setattr(ota.launch, "run_tracking", broken)
+    monkeypatch.setattr(ota.tracking.launch, "run_tracking", broken)
     config = collection(tmp_path, httpserver)
     log = tmp_path / "ota.log"
     result = CliRunner().invoke(

@@ -34,5 +34,7 @@ def test_each_package_docstring_names_every_module(package: str) -> None:
 def test_the_git_edge_takes_no_policy_and_readers_share_its_formats() -> None:
     """Whether a text is suspect is the orchestrator's decision; the export reads records through
     the store's parsers, not through the viewer."""
-    assert not [name for name in _imports("store") if name.startswith(("ota.extract.suspicion", "ota.track"))]
+    assert not [
+        name for name in _imports("store") if name.startswith(("ota.extract.suspicion", "ota.tracking.track"))
+    ]
     assert not [name for name in _imports("dataset") if name.startswith("ota.web")]

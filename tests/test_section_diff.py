@@ -1,9 +1,9 @@
 """What a change changed, for people: the section summary and the excerpt notifications and feeds
-quote (`ota.section_diff.account`)."""
+quote (`ota.diff.sections.account`)."""
 
 from __future__ import annotations
 
-from ota.section_diff import Account, account, account_of, align, units
+from ota.diff.sections import Account, account, account_of, align, units
 
 OLD = """# Terms
 

@@ -48,9 +48,9 @@ def test_a_large_loss_is_suspect_and_a_small_one_is_not() -> None:
 
 
 def test_the_orchestrator_holds_back_block_pages_always_and_large_losses_until_confirmed() -> None:
-    """ota.track.vet decides for the store: a block page is never recorded, a large loss once a
+    """ota.tracking.track.vet decides for the store: a block page is never recorded, a large loss once a
     second fetch gave the same text, an ordinary change at once."""
-    from ota.track import vet
+    from ota.tracking.track import vet
 
     blocked = vet("Access denied", len(TERMS))
     assert blocked is not None and blocked.block_page

@@ -8,7 +8,7 @@ from importlib.resources import files
 import pytest
 
 from ota.declarations import STANDARD_TERMS_TYPES, declaration_errors, history_errors
-from ota.schema.terms_types import aliases, suggest_terms_type
+from ota.declarations.schema.terms_types import aliases, suggest_terms_type
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_only_allowed_types_are_suggested() -> None:
 
 def test_the_alias_data_covers_exactly_otas_types() -> None:
     """terms-types.json describes OTA's 44 types, and every alias points to one of them."""
-    data = json.loads(files("ota.schema").joinpath("terms-types.json").read_text("utf-8"))
+    data = json.loads(files("ota.declarations.schema").joinpath("terms-types.json").read_text("utf-8"))
     assert set(data["types"]) == set(STANDARD_TERMS_TYPES)
     assert "OpenTermsArchive/terms-types" in data["source"]
     assert set(aliases().values()) <= set(STANDARD_TERMS_TYPES)

@@ -568,11 +568,11 @@ def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServe
 
     from ota.declarations import SourceDocument, Terms
     from ota.fetch import Fetcher
-    from ota.pool import ExtractionPool
     from ota.store.extractions import ExtractionState
     from ota.store.records import Recording
     from ota.store.writer import Writer
-    from ota.track import track as track_all
+    from ota.tracking.pool import ExtractionPool
+    from ota.tracking.track import track as track_all
 
     in_flight, count = 3, 12
     ahead: list[int] = []  # at each pull: terms started minus outcomes received
@@ -682,8 +682,8 @@ def test_outcomes_reach_the_caller_as_they_happen_with_their_errors(site: HTTPSe
 
     from ota.errors import FetchError
     from ota.outcome import Stage
-    from ota.run import run_tracking
     from ota.settings import load_settings
+    from ota.tracking.run import run_tracking
 
     site.expect_request("/gone").respond_with_data("Not found", status=404)
     extra = {
@@ -711,11 +711,11 @@ def test_a_bug_is_an_internal_failure_of_one_terms(tmp_path: Path) -> None:
     from ota.declarations import SourceDocument, Terms
     from ota.fetch import Page
     from ota.outcome import Stage
-    from ota.pool import ExtractionPool
     from ota.store.extractions import ExtractionState
     from ota.store.records import Recording
     from ota.store.writer import Writer
-    from ota.track import track as track_all
+    from ota.tracking.pool import ExtractionPool
+    from ota.tracking.track import track as track_all
 
     async def fetch(document: SourceDocument) -> Page:
         if "bug" in document.location:

@@ -197,8 +197,8 @@ def lint(
         raise fail(f"{folder}: no such folder: expected the collection's declarations here")
     services = list(service or ())
     if services:
-        from ota.collection import declaration_folder_files, unknown_service
         from ota.contrib.modified import declared_service_ids
+        from ota.declarations.collection import declaration_folder_files, unknown_service
 
         try:
             known = declared_service_ids(declaration_folder_files(folder))
@@ -261,11 +261,11 @@ def new(
     config: ConfigOption = None,
 ) -> None:
     """Propose a declaration for a page: JSON on stdout, the Markdown ota would record on stderr."""
-    from ota.collection import service_id_problem
     from ota.contrib.lint import format_json
     from ota.contrib.propose import propose
     from ota.declarations import STANDARD_TERMS_TYPES, declaration_errors
-    from ota.schema.terms_types import suggest_terms_type
+    from ota.declarations.collection import service_id_problem
+    from ota.declarations.schema.terms_types import suggest_terms_type
 
     settings = settings_of(config, {"collection.declarations": declarations})
     from ota.contrib.extracting import is_url, web_address_problem
@@ -321,8 +321,8 @@ def new(
 
 def _fetched_page(settings: Settings, url: str, browser: bool) -> tuple[Page, bytes | ExtractError | None]:
     """The page at `url`, and for a PDF its text as pdf.js reads it in tracking (or why not)."""
-    from ota.collection import FilterFiles
     from ota.declarations import SourceDocument
+    from ota.declarations.collection import FilterFiles
     from ota.extract import PDF_MIME_TYPE
     from ota.fetch import Fetcher, FetchMode
 

@@ -69,10 +69,10 @@ def track(
     """Fetch every declared terms, record new snapshots and versions, and summarise the run."""
     import logging
 
-    from ota.launch import Selection, signal_exit, stop_on_signals, track_once
     from ota.report.logs import configure_logging
     from ota.report.summary import summary_lines
-    from ota.run import StopRequest
+    from ota.tracking.launch import Selection, signal_exit, stop_on_signals, track_once
+    from ota.tracking.run import StopRequest
 
     settings = settings_of(
         config,
@@ -110,12 +110,12 @@ def track(
         raise typer.Exit(signal_exit(stopped_by))
     bar = ProgressBar() if progress and sys.stderr.isatty() else None
     if bar is not None:  # the bar shows progress: the log keeps to problems until the end
-        logging.getLogger("ota.track").setLevel(logging.WARNING)
+        logging.getLogger("ota.tracking.track").setLevel(logging.WARNING)
 
     def print_summary(report: Report) -> None:
         if bar is not None:
             bar.stop()
-            logging.getLogger("ota.track").setLevel(logging.NOTSET)
+            logging.getLogger("ota.tracking.track").setLevel(logging.NOTSET)
         for line in summary_lines(report):
             typer.echo(line)
 
@@ -133,7 +133,7 @@ def track(
     finally:
         if bar is not None:
             bar.stop()
-            logging.getLogger("ota.track").setLevel(logging.NOTSET)
+            logging.getLogger("ota.tracking.track").setLevel(logging.NOTSET)
     if result.report is None:
         failure = result.error
         if isinstance(failure, OtaError):

@@ -12,14 +12,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ota.collection import FilterFiles, javascript_filter_names, python_filter_names
-from ota.collection_files import read_json
 from ota.contrib.pages import fetch_document, save_page, saved_mime_type
 from ota.declarations import STANDARD_TERMS_TYPES, Terms, parse_service
+from ota.declarations.collection import FilterFiles, javascript_filter_names, python_filter_names
+from ota.declarations.files import read_json
 from ota.errors import SettingsError
 from ota.fetch import Fetcher
-from ota.pool import ExtractionPool, Source
 from ota.settings import Settings
+from ota.tracking.pool import ExtractionPool, Source
 
 
 @dataclass(frozen=True)

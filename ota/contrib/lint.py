@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ota.collection import HISTORY_SUFFIX
+from ota.declarations.collection import HISTORY_SUFFIX
 
 Status = Literal["formatted", "differs", "fixed", "invalid"]
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

@@ -16,16 +16,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ota.collection import FilterFiles
 from ota.contrib.pages import fetch_document
 from ota.contrib.problems import Problem
 from ota.declarations import SourceDocument, Terms
+from ota.declarations.collection import FilterFiles
+from ota.declarations.schema import item_label
 from ota.errors import DeclarationError, ExtractError, FetchError
 from ota.extract import PDF_MIME_TYPE, extract
 from ota.extract.filters import Filter
 from ota.fetch import HTML_ONLY, Fetcher, Page
 from ota.fetch.pdftext import Prefilter
-from ota.schema import item_label
 
 #: The shortest text taken for terms: shorter, the selector probably holds a heading or a wrapper.
 MIN_TEXT_LENGTH = 100
@@ -90,7 +90,7 @@ async def check_terms(
 
     `prefilter` runs the service's JavaScript filters on the pages (as tracking does); without
     one, a terms that uses JavaScript filters is not checked live, and a warning says so.
-    `load_filters` imports a `SERVICE_ID.filters.py` (default: `ota.service_filters`).
+    `load_filters` imports a `SERVICE_ID.filters.py` (default: `ota.declarations.service_filters`).
     """
     place = _Place(path, terms, entry)
     files = filter_files or FilterFiles()
@@ -113,7 +113,7 @@ async def check_terms(
     python: Mapping[str, Filter] = {}
     if files.python is not None:
         if load_filters is None:
-            from ota.service_filters import load_service_filters
+            from ota.declarations.service_filters import load_service_filters
 
             load_filters = load_service_filters
         try:

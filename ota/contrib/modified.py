@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ota.collection import HISTORY_SUFFIX, JAVASCRIPT_FILTERS_SUFFIX, PYTHON_FILTERS_SUFFIX
+from ota.declarations.collection import HISTORY_SUFFIX, JAVASCRIPT_FILTERS_SUFFIX, PYTHON_FILTERS_SUFFIX
 from ota.store.changes import changed_since_main, file_at
 
 _SUFFIXES = (HISTORY_SUFFIX, PYTHON_FILTERS_SUFFIX, JAVASCRIPT_FILTERS_SUFFIX, ".json")

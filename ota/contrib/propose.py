@@ -23,12 +23,12 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ota.contrib.selectors import elements, own_selector, remove_candidates, stable_selector
 from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument
+from ota.declarations.schema.terms_types import suggest_terms_type
 from ota.errors import ExtractError
 from ota.extract import PDF_MIME_TYPE, PDF_TEXT_MIME_TYPE, extract
 from ota.extract.html import prepare
 from ota.extras import require
 from ota.fetch import FULL_DOM, Page
-from ota.schema.terms_types import suggest_terms_type
 
 _NUMBER = "data-ota-n"
 #: A `main` or `article` around readability's choice is taken when it adds at most this much text

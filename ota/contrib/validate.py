@@ -3,7 +3,7 @@
 Open Terms Archive's `validate declarations` checks, in one run and without recording anything:
 
 - each file: JSON, the declaration's schema, its selectors' syntax, its filters' names, duplicate
-  keys; the history file (`SERVICE_ID.history.json`, read as `ota.collection.load_history`
+  keys; the history file (`SERVICE_ID.history.json`, read as `ota.declarations.collection.load_history`
   reads it) and the filters files. Every problem of every file is reported, in file order, each
   with its field and, where one can be given, a suggestion;
 - then, unless `schema_only`, each source document of each valid terms, live (`ota.contrib.live`).
@@ -21,18 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ota.collection import (
-    DEFAULT_BUILTIN_FILTERS,
-    HISTORY_SUFFIX,
-    JAVASCRIPT_FILTERS_SUFFIX,
-    PYTHON_FILTERS_SUFFIX,
-    FilterFiles,
-    declaration_folder_files,
-    javascript_filter_names,
-    python_filter_names,
-    unknown_service,
-)
-from ota.collection_files import read_json, read_metadata
 from ota.contrib.live import check_terms
 from ota.contrib.modified import declared_service_ids, modified_terms, service_id_of
 from ota.contrib.problems import Problem, ValidationReport, schema_suggestion
@@ -44,6 +32,18 @@ from ota.declarations import (
     parse_service,
     tolerate_history,
 )
+from ota.declarations.collection import (
+    DEFAULT_BUILTIN_FILTERS,
+    HISTORY_SUFFIX,
+    JAVASCRIPT_FILTERS_SUFFIX,
+    PYTHON_FILTERS_SUFFIX,
+    FilterFiles,
+    declaration_folder_files,
+    javascript_filter_names,
+    python_filter_names,
+    unknown_service,
+)
+from ota.declarations.files import read_json, read_metadata
 from ota.errors import DeclarationError, SettingsError
 from ota.fetch import Fetcher
 from ota.fetch.pdftext import Prefilter

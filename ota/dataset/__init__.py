@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-from ota.collection import Collection, load_collection
 from ota.dataset.renaming import Rules, engine_rules, rename
+from ota.declarations.collection import Collection, load_collection
 from ota.errors import DeclarationError, RecordError
 from ota.settings import Settings
 from ota.store.reader import Change, RepositoryReader

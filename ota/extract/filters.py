@@ -127,7 +127,7 @@ def apply_filters(
         try:
             function(document, ref.parameters if ref.has_parameters else None, source_document)
         except MemoryError:
-            raise  # not the filter's failure: the extraction's memory bound (ota.pool) reports it
+            raise  # not the filter's failure: the extraction's memory bound (ota.tracking.pool) reports it
         except Exception as error:  # a service filter is user code: report whatever it raised
             raise ExtractError(
                 f'The filter function "{ref.name}" failed: {type(error).__name__}: {error}'

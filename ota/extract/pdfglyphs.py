@@ -96,7 +96,7 @@ def page_glyphs(data: bytes) -> Iterator[tuple[int, list[Glyph]]]:
         interpreter = PDFPageInterpreter(resources, device)
         pages = list(PDFPage.create_pages(document))
     except MemoryError:
-        raise  # the extraction's memory bound, reported by ota.pool
+        raise  # the extraction's memory bound, reported by ota.tracking.pool
     except Exception as exc:
         raise ExtractError("Can't parse PDF file") from exc
     if not pages:

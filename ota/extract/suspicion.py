@@ -3,7 +3,7 @@
 Sites answer robots with pages that say "Access denied" or ask to complete a captcha, with a
 200 status and often inside the same layout, so the selector still matches. Recorded, such a
 page would be a change of the terms that never happened, and the real page's return a second
-one. Tracking confirms these before they become evidence (`ota.track`): the page is fetched again
+one. Tracking confirms these before they become evidence (`ota.tracking.track`): the page is fetched again
 after a pause; a block page is never recorded as a version (its snapshot is kept), and a large
 loss of text is recorded only when the second fetch agrees.
 

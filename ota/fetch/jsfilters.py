@@ -57,8 +57,8 @@ from ota.settings import DEFAULT_EXTRACT_TIMEOUT
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page, ProxySettings, Route
 
-    from ota.collection import FilterFiles
     from ota.declarations import FilterRef, Selector, SourceDocument
+    from ota.declarations.collection import FilterFiles
     from ota.fetch.filterruns import FilterRuns
 
 #: Seconds for one filter: `[track] extract_timeout`, which every run passes (JavaScript filters

@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 
     from playwright.async_api import BrowserContext, Page, Route
 
-    from ota.collection import FilterFiles
     from ota.declarations import SourceDocument
+    from ota.declarations.collection import FilterFiles
 
     #: A source document with its content and MIME type, as extraction takes it.
     Source = tuple[SourceDocument, bytes, str]

@@ -53,8 +53,8 @@ FIELDS = (
     "counts",
 )
 
-log = logging.getLogger("ota.track")
-run_log = logging.getLogger("ota.run")
+log = logging.getLogger("ota.tracking.track")
+run_log = logging.getLogger("ota.tracking.run")
 
 
 def _utc(seconds: float | None) -> time.struct_time:

@@ -86,7 +86,7 @@ def message(
             if change["status"] == "changed" and change.get("significance"):
                 said += f", {change['significance']}" + (", minor" if change.get("minor") else "")
             lines.append(f"- {change['service_id']} › {change['terms_type']} ({said}){link}")
-            # What changed by section, and the words changed (`ota.section_diff.account`).
+            # What changed by section, and the words changed (`ota.diff.sections.account`).
             lines += [f"  {change[key]}" for key in ("summary", "excerpt") if change.get(key)]
         lines += _more(len(changes))
         lines.append("")
@@ -133,7 +133,7 @@ def send(urls: Sequence[str], title: str, body: str, *, timeout: float, kind: st
     """Send the message to every URL at once, as Apprise's `kind` (info, success, warning,
     failure); wait `timeout` seconds at most in all.
 
-    Raises MissingExtra when apprise is not installed (`ota.run` checks it before a run)."""
+    Raises MissingExtra when apprise is not installed (`ota.tracking.run` checks it before a run)."""
     require("notify")
     import apprise  # imported when there is something to send: loading its plugins takes a second
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 from ota.declarations import SourceDocument, Terms
 
 if TYPE_CHECKING:  # the tracking process names these functions; git runs in the recording process
-    from ota.section_diff import Account
+    from ota.diff.sections import Account
     from ota.significance import Significance
     from ota.store.repository import Repository
 
@@ -118,7 +118,7 @@ class Recorded:
     #: before it. Not written anywhere in the repository: the run's summary and notifications tell it.
     significance: Significance | None = None
     #: For a change of the terms: what it changed by section, with an excerpt
-    #: (`ota.section_diff.account`). Not written in the repository either.
+    #: (`ota.diff.sections.account`). Not written in the repository either.
     account: Account | None = None
 
 

@@ -53,7 +53,7 @@ class Suspect:
 
 
 class Vet(Protocol):
-    """The orchestrator's judgement of a new text (`ota.track.vet`), given the length of the latest
+    """The orchestrator's judgement of a new text (`ota.tracking.track.vet`), given the length of the latest
     version's text (None: no version yet): a `Suspect` is not recorded. It travels to the recording
     process by pickle, so it is a module-level function (or a `functools.partial` of one)."""
 
@@ -217,7 +217,7 @@ def record_with_baseline(
             before = baseline_markdown
             if before is None:
                 before = latest.content.decode("utf-8", errors="replace")
-            from ota.section_diff import account  # the diff engine, for a change only
+            from ota.diff.sections import account  # the diff engine, for a change only
             from ota.significance import classify
 
             told = account(before, markdown)

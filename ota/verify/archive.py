@@ -13,7 +13,7 @@ date, so anyone holding the three repositories can check it. For each version co
 Then every commit of both repositories: its author, its signature once signing started, the
 date order of each file's records, and the trusted timestamps kept with them. The repositories are
 only read (`RepositoryReader`); the extraction runs in child processes on every core
-(`ota.pool.ExtractionPool`).
+(`ota.tracking.pool.ExtractionPool`).
 """
 
 from __future__ import annotations
@@ -29,21 +29,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ota.collection import FilterFiles, load_collection
 from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument
+from ota.declarations.collection import FilterFiles, load_collection
 from ota.errors import OtaError, SettingsError
 from ota.extract import PDF_MIME_TYPE, SOURCE_DOCUMENTS_SEPARATOR
 from ota.fetch.browser import Browser
 from ota.fetch.filterruns import FilterRuns
 from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
 from ota.fetch.pdftext import PdfTextPrefilter, PdfTextReader, Prefilter
-from ota.pool import Extract, ExtractionPool, Source
 from ota.settings import Settings
 from ota.store.declared import DeclarationsHistory
 from ota.store.reader import Change, CommitInfo, RepositoryReader
 from ota.store.records import parse_snapshot_path, parse_version_path
 from ota.store.signing import AllowedSigners
 from ota.store.timestamps import load_roots
+from ota.tracking.pool import Extract, ExtractionPool, Source
 from ota.verify.commits import check_commits
 from ota.verify.declared import Declarations, Declared
 from ota.verify.findings import Check, Finding, Severity, VerifyReport, change_finding

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ota.collection import Collection, javascript_filter_names, load_history, python_filter_names
 from ota.declarations import STANDARD_TERMS_TYPES, Service, Terms, parse_service, terms_in_force
+from ota.declarations.collection import Collection, javascript_filter_names, load_history, python_filter_names
 from ota.errors import DeclarationError
 from ota.extract.filters import BUILTIN_FILTER_NAMES
 from ota.store.declared import DeclarationsHistory, ServiceState

@@ -21,11 +21,11 @@ from typing import Any, Generic, TypeVar
 
 from markupsafe import Markup
 
-from ota.collection import Collection, load_collection
 from ota.declarations import STANDARD_TERMS_TYPES, Service
+from ota.declarations.collection import Collection, load_collection
 from ota.diff import TextDiff, diff_texts
+from ota.diff.sections import Unit, units
 from ota.errors import DeclarationError, RecordError
-from ota.section_diff import Unit, units
 from ota.settings import Settings
 from ota.store.reader import RepositoryReader
 from ota.store.records import version_path_for

@@ -1,7 +1,7 @@
 """Word and line counts of the indexed versions, computed once and stored in the index.
 
 `word_counts` costs about a millisecond a version (`ota.significance.classify`, computed with
-them, about as much again; `ota.section_diff.account`, what a change changed by section with an
+them, about as much again; `ota.diff.sections.account`, what a change changed by section with an
 excerpt, for feeds, 2.5 ms on bench/serve.py's texts), so a history of 20,000 versions takes 20 s of
 CPU: a small backlog (a tracking run's new versions) is counted at once, in the server's process;
 a large one (the first index of a long history) is counted by worker processes, one per CPU, while
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import pygit2
 
 from ota.diff import word_counts
-from ota.section_diff import account
+from ota.diff.sections import account
 from ota.significance import classify
 from ota.web.index import VersionIndex
 from ota.web.rows import CountResult, CountTask, store_counts
@@ -41,7 +41,7 @@ log = logging.getLogger("ota.web")
 def count(git_dir: str, tasks: Sequence[CountTask]) -> list[Result]:
     """(seq, blob, words added, words removed, lines added, lines removed, significance, account)
     of each task: the significance of the change from its base (None for a first record), and for
-    a change what it changed by section with an excerpt (`ota.section_diff.account`, in JSON)."""
+    a change what it changed by section with an excerpt (`ota.diff.sections.account`, in JSON)."""
     repository = _repositories.get(git_dir)
     if repository is None:
         repository = _repositories[git_dir] = pygit2.Repository(git_dir)

@@ -8,7 +8,7 @@ Where OTA links each entry to the version's JSON, ota links it to the viewer's p
 how many words were added and removed and what changed by section ("§4A added; §5 reworded; 2
 links changed", as the diff page says at its top); its content quotes the words changed (an
 excerpt, removed words struck, added ones marked). Both were computed when the viewer's index
-counted the version (`ota.section_diff.account`), so a feed costs no diff. `[serve]
+counted the version (`ota.diff.sections.account`), so a feed costs no diff. `[serve]
 version_url_template` still names another page.
 """
 

@@ -1,6 +1,6 @@
 """What changed between two versions, shown as the documents they are: rendered, not as Markdown.
 
-The documents are cut into units and aligned by `ota.section_diff` (the parser that renders the
+The documents are cut into units and aligned by `ota.diff.sections` (the parser that renders the
 version page, word diffs inside changed units, cell by cell in tables). Here the result is
 rendered back into the structure: inline (one document, insertions and deletions marked where they
 are) and side by side (one row per aligned unit). A summary says what changed by section ("§4A
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup, escape
 
 from ota.diff import Token
-from ota.section_diff import (
+from ota.diff.sections import (
     HARD_BREAK,
     Context,
     Frame,

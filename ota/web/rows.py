@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ota.section_diff import Account
+from ota.diff.sections import Account
 from ota.significance import Significance
 
 #: Kinds of rows that are records (OTA's commit subjects); `other` and `deleted` rows are not.
@@ -59,7 +59,7 @@ class Version:
     reasons_json: str | None = None
     #: The earlier version of the terms whose text this one restores.
     recurrent_of: str | None = None
-    #: What a change changed, for people (`ota.section_diff.Account`), in JSON; None: not counted
+    #: What a change changed, for people (`ota.diff.sections.Account`), in JSON; None: not counted
     #: yet, or not a change.
     account_json: str | None = None
 

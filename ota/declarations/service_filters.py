@@ -3,7 +3,7 @@ collection's Python code.
 
 It is called only where pages are extracted (the extraction processes, `ota extract`), never
 while a collection is read: reading finds the filter names by parsing the file
-(`ota.collection.python_filter_names`).
+(`ota.declarations.collection.python_filter_names`).
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """Service declarations in Open Terms Archive's format, as frozen values.
 
 This module is pure: it turns already-read JSON into `Service`, `Terms` and `SourceDocument` values
-and validates them. Reading files is done by `ota.collection`.
+and validates them. The package's other modules: `collection` reads a declarations folder (files
+only, bounded by `files`), `history` keeps a folder's superseded entries in history files,
+`service_filters` loads a service's filters (Python and JavaScript), `checks` and `schema` validate.
 
 Validation happens in two passes, and every problem becomes a `DeclarationError` naming the file and
-the field: the JSON Schema shipped in `ota/schema` (structure, types, terms types, URLs, dates), then
-what a schema cannot say (`ota.declaration_checks`: CSS selectors that do not parse, filters
-that do not exist; here: the same page combined twice).
+the field: the JSON Schema shipped in `ota/declarations/schema` (structure, types, terms types, URLs,
+dates), then what a schema cannot say (`ota.declarations.checks`: CSS selectors that do not parse,
+filters that do not exist; here: the same page combined twice).
 """
 
 from __future__ import annotations
@@ -24,9 +26,15 @@ from urllib.parse import unquote
 
 import ada_url
 
-from ota.declaration_checks import RANGE_KEYS, entry_problems, named
+from ota.declarations.checks import RANGE_KEYS, entry_problems, named
+from ota.declarations.schema import (
+    MIME_EXTENSIONS,
+    item_label,
+    parse_date_time,
+    schema_problems,
+    standard_terms_types,
+)
 from ota.errors import DeclarationError
-from ota.schema import MIME_EXTENSIONS, item_label, parse_date_time, schema_problems, standard_terms_types
 
 _PDF_URL = re.compile(r"^https?://.+.[pP][dD][fF](\?.+)?$")
 

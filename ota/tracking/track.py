@@ -1,7 +1,7 @@
 """Tracking: fetch every terms, record its snapshots, extract and record its version.
 
 Many terms are in flight at once; the fetcher keeps each host to a few requests, extraction runs
-in child processes (`ota.pool`) so that CPU-heavy pages do not stall the network, and both
+in child processes (`ota.tracking.pool`) so that CPU-heavy pages do not stall the network, and both
 repositories are written by one recording process (`ota.store.writer`), so commits never
 interleave. `track` yields one `Outcome` per terms, in the order they finish; a failure is an
 outcome, never an exception that stops the others. Everything this module does to the outside
@@ -17,19 +17,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from ota.collection import FilterFiles, InvalidTerms
 from ota.declarations import SourceDocument, Terms
+from ota.declarations.collection import FilterFiles, InvalidTerms
 from ota.errors import FetchError, OtaError, RecordError, SuspectChange
 from ota.extract.suspicion import block_page, suspicion
 from ota.fetch import Page
 from ota.fetch.pdftext import Prefilter
 from ota.outcome import Outcome, Stage, Status
-from ota.pool import Extract, Source
 from ota.settings import DEFAULT_CONFIRM_PAUSE
 from ota.store.extractions import ExtractionState, fingerprint
 from ota.store.records import Recorded, Recording, version_path
 from ota.store.versions import Baseline, Suspect
 from ota.store.writer import Recorder
+from ota.tracking.pool import Extract, Source
 
 #: Terms in flight at once, beyond which fetched pages would wait in memory for extraction.
 DEFAULT_TERMS_IN_FLIGHT = 128

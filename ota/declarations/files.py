@@ -1,7 +1,7 @@
 """A collection's files, read with bounds: a declaration's JSON (at most `MAX_DECLARATION_SIZE`,
 UTF-8, not nested past Python's recursion limit) and `metadata.yml` (a YAML mapping whose aliases
 expand to at most `MAX_METADATA_VALUES` values). Each failure is a DeclarationError naming the
-file. `ota.collection` reads the collection with them."""
+file. `ota.declarations.collection` reads the collection with them."""
 
 from __future__ import annotations
 

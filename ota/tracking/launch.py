@@ -20,11 +20,11 @@ from types import FrameType
 
 from ota.errors import OtaError
 from ota.outcome import EXIT_CANNOT_RUN, EXIT_FAILURES, EXIT_OK, Outcome, Report
-from ota.run import StopRequest, run_tracking
 from ota.settings import Settings
-from ota.track import Clock, FixedClock, utc_now
+from ota.tracking.run import StopRequest, run_tracking
+from ota.tracking.track import Clock, FixedClock, utc_now
 
-log = logging.getLogger("ota.run")
+log = logging.getLogger("ota.tracking.run")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@
 Reading a collection never runs its code: the names of a service's filters are found by parsing
 its filters files, which are imported (Python) or evaluated (JavaScript) only where pages are
 extracted. A file that cannot be used becomes a `DeclarationError` in `Collection.errors` and the
-rest loads (`ota.collection_files` reads files with bounds); within a declaration, an invalid terms
+rest loads (`ota.declarations.files` reads files with bounds); within a declaration, an invalid terms
 entry becomes an `InvalidTerms` and the service's other terms load: one mistake never stops the
 rest of a collection from being tracked.
 """
@@ -26,7 +26,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ota.collection_files import read_json, read_metadata_file, read_text
 from ota.declarations import (
     STANDARD_TERMS_TYPES,
     Service,
@@ -35,6 +34,7 @@ from ota.declarations import (
     parse_service,
     tolerate_history,
 )
+from ota.declarations.files import read_json, read_metadata_file, read_text
 from ota.errors import DeclarationError, SettingsError
 from ota.extract.filters import BUILTIN_FILTER_NAMES
 

@@ -3,7 +3,7 @@
 - `declaration.schema.json`: the JSON Schema of service declarations and their history files;
   `schema_problems` validates against it and words each problem for a declaration's author.
 - `terms-types.json`: what OTA's terms types are also called (from OTA's terms-types dataset), so
-  that an unknown type gets the right suggestion (`ota.schema.terms_types`).
+  that an unknown type gets the right suggestion (`ota.declarations.schema.terms_types`).
 - `MIME_EXTENSIONS`: the file extensions that OTA's `mime` package (4.1.2) maps to a MIME type.
   Source document IDs drop such an extension (`en.html` → `en`) and keep any other one
   (`terms.aspx` stays `terms.aspx`), and these IDs name snapshot files, so the list must be
@@ -246,7 +246,7 @@ def _unknown_value(value: Any, choices: list[Any], template: str | None) -> str:
     names = sorted(str(choice) for choice in choices)
     if template and "terms type" in template:
         # Terms types are matched by meaning too: `Cookie Policy` is a `Trackers Policy`.
-        from ota.schema.terms_types import suggest_terms_type
+        from ota.declarations.schema.terms_types import suggest_terms_type
 
         suggested = suggest_terms_type(str(value), names)
     else:

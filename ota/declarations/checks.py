@@ -10,7 +10,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
-from ota.schema import item_label
+from ota.declarations.schema import item_label
 
 
 def named(

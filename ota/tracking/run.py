@@ -1,7 +1,7 @@
 """A tracking run built from settings: the collection, the two repositories, the fetcher, the
-extraction processes; `ota.track.track` does the work, and each outcome is handed to the caller
+extraction processes; `ota.tracking.track.track` does the work, and each outcome is handed to the caller
 as it happens and gathered into a `Report`. Logging the run and delivering its report is
-`ota.launch`'s part.
+`ota.tracking.launch`'s part.
 """
 
 from __future__ import annotations
@@ -15,22 +15,22 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ota.collection import CollectionReader, InvalidTerms
-from ota.declaration_history import keep_declarations
 from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument, Terms
+from ota.declarations.collection import CollectionReader, InvalidTerms
+from ota.declarations.history import keep_declarations
 from ota.errors import FetchError, OtaError, RecordError
 from ota.extras import require
 from ota.fetch import Fetcher, FetchMode, Page
 from ota.outcome import Outcome, Report, Stage
-from ota.pool import ExtractionPool
 from ota.settings import Settings
 from ota.store.extractions import ExtractionState
 from ota.store.records import Recording
 from ota.store.writer import Writer
-from ota.track import Clock, track, utc_now
+from ota.tracking.pool import ExtractionPool
+from ota.tracking.track import Clock, track, utc_now
 
 if TYPE_CHECKING:
-    from ota.collection import Collection
+    from ota.declarations.collection import Collection
 
 
 class StopRequest:

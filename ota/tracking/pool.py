@@ -45,7 +45,7 @@ def extract_sources(sources: Sequence[Source], filters_path: Path | None) -> str
     """Extraction as run in a child process: load the service's Python filters, then extract."""
     filters = None
     if filters_path is not None:
-        from ota.service_filters import load_service_filters
+        from ota.declarations.service_filters import load_service_filters
 
         filters = load_service_filters(filters_path)
     return extract_terms(sources, filters)
