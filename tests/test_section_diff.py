@@ -3,7 +3,8 @@ quote (`ota.diff.sections.account`)."""
 
 from __future__ import annotations
 
-from ota.diff.sections import Account, account, account_of, align, units
+from ota.diff.sections import Account, account, account_of, align
+from ota.diff.units import units
 
 OLD = """# Terms
 

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from ota.declarations import STANDARD_TERMS_TYPES, Service
 from ota.declarations.collection import Collection, load_collection
 from ota.diff import TextDiff, diff_texts
-from ota.diff.sections import Unit, units
+from ota.diff.units import Unit, units
 from ota.errors import DeclarationError, RecordError
 from ota.settings import Settings
 from ota.store.reader import RepositoryReader

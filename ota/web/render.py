@@ -19,7 +19,7 @@ from markdown_it.token import Token as MdToken
 from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import Markup, escape
 
-from ota.diff.sections import new_parser
+from ota.diff.units import new_parser
 
 
 def _link_open(

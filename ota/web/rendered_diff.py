@@ -18,19 +18,8 @@ from dataclasses import dataclass, field
 from markupsafe import Markup, escape
 
 from ota.diff import Token
-from ota.diff.sections import (
-    HARD_BREAK,
-    Context,
-    Frame,
-    Inline,
-    Item,
-    Tag,
-    Unit,
-    align,
-    link_changes,
-    section_summary,
-    units,
-)
+from ota.diff.sections import Item, align, link_changes, section_summary
+from ota.diff.units import HARD_BREAK, Context, Frame, Inline, Tag, Unit, units
 
 #: Unchanged units shown around each change; the others are folded.
 CONTEXT = 1
