@@ -23,7 +23,8 @@ from ota.extract.filters import BUILTIN_FILTERS
 from ota.extract.html import html_to_markdown
 from ota.fetch.browser import Browser
 from ota.fetch.filterruns import FilterRuns
-from ota.fetch.jsfilters import BUILTIN_FILTERS_SOURCE, JavaScriptPrefilter, JsFilterTabs, apply_js_filters
+from ota.fetch.jsfilters import BUILTIN_FILTERS_SOURCE, JsFilterTabs, apply_js_filters
+from ota.fetch.jsprefilter import JavaScriptPrefilter
 from tests.conftest import SharedChromium, needs_chromium
 
 T = TypeVar("T")

@@ -33,7 +33,8 @@ from ota.fetch.backend import Backend, FetchMode, Page, utc_now
 from ota.fetch.browser import Browser, proxy_from_environment
 from ota.fetch.guard import AddressPolicy, Resolver, resolve
 from ota.fetch.http import HttpBackend, may_be_bot_blocking
-from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
+from ota.fetch.jsfilters import JsFilterTabs
+from ota.fetch.jsprefilter import JavaScriptPrefilter
 from ota.fetch.pdftext import PdfTextPrefilter, PdfTextReader
 from ota.fetch.politeness import Politeness
 from ota.fetch.rendering import BrowserBackend

@@ -12,7 +12,7 @@ How a page is loaded, with no page script and no network:
   HTML; every other request is aborted, and a ``Content-Security-Policy: default-src 'none'``
   header on the page stops its subresources (images, styles, frames, prefetches) before they are
   even requested; what is not a request (WebSockets, preconnects) goes to a proxy that refuses it
-  (`_no_network`), and WebRTC sends no UDP (`ota.fetch.browser.CHROMIUM_FLAGS`);
+  (`ota.fetch.proxy.no_network`), and WebRTC sends no UDP (`ota.fetch.browser.CHROMIUM_FLAGS`);
 - a sandbox without ``allow-scripts`` disables scripting for the page: its scripts, event handler
   attributes and ``javascript:`` URLs never run, and the HTML parser runs with the scripting flag
   off, so ``<noscript>`` content is markup, as jsdom and lexbor parse it. ``allow-same-origin``
@@ -37,29 +37,24 @@ deeper ones siblings) and the obsolete `<plaintext>` (its closing tags become te
 from __future__ import annotations
 
 import asyncio
-import atexit
-import functools
 import json
-import socket
 from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ada_url
 
 from ota.errors import ExtractError
 from ota.fetch.browser import CLOSE_TIMEOUT, Browser, BrowserUnavailable, first_line
+from ota.fetch.proxy import no_network
 from ota.settings import DEFAULT_EXTRACT_TIMEOUT
 
 if TYPE_CHECKING:
-    from playwright.async_api import BrowserContext, Page, ProxySettings, Route
+    from playwright.async_api import BrowserContext, Page, Route
 
     from ota.declarations import FilterRef, Selector, SourceDocument
-    from ota.declarations.collection import FilterFiles
-    from ota.fetch.filterruns import FilterRuns
 
 #: Seconds for one filter: `[track] extract_timeout`, which every run passes (JavaScript filters
 #: are part of a page's extraction).
@@ -187,7 +182,7 @@ class _Tab:
             service_workers="block",
             accept_downloads=False,
             bypass_csp=False,
-            proxy=_no_network(),
+            proxy=no_network(),
         )
         try:
             tab = await context.new_page()
@@ -287,7 +282,7 @@ class _Tab:
             if ref.name not in builtins and ref.name not in service:
                 valid = ", ".join(sorted(builtins | service))
                 raise _FilterError(f'Unknown filter "{ref.name}"; the filters available are: {valid}')
-        context = _context(document, filters)
+        context = filter_context(document, filters)
         for ref in filters:
             parameters = _json(ref.parameters) if ref.has_parameters else None
             call = [ref.name, ref.name in builtins, ref.has_parameters, parameters, context]
@@ -451,26 +446,6 @@ async def _open(browser: Browser, module_name: str) -> _Tab:
         raise ExtractError(message) from exc
 
 
-_NOWHERE: socket.socket | None = None
-
-
-def _no_network() -> ProxySettings:
-    """A proxy for the filters' browser contexts that refuses every connection.
-
-    The routes serve the runner and the page and abort every request, but connections that are
-    not requests go around them: WebSockets, preconnects, WebRTC over TCP. Through this proxy,
-    each is refused at once: its port is held by a socket of this process that never listens, and
-    `<-loopback>` keeps Chromium from going around a proxy for 127.0.0.1 and localhost.
-    """
-    global _NOWHERE
-    if _NOWHERE is None:
-        _NOWHERE = socket.socket()
-        _NOWHERE.bind(("127.0.0.1", 0))
-        atexit.register(_NOWHERE.close)  # held for the process's life, closed at its end
-    port = _NOWHERE.getsockname()[1]
-    return {"server": f"http://127.0.0.1:{port}", "bypass": "<-loopback>"}
-
-
 def _runner_url(url: str) -> str:
     try:
         origin = ada_url.URL(url).origin
@@ -495,7 +470,7 @@ def _selectors(selectors: tuple[Selector, ...]) -> Any:
     return values[0] if len(values) == 1 else values
 
 
-def _context(document: SourceDocument, filters: Sequence[FilterRef]) -> dict[str, Any]:
+def filter_context(document: SourceDocument, filters: Sequence[FilterRef]) -> dict[str, Any]:
     """The second argument OTA gives every filter."""
     return {
         "fetch": document.location,
@@ -503,83 +478,3 @@ def _context(document: SourceDocument, filters: Sequence[FilterRef]) -> dict[str
         "remove": _selectors(document.remove),
         "filter": [ref.name for ref in filters],
     }
-
-
-class JavaScriptPrefilter:
-    """Runs a terms' JavaScript filters on its pages before extraction (`ota.fetch.pdftext.Prefilter`).
-
-    For each HTML source document that names a filter of its service's `SERVICE_ID.filters.js`, the
-    declared filters up to the last JavaScript one run in the browser (built-in filters among them
-    by their JavaScript counterparts, in declared order); the filtered page goes on to extraction
-    with the filters left, which are built-in or Python ones. A Python filter declared before a
-    JavaScript one cannot run there: that terms fails, saying so. Pages without JavaScript filters
-    pass through untouched, so only the terms that name one pay for the browser.
-    """
-
-    def __init__(
-        self, tabs: JsFilterTabs, *, timeout: float = DEFAULT_TIMEOUT, runs: FilterRuns | None = None
-    ) -> None:
-        """`runs`: where pages filtered recently are kept, to be given again (`ota verify`)."""
-        self._tabs = tabs
-        self._timeout = timeout
-        self._runs = runs
-        self._modules: dict[tuple[Path, int, int], str] = {}
-
-    async def __call__(
-        self, sources: Sequence[tuple[SourceDocument, bytes, str]], files: FilterFiles
-    ) -> list[tuple[SourceDocument, bytes, str]]:
-        filtered = []
-        for document, content, mime_type in sources:
-            names = [ref.name for ref in document.filters]
-            javascript = [i for i, name in enumerate(names) if name in files.javascript_names]
-            if not javascript or files.javascript is None or mime_type == "application/pdf":
-                filtered.append((document, content, mime_type))
-                continue
-            cut = javascript[-1] + 1
-            python = [name for name in names[:cut] if name in files.python_names]
-            if python:
-                raise ExtractError(
-                    f"The filter {python[0]!r} of {files.python.name if files.python else 'filters.py'} is "
-                    f"declared before the JavaScript filter {names[javascript[-1]]!r}: ota runs JavaScript "
-                    "filters first; declare the Python ones after them"
-                )
-            page = content.decode("utf-8", errors="replace")
-            module_source = self._module(files.javascript)
-            run = functools.partial(
-                self._tabs.run,
-                page,
-                url=document.location,
-                module_source=module_source,
-                module_name=files.javascript.name,
-                filters=document.filters[:cut],
-                document=document,
-                timeout=self._timeout,
-            )
-            if self._runs is None:
-                html = (await run()).html
-            else:
-                html = await self._runs.filtered(
-                    page=page,
-                    module=module_source,
-                    url=document.location,
-                    filters=document.filters[:cut],
-                    context=_context(document, document.filters[:cut]),
-                    run=run,
-                )
-            filtered.append(
-                (replace(document, filters=document.filters[cut:]), html.encode("utf-8"), mime_type)
-            )
-        return filtered
-
-    def _module(self, path: Path) -> str:
-        """The module's source, read once per version of the file."""
-        try:
-            stat = path.stat()
-            key = (path, stat.st_mtime_ns, stat.st_size)
-            if key not in self._modules:
-                if len(self._modules) >= 256:  # a collection's worth of services; then start afresh
-                    self._modules.clear()
-                self._modules[key] = path.read_text("utf-8")
-            return self._modules[key]
-        except (OSError, UnicodeDecodeError) as error:
-            raise ExtractError(f"{path}: cannot be read: {error}") from error

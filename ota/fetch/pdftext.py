@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 class Prefilter(Protocol):
     """What prepares a terms' pages in the browser before extraction: reads its PDFs with pdf.js
-    (`PdfTextPrefilter`), runs its JavaScript filters (`ota.fetch.jsfilters.JavaScriptPrefilter`)."""
+    (`PdfTextPrefilter`), runs its JavaScript filters (`ota.fetch.jsprefilter.JavaScriptPrefilter`)."""
 
     def __call__(self, sources: Sequence[Source], files: FilterFiles) -> Awaitable[list[Source]]: ...
 

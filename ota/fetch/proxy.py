@@ -15,15 +15,21 @@ a name that does not resolve here is left to it).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import contextlib
 import logging
+import socket
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import httpcore
 
 from ota.fetch.guard import AddressPolicy, AddressRefused, Resolver, check_proxied, checked_addresses, resolve
+
+if TYPE_CHECKING:
+    from playwright.async_api import ProxySettings
 
 _HEAD_LIMIT = 64 * 1024
 _CHUNK = 64 * 1024
@@ -291,3 +297,23 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
         if entry and (host == entry or host.endswith("." + entry)):
             return True
     return False
+
+
+_NOWHERE: socket.socket | None = None
+
+
+def no_network() -> ProxySettings:
+    """A proxy for the filters' browser contexts that refuses every connection.
+
+    The routes serve the runner and the page and abort every request, but connections that are
+    not requests go around them: WebSockets, preconnects, WebRTC over TCP. Through this proxy,
+    each is refused at once: its port is held by a socket of this process that never listens, and
+    `<-loopback>` keeps Chromium from going around a proxy for 127.0.0.1 and localhost.
+    """
+    global _NOWHERE
+    if _NOWHERE is None:
+        _NOWHERE = socket.socket()
+        _NOWHERE.bind(("127.0.0.1", 0))
+        atexit.register(_NOWHERE.close)  # held for the process's life, closed at its end
+    port = _NOWHERE.getsockname()[1]
+    return {"server": f"http://127.0.0.1:{port}", "bypass": "<-loopback>"}

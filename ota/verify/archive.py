@@ -35,7 +35,8 @@ from ota.errors import OtaError, SettingsError
 from ota.extract import PDF_MIME_TYPE, SOURCE_DOCUMENTS_SEPARATOR
 from ota.fetch.browser import Browser
 from ota.fetch.filterruns import FilterRuns
-from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
+from ota.fetch.jsfilters import JsFilterTabs
+from ota.fetch.jsprefilter import JavaScriptPrefilter
 from ota.fetch.pdftext import PdfTextPrefilter, PdfTextReader, Prefilter
 from ota.settings import Settings
 from ota.store.declared import DeclarationsHistory
