@@ -47,7 +47,7 @@ from ota.store.timestamps import load_roots
 from ota.tracking.pool import Extract, ExtractionPool, Source
 from ota.verify.commits import check_commits
 from ota.verify.declared import Declarations, Declared
-from ota.verify.findings import Check, Finding, Severity, VerifyReport, change_finding
+from ota.verify.findings import Check, Finding, Severity, VerifyReport, change_finding, difference
 from ota.verify.records import (
     VersionCommit,
     check_citations,
@@ -317,7 +317,7 @@ class _VersionChecker:
             if markdown is None
             else (
                 f"is not what its snapshots give with the declaration in force ({declared.origin}): "
-                f"{_difference(expected.decode('utf-8', 'replace'), markdown)}"
+                f"{difference(expected.decode('utf-8', 'replace'), markdown)}"
             )
         )
         for other in self.declarations.near(version.service_id, version.terms_type, change.date):
@@ -489,52 +489,3 @@ def _needs_browser(declared: Declared, cited: list[Change]) -> str | None:
     if declared.javascript_filters:
         return "JavaScript filters need Chromium, not available here"
     return None
-
-
-def _difference(expected: str, actual: str) -> str:
-    """Where two texts first differ: the first differing words of each, with a few words around."""
-    expected_lines, actual_lines = expected.splitlines(), actual.splitlines()
-    for number, (a, b) in enumerate(zip(expected_lines, actual_lines, strict=False), 1):
-        if a != b:
-            before, after = _differing_words(a, b)
-            return f"line {number} is {before} in the version, {after} when extracted again"
-    if len(expected_lines) != len(actual_lines):
-        shorter = min(len(expected_lines), len(actual_lines))
-        extra = (expected_lines if len(expected_lines) > shorter else actual_lines)[shorter]
-        which = "the version" if len(expected_lines) > shorter else "the extraction"
-        return (
-            f"the version has {len(expected_lines)} lines, the extraction {len(actual_lines)}; "
-            f"line {shorter + 1} of {which} is {_short(extra)}"
-        )
-    return "they differ in whitespace at the end"
-
-
-def _differing_words(a: str, b: str, context: int = 4, width: int = 40) -> tuple[str, str]:
-    """The part of each line that differs, widened to whole words, with `context` words either side."""
-    prefix = 0
-    while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < min(len(a), len(b)) - prefix and a[-1 - suffix] == b[-1 - suffix]:
-        suffix += 1
-
-    def quote(line: str) -> str:
-        start, end = prefix, len(line) - suffix
-        head = line[:start].split(" ")
-        tail = line[end:].split(" ")
-        # The words cut by the difference belong to it; then `context` whole words either side.
-        left = " ".join(head[-1 - context :])
-        right = " ".join(tail[: 1 + context])
-        middle = line[start:end]
-        if len(middle) > width:
-            middle = middle[: width - 1] + "…"
-        text = left + middle + right
-        opening = "…" if len(head) > context + 1 else ""
-        closing = "…" if len(tail) > context + 1 else ""
-        return repr(opening + text + closing)
-
-    return quote(a), quote(b)
-
-
-def _short(text: str, width: int = 60) -> str:
-    return repr(text if len(text) <= width else text[: width - 1] + "…")

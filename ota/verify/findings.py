@@ -1,4 +1,5 @@
-"""What `ota verify` finds, and the report it gives: values, summarised as lines or as JSON.
+"""What `ota verify` finds, and the report it gives: values, summarised as lines or as JSON; and where
+two texts first differ, quoted with a few words around (`difference`).
 
 A finding is one thing wrong or worth knowing about one commit (or one file at a date):
 
@@ -231,3 +232,52 @@ def change_finding(
         cause=cause,
         kind=kind,
     )
+
+
+def difference(expected: str, actual: str) -> str:
+    """Where two texts first differ: the first differing words of each, with a few words around."""
+    expected_lines, actual_lines = expected.splitlines(), actual.splitlines()
+    for number, (a, b) in enumerate(zip(expected_lines, actual_lines, strict=False), 1):
+        if a != b:
+            before, after = _differing_words(a, b)
+            return f"line {number} is {before} in the version, {after} when extracted again"
+    if len(expected_lines) != len(actual_lines):
+        shorter = min(len(expected_lines), len(actual_lines))
+        extra = (expected_lines if len(expected_lines) > shorter else actual_lines)[shorter]
+        which = "the version" if len(expected_lines) > shorter else "the extraction"
+        return (
+            f"the version has {len(expected_lines)} lines, the extraction {len(actual_lines)}; "
+            f"line {shorter + 1} of {which} is {_short(extra)}"
+        )
+    return "they differ in whitespace at the end"
+
+
+def _differing_words(a: str, b: str, context: int = 4, width: int = 40) -> tuple[str, str]:
+    """The part of each line that differs, widened to whole words, with `context` words either side."""
+    prefix = 0
+    while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(a), len(b)) - prefix and a[-1 - suffix] == b[-1 - suffix]:
+        suffix += 1
+
+    def quote(line: str) -> str:
+        start, end = prefix, len(line) - suffix
+        head = line[:start].split(" ")
+        tail = line[end:].split(" ")
+        # The words cut by the difference belong to it; then `context` whole words either side.
+        left = " ".join(head[-1 - context :])
+        right = " ".join(tail[: 1 + context])
+        middle = line[start:end]
+        if len(middle) > width:
+            middle = middle[: width - 1] + "…"
+        text = left + middle + right
+        opening = "…" if len(head) > context + 1 else ""
+        closing = "…" if len(tail) > context + 1 else ""
+        return repr(opening + text + closing)
+
+    return quote(a), quote(b)
+
+
+def _short(text: str, width: int = 60) -> str:
+    return repr(text if len(text) <= width else text[: width - 1] + "…")
