@@ -1,5 +1,6 @@
-"""What a tracking run gives, as plain values: each terms' `Outcome` (its `Status`, the `Stage` where
-it failed) and the run's `Report`.
+"""What a tracking run gives, as plain values: what recording a snapshot or a version did
+(`Recorded`), each terms' `Outcome` (its `Status`, the `Stage` where it failed) and the run's
+`Report`.
 
 These values sit below everything that uses them: the orchestrator (`ota.tracking.track`, `ota.tracking.run`)
 builds them, the reports, logs, status file and notifications (`ota.report`) read them, and so
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
@@ -20,8 +22,34 @@ EXIT_OK, EXIT_FAILURES, EXIT_CANNOT_RUN = 0, 1, 2
 
 if TYPE_CHECKING:  # only annotations: the values carry them, this module loads neither
     from ota.declarations import Terms
+    from ota.diff.sections import Account
     from ota.errors import DeclarationError, OtaError
-    from ota.store.records import Recorded
+    from ota.significance import Significance
+
+#: What recording did: a record of one of those kinds, or nothing (the same bytes were recorded).
+Kind = Literal["first", "change", "upgrade", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording a snapshot or a version did, and the record now in force for its path.
+
+    `commit_id` and `date` are those of the new commit, or, when `kind` is "unchanged", of the
+    commit that recorded these same bytes before: what a version extracted from them must cite.
+    """
+
+    kind: Kind
+    commit_id: str
+    path: str
+    #: The record's date in UTC, to the second, as git stores it.
+    date: datetime
+    #: For a change of the terms: how much it matters (`ota.significance`), against the version
+    #: before it. Not written anywhere in the repository: the run's summary and notifications tell it.
+    significance: Significance | None = None
+    #: For a change of the terms: what it changed by section, with an excerpt
+    #: (`ota.diff.sections.account`). Not written in the repository either.
+    account: Account | None = None
+
 
 #: "suspect": a new text looked wrong (a block page, a large loss) and was not recorded;
 #: "interrupted": the run was stopped (Ctrl-C, SIGTERM) while this terms was in progress.

@@ -15,7 +15,7 @@ from pytest_httpserver import HTTPServer
 
 from ota.declarations import SourceDocument, Terms
 from ota.errors import ExtractError, FetchError, RecordError
-from ota.outcome import Outcome, Report, Stage
+from ota.outcome import Outcome, Recorded, Report, Stage
 from ota.report.forge import FORGES, Forge
 from ota.report.issues import (
     LABELS,
@@ -29,7 +29,6 @@ from ota.report.issues import (
     report_issues,
 )
 from ota.settings import ReportSettings, ServeSettings, Settings
-from ota.store.records import Recorded
 from tests.forge_server import REPOSITORY, TOKEN, FakeForge, forge_fixture  # noqa: F401  (a fixture)
 from tests.test_dropin import PAGE, collection, write_service
 from tests.test_track import track

@@ -17,9 +17,9 @@ import pytest
 
 from ota.declarations import SourceDocument, Terms
 from ota.errors import RecordError
+from ota.outcome import Recorded
 from ota.store import repository as gitrepo
 from ota.store.records import (
-    Recorded,
     cited_snapshot_ids,
     cited_snapshots_any_engine,
     declared_source_count,

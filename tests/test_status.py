@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from ota.cli import app
 from ota.declarations import SourceDocument, Terms
 from ota.errors import DeclarationError, FetchError
-from ota.outcome import Outcome, Report, Stage
+from ota.outcome import Outcome, Recorded, Report, Stage
 from ota.report.deliver import scheduler_started
 from ota.report.health import check_status, default_max_age, status_lines
 from ota.report.status import (
@@ -29,7 +29,6 @@ from ota.report.status import (
 from ota.schedule import run_once
 from ota.settings import RecorderSettings, ServeSettings, Settings, load_settings
 from ota.store.folder import lock
-from ota.store.records import Recorded
 from tests.test_dropin import PAGE, collection, write_service
 from tests.test_track import track
 

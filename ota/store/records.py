@@ -21,10 +21,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from ota.declarations import SourceDocument, Terms
+from ota.outcome import Kind, Recorded
 
 if TYPE_CHECKING:  # the tracking process names these functions; git runs in the recording process
-    from ota.diff.sections import Account
-    from ota.significance import Significance
     from ota.store.repository import Repository
 
 #: Replaced by the snapshot's commit id in the links of a version's message.
@@ -79,8 +78,6 @@ _EXTENSIONS = {
 
 #: What a record commit is, as its subject says.
 RecordKind = Literal["first", "change", "upgrade"]
-#: What recording did: a record of one of those kinds, or nothing (the same bytes were recorded).
-Kind = Literal["first", "change", "upgrade", "unchanged"]
 #: Subject prefixes by the kind of record they announce; OTA's older engines' after ota's.
 SUBJECT_PREFIXES: dict[str, RecordKind] = {
     FIRST_RECORD: "first",
@@ -99,27 +96,6 @@ class Recording:
 
     engine_version: str
     link_template: str = DEFAULT_SNAPSHOT_ID_TEMPLATE
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """What recording a snapshot or a version did, and the record now in force for its path.
-
-    `commit_id` and `date` are those of the new commit, or, when `kind` is "unchanged", of the
-    commit that recorded these same bytes before: what a version extracted from them must cite.
-    """
-
-    kind: Kind
-    commit_id: str
-    path: str
-    #: The record's date in UTC, to the second, as git stores it.
-    date: datetime
-    #: For a change of the terms: how much it matters (`ota.significance`), against the version
-    #: before it. Not written anywhere in the repository: the run's summary and notifications tell it.
-    significance: Significance | None = None
-    #: For a change of the terms: what it changed by section, with an excerpt
-    #: (`ota.diff.sections.account`). Not written in the repository either.
-    account: Account | None = None
 
 
 def extension_for(mime_type: str) -> str:

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from ota.declarations import Terms
 from ota.extract import PDF_MIME_TYPE
+from ota.outcome import Recorded
 from ota.store.records import (
-    Recorded,
     Recording,
     cited_snapshot_ids,
     record_version,

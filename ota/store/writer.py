@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ota.declarations import SourceDocument, Terms
 from ota.errors import RecordError
+from ota.outcome import Recorded
 from ota.store import records, versions
-from ota.store.records import Recorded, Recording
+from ota.store.records import Recording
 from ota.store.versions import Baseline, Suspect, Vet
 from ota.worker import Worker, WorkerStopped
 

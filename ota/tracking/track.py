@@ -23,10 +23,10 @@ from ota.errors import FetchError, OtaError, RecordError, SuspectChange
 from ota.extract.suspicion import block_page, suspicion
 from ota.fetch import Page
 from ota.fetch.pdftext import Prefilter
-from ota.outcome import Outcome, Stage, Status
+from ota.outcome import Outcome, Recorded, Stage, Status
 from ota.settings import DEFAULT_CONFIRM_PAUSE
 from ota.store.extractions import ExtractionState, fingerprint
-from ota.store.records import Recorded, Recording, version_path
+from ota.store.records import Recording, version_path
 from ota.store.versions import Baseline, Suspect
 from ota.store.writer import Recorder
 from ota.tracking.pool import Extract, Source
