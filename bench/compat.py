@@ -38,7 +38,8 @@ from ota.declarations.service_filters import load_service_filters
 from ota.errors import OtaError
 from ota.extract import PDF_MIME_TYPE, extract_terms
 from ota.fetch.browser import Browser
-from ota.fetch.jsfilters import JavaScriptPrefilter, JsFilterTabs
+from ota.fetch.jsfilters import JsFilterTabs
+from ota.fetch.jsprefilter import JavaScriptPrefilter
 from ota.fetch.pdftext import PdfTextPrefilter, PdfTextReader
 
 HERE = Path(__file__).resolve().parent
