@@ -69,6 +69,14 @@ def host_key(url: str) -> str:
     return f"{parsed.scheme}://{parsed.host}:{parsed.port or DEFAULT_PORTS[parsed.scheme]}"
 
 
+def fetched_host_key(url: str) -> str:
+    """`host_key` of a URL about to be fetched: a URL that is not absolute http(s) is a FetchError."""
+    try:
+        return host_key(url)
+    except httpx.InvalidURL as exc:
+        raise FetchError(url, f"Invalid URL '{url}': {exc}") from exc
+
+
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date); None if absent or invalid."""
     if not value:
@@ -218,10 +226,7 @@ class HttpBackend:
     async def fetch(self, url: str, *, wait_for: tuple[str, ...] = ()) -> Page:
         """Fetch `url` over plain HTTP, retrying what is transient (`wait_for` is for browsers)."""
         settings = self.settings
-        try:
-            key = host_key(url)
-        except httpx.InvalidURL as exc:
-            raise FetchError(url, f"Invalid URL '{url}': {exc}") from exc
+        key = fetched_host_key(url)
         waited = spent = 0.0  # seconds waiting between attempts; seconds of attempts and waits
         for attempt in range(1, settings.max_attempts + 1):
             budget = min(settings.timeout, settings.total_timeout - spent)

@@ -10,13 +10,11 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
-import httpx
-
 from ota.errors import FetchError
 from ota.fetch.backend import FULL_DOM, Page, utc_now
 from ota.fetch.browser import Browser, Rendered
 from ota.fetch.content import decode_text, is_text, mime_type_of
-from ota.fetch.http import host_key, status_error
+from ota.fetch.http import fetched_host_key, status_error
 from ota.fetch.politeness import Politeness
 from ota.settings import FetchSettings
 
@@ -41,10 +39,7 @@ class BrowserBackend:
     async def fetch(self, url: str, *, wait_for: tuple[str, ...] = ()) -> Page:
         """Render `url` in the browser, waiting up to `browser_wait` seconds for `wait_for` to have text."""
         settings = self.settings
-        try:
-            key = host_key(url)
-        except httpx.InvalidURL as exc:
-            raise FetchError(url, f"Invalid URL '{url}': {exc}") from exc
+        key = fetched_host_key(url)
         async with self._politeness.slot(key, self._pages):
             rendered = await self._browser.render(
                 url, wait_for=wait_for, timeout=settings.timeout, wait=settings.browser_wait
