@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-SNAPSHOT_ID = "%SNAPSHOT_ID"
+from ota.settings import SNAPSHOT_ID_MARKER
 
 
 def viewer_url(public_url: str, service_id: str, terms_type: str) -> str | None:
@@ -30,5 +30,5 @@ def viewer_diff_url(public_url: str, version_id: str, *, first_record: bool = Fa
 
 def snapshot_url(link_template: str, snapshot_id: str) -> str | None:
     """The snapshot's link from OTA's `snapshotIdentiferTemplate`, or None when it makes no URL."""
-    link = link_template.replace(SNAPSHOT_ID, snapshot_id)
+    link = link_template.replace(SNAPSHOT_ID_MARKER, snapshot_id)
     return link if link.startswith(("http://", "https://")) else None

@@ -21,7 +21,10 @@ from ota.settings.keys import setting
 ENGINE_VERSION = f"ota {__version__}"
 
 DEFAULT_SCHEDULE = "30 */12 * * *"
-DEFAULT_LINK_TEMPLATE = "%SNAPSHOT_ID"
+#: Replaced by the snapshot's commit id in the links of a version's message (OTA's template syntax).
+SNAPSHOT_ID_MARKER = "%SNAPSHOT_ID"
+#: OTA's default `snapshotIdentiferTemplate` (sic): the bare commit id.
+DEFAULT_LINK_TEMPLATE = SNAPSHOT_ID_MARKER
 DEFAULT_AUTHOR_NAME = "Open Terms Archive Bot"
 DEFAULT_AUTHOR_EMAIL = "bot@opentermsarchive.org"
 #: Seconds one page's extraction may take (a 5,000-page PDF took 267 s; real terms take well under

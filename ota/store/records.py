@@ -22,14 +22,10 @@ from typing import TYPE_CHECKING, Literal
 
 from ota.declarations import SourceDocument, Terms
 from ota.outcome import Kind, Recorded
+from ota.settings import DEFAULT_LINK_TEMPLATE, SNAPSHOT_ID_MARKER
 
 if TYPE_CHECKING:  # the tracking process names these functions; git runs in the recording process
     from ota.store.repository import Repository
-
-#: Replaced by the snapshot's commit id in the links of a version's message.
-SNAPSHOT_ID_MARKER = "%SNAPSHOT_ID"
-#: OTA's default `snapshotIdentiferTemplate` (sic): the bare commit id.
-DEFAULT_SNAPSHOT_ID_TEMPLATE = SNAPSHOT_ID_MARKER
 
 FIRST_RECORD = "First record of"
 CHANGE = "Record new changes of"
@@ -95,7 +91,7 @@ class Recording:
     """How versions are written: the engine named in their trailers and the snapshot links."""
 
     engine_version: str
-    link_template: str = DEFAULT_SNAPSHOT_ID_TEMPLATE
+    link_template: str = DEFAULT_LINK_TEMPLATE
 
 
 def extension_for(mime_type: str) -> str:
@@ -185,7 +181,7 @@ def version_message(
     first_record: bool,
     snapshot_ids: Sequence[str],
     engine_version: str,
-    link_template: str = DEFAULT_SNAPSHOT_ID_TEMPLATE,
+    link_template: str = DEFAULT_LINK_TEMPLATE,
     technical_upgrade: bool = False,
     note: str = "",
 ) -> str:
@@ -240,7 +236,7 @@ def record_version(
     snapshot_ids: Sequence[str],
     date: datetime,
     engine_version: str,
-    link_template: str = DEFAULT_SNAPSHOT_ID_TEMPLATE,
+    link_template: str = DEFAULT_LINK_TEMPLATE,
     technical_upgrade: bool = False,
     note: str = "",
 ) -> Recorded:
