@@ -59,3 +59,14 @@ def test_a_space_that_became_a_no_break_space_is_no_word_changed() -> None:
     new = old.replace("com and", "com\u00a0and").replace("13", "16") + " Or not."
     told = account(old, new)
     assert told.excerpt_text == "and uptimerobot.com/api/ for you.{+ Or not.+}"  # no [- -]{+ +}
+
+
+def test_a_section_whose_spaces_alone_changed_says_so() -> None:
+    """A section where only spaces changed (a no-break space, a doubled space) is "spacing only",
+    not "reworded", so a reader knows there is nothing to read there; a real word change in
+    another section is still "reworded"."""
+    old = "## 1. Scope\n\nWe operate the site and its API.\n\n## 2. Age\n\nYou must be 13."
+    new = old.replace("the site", "the\u00a0site").replace("its API", "its  API").replace("13", "16")
+    told = account(old, new)
+    assert told.summary == "§1 spacing only; §2 reworded"
+    assert told.excerpt_text == "You must be [-13-]{+16+}."

@@ -125,6 +125,17 @@ def _label(unit: Unit | None) -> str:
     return f"“{text[:45]}…”" if len(text) > 48 else f"“{text}”"
 
 
+def _spacing_only(item: Item) -> bool:
+    """Whether a changed unit differs only in its spaces (a space become a no-break space, a space
+    doubled), as real pages often do: its words, formatting and links are the same."""
+    old, new = item.old, item.new
+    if item.op != "change" or old is None or new is None or old.kind != new.kind:
+        return False
+    return [cell.text.split() for cell in old.cells] == [cell.text.split() for cell in new.cells] and [
+        cell.links for cell in old.cells
+    ] == [cell.links for cell in new.cells]
+
+
 def section_summary(items: list[Item], anchors: dict[int, str]) -> list[dict[str, str]]:
     """What changed, section by section (a section runs from a heading to the next)."""
     sections: list[tuple[Item | None, list[tuple[int, Item]]]] = [(None, [])]
@@ -149,6 +160,8 @@ def section_summary(items: list[Item], anchors: dict[int, str]) -> list[dict[str
                 if heading.op == "change"
                 else ("heading added" if heading.op == "insert" else "heading removed")
             )
+        elif all(_spacing_only(item) for _, item in changed):
+            what = "spacing only"
         else:
             kinds = {item.op for _, item in changed}
             what = (

@@ -52,7 +52,7 @@ log = logging.getLogger("ota.web")
 
 INDEX_FILE = "ota-viewer.sqlite"
 #: Bumped when the table layout or what a row means changes: an older file is rebuilt.
-SCHEMA = "5"
+SCHEMA = "6"  # 6: a section whose spaces alone changed is "spacing only" in stored accounts
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS versions (
