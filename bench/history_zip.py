@@ -24,15 +24,7 @@ from urllib.parse import quote
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve import generate  # bench/serve.py, beside this file
-
-
-def memory_mb(pid: int) -> tuple[float, float]:
-    """(resident now, peak resident) of a process, in MB."""
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
-    )
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+from serve import generate, memory_mb, wait_for_server  # bench/serve.py, beside this file
 
 
 def main() -> None:
@@ -61,14 +53,7 @@ def main() -> None:
     server = subprocess.Popen(command, env=env, cwd=root, stderr=subprocess.DEVNULL)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
-            while True:
-                try:
-                    if client.get("/api/v1/services").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-                if server.poll() is not None:
-                    raise SystemExit("the server stopped")
+            wait_for_server(client, server)
             time.sleep(2)  # let start-up settle (the counts are computed in other processes)
             now, peak = memory_mb(server.pid)
             print(f"server before the download: {now:.0f} MB resident, {peak:.0f} MB at peak")

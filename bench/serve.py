@@ -143,6 +143,26 @@ def more_commits(root: Path, count: int) -> None:
     repo.close()
 
 
+def wait_for_server(client: httpx.Client, server: subprocess.Popen[bytes]) -> None:
+    """Wait until `ota serve` answers its API; stop the bench if the server stopped."""
+    while True:
+        try:
+            if client.get("/api/v1/services").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+        if server.poll() is not None:
+            raise SystemExit("the server stopped")
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(resident now, peak resident) of a process, in MB."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+    )
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -201,22 +221,11 @@ def run(root: Path, args: argparse.Namespace) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
-            while True:
-                try:
-                    if client.get("/api/v1/services").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.05)
-                if server.poll() is not None:
-                    raise SystemExit("the server stopped")
+            wait_for_server(client, server)
             print(f"server start-up to first answer: {time.perf_counter() - started:.2f} s")
             measure(client, root, big, args.requests, server.pid)
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        print(
-            f"server memory: {int(fields['VmRSS'].split()[0]) / 1024:.0f} MB now, "
-            f"{int(fields['VmHWM'].split()[0]) / 1024:.0f} MB at peak"
-        )
+        now, peak = memory_mb(server.pid)
+        print(f"server memory: {now:.0f} MB now, {peak:.0f} MB at peak")
     finally:
         server.terminate()
         server.wait(timeout=30)
