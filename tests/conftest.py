@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import tempfile
@@ -19,6 +20,8 @@ from typer.testing import CliRunner
 from ota.settings import FetchSettings, load_settings
 
 if TYPE_CHECKING:
+    from playwright.sync_api import Browser as SyncBrowser
+
     from ota.fetch.browser import Browser
 
 T = TypeVar("T")
@@ -30,6 +33,23 @@ needs_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists(),
     reason=f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)",
 )
+
+
+@contextlib.contextmanager
+def sync_chromium() -> Iterator[SyncBrowser]:
+    """Debian's Chromium through Playwright's synchronous API, for tests that read `ota serve`'s
+    pages. Open it after anything that runs `ota track` in the test module: the synchronous API keeps
+    an event loop running, where `asyncio.run` could not start."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # Chromium cannot use its sandbox as root (as in CI): Playwright then passes --no-sandbox.
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, chromium_sandbox=os.geteuid() != 0)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
 
 # Hypothesis keeps caches in ./.hypothesis by default: tests write nothing into the source tree.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "ota-hypothesis")

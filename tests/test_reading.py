@@ -5,7 +5,6 @@ address, search through history, tracking health, print and a 320-pixel phone.""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,11 +12,11 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from ota.settings import load_settings
 from tests.chirp import CHANGE, FIRST, LATEST, Chirp, make_chirp
-from tests.conftest import CHROMIUM, needs_chromium
+from tests.conftest import needs_chromium, sync_chromium
 from tests.serving import served
 
 TOS = "Chirp/Terms%20of%20Service"
@@ -42,10 +41,8 @@ def ids(chirp: Chirp) -> list[str]:
 
 @pytest.fixture(scope="module")
 def browser(base: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, chromium_sandbox=os.geteuid() != 0)
+    with sync_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

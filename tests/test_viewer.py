@@ -3,15 +3,14 @@ word-level diffs, and hostile versions that stay inert."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from pytest_httpserver import HTTPServer
 
-from tests.conftest import CHROMIUM, needs_chromium, past_instants
+from tests.conftest import needs_chromium, past_instants, sync_chromium
 from tests.serving import make_collection, served
 
 pytestmark = [pytest.mark.browser, needs_chromium]
@@ -31,13 +30,8 @@ def base(make_httpserver: HTTPServer, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="module")
 def browser(base: str) -> Iterator[Browser]:
-    # After `base`: Playwright's synchronous API keeps an event loop running, where `ota track`
-    # (asyncio.run) could not start.
-    with sync_playwright() as playwright:
-        # Chromium cannot use its sandbox as root (as in CI): Playwright then passes --no-sandbox.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, chromium_sandbox=os.geteuid() != 0)
+    with sync_chromium() as launched:  # after `base`, which runs `ota track`
         yield launched
-        launched.close()
 
 
 @pytest.fixture
