@@ -145,3 +145,24 @@ def test_status_loads_neither_the_network_nor_git() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert loaded == []
+
+
+def test_the_network_stack_is_imported_after_the_recording_process_starts() -> None:
+    """What `ota track` imports before its run starts loads neither httpx nor httpcore: the run
+    starts its recording process first, then imports them while that process starts on the other
+    core (`ota.tracking.run`), instead of one start-up after the other."""
+    code = (
+        "import sys, ota.cli, ota.cli.tracking, ota.tracking.launch, ota.tracking.run, ota.report.logs,"
+        " ota.report.summary, ota.fetch; "
+        "print(' '.join(sorted({m.split('.')[0] for m, module in sys.modules.items() if module}"
+        " & {'httpx', 'httpcore'})))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == []
+    uses = subprocess.run(
+        [sys.executable, "-c", "import sys, ota.fetch; ota.fetch.Fetcher; print('httpx' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert uses.stdout.strip() == "True"

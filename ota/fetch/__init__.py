@@ -29,8 +29,25 @@ the one configured forge, with httpx, under the forge's own rate limits), ota.re
 push` to the repositories' remotes, made by git itself).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from ota.fetch.backend import FULL_DOM, HTML_ONLY, FetchMode, Page
-from ota.fetch.client import Fetcher
 from ota.settings import FetchSettings
 
+if TYPE_CHECKING:
+    from ota.fetch.client import Fetcher
+
 __all__ = ["FULL_DOM", "HTML_ONLY", "FetchMode", "FetchSettings", "Fetcher", "Page"]
+
+
+def __getattr__(name: str) -> Any:
+    """`Fetcher`, imported when first asked for: the values above cost nothing to import, the
+    network stack (httpx, httpcore: a tenth of a second) is imported by whoever fetches, so that
+    `ota track` starts its recording process before paying for it (`ota.tracking.run`)."""
+    if name == "Fetcher":
+        from ota.fetch.client import Fetcher
+
+        return Fetcher
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -79,7 +79,6 @@ def track_once(
     as it is known (after it is logged), `on_total` with the number of terms once known,
     `on_report` with the report before it is delivered (the CLI prints its summary then).
     """
-    from ota.report.deliver import deliver, deliver_run_error
     from ota.report.logs import log_outcome, log_run_end, log_run_error, log_run_start
 
     clock: Clock = FixedClock(now) if isinstance(now, datetime) else now
@@ -104,6 +103,8 @@ def track_once(
             )
         )
     except OtaError as error:  # bad settings, no declarations folder, a repository that cannot open
+        from ota.report.deliver import deliver_run_error
+
         deliver_run_error(error, settings, started=started, now=clock)
         log_run_error(error)
         return RunResult(None, error)
@@ -113,6 +114,10 @@ def track_once(
     log_run_end(report)
     if on_report is not None:
         on_report(report)
+    # Imported once the run is over: delivering imports the network stack (httpx, for a forge),
+    # which the run imports only after starting its recording process (`ota.tracking.run`).
+    from ota.report.deliver import deliver
+
     deliver(
         report,
         settings,

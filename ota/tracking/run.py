@@ -20,7 +20,7 @@ from ota.declarations.collection import CollectionReader, InvalidTerms
 from ota.declarations.history import keep_declarations
 from ota.errors import FetchError, OtaError, RecordError
 from ota.extras import require
-from ota.fetch import Fetcher, FetchMode, Page
+from ota.fetch import FetchMode, Page
 from ota.outcome import Outcome, Report, Stage
 from ota.settings import Settings
 from ota.store.extractions import ExtractionState
@@ -122,6 +122,9 @@ async def run_tracking(
         author_email=email,
         signing_key=key,
     )
+    # The network stack is imported while the recording process starts, on the other core.
+    from ota.fetch import Fetcher
+
     try:  # both found and locked before the first request: a second run stops here, at once
         await snapshots.held()
         await versions.held()

@@ -15,14 +15,12 @@ import functools
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ota.declarations import SourceDocument, Terms
 from ota.declarations.collection import FilterFiles, InvalidTerms
 from ota.errors import FetchError, OtaError, RecordError, SuspectChange
 from ota.extract.suspicion import block_page, suspicion
-from ota.fetch import Page
-from ota.fetch.pdftext import Prefilter
 from ota.outcome import Outcome, Recorded, Stage, Status
 from ota.settings import DEFAULT_CONFIRM_PAUSE
 from ota.store.extractions import ExtractionState, fingerprint
@@ -30,6 +28,10 @@ from ota.store.records import Recording, version_path
 from ota.store.versions import Baseline, Suspect
 from ota.store.writer import Recorder
 from ota.tracking.pool import Extract, Source
+
+if TYPE_CHECKING:
+    from ota.fetch import Page
+    from ota.fetch.pdftext import Prefilter
 
 #: Terms in flight at once, beyond which fetched pages would wait in memory for extraction.
 DEFAULT_TERMS_IN_FLIGHT = 128
