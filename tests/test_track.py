@@ -563,7 +563,8 @@ def _session_processes(session: int) -> list[int]:
 
 def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServer, tmp_path: Path) -> None:
     """`track` pulls a terms from its iterable only when one finishes: a collection still being
-    read is tracked meanwhile, and memory does not grow with the collection."""
+    read is tracked meanwhile, and memory does not grow with the collection. Each terms started
+    runs to its first fetch before the next is read: the network is busy from the first one."""
     import asyncio
 
     from ota.declarations import SourceDocument, Terms
@@ -576,6 +577,7 @@ def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServe
 
     in_flight, count = 3, 12
     ahead: list[int] = []  # at each pull: terms started minus outcomes received
+    events: list[str] = []
 
     async def go() -> list[str]:
         outcomes: list[str] = []
@@ -583,6 +585,7 @@ def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServe
         def terms_list():  # a generator, as a collection being loaded would be
             for number in range(count):
                 ahead.append(number - len(outcomes))
+                events.append(f"read {number}")
                 location = site.url_for("/terms")
                 yield Terms(f"Service {number}", "Terms of Service", (SourceDocument(location, ("main",)),))
 
@@ -596,7 +599,7 @@ def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServe
             async with Fetcher(fetch_settings()) as fetcher:
                 async for outcome in track_all(
                     terms_list(),
-                    fetch=lambda document: fetcher.fetch(document.location),
+                    fetch=lambda document: events.append("fetch") or fetcher.fetch(document.location),
                     extract=ExtractionPool(0),
                     snapshots=snapshots,
                     versions=versions,
@@ -612,6 +615,7 @@ def test_terms_are_read_lazily_and_at_most_in_flight_are_started(site: HTTPServe
 
     assert asyncio.run(go()) == ["first"] * count
     assert len(ahead) == count and max(ahead) == in_flight
+    assert events[:4] == ["read 0", "fetch", "read 1", "fetch"]
     assert commit_count(tmp_path / "versions") == count
 
 

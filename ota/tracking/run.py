@@ -122,13 +122,19 @@ async def run_tracking(
         author_email=email,
         signing_key=key,
     )
-    # The network stack is imported while the recording process starts, on the other core.
-    from ota.fetch import Fetcher
+    fetcher = None
+    try:
+        # While the recording process starts, on the other core: the network stack is imported
+        # and the fetcher made (its TLS context loads the certificate authorities named, if any).
+        from ota.fetch import Fetcher
 
-    try:  # both found and locked before the first request: a second run stops here, at once
+        fetcher = Fetcher(settings.fetch, now=now)
+        # Both found and locked before the first request: a second run stops here, at once.
         await snapshots.held()
         await versions.held()
     except BaseException:
+        if fetcher is not None:
+            await fetcher.aclose()  # nothing opened yet: no connection, no browser
         for writer in (versions, snapshots):
             with contextlib.suppress(OtaError):
                 await writer.close()
@@ -139,7 +145,7 @@ async def run_tracking(
     stopping = asyncio.Event()
     watcher = asyncio.ensure_future(_watch(stop, stopping)) if stop is not None else None
     try:
-        async with Fetcher(settings.fetch, now=now) as fetcher:
+        async with fetcher:
 
             async def fetch(document: SourceDocument) -> Page:
                 return await fetcher.fetch(

@@ -311,6 +311,9 @@ async def track(
     try:
         for _ in range(max(1, in_flight)):
             start_next()
+            # The terms just started runs to its first request before the next declaration is
+            # read: the network is busy at once, instead of after reading `in_flight` of them.
+            await asyncio.sleep(0)
         while running:
             getting = asyncio.ensure_future(finished.get())
             waiting = {getting} if stopping is None else {getting, stopping}
