@@ -186,6 +186,13 @@ def main() -> None:
     results = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not corrupt the results
     serve(sys.stdin.buffer, results)
+    # Every call sent is answered (a writer's last call closed its repository): exit without the
+    # interpreter's teardown, which frees every object of every module for nobody, and kept the
+    # tracking process waiting at the end of each run (`Worker.stop`: 20-250 ms, 2-6 ms now).
+    results.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

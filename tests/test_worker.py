@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,24 @@ def test_the_child_ignores_ctrl_c() -> None:
 
     before, after = asyncio.run(go())
     assert before == after
+
+
+def test_what_a_call_prints_reaches_standard_error_when_the_child_exits() -> None:
+    """The child exits without the interpreter's teardown once its input ends; what its calls
+    printed (a library's warning) is still written out, to the standard error, not the results."""
+    script = (
+        "import asyncio\n"
+        "from ota.worker import Worker\n"
+        "async def main():\n"
+        "    worker = await Worker.start()\n"
+        "    assert await worker.call(print, 'printed by a call') is None\n"
+        "    await worker.stop()\n"
+        "asyncio.run(main())\n"
+    )
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=buffered
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "printed by a call"
+    assert result.stdout == ""

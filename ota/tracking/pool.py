@@ -162,5 +162,4 @@ class ExtractionPool:
     async def close(self) -> None:
         """Stop every child process."""
         workers, self._workers = self._workers, []
-        for worker in workers:
-            await worker.stop()
+        await asyncio.gather(*(worker.stop() for worker in workers))

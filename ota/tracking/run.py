@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -187,12 +187,15 @@ async def run_tracking(
         opening.cancel()
         if watcher is not None:
             watcher.cancel()
-        # Versions first: closing them publishes the snapshots they cite, then their own commits.
-        for close in (extractor.close, versions.close, snapshots.close):
-            try:
-                await close()
-            except OtaError as error:  # a disk full, a branch moved by hand: said after the summary
-                report.fatal.append(error)
+
+        # The extraction processes stop while the repositories close. Versions first: closing
+        # them publishes the snapshots they cite, then their own commits.
+        async def writers_closed() -> list[OtaError | None]:
+            return [await _closed(versions.close), await _closed(snapshots.close)]
+
+        stopped, closed = await asyncio.gather(_closed(extractor.close), writers_closed())
+        # A disk full, a branch moved by hand: said after the summary.
+        report.fatal.extend(error for error in (stopped, *closed) if error is not None)
     if report.fatal:  # what could not be published was not recorded, whatever the outcomes said
         _keep_published(report, snapshots.path, versions.path)
     # Only now that the versions are published may the state say they were extracted.
@@ -269,6 +272,15 @@ def _keep_published(report: Report, snapshots: Path, versions: Path) -> None:
             snapshots=tuple(s for s in outcome.snapshots if s not in lost),
             versions=tuple(v for v in outcome.versions if v not in lost),
         )
+
+
+async def _closed(close: Callable[[], Awaitable[None]]) -> OtaError | None:
+    """Await `close()`; the OtaError it raised, if any."""
+    try:
+        await close()
+    except OtaError as error:
+        return error
+    return None
 
 
 async def _ready(snapshots: Writer, versions: Writer) -> None:
