@@ -15,14 +15,18 @@ killed.) A child may be given a memory limit (its address space): past it, alloc
 
 from __future__ import annotations
 
-import asyncio
 import os
 import pickle
 import signal
 import sys
 from collections import deque
 from collections.abc import Callable
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+
+# asyncio is imported by the methods that use it, in the tracking process: the child never needs
+# it, and importing it was a third of the child's start-up before it can answer its first call.
+if TYPE_CHECKING:
+    import asyncio
 
 T = TypeVar("T")
 
@@ -39,6 +43,8 @@ class Worker:
     """One child process; `call` sends a call, returns its result or raises its exception."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
+        import asyncio
+
         self._process = process
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._reader = asyncio.ensure_future(self._read_results())
@@ -46,6 +52,8 @@ class Worker:
     @classmethod
     async def start(cls, *, memory_limit: int | None = None) -> Worker:
         """Start a child; `memory_limit` (bytes) bounds its address space."""
+        import asyncio
+
         options = ["--memory", str(memory_limit)] if memory_limit else []
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -86,6 +94,8 @@ class Worker:
 
     def send(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Send `function(*args)` without waiting: its result will be the future's."""
+        import asyncio
+
         assert self._process.stdin is not None
         if self._reader.done() or self._process.stdin.is_closing():
             raise WorkerStopped("the worker process has stopped")
@@ -96,6 +106,8 @@ class Worker:
         return future
 
     async def _read_results(self) -> None:
+        import asyncio
+
         assert self._process.stdout is not None
         stdout = self._process.stdout
         error: BaseException
