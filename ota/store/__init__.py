@@ -10,6 +10,7 @@ records.py      Open Terms Archive's formats: paths, subjects, bodies, trailers
 versions.py     recording a version: a change of the terms or of how they are extracted
 extractions.py  what each version was last extracted from
 writer.py       the recording process that owns both repositories during a run
+recording.py    what runs in that process: hold, open, record on, close a repository
 reader.py       a repository opened read-only (viewer, reports, verification)
 blobs.py        many blobs read through one git cat-file process (verification)
 changes.py      what changed in a declarations repository since its main branch (--modified)

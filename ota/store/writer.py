@@ -17,22 +17,26 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ota.declarations import SourceDocument, Terms
 from ota.errors import RecordError
 from ota.outcome import Recorded
 from ota.store import records, versions
+from ota.store.recording import (
+    call_on,
+    close_repository,
+    hold_repository,
+    in_git_working_tree,
+    open_repository,
+    opening_notes,
+)
 from ota.store.records import Recording
 from ota.store.versions import Baseline, Suspect, Vet
 from ota.worker import Worker, WorkerStopped
-
-if TYPE_CHECKING:  # git is imported in the recording process only, by the calls below
-    from ota.store.repository import Held, Repository, Signer
 
 T = TypeVar("T")
 
@@ -110,12 +114,14 @@ class Writer:
         users[0] += 1
         #: The repository's folder.
         self.path = Path(path).absolute()
-        self._held = worker.send(_hold, self._name, self.path)
+        self._held = worker.send(hold_repository, self._name, self.path)
         self._opened: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
 
     def _start(self, author: tuple[str, str], cited: Writer | None, signing_key: Path | None) -> None:
         """Send the call that opens the held repository (recovery, checks)."""
-        sent = self._worker.send(_open, self._name, self.path, *author, cited and cited._name, signing_key)
+        sent = self._worker.send(
+            open_repository, self._name, self.path, *author, cited and cited._name, signing_key
+        )
         self._opened = sent
 
     @classmethod
@@ -267,7 +273,7 @@ class Writer:
         if not self._opened.done():
             await self.ready()
         try:
-            return await self._worker.call(_run, self._name, function, args, kwargs)
+            return await self._worker.call(call_on, self._name, function, args, kwargs)
         except WorkerStopped as exc:
             raise RecordError(self.path, str(exc)) from exc
 
@@ -278,7 +284,7 @@ class Writer:
             await asyncio.wait(calls)
             failures = [call.exception() for call in calls]  # each retrieved, even the second
             if not any(failures):
-                await self._worker.call(_close, self._name)
+                await self._worker.call(close_repository, self._name)
         except WorkerStopped as exc:
             raise RecordError(self.path, str(exc)) from exc
         finally:
@@ -292,94 +298,3 @@ async def _start_worker(path: Path) -> Worker:
         return await Worker.start()
     except OSError as exc:
         raise RecordError(path, f"could not start the recording process: {exc}") from exc
-
-
-# -- in the recording process ---------------------------------------------------------------------
-
-_REPOSITORIES: dict[str, Repository] = {}
-_HELD: dict[str, Held] = {}
-
-
-def _hold(name: str, path: Path) -> None:
-    from ota.store.repository import hold
-
-    _HELD[name] = hold(path)
-
-
-def _open(
-    name: str,
-    path: Path,
-    author_name: str,
-    author_email: str,
-    cited: str | None,
-    signing_key: Path | None = None,
-) -> Path:
-    # Not held: holding failed, and opening says why again (so no call sees a missing name).
-    held = _HELD.pop(name, None)
-    try:
-        cited_repository = _repository(cited) if cited is not None else None
-        signer = _signer(signing_key)
-    except BaseException:
-        if held is not None:
-            os.close(held.lock_fd)
-        raise
-    from ota.store.repository import Repository
-
-    repository = Repository.open(
-        path,
-        author_name=author_name,
-        author_email=author_email,
-        cited=cited_repository,
-        signer=signer,
-        held=held,
-    )
-    _REPOSITORIES[name] = repository
-    return repository.path
-
-
-def _repository(name: str) -> Repository:
-    found = _REPOSITORIES.get(name)
-    if found is None:  # never expected: calls wait for the opening, which raised why
-        raise RecordError(Path(name.split(":", 1)[1]), "the repository is not open")
-    return found
-
-
-def _run(name: str, function: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-    return function(_repository(name), *args, **kwargs)
-
-
-def in_git_working_tree(_repository: Repository, folder: Path) -> bool:
-    """Whether `folder` is in a git working tree (`Writer.in_git_working_tree`: the recording process
-    has git loaded, which the tracking process then never imports)."""
-    from ota.store.declared import DeclarationsHistory
-
-    return DeclarationsHistory.in_git(folder)
-
-
-def opening_notes(repository: Repository) -> list[str]:
-    """What a run should tell about a repository it opened (`Writer.opening_notes`): what opening
-    repaired, and the commits made since the last run by someone else than ota."""
-    return [
-        *repository.repairs,
-        *(
-            f"{repository.path}: commit {commit_id[:12]} by {author} changed "
-            f"{', '.join(paths) or 'no record'}: ota records nothing over such changes until they are "
-            "reverted"
-            for commit_id, author, paths in repository.commits_not_by_ota()
-        ),
-    ]
-
-
-def _close(name: str) -> None:
-    repository = _repository(name)
-    del _REPOSITORIES[name]
-    repository.close()
-
-
-def _signer(signing_key: Path | None) -> Signer | None:
-    """The commits' signer, when a key is configured (cryptography is imported only then)."""
-    if signing_key is None:
-        return None
-    from ota.store.signing import SshSigner
-
-    return SshSigner.load(signing_key)
