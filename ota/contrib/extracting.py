@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ota.contrib.pages import fetch_document, save_page, saved_mime_type
+from ota.contrib.pages import save_page, saved_mime_type
 from ota.declarations import STANDARD_TERMS_TYPES, Terms, parse_service
 from ota.declarations.collection import FilterFiles, javascript_filter_names, python_filter_names
 from ota.declarations.files import read_json
@@ -89,7 +89,7 @@ async def extract_terms_of(
             for document, item in zip(terms.documents, given, strict=True):
                 if is_url(item):
                     document = replace(document, location=item)
-                    page = await fetch_document(fetcher, document)
+                    page = await fetcher.fetch_document(document)
                     if save is not None:
                         saved.append(save_page(save, terms, document, page))
                     sources.append((document, page.content, page.mime_type))

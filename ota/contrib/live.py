@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ota.contrib.pages import fetch_document
 from ota.contrib.problems import Problem
 from ota.declarations import SourceDocument, Terms
 from ota.declarations.collection import FilterFiles
@@ -176,7 +175,7 @@ async def _fetch_all(
             pages.append(None)
             continue
         try:
-            pages.append(await fetch_document(fetcher, document))
+            pages.append(await fetcher.fetch_document(document))
         except FetchError as error:
             pages.append(None)
             message = f"fetched a second time: {error}" if again else str(error)

@@ -1,10 +1,8 @@
 """Source documents fetched as `ota track` fetches them, and kept as ota stores snapshots.
 
-`fetch_document` makes the same call to the `Fetcher` as a tracking run: plain HTTP, or the
-browser when the declaration says `executeClientScripts` (waiting for its `select` selectors),
-with OTA's fallback to the browser on what looks like bot blocking. `save_page` writes a page
-where the snapshots repository would have it (`SERVICE_ID/TERMS TYPE.html`), in a folder of the
-contributor's choosing, so that `ota extract` can read it again later without fetching.
+Pages are fetched by `Fetcher.fetch_document`, as a tracking run fetches them. `save_page` writes
+a page where the snapshots repository would have it (`SERVICE_ID/TERMS TYPE.html`), in a folder of
+the contributor's choosing, so that `ota extract` can read it again later without fetching.
 """
 
 from __future__ import annotations
@@ -15,17 +13,8 @@ from pathlib import Path
 
 from ota.declarations import SourceDocument, Terms
 from ota.extract import PDF_MIME_TYPE
-from ota.fetch import Fetcher, FetchMode, FetchSettings, Page
+from ota.fetch import Fetcher, FetchSettings, Page
 from ota.store.records import snapshot_path
-
-
-async def fetch_document(fetcher: Fetcher, document: SourceDocument) -> Page:
-    """The page of `document`, fetched as a tracking run fetches it (raises FetchError)."""
-    return await fetcher.fetch(
-        document.location,
-        mode=FetchMode.of(document.execute_client_scripts),
-        wait_for=tuple(selector for selector in document.select if isinstance(selector, str)),
-    )
 
 
 def save_page(folder: Path, terms: Terms, document: SourceDocument, page: Page) -> Path:
@@ -46,4 +35,4 @@ def saved_mime_type(path: Path) -> str:
 async def fetch_pages(settings: FetchSettings, documents: Sequence[SourceDocument]) -> list[Page]:
     """The page of each document, one after the other as tracking fetches a terms (raises FetchError)."""
     async with Fetcher(settings) as fetcher:
-        return [await fetch_document(fetcher, document) for document in documents]
+        return [await fetcher.fetch_document(document) for document in documents]

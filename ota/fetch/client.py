@@ -28,6 +28,7 @@ from typing import Self
 
 import httpx
 
+from ota.declarations import SourceDocument
 from ota.errors import FetchError
 from ota.fetch.backend import Backend, FetchMode, Page, utc_now
 from ota.fetch.browser import Browser, proxy_from_environment
@@ -133,6 +134,16 @@ class Fetcher:
         if self._pdf_reader is None:
             self._pdf_reader = PdfTextReader(self._browser, timeout=timeout)
         return PdfTextPrefilter(self._pdf_reader, then=javascript)
+
+    async def fetch_document(self, document: SourceDocument) -> Page:
+        """The page of a declaration's source document, fetched as a tracking run fetches it: plain
+        HTTP, or the browser when it says `executeClientScripts` (waiting for its `select` CSS
+        selectors), with OTA's fallback to the browser on what looks like bot blocking."""
+        return await self.fetch(
+            document.location,
+            mode=FetchMode.of(document.execute_client_scripts),
+            wait_for=tuple(selector for selector in document.select if isinstance(selector, str)),
+        )
 
     async def fetch(
         self, url: str, *, mode: FetchMode = FetchMode.HTTP, wait_for: tuple[str, ...] = ()

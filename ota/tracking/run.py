@@ -15,12 +15,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ota.declarations import STANDARD_TERMS_TYPES, SourceDocument, Terms
+from ota.declarations import STANDARD_TERMS_TYPES, Terms
 from ota.declarations.collection import CollectionReader, InvalidTerms
 from ota.declarations.history import keep_declarations
 from ota.errors import FetchError, OtaError, RecordError
 from ota.extras import require
-from ota.fetch import FetchMode, Page
 from ota.outcome import Outcome, Report, Stage
 from ota.settings import Settings
 from ota.store.extractions import ExtractionState
@@ -146,17 +145,9 @@ async def run_tracking(
     watcher = asyncio.ensure_future(_watch(stop, stopping)) if stop is not None else None
     try:
         async with fetcher:
-
-            async def fetch(document: SourceDocument) -> Page:
-                return await fetcher.fetch(
-                    document.location,
-                    mode=FetchMode.of(document.execute_client_scripts),
-                    wait_for=tuple(s for s in document.select if isinstance(s, str)),
-                )
-
             outcomes = track(
                 selected,
-                fetch=fetch,
+                fetch=fetcher.fetch_document,
                 extract=extractor,
                 snapshots=snapshots,
                 versions=versions,
