@@ -4,8 +4,9 @@ Starts an HTTP server (its own process) serving N generated terms pages across H
 each) with a fixed latency per response, writes a collection of N terms for them, then runs
 `ota track` three times from empty repositories: first run, again with nothing changed, again
 after 10% of the pages changed. For each run it prints wall time, terms per second, commits
-written, CPU seconds (user + system, ota and its workers), and peak memory (RSS of the whole
-process tree: ota, its extraction workers, git).
+written, CPU seconds (user + system, ota and its workers), peak memory (RSS of the whole
+process tree: ota, its extraction workers, git), when the first page was asked for, and how long
+ota ran after its last page was served (start-up and ending, beside the network bound).
 The server stops by itself at the end (and after --max-seconds whatever happens).
 
     python bench/track.py --terms 1000 --hosts 20 --latency 0.1 [--json FILE] [--keep DIR]
@@ -54,9 +55,16 @@ def page(index: int, generation: int, paragraphs: int) -> bytes:
 
 
 def serve(
-    ports: list[int], latency: float, paragraphs: int, ready: multiprocessing.Event, max_seconds: float
+    ports: list[int],
+    latency: float,
+    paragraphs: int,
+    ready: multiprocessing.Event,
+    max_seconds: float,
+    seen: Any = None,
 ) -> None:
-    """The server process: one asyncio server per port; GET /p/I, and /_change?every=K bumps pages."""
+    """The server process: one asyncio server per port; GET /p/I, and /_change?every=K bumps pages.
+    `seen`, a shared array of two doubles, gets the time of the first and of the last request of
+    a page (time.time(); the caller sets both to 0 before a run)."""
     changes: list[int] = []  # each /_change?every=K changes every K-th page once more
     pages: dict[tuple[int, int], bytes] = {}  # built once: the server must not steal ota's CPU
 
@@ -68,6 +76,10 @@ def serve(
             while True:
                 request = await reader.readuntil(b"\r\n\r\n")
                 target = request.split(b" ", 2)[1].decode()
+                if seen is not None and not target.startswith("/_change"):
+                    arrived = time.time()
+                    seen[0] = seen[0] or arrived
+                    seen[1] = arrived
                 await asyncio.sleep(latency)
                 if target.startswith("/_change"):
                     changes.append(int(target.split("every=")[1]))
@@ -224,11 +236,15 @@ def run_track(root: Path, args: argparse.Namespace, label: str, profile: Path | 
     command += ["-m", "ota.cli", "track", "--config", str(root / "ota.toml"), "--no-progress"]
     command += ["--per-host", str(args.per_host), "--concurrency", str(args.concurrency)]
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    args.seen[0] = args.seen[1] = 0.0
+    launched = time.time()
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     memory = TreeMemory(process.pid)
     out, err = process.communicate()
     wall = time.perf_counter() - started
+    ended = launched + wall
+    first_request, last_request = args.seen[0] - launched, args.seen[1] - launched
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # ota and the workers it waited for
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     peak = memory.stop()
@@ -247,6 +263,9 @@ def run_track(root: Path, args: argparse.Namespace, label: str, profile: Path | 
         "wall_seconds": round(wall, 3),
         "terms_per_second": round(args.terms / wall, 1),
         "cpu_seconds": round(cpu, 2),
+        # When the first page was asked for, and how long ota ran after its last page was served.
+        "first_request_seconds": round(first_request, 3),
+        "after_last_response_seconds": round(ended - launched - last_request - args.latency, 3),
         "commits": written,
         "peak_rss_mb": round(peak / 2**20, 1),
         "peak_anonymous_rss_mb": round(peak_anon / 2**20, 1),
@@ -275,10 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     ports = free_ports(args.hosts)
     ready = multiprocessing.Event()
+    seen = multiprocessing.Array("d", 2, lock=False)
     server = multiprocessing.Process(
-        target=serve, args=(ports, args.latency, args.paragraphs, ready, args.max_seconds), daemon=True
+        target=serve, args=(ports, args.latency, args.paragraphs, ready, args.max_seconds, seen), daemon=True
     )
     server.start()
+    args.seen = seen
     results = []
     try:
         if not ready.wait(30):
@@ -313,6 +334,10 @@ def main(argv: list[str] | None = None) -> int:
             f"CPU {r['cpu_seconds']:6.2f} s  "
             f"{r['commits']:5d} commits  peak RSS {r['peak_rss_mb']:6.1f} MB "
             f"(anonymous {r['peak_anonymous_rss_mb']:6.1f} MB)  {r['failed']} failed"
+        )
+        print(
+            f"{'':>16}  first request after {r['first_request_seconds']:.2f} s; ota ended "
+            f"{r['after_last_response_seconds']:.2f} s after the last page was served"
         )
     if args.json:
         args.json.write_text(
