@@ -472,6 +472,36 @@ def test_a_declaration_changed_without_git_is_kept_for_verification(site: HTTPSe
     assert not findings(data) and not findings(data, "explained")
 
 
+def test_a_declaration_edited_during_a_run_is_kept_as_the_run_read_it(
+    site: HTTPServer, tmp_path: Path
+) -> None:
+    """Without git, the entry kept for the next run's history is the one this run tracked with, not
+    the file as it is when the run ends: edited while its terms is being tracked, the next run adds
+    the entry used to the history file, and every version verifies."""
+    from ota.settings import load_settings
+    from ota.tracking.launch import Selection, track_once
+
+    root = tmp_path / "plain"
+    (root / "declarations").mkdir(parents=True)
+    path = root / "declarations" / "Example.json"
+    path.write_text(json.dumps(declaration(site)), "utf-8")
+    (root / "ota.toml").write_text("[track]\nextract_workers = 0\n", "utf-8")
+
+    def edit(_outcome: object) -> None:  # once the terms is tracked, before the run ends
+        path.write_text(json.dumps(declaration(site, select="p")), "utf-8")
+
+    selection = Selection(terms_types=("Terms of Service",))
+    result = track_once(load_settings(root / "ota.toml"), selection, now=past_instants(1)[0], on_outcome=edit)
+    assert result.exit_code == 0, result.error
+    kept = json.loads((root / "versions" / ".git" / "ota-declarations.json").read_text("utf-8"))
+    assert kept["Example"]["Terms of Service"]["select"] == "main"
+    track(root, "-t", "Terms of Service")
+    history = json.loads((root / "declarations" / "Example.history.json").read_text("utf-8"))
+    assert [entry["select"] for entry in history["Terms of Service"]] == ["main"]
+    code, output, _ = verify(root)
+    assert code == 0, output
+
+
 def test_without_the_history_verify_says_what_to_do(site: HTTPServer, tmp_path: Path) -> None:
     """A declaration changed by hand in a folder that is not a git repository, and not tracked since:
     the difference is unexplained, and the finding says how to make it verifiable."""

@@ -260,6 +260,9 @@ class CollectionReader:
             for name in hidden
         ]
         self.filter_files: dict[str, FilterFiles] = {}
+        #: Each terms entry of the services read, as its file had it: (service ID, terms type) → the
+        #: raw JSON object (`ota.declarations.history` keeps the entry each version came from).
+        self.entries: dict[tuple[str, str], dict[str, Any]] = {}
         self._unread = iter(selected)
         self._whole = services is None
 
@@ -305,9 +308,10 @@ class CollectionReader:
             return None
         try:
             files = self._filter_files(service_id)
+            data = read_json(path)
             service = parse_service(
                 service_id,
-                read_json(path),
+                data,
                 path=path,
                 terms_types=self._allowed_types,
                 known_filters=self._builtin_filters | files.names,
@@ -320,6 +324,11 @@ class CollectionReader:
         except RecursionError:  # parsed, but nested deeper than the schema checks can walk
             self.errors.append(DeclarationError(path, "is not a declaration: its JSON is nested too deeply"))
             return None
+        terms = (data.get("terms") or data.get("documents")) if isinstance(data, dict) else None
+        if isinstance(terms, dict):
+            for terms_type, entry in terms.items():
+                if isinstance(entry, dict):
+                    self.entries[service_id, terms_type] = entry
         if files.python is not None or files.javascript is not None:
             self.filter_files[service_id] = files
         history_path = path.with_name(service_id + HISTORY_SUFFIX)

@@ -16,7 +16,7 @@ Only the entries of `SERVICE_ID.json` are kept: a change to the service's filter
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,35 +27,40 @@ FILE_NAME = "ota-declarations.json"
 
 
 def keep_declarations(
-    declarations: Path, versions: Path, tracked: Iterable[tuple[str, str]], started: datetime
+    declarations: Path,
+    versions: Path,
+    tracked: Iterable[tuple[str, str]],
+    entries: Mapping[tuple[str, str], dict[str, Any]],
+    started: datetime,
 ) -> list[str]:
     """After a run that `started` and tracked the terms `tracked` ((service ID, terms type)…) of a
     declarations folder that is not a git repository: add the entries that changed since their
-    terms' last run to the services' history files. Returns warnings; RecordError when the kept
-    entries cannot be saved."""
+    terms' last run to the services' history files. `entries` are the terms entries as the run
+    read them (`CollectionReader.entries`): a file edited during the run is kept as it was used.
+    Returns warnings; RecordError when the kept entries cannot be saved."""
     kept_path = versions / ".git" / FILE_NAME
     kept = _read(kept_path)
     until = (started.replace(microsecond=0) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     warnings: list[str] = []
     written: dict[str, dict[str, Any]] = {}
     for service_id, terms_type in tracked:
+        current = entries.get((service_id, terms_type))
+        if current is None:
+            continue
         try:
-            current = _entry(declarations / f"{service_id}.json", terms_type)
-            if current is None:
-                continue
             service = kept.setdefault(service_id, {})
             previous = service.get(terms_type)
             if previous is not None and previous != current:
                 if service_id not in written:
                     written[service_id] = _history(declarations, service_id)
-                entries = written[service_id].setdefault(terms_type, [])
-                if not isinstance(entries, list):
+                superseded = written[service_id].setdefault(terms_type, [])
+                if not isinstance(superseded, list):
                     raise DeclarationError(
                         declarations / f"{service_id}.history.json",
                         f"{terms_type!r} is not a list, so the declaration in force until now was not added",
                     )
-                entries.append({**previous, "validUntil": until})
-                entries.sort(key=_valid_until)
+                superseded.append({**previous, "validUntil": until})
+                superseded.sort(key=_valid_until)
             service[terms_type] = current
         except DeclarationError as error:
             warnings.append(str(error))
@@ -75,19 +80,6 @@ def keep_declarations(
 
 def _valid_until(entry: Any) -> str:
     return str(entry.get("validUntil", "")) if isinstance(entry, dict) else ""
-
-
-def _entry(path: Path, terms_type: str) -> dict[str, Any] | None:
-    """The raw entry of `terms_type` in a service's declaration, None when it has none."""
-    try:
-        data = json.loads(path.read_text("utf-8-sig"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        raise DeclarationError(path, f"cannot be read: {error}") from error
-    terms = (data.get("terms") or data.get("documents")) if isinstance(data, dict) else None
-    entry = terms.get(terms_type) if isinstance(terms, dict) else None
-    return entry if isinstance(entry, dict) else None
 
 
 def _history(declarations: Path, service_id: str) -> dict[str, Any]:

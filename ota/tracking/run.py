@@ -199,7 +199,9 @@ async def run_tracking(
         # Without git, the declaration each version was extracted with is kept in history files.
         tracked = [(o.service_id, o.terms_type) for o in report.outcomes if o.tracked]
         try:
-            kept = keep_declarations(settings.collection.declarations, versions.path, tracked, started_at)
+            kept = keep_declarations(
+                settings.collection.declarations, versions.path, tracked, reader.entries, started_at
+            )
             report.warnings.extend(kept)
         except OtaError as error:
             report.warnings.append(str(error))
