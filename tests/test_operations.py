@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE = "<html><body><main><p>Rule {}.</p></main></body></html>"
 
 
-def collection(root: Path, server: HTTPServer, count: int, *, delay: float = 0.0) -> Path:
-    """`count` services of one terms each, served (after `delay` seconds) by `server`."""
+def serve(server: HTTPServer, *, delay: float = 0.0) -> None:
+    """The pages of `collection`, each answered after `delay` seconds, and /gone, a 404."""
     import re
 
     def page(request):  # type: ignore[no-untyped-def]
@@ -33,6 +33,11 @@ def collection(root: Path, server: HTTPServer, count: int, *, delay: float = 0.0
 
     server.expect_request(re.compile(r"/p/\d+")).respond_with_handler(page)
     server.expect_request("/gone").respond_with_data("Not found", status=404)
+
+
+def collection(root: Path, server: HTTPServer, count: int, *, delay: float = 0.0) -> Path:
+    """`count` services of one terms each, served (after `delay` seconds) by `server`."""
+    serve(server, delay=delay)
     declarations = root / "declarations"
     declarations.mkdir(parents=True)
     for number in range(count):
@@ -135,7 +140,10 @@ def test_sigterm_ends_a_run_cleanly_and_says_what_was_done(httpserver: HTTPServe
     for repo in ("snapshots", "versions"):
         assert git(root / repo, "status", "--porcelain") == ""
         subprocess.run(["git", "-C", str(root / repo), "fsck", "--strict"], check=True, capture_output=True)
-    # The next run completes the work.
+    # The next run completes the work; the pages need no delay any more (it kept the run going
+    # until SIGTERM came).
+    httpserver.clear()
+    serve(httpserver)
     code, output = track(root)
     assert code == 1 and commit_count(root / "versions") == 60, output
 
