@@ -52,9 +52,9 @@ def sync_chromium() -> Iterator[SyncBrowser]:
 
 
 #: Seconds the longest test files take, setup included (`pytest -n 0 --durations=0`, summed per
-#: file, on the 2-core development machine; the image's with its layers cached). They are started
+#: file, on the 2-core development machine; the image's with its build). They are started
 #: first: with `--dist loadfile` a file runs in one process, and a long file handed out last would
-#: leave the other process idle while it ends. Only the order of the work depends on these figures,
+#: leave the other processes idle while it ends. Only the order of the work depends on these figures,
 #: never a result; a file not listed comes after these, in its place.
 LONGEST_FILES = {
     "test_image.py": 100,
