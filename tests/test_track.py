@@ -488,12 +488,13 @@ def test_a_run_killed_midway_leaves_valid_repositories_and_the_next_run_complete
     import time
 
     served: list[str] = []
+    delay = [0.02]  # per page, for the kill to land mid-run; none for the run after it
 
     def slow_page(request):  # type: ignore[no-untyped-def]
         from werkzeug import Response
 
         served.append(request.path)
-        time.sleep(0.02)
+        time.sleep(delay[0])
         number = request.path.rsplit("/", 1)[1]
         return Response(
             f"<html><body><main><p>Terms {number}.</p></main></body></html>", content_type="text/html"
@@ -540,6 +541,7 @@ def test_a_run_killed_midway_leaves_valid_repositories_and_the_next_run_complete
                 ["git", "-C", str(tmp_path / repo), "fsck", "--strict"], check=True, capture_output=True
             )
 
+    delay[0] = 0.0
     code, output = track(tmp_path)
     assert code == 0, output
     for repo, suffix in (("snapshots", "html"), ("versions", "md")):
