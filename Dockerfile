@@ -14,19 +14,25 @@
 # repositories are mounted, never copied into the image; see compose.yaml and the README.
 ARG BASE=python:3.11-slim-bookworm
 
+# ota's dependencies, read from pyproject.toml, with the extras an operator's collection may use:
+# notify (notifications) and timestamps. Alone in a stage: the next copies the list, so a change of
+# pyproject.toml that leaves it as it was (the tests' settings, the linters') downloads nothing again.
+FROM ${BASE} AS requirements
+WORKDIR /src
+COPY pyproject.toml ./
+RUN python3 -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; extras = p["optional-dependencies"]; print("\n".join(p["dependencies"] + extras["notify"] + extras["timestamps"]))' > requirements.txt
+
 # ota and its dependencies in a virtual environment, /opt/ota: the same on Docker's Python image
 # and on Debian's python3 (which refuses packages installed system-wide with pip).
 FROM ${BASE} AS build
 WORKDIR /src
-COPY pyproject.toml ./
-# The dependencies first, from pyproject.toml alone: a change of ota's code does not download them again.
-# With them, the extras an operator's collection may use: notify (notifications) and timestamps.
+COPY --from=requirements /src/requirements.txt ./
+# The dependencies first: a change of ota's code does not download them again.
 RUN --mount=type=secret,id=ca \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
  && python3 -m venv /opt/ota \
- && python3 -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; extras = p["optional-dependencies"]; print("\n".join(p["dependencies"] + extras["notify"] + extras["timestamps"]))' > requirements.txt \
  && /opt/ota/bin/pip install --no-cache-dir --disable-pip-version-check -r requirements.txt
-COPY README.md ./
+COPY pyproject.toml README.md ./
 COPY ota ./ota
 RUN --mount=type=secret,id=ca \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \

@@ -37,7 +37,7 @@ def test_the_dockerfile_has_what_an_unattended_container_needs() -> None:
     collection copied into the image, and the build's CA bundle a secret, in no layer."""
     instructions = dockerfile_instructions()
     assert instructions["ARG"] == ["BASE=python:3.11-slim-bookworm"]
-    assert instructions["FROM"] == ["${BASE} AS build", "${BASE}"]
+    assert instructions["FROM"] == ["${BASE} AS requirements", "${BASE} AS build", "${BASE}"]
     assert all("--mount=type=secret,id=ca" in run for run in instructions["RUN"] if "pip install" in run)
     assert "ca" not in " ".join(instructions["COPY"]).split()
     [packages] = [run for run in instructions["RUN"] if "apt-get install" in run]
