@@ -20,7 +20,7 @@ from ota.fetch import Fetcher, FetchMode
 from ota.fetch.browser import Browser
 from ota.fetch.jsfilters import apply_js_filters
 from ota.fetch.renderers import RendererWatch
-from tests.conftest import CHROMIUM, fetch_settings, needs_chromium
+from tests.conftest import CHROMIUM, SharedChromium, fetch_settings, needs_chromium
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -122,42 +122,43 @@ def test_webrtc_in_a_rendered_page_sends_no_udp(httpserver: HTTPServer, listener
     assert listener.received == []
 
 
-def run_filter(module: str, url: str = "https://example.com/terms", timeout: float = 20) -> str:
-    """`module`'s `probe` filter run on a small page, in a browser of its own."""
-
-    async def go() -> str:
-        chromium = Browser(CHROMIUM, user_agent="ota-test", accept_language="en")
-        try:
-            return await apply_js_filters(
-                chromium,
-                "<html><body><main>Terms</main></body></html>",
-                url=url,
-                module_source=module,
-                module_name="Probe.filters.js",
-                filters=(FilterRef("probe"),),
-                document=SourceDocument(url, select=("main",)),
-                timeout=timeout,
-            )
-        finally:
-            await chromium.aclose()
-
-    return asyncio.run(go())
+def run_filter(
+    shared_chromium: SharedChromium, module: str, url: str = "https://example.com/terms", timeout: float = 20
+) -> str:
+    """`module`'s `probe` filter run on a small page, in the session's Chromium (started as ota
+    starts its own, with the same flags)."""
+    return shared_chromium.run(
+        apply_js_filters(
+            shared_chromium.browser,
+            "<html><body><main>Terms</main></body></html>",
+            url=url,
+            module_source=module,
+            module_name="Probe.filters.js",
+            filters=(FilterRef("probe"),),
+            document=SourceDocument(url, select=("main",)),
+            timeout=timeout,
+        )
+    )
 
 
-def test_webrtc_in_a_javascript_filter_sends_no_udp(listener: Listener) -> None:
+def test_webrtc_in_a_javascript_filter_sends_no_udp(
+    listener: Listener, shared_chromium: SharedChromium
+) -> None:
     """A filter opening an RTCPeerConnection to STUN and TURN servers on 127.0.0.1 sends nothing."""
     module = f"""export async function probe(document) {{
     {peer_connection(listener.port)}
     document.querySelector('main').dataset.candidates = candidates.length;
     }}"""
 
-    result = run_filter(module)
+    result = run_filter(shared_chromium, module)
 
     assert 'data-candidates="0"' in result
     assert listener.received == []
 
 
-def test_a_javascript_filter_opens_no_websocket_and_no_connection(listener: Listener) -> None:
+def test_a_javascript_filter_opens_no_websocket_and_no_connection(
+    listener: Listener, shared_chromium: SharedChromium
+) -> None:
     """Filters run with no network at all: a WebSocket (ws: and wss:), a preconnect and an
     EventSource to a server on 127.0.0.1 never reach it; the filter sees them fail."""
     origin = f"127.0.0.1:{listener.tcp_port}"
@@ -178,7 +179,7 @@ def test_a_javascript_filter_opens_no_websocket_and_no_connection(listener: List
       document.querySelector('main').dataset.sockets = results.join(' ');
     }}"""
 
-    result = run_filter(module)
+    result = run_filter(shared_chromium, module)
 
     assert 'data-sockets="error error"' in result
     assert listener.received == []
