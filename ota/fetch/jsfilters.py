@@ -7,12 +7,18 @@ headless Chromium, and the filtered document goes back, serialised, to the Pytho
 How a page is loaded, with no page script and no network:
 
 - a tab of a fresh (or reused, see `JsFilterTabs`) browser context is routed: the top-level
-  document is a blank *runner* page of the page's origin; the page itself is loaded by the runner
-  into an ``<iframe sandbox="allow-same-origin">`` whose request is fulfilled with the snapshot's
-  HTML; every other request is aborted, and a ``Content-Security-Policy: default-src 'none'``
-  header on the page stops its subresources (images, styles, frames, prefetches) before they are
-  even requested; what is not a request (WebSockets, preconnects) goes to a proxy that refuses it
-  (`ota.fetch.proxy.no_network`), and WebRTC sends no UDP (`ota.fetch.browser.CHROMIUM_FLAGS`);
+  document is a blank *runner* page of the page's origin, with one ``<iframe
+  sandbox="allow-same-origin">`` whose navigation to the page's URL is fulfilled with an empty
+  document; every other request is aborted, and a ``Content-Security-Policy: default-src 'none'``
+  header on that document stops the page's subresources (images, styles, frames, prefetches)
+  before they are even requested; what is not a request (WebSockets, preconnects) goes to a proxy
+  that refuses it (`ota.fetch.proxy.no_network`), and WebRTC sends no UDP
+  (`ota.fetch.browser.CHROMIUM_FLAGS`);
+- the snapshot's HTML is written into that document by the runner (`document.open`, `write`,
+  `close`: the HTML parser from its initial state, as for a page loaded), and the document's URL
+  set back to the page's with `history.replaceState` (`document.open` gives it the runner's). The
+  next page of the origin is written into the same frame: a navigation per page cost a third of
+  the time of a page (the browser's work for a new frame, the body sent through the route);
 - a sandbox without ``allow-scripts`` disables scripting for the page: its scripts, event handler
   attributes and ``javascript:`` URLs never run, and the HTML parser runs with the scripting flag
   off, so ``<noscript>`` content is markup, as jsdom and lexbor parse it. ``allow-same-origin``
@@ -71,29 +77,39 @@ PAGE_HEADERS = {
 }
 BUILTIN_FILTERS_SOURCE = resources.files("ota.fetch").joinpath("builtin_filters.mjs").read_text("utf-8")
 
-# Loads the page into a sandboxed iframe, then the built-in and the service's filters as ES modules.
-_LOAD = """async ([url, builtinSource, serviceSource]) => {
-  document.body.replaceChildren(); // the previous page of this origin, if any
-  const frame = document.createElement('iframe');
-  frame.sandbox = 'allow-same-origin';
-  frame.style.display = 'none'; // no layout: not needed by the DOM, and a third of the time
-  await new Promise(resolve => {
-    frame.addEventListener('load', resolve, { once: true });
-    frame.src = url;
-    document.body.append(frame);
-  });
+# Writes the page into the runner's sandboxed iframe (made on the runner's first page), then loads
+# the built-in and the service's filters as ES modules.
+_LOAD = """async ([url, html, builtinSource, serviceSource]) => {
+  let frame = window.otaFrame;
+  const created = !(frame && frame.isConnected && frame.contentDocument);
+  if (created) {
+    document.body.replaceChildren();
+    frame = document.createElement('iframe');
+    frame.sandbox = 'allow-same-origin';
+    frame.style.display = 'none'; // no layout: not needed by the DOM, and a third of the time
+    await new Promise(resolve => {
+      frame.addEventListener('load', resolve, { once: true });
+      frame.src = url;
+      document.body.append(frame);
+    });
+    window.otaFrame = frame;
+  }
   const page = frame.contentDocument;
+  page.open();
+  page.write(html);
+  page.close();
+  frame.contentWindow.history.replaceState(null, '', url);
   const load = source => import(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
   const builtins = await load(builtinSource);
   let service;
   try {
     service = await load(serviceSource);
   } catch (error) {
-    return { error: describe(error) };
+    return { created, error: describe(error) };
   }
   const functions = module => Object.keys(module).filter(name => typeof module[name] === 'function');
   window.ota = { page, builtins, service, contextRead: false };
-  return { builtins: functions(builtins), service: functions(service) };
+  return { created, builtins: functions(builtins), service: functions(service) };
 
   function describe(error) {
     try { return String(error); } catch { return Object.prototype.toString.call(error); }
@@ -160,7 +176,7 @@ class _Load:
 
     url: str = ""
     runner_url: str = ""
-    html: str = ""
+    framing: bool = False  # while the page is loaded: the iframe's navigation may be served, once
     served: bool = False
 
 
@@ -206,9 +222,9 @@ class _Tab:
                     return
                 # The runner's only frame is the page's: its first navigation is the page (its URL as
                 # Chromium canonicalises it); frames of the page itself come later.
-                if parent is not None and not load.served:
+                if parent is not None and load.framing and not load.served:
                     load.served = True
-                    await route.fulfill(status=200, headers=PAGE_HEADERS, body=load.html)
+                    await route.fulfill(status=200, headers=PAGE_HEADERS, body="")
                     return
         except Exception:  # a tab closed meanwhile, or a request without a frame: refused below
             pass
@@ -264,12 +280,15 @@ class _Tab:
         document: SourceDocument,
         timeout: float,
     ) -> Filtered:
-        self.load = load = _Load(url=url, runner_url=_runner_url(url), html=html)
+        self.load = load = _Load(url=url, runner_url=_runner_url(url), framing=True)
         async with asyncio.timeout(GRACE + timeout):  # the module's top-level code runs here
             if self.tab.url != load.runner_url:  # a runner is reused for pages of its origin
                 await self.tab.goto(load.runner_url, wait_until="load")
-            loaded = await self.tab.evaluate(_LOAD, [url, BUILTIN_FILTERS_SOURCE, module_source])
-        if not self.load.served:
+            try:
+                loaded = await self.tab.evaluate(_LOAD, [url, html, BUILTIN_FILTERS_SOURCE, module_source])
+            finally:
+                load.framing = False
+        if loaded["created"] and not load.served:
             raise ExtractError(
                 f"The page at '{url}' could not be loaded in the browser to run {module_name!r}"
             )
@@ -309,10 +328,11 @@ class JsFilterTabs:
 
     Reusing a tab saves creating a browser context and a renderer for every page, and a runner
     page is kept for the next page of its origin (an idle tab whose runner has the page's origin is
-    preferred). Isolation is kept where it matters: every page is a new document with a new
-    instance of the filters module (imported again from a new `blob:` URL); what a filter would
-    write itself into the runner's global object or into storage (cookies, localStorage) is seen
-    by the next pages of that origin in that tab. OTA shares more: it imports a module once for a
+    preferred). Isolation is kept where it matters: every page is parsed afresh (`document.open`
+    clears the document and its listeners) with a new instance of the filters module (imported
+    again from a new `blob:` URL); what a filter would write itself into the runner's global
+    object, onto the document object, or into storage (cookies, localStorage) is seen by the next
+    pages of that origin in that tab. OTA shares more: it imports a module once for a
     whole run, so its filters share even their module-level variables. A tab whose filter timed
     out or whose renderer failed is closed and replaced.
     """
