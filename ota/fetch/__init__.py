@@ -14,6 +14,7 @@ browser.py      headless Chromium, for pages that need client scripts
 proxy.py        the local proxy through which Chromium connects, guarded; the one that refuses all
 renderers.py    a memory bound on Chromium's renderers (pages' scripts, JavaScript filters, PDFs)
 jsfilters.py    Open Terms Archive's JavaScript filters, run in Chromium, with no network
+jsscripts.py    the scripts jsfilters.py evaluates in Chromium: load a page, call a filter, serialise
 jsprefilter.py  a terms' JavaScript filters run on its pages before extraction
 filterruns.py   JavaScript filter runs kept a while, so a page filtered again costs no browser
 pdftext.py      PDFs' text read by pdf.js 2.13.216 (pdfjs-dist/, the engine's), run in Chromium

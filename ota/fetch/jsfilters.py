@@ -14,11 +14,11 @@ How a page is loaded, with no page script and no network:
   before they are even requested; what is not a request (WebSockets, preconnects) goes to a proxy
   that refuses it (`ota.fetch.proxy.no_network`), and WebRTC sends no UDP
   (`ota.fetch.browser.CHROMIUM_FLAGS`);
-- the snapshot's HTML is written into that document by the runner (`document.open`, `write`,
-  `close`: the HTML parser from its initial state, as for a page loaded), and the document's URL
-  set back to the page's with `history.replaceState` (`document.open` gives it the runner's). The
-  next page of the origin is written into the same frame: a navigation per page cost a third of
-  the time of a page (the browser's work for a new frame, the body sent through the route);
+- the snapshot's HTML is parsed by the runner and put in that document, cleared by
+  `document.open`, and the document's URL set back to the page's with `history.replaceState`
+  (`document.open` gives it the runner's); how, and why, is told in `ota.fetch.jsscripts`. The
+  next page of the origin goes into the same frame: a navigation per page cost a third of the time
+  of a page (the browser's work for a new frame, the body sent through the route);
 - a sandbox without ``allow-scripts`` disables scripting for the page: its scripts, event handler
   attributes and ``javascript:`` URLs never run, and the HTML parser runs with the scripting flag
   off, so ``<noscript>`` content is markup, as jsdom and lexbor parse it. ``allow-same-origin``
@@ -43,7 +43,9 @@ deeper ones siblings) and the obsolete `<plaintext>` (its closing tags become te
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import zlib
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -54,6 +56,7 @@ import ada_url
 
 from ota.errors import ExtractError
 from ota.fetch.browser import CLOSE_TIMEOUT, Browser, BrowserUnavailable, first_line
+from ota.fetch.jsscripts import LOAD, RUN, SERIALISE
 from ota.fetch.proxy import no_network
 from ota.settings import DEFAULT_EXTRACT_TIMEOUT
 
@@ -76,85 +79,6 @@ PAGE_HEADERS = {
     "X-DNS-Prefetch-Control": "off",
 }
 BUILTIN_FILTERS_SOURCE = resources.files("ota.fetch").joinpath("builtin_filters.mjs").read_text("utf-8")
-
-# Writes the page into the runner's sandboxed iframe (made on the runner's first page), then loads
-# the built-in and the service's filters as ES modules.
-_LOAD = """async ([url, html, builtinSource, serviceSource]) => {
-  let frame = window.otaFrame;
-  const created = !(frame && frame.isConnected && frame.contentDocument);
-  if (created) {
-    document.body.replaceChildren();
-    frame = document.createElement('iframe');
-    frame.sandbox = 'allow-same-origin';
-    frame.style.display = 'none'; // no layout: not needed by the DOM, and a third of the time
-    await new Promise(resolve => {
-      frame.addEventListener('load', resolve, { once: true });
-      frame.src = url;
-      document.body.append(frame);
-    });
-    window.otaFrame = frame;
-  }
-  const page = frame.contentDocument;
-  page.open();
-  page.write(html);
-  page.close();
-  frame.contentWindow.history.replaceState(null, '', url);
-  const load = source => import(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
-  const builtins = await load(builtinSource);
-  let service;
-  try {
-    service = await load(serviceSource);
-  } catch (error) {
-    return { created, error: describe(error) };
-  }
-  const functions = module => Object.keys(module).filter(name => typeof module[name] === 'function');
-  window.ota = { page, builtins, service, contextRead: false };
-  return { created, builtins: functions(builtins), service: functions(service) };
-
-  function describe(error) {
-    try { return String(error); } catch { return Object.prototype.toString.call(error); }
-  }
-}"""
-# Calls one filter as OTA does; resolves to null, or to the error as `String(error)` gives it.
-# The context is handed behind a proxy that notes any look at it: a page whose filters never look
-# gives the same result whatever `select` and `remove` are declared (see `Filtered`).
-_RUN = """async ([name, builtin, hasParameters, parameters, plainContext]) => {
-  const ota = window.ota;
-  const { page, builtins, service } = ota;
-  const noted = operation => (...args) => { ota.contextRead = true; return Reflect[operation](...args); };
-  const context = new Proxy(plainContext, Object.fromEntries(
-    ['get', 'has', 'ownKeys', 'getOwnPropertyDescriptor', 'getPrototypeOf', 'set', 'defineProperty',
-     'deleteProperty'].map(operation => [operation, noted(operation)])
-  ));
-  try {
-    if (builtin) {
-      await builtins[name](page, hasParameters ? parameters : undefined, context);
-    } else if (hasParameters && parameters) {
-      await service[name](page, parameters, context);
-    } else {
-      await service[name](page, context);
-    }
-    return null;
-  } catch (error) {
-    try { return String(error); } catch { return Object.prototype.toString.call(error); }
-  }
-}"""
-# What `page.content()` gives: the doctype as the browser serialises it, then the root element.
-# A parser drops the newline that follows <pre>, <textarea> and <listing>, and Chromium serialises
-# them without adding one back, so a text starting with a newline would lose it when parsed again:
-# it is doubled first (the page is not used afterwards).
-_SERIALISE = """() => {
-  const page = window.ota.page;
-  for (const element of page.querySelectorAll('pre, textarea, listing')) {
-    const first = element.firstChild;
-    if (first && first.nodeType === Node.TEXT_NODE && first.data.startsWith('\\n')) {
-      first.data = '\\n' + first.data;
-    }
-  }
-  const doctype = page.doctype ? new XMLSerializer().serializeToString(page.doctype) : '';
-  const html = doctype + (page.documentElement ? page.documentElement.outerHTML : '');
-  return { html, contextRead: window.ota.contextRead };
-}"""
 
 
 @dataclass(frozen=True)
@@ -285,7 +209,8 @@ class _Tab:
             if self.tab.url != load.runner_url:  # a runner is reused for pages of its origin
                 await self.tab.goto(load.runner_url, wait_until="load")
             try:
-                loaded = await self.tab.evaluate(_LOAD, [url, html, BUILTIN_FILTERS_SOURCE, module_source])
+                arguments = [url, _deflated(html), BUILTIN_FILTERS_SOURCE, module_source]
+                loaded = await self.tab.evaluate(LOAD, arguments)
             finally:
                 load.framing = False
         if loaded["created"] and not load.served:
@@ -307,7 +232,7 @@ class _Tab:
             call = [ref.name, ref.name in builtins, ref.has_parameters, parameters, context]
             try:
                 async with asyncio.timeout(timeout):
-                    error = await self.tab.evaluate(_RUN, call)
+                    error = await self.tab.evaluate(RUN, call)
             except TimeoutError:
                 raise ExtractError(
                     f'The filter function "{ref.name}" did not finish within {timeout:g} seconds'
@@ -315,7 +240,7 @@ class _Tab:
             if error is not None:
                 raise _FilterError(f'The filter function "{ref.name}" failed: {error}')
         async with asyncio.timeout(GRACE):
-            result: dict[str, Any] = await self.tab.evaluate(_SERIALISE)
+            result: dict[str, Any] = await self.tab.evaluate(SERIALISE)
         return Filtered(result["html"], bool(result["contextRead"]))
 
 
@@ -474,6 +399,11 @@ def _runner_url(url: str) -> str:
     if origin == "null":
         raise ExtractError(f"Cannot run JavaScript filters on '{url}': only http(s) pages can be filtered")
     return origin + RUNNER_PATH
+
+
+def _deflated(html: str) -> str:
+    """The page as `LOAD` takes it: UTF-8, deflated (zlib's fastest level), base64."""
+    return base64.b64encode(zlib.compress(html.encode("utf-8", "surrogatepass"), 1)).decode("ascii")
 
 
 def _json(value: Any) -> Any:
