@@ -294,6 +294,31 @@ def test_reused_tabs_give_what_fresh_contexts_give(shared_chromium: SharedChromi
     assert launched == 1  # all in one Chromium
 
 
+def test_tabs_keep_the_runners_of_origins_that_come_in_turns(shared_chromium: SharedChromium) -> None:
+    """Pages of two origins in turns, one at a time: with two tabs kept, each origin keeps its own
+    (no new runner per page); with one, the tab goes from one origin to the other. Same pages."""
+    pages = [(f"https://site{n % 2}.example/terms/{n}", f"<main><p>Page {n}</p></main>") for n in range(6)]
+
+    async def go(keep: int) -> tuple[list[str], int]:
+        tabs = JsFilterTabs(shared_chromium.browser, size=1, keep=keep)
+        try:
+            results = []
+            for url, html in pages:
+                document = SourceDocument(url, select=("main",))
+                options: dict[str, Any] = {"url": url, "module_source": MODULE, "module_name": "M"}
+                filters = (FilterRef("describePage"),)
+                results.append(await tabs.apply(html, filters=filters, document=document, **options))
+            return results, tabs.opened
+        finally:
+            await tabs.aclose()
+
+    kept, opened_kept = shared_chromium.run(go(2))
+    moved, opened_moved = shared_chromium.run(go(1))
+    assert (opened_kept, opened_moved) == (2, 1)
+    assert kept == moved
+    assert [f'data-url="{url}"' in result for (url, _), result in zip(pages, kept, strict=True)] == [True] * 6
+
+
 def test_the_built_in_filters_give_the_markdown_of_their_python_twins(
     shared_chromium: SharedChromium,
 ) -> None:

@@ -249,24 +249,31 @@ class _FilterError(Exception):
 
 
 class JsFilterTabs:
-    """Up to `size` tabs of one `Browser` kept to run JavaScript filters, one page at a time each.
+    """Tabs of one `Browser` kept to run JavaScript filters, `size` pages at a time, one per tab.
 
     Reusing a tab saves creating a browser context and a renderer for every page, and a runner
-    page is kept for the next page of its origin (an idle tab whose runner has the page's origin is
-    preferred). Isolation is kept where it matters: every page is parsed afresh (`document.open`
-    clears the document and its listeners) with a new instance of the filters module (imported
-    again from a new `blob:` URL); what a filter would write itself into the runner's global
-    object, onto the document object, or into storage (cookies, localStorage) is seen by the next
-    pages of that origin in that tab. OTA shares more: it imports a module once for a
-    whole run, so its filters share even their module-level variables. A tab whose filter timed
-    out or whose renderer failed is closed and replaced.
+    page is kept for the next page of its origin: an idle tab whose runner has the page's origin
+    is taken, else a new tab is opened while fewer than `keep` are open, else the idle tab used
+    least recently is navigated to the page's origin (a new runner, a new frame, and often a new
+    renderer process: Chromium gives every site its own). Isolation is kept where it matters:
+    every page is parsed afresh (`document.open` clears the document and its listeners) with a new
+    instance of the filters module (imported again from a new `blob:` URL); what a filter would
+    write itself into the runner's global object, onto the document object, or into storage
+    (cookies, localStorage) is seen by the next pages of that origin in that tab. OTA shares more:
+    it imports a module once for a whole run, so its filters share even their module-level
+    variables. A tab whose filter timed out or whose renderer failed is closed and replaced.
     """
 
-    def __init__(self, browser: Browser, *, size: int = DEFAULT_TABS) -> None:
+    def __init__(self, browser: Browser, *, size: int = DEFAULT_TABS, keep: int | None = None) -> None:
+        """`keep`: tabs kept open at most (default `size`); more than `size` keeps the runners of
+        more origins, when pages of several origins come in turns (`ota verify`)."""
         if size < 1:
             raise ValueError(f"size must be at least 1, not {size}")
         self.browser = browser
-        self._idle: list[_Tab] = []
+        self.keep = max(size, keep or size)
+        self._idle: list[_Tab] = []  # the tab used least recently first
+        self._busy = 0
+        self.opened = 0  # tabs opened, for tests and benches
         self._slots = asyncio.Semaphore(size)
         self._closed = False
 
@@ -306,7 +313,15 @@ class JsFilterTabs:
     ) -> Filtered:
         """`apply`, saying also whether the filters looked at their context."""
         async with self._slots:
-            tab = self._take(_runner_url(url)) or await _open(self.browser, module_name)
+            tab = self._take(_runner_url(url))
+            self._busy += 1
+            try:
+                if tab is None:
+                    tab = await _open(self.browser, module_name)
+                    self.opened += 1
+            except BaseException:
+                self._busy -= 1
+                raise
             try:
                 return await tab.apply(
                     html,
@@ -318,16 +333,20 @@ class JsFilterTabs:
                     timeout=timeout,
                 )
             finally:
+                self._busy -= 1
                 if tab.healthy and not self._closed:
                     self._idle.append(tab)
                 else:
                     await tab.close()
 
     def _take(self, runner_url: str) -> _Tab | None:
-        """An idle tab, preferably one whose runner already has the page's origin."""
-        if not self._idle:
-            return None
-        index = next((i for i, tab in enumerate(self._idle) if tab.tab.url == runner_url), -1)
+        """The idle tab whose runner has the page's origin; else None while another tab may be
+        opened, or the idle tab used least recently."""
+        index = next((i for i, tab in enumerate(self._idle) if tab.tab.url == runner_url), None)
+        if index is None:
+            if not self._idle or len(self._idle) + self._busy < self.keep:
+                return None
+            index = 0
         return self._idle.pop(index)
 
     async def aclose(self) -> None:

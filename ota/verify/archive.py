@@ -149,7 +149,8 @@ async def verify_archive(
             accept_language=settings.fetch.accept_language,
             sandbox=settings.fetch.browser_sandbox,
         )
-        tabs = JsFilterTabs(browser, size=max(1, min(2, settings.track.extract_workers)))
+        # A version's pages come from several origins (combined terms), whose runners are kept.
+        tabs = JsFilterTabs(browser, size=max(1, min(2, settings.track.extract_workers)), keep=6)
         pdfs = PdfTextReader(browser, timeout=settings.track.extract_timeout)
         checker = _VersionChecker(
             report=report,
