@@ -51,8 +51,16 @@ LOAD = """async ([url, deflated, builtinSource, serviceSource]) => {
   // A policy of the page's (<meta http-equiv=content-security-policy>) would stay with the frame.
   window.otaTainted = page.querySelector('meta[http-equiv="content-security-policy" i]') !== null;
   frame.contentWindow.history.replaceState(null, '', url);
-  const load = source => import(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
-  const builtins = await load(builtinSource);
+  const load = async source => {
+    const address = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+    try {
+      return await import(address);
+    } finally {
+      URL.revokeObjectURL(address);
+    }
+  };
+  // ota's built-in filters keep no state: imported once per runner. A service's, once per page.
+  const builtins = await (window.otaBuiltins ??= load(builtinSource));
   let service;
   try {
     service = await load(serviceSource);
