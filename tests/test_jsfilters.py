@@ -69,6 +69,7 @@ export function describePage(document) {
   main.dataset.title = document.title;
   main.dataset.noscriptBold = document.querySelectorAll('noscript b').length;
   main.dataset.located = document.location.href;
+  main.dataset.mode = document.compatMode;
 }
 
 export function failing(document) {
@@ -157,6 +158,27 @@ def test_the_page_is_parsed_with_scripting_off_and_its_scripts_never_run(
     assert 'data-noscript-bold="1"' in result
     assert "<noscript><p>Please enable <b>JavaScript</b>.</p></noscript>" in result
     assert "data-loaded" not in result and "data-failed" not in result
+    assert 'data-mode="CSS1Compat"' in result
+
+
+def test_a_page_without_doctype_is_in_quirks_mode_after_one_with(shared_chromium: SharedChromium) -> None:
+    """Pages written one after another into the same frame each get their own document mode."""
+
+    async def go() -> list[str]:
+        tabs = JsFilterTabs(shared_chromium.browser, size=1)
+        options: dict[str, Any] = {"url": URL, "module_source": MODULE, "module_name": "M"}
+        options["document"] = DOCUMENT
+        try:
+            return [
+                await tabs.apply(html, filters=(FilterRef("describePage"),), **options)
+                for html in (PAGE, "<main><p>No doctype</p></main>", PAGE)
+            ]
+        finally:
+            await tabs.aclose()
+
+    results = shared_chromium.run(go())
+    assert ['data-mode="CSS1Compat"' in r for r in results] == [True, False, True]
+    assert 'data-mode="BackCompat"' in results[1]
 
 
 def test_a_declared_url_is_the_document_url_as_browsers_write_it(shared_chromium: SharedChromium) -> None:
@@ -292,6 +314,33 @@ def test_reused_tabs_give_what_fresh_contexts_give(shared_chromium: SharedChromi
         True
     ] * 8
     assert launched == 1  # all in one Chromium
+
+
+def test_a_pages_own_content_security_policy_does_not_outlive_it(shared_chromium: SharedChromium) -> None:
+    """A policy a page sets (<meta http-equiv>) holds for it, as when loaded alone, not for the next."""
+    module = "export function w(document) { document.querySelector('main').innerHTML = '<b>written</b>'; }"
+    strict = """<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy"
+    content="require-trusted-types-for 'script'"></head><body><main>1</main></body></html>"""
+    document = SourceDocument(URL, select=("main",), filters=(FilterRef("w"),))
+
+    async def go() -> list[str]:
+        tabs = JsFilterTabs(shared_chromium.browser, size=1)
+        options: dict[str, Any] = {"url": URL, "module_source": module, "module_name": "M"}
+        options.update(filters=document.filters, document=document)
+        results = []
+        try:
+            for html in (strict, "<!DOCTYPE html><main>2</main>"):
+                try:
+                    results.append(await tabs.apply(html, **options))
+                except ExtractError as error:
+                    results.append(str(error))
+            return results
+        finally:
+            await tabs.aclose()
+
+    strict_result, after = shared_chromium.run(go())
+    assert "requires 'TrustedHTML' assignment" in strict_result
+    assert "<main><b>written</b></main>" in after
 
 
 def test_tabs_keep_the_runners_of_origins_that_come_in_turns(shared_chromium: SharedChromium) -> None:
