@@ -257,11 +257,12 @@ class JsFilterTabs:
     least recently is navigated to the page's origin (a new runner, a new frame, and often a new
     renderer process: Chromium gives every site its own). Isolation is kept where it matters:
     every page is parsed afresh (`document.open` clears the document and its listeners) with a new
-    instance of the filters module (imported again from a new `blob:` URL); what a filter would
-    write itself into the runner's global object, onto the document object, or into storage
-    (cookies, localStorage) is seen by the next pages of that origin in that tab. OTA shares more:
-    it imports a module once for a whole run, so its filters share even their module-level
-    variables. A tab whose filter timed out or whose renderer failed is closed and replaced.
+    instance of the service's filters module (imported again from a new `blob:` URL); what a
+    filter would write itself into the runner's global object, onto the document object or into
+    storage (cookies, localStorage), or leave running (a timer), is seen by the next pages of that
+    origin in that tab. OTA shares more: it imports a module once for a whole run, so its filters
+    share even their module-level variables. A tab whose filter timed out or whose renderer failed
+    is closed and replaced.
     """
 
     def __init__(self, browser: Browser, *, size: int = DEFAULT_TABS, keep: int | None = None) -> None:

@@ -48,8 +48,10 @@ LOAD = """async ([url, deflated, builtinSource, serviceSource]) => {
     page.write(html);
     page.close();
   }
-  // A policy of the page's (<meta http-equiv=content-security-policy>) would stay with the frame.
-  window.otaTainted = page.querySelector('meta[http-equiv="content-security-policy" i]') !== null;
+  // What a page's <meta http-equiv> sets in its document (a security policy, the language) would
+  // stay with the frame: the next page gets a new one.
+  const lasting = ['content-security-policy', 'content-language'].map(name => `meta[http-equiv="${name}" i]`);
+  window.otaTainted = page.querySelector(lasting.join(', ')) !== null;
   frame.contentWindow.history.replaceState(null, '', url);
   const load = async source => {
     const address = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
