@@ -361,10 +361,27 @@ def test_tabs_keep_the_runners_of_origins_that_come_in_turns(shared_chromium: Sh
         finally:
             await tabs.aclose()
 
+    async def concurrently() -> tuple[list[str], int]:
+        tabs = JsFilterTabs(shared_chromium.browser, size=2, keep=3)
+        filters = (FilterRef("describePage"),)
+        options: dict[str, Any] = {"module_source": MODULE, "module_name": "M", "filters": filters}
+        try:
+            results = await asyncio.gather(
+                *(
+                    tabs.apply(html, url=url, document=SourceDocument(url, select=("main",)), **options)
+                    for url, html in pages
+                )
+            )
+            return list(results), tabs.opened
+        finally:
+            await tabs.aclose()
+
     kept, opened_kept = shared_chromium.run(go(2))
     moved, opened_moved = shared_chromium.run(go(1))
+    together, opened_together = shared_chromium.run(concurrently())
     assert (opened_kept, opened_moved) == (2, 1)
-    assert kept == moved
+    assert opened_together <= 3  # two at a time; a third tab at most, never more than kept
+    assert kept == moved == together
     assert [f'data-url="{url}"' in result for (url, _), result in zip(pages, kept, strict=True)] == [True] * 6
 
 

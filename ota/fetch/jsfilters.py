@@ -46,6 +46,7 @@ import asyncio
 import base64
 import json
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -253,8 +254,9 @@ class JsFilterTabs:
 
     Reusing a tab saves creating a browser context and a renderer for every page, and a runner
     page is kept for the next page of its origin: an idle tab whose runner has the page's origin
-    is taken, else a new tab is opened while fewer than `keep` are open, else the idle tab used
-    least recently is navigated to the page's origin (a new runner, a new frame, and often a new
+    is taken, else a new tab is opened while fewer than `keep` are open, else (when `keep` is more
+    than `size`) the tab of that origin in use is waited for, else the idle tab used least
+    recently is navigated to the page's origin (a new runner, a new frame, and often a new
     renderer process: Chromium gives every site its own). Isolation is kept where it matters:
     every page is parsed afresh (`document.open` clears the document and its listeners) with a new
     instance of the service's filters module (imported again from a new `blob:` URL); what a
@@ -272,8 +274,10 @@ class JsFilterTabs:
             raise ValueError(f"size must be at least 1, not {size}")
         self.browser = browser
         self.keep = max(size, keep or size)
+        self.size = size
         self._idle: list[_Tab] = []  # the tab used least recently first
-        self._busy = 0
+        self._busy: Counter[str] = Counter()  # tabs in use, by the runner they have or are going to
+        self._released = asyncio.Condition()
         self.opened = 0  # tabs opened, for tests and benches
         self._slots = asyncio.Semaphore(size)
         self._closed = False
@@ -313,15 +317,16 @@ class JsFilterTabs:
         timeout: float = DEFAULT_TIMEOUT,
     ) -> Filtered:
         """`apply`, saying also whether the filters looked at their context."""
+        runner = _runner_url(url)
         async with self._slots:
-            tab = self._take(_runner_url(url))
-            self._busy += 1
+            tab = await self._take(runner)
+            self._busy[runner] += 1
             try:
                 if tab is None:
                     tab = await _open(self.browser, module_name)
                     self.opened += 1
             except BaseException:
-                self._busy -= 1
+                await self._release(runner)
                 raise
             try:
                 return await tab.apply(
@@ -334,21 +339,32 @@ class JsFilterTabs:
                     timeout=timeout,
                 )
             finally:
-                self._busy -= 1
                 if tab.healthy and not self._closed:
                     self._idle.append(tab)
                 else:
                     await tab.close()
+                await self._release(runner)
 
-    def _take(self, runner_url: str) -> _Tab | None:
+    async def _take(self, runner_url: str) -> _Tab | None:
         """The idle tab whose runner has the page's origin; else None while another tab may be
-        opened, or the idle tab used least recently."""
-        index = next((i for i, tab in enumerate(self._idle) if tab.tab.url == runner_url), None)
-        if index is None:
-            if not self._idle or len(self._idle) + self._busy < self.keep:
-                return None
-            index = 0
-        return self._idle.pop(index)
+        opened; else, when more tabs are kept than pages run at a time, the tab of that origin in
+        use once it is done; else the idle tab used least recently."""
+        async with self._released:
+            while True:
+                index = next((i for i, tab in enumerate(self._idle) if tab.tab.url == runner_url), None)
+                if index is not None:
+                    return self._idle.pop(index)
+                if not self._idle or len(self._idle) + self._busy.total() < self.keep:
+                    return None
+                if self.keep > self.size and self._busy[runner_url] > 0:
+                    await self._released.wait()
+                    continue
+                return self._idle.pop(0)
+
+    async def _release(self, runner_url: str) -> None:
+        async with self._released:
+            self._busy[runner_url] -= 1
+            self._released.notify_all()
 
     async def aclose(self) -> None:
         """Close the idle tabs; tabs in use are closed when their page is done."""

@@ -115,5 +115,8 @@ SERIALISE = """() => {
   }
   const doctype = page.doctype ? new XMLSerializer().serializeToString(page.doctype) : '';
   const html = doctype + (page.documentElement ? page.documentElement.outerHTML : '');
-  return { html, contextRead: window.ota.contextRead };
+  const contextRead = window.ota.contextRead;
+  page.replaceChildren(); // an idle tab holds no page
+  window.ota = null;
+  return { html, contextRead };
 }"""

@@ -149,8 +149,9 @@ async def verify_archive(
             accept_language=settings.fetch.accept_language,
             sandbox=settings.fetch.browser_sandbox,
         )
-        # A version's pages come from several origins (combined terms), whose runners are kept.
-        tabs = JsFilterTabs(browser, size=max(1, min(2, settings.track.extract_workers)), keep=6)
+        # A version's pages come from several origins (combined terms), whose runners are kept:
+        # 4 tabs, the number of origins genai-eu's filtered pages come from (each is a renderer).
+        tabs = JsFilterTabs(browser, size=max(1, min(2, settings.track.extract_workers)), keep=4)
         pdfs = PdfTextReader(browser, timeout=settings.track.extract_timeout)
         checker = _VersionChecker(
             report=report,
