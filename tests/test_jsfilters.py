@@ -181,6 +181,39 @@ def test_a_page_without_doctype_is_in_quirks_mode_after_one_with(shared_chromium
     assert 'data-mode="BackCompat"' in results[1]
 
 
+def test_what_a_pages_filters_leave_never_reaches_the_next_page_of_the_frame(
+    shared_chromium: SharedChromium,
+) -> None:
+    """A timer a filter leaves running is cleared with its page (OTA serialises a page as its last
+    filter returns), and a property set on the document object does not stay for the next page."""
+    module = r"""
+export function leave(document) {
+  setInterval(() => document.body.append('LEFT BY AN INTERVAL'), 10);
+  setTimeout(() => document.body.append('LEFT BY A TIMEOUT'), 150);
+  document.leftOnTheDocument = 'LEFT ON THE DOCUMENT';
+}
+export async function look(document) {
+  await new Promise(resolve => setTimeout(resolve, 400));
+  document.body.append(String(document.leftOnTheDocument));
+}
+"""
+
+    async def go() -> list[str]:
+        tabs = JsFilterTabs(shared_chromium.browser, size=1)
+        options: dict[str, Any] = {"url": URL, "module_source": module, "module_name": "M"}
+        try:
+            return [
+                await tabs.apply(PAGE, filters=(FilterRef(name),), document=DOCUMENT, **options)
+                for name in ("leave", "look")
+            ]
+        finally:
+            await tabs.aclose()
+
+    _, later = shared_chromium.run(go())
+    assert "LEFT BY" not in later and "LEFT ON THE DOCUMENT" not in later
+    assert "undefined" in later
+
+
 def test_a_declared_url_is_the_document_url_as_browsers_write_it(shared_chromium: SharedChromium) -> None:
     """Upper-case hosts, spaces, non-ASCII paths and host names load, canonicalised as by jsdom."""
     declared = "https://Bücher.EXAMPLE:443/a b/é?x=ü#top"

@@ -260,11 +260,12 @@ class JsFilterTabs:
     renderer process: Chromium gives every site its own). Isolation is kept where it matters:
     every page is parsed afresh (`document.open` clears the document and its listeners) with a new
     instance of the service's filters module (imported again from a new `blob:` URL); what a
-    filter would write itself into the runner's global object, onto the document object or into
-    storage (cookies, localStorage), or leave running (a timer), is seen by the next pages of that
-    origin in that tab. OTA shares more: it imports a module once for a whole run, so its filters
-    share even their module-level variables. A tab whose filter timed out or whose renderer failed
-    is closed and replaced.
+    filter would write itself into the runner's global object or into storage (cookies,
+    localStorage) is seen by the next pages of that origin in that tab; the timers it leaves are
+    cleared when its page is serialised, and a page whose filters set a property on the document
+    object is followed by a new frame. OTA shares more: it imports a module once for a whole run,
+    so its filters share even their module-level variables. A tab whose filter timed out or whose
+    renderer failed is closed and replaced.
     """
 
     def __init__(self, browser: Browser, *, size: int = DEFAULT_TABS, keep: int | None = None) -> None:

@@ -27,6 +27,23 @@ LOAD = """async ([url, deflated, builtinSource, serviceSource]) => {
       document.body.append(frame);
     });
     window.otaFrame = frame;
+    window.otaDocumentKeys = Object.getOwnPropertyNames(frame.contentDocument).length;
+  }
+  if (!window.otaTimers) {
+    // The timers a page's filters leave (timeouts, intervals, animation frames, idle callbacks)
+    // are cleared when it is serialised: OTA serialises a page as its last filter returns, so they
+    // never change it, and kept they would change the next page written into this frame.
+    const timers = window.otaTimers = new Set();
+    for (const [set, clear] of [['setTimeout', 'clearTimeout'], ['setInterval', 'clearInterval'],
+      ['requestAnimationFrame', 'cancelAnimationFrame'], ['requestIdleCallback', 'cancelIdleCallback']]) {
+      const setter = window[set], clearer = window[clear];
+      if (typeof setter !== 'function' || typeof clearer !== 'function') continue;
+      window[set] = function (...args) {
+        const id = setter.apply(window, args);
+        timers.add(() => clearer.call(window, id));
+        return id;
+      };
+    }
   }
   const bytes = Uint8Array.fromBase64 ? Uint8Array.fromBase64(deflated)
     : Uint8Array.from(atob(deflated), c => c.charCodeAt(0));
@@ -107,6 +124,11 @@ RUN = """async ([name, builtin, hasParameters, parameters, plainContext]) => {
 # it is doubled first (the page is not used afterwards).
 SERIALISE = """() => {
   const page = window.ota.page;
+  for (const clear of window.otaTimers) clear();
+  window.otaTimers.clear();
+  // A property a filter set on the document object itself would stay for the next page of the
+  // frame (document.open keeps the object): that page gets a new frame, as OTA gives each a new DOM.
+  if (Object.getOwnPropertyNames(page).length !== window.otaDocumentKeys) window.otaTainted = true;
   for (const element of page.querySelectorAll('pre, textarea, listing')) {
     const first = element.firstChild;
     if (first && first.nodeType === Node.TEXT_NODE && first.data.startsWith('\\n')) {
