@@ -15,10 +15,17 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import httpcore
 import httpx
+
+# httpcore connects through anyio, which imports its asyncio backend (about 20 ms) on the first
+# connection, the first request of a run waiting for it: imported with the fetcher instead, which
+# a run makes while its recording process starts (`ota.tracking.run`). Should a later anyio move
+# it, it is imported on the first connection, as before.
+with suppress(ImportError):
+    import anyio._backends._asyncio  # noqa: F401
 
 from ota.fetch.guard import AddressPolicy, GuardedBackend, Resolver, check_proxied, resolve
 
