@@ -13,7 +13,8 @@ writes a cProfile of the verifying process (the extraction processes are not in 
 The CPU of processes that ended and were waited for (`getrusage`) misses most of Chromium's (its
 renderers are not waited for by this process's children): on Linux, the whole process tree is
 also watched through /proc every half second, and its CPU is printed by kind of process (what a
-process did in its last half second before ending is missed).
+process did in its last half second before ending is missed), with the peak memory of the tree
+and of Chromium's processes (PSS: each shared page counted once).
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ def main() -> None:
     if by_kind:
         kinds = ", ".join(f"{kind} {seconds:.1f}" for kind, seconds in by_kind.items())
         print(f"CPU of the whole process tree (/proc): {sum(by_kind.values()):.1f} s: {kinds}")
+        print(
+            f"peak memory of the whole process tree (PSS, /proc): {tree.peak_pss_mb:.0f} MB, "
+            f"Chromium's processes {tree.peak_chromium_pss_mb:.0f} MB"
+        )
     print(
         f"peak memory (RSS): verifying process {peak_rss_mb(resource.RUSAGE_SELF):.0f} MB, largest child "
         f"process (extraction or git) {peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
@@ -103,6 +108,8 @@ class TreeWatch:
     def __init__(self, every: float = 0.5) -> None:
         self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
         self._last: dict[int, tuple[str, float]] = {}  # pid → (kind, CPU seconds when last seen)
+        self.peak_pss_mb = 0.0  # the tree's memory at its peak, each shared page counted once
+        self.peak_chromium_pss_mb = 0.0
         self._before = self._read()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._watch, args=(every,), daemon=True)
@@ -145,11 +152,28 @@ class TreeWatch:
                 if parent in tree and pid not in tree:
                     tree.add(pid)
                     grown = True
+        total = chromium = 0.0
         for pid in tree:
             if pid in times:
                 kind = _kind(pid) or (self._last[pid][0] if pid in self._last else "other")
                 self._last[pid] = (kind, times[pid])  # a forked process names itself later
+                pss = _pss_mb(pid)
+                total += pss
+                chromium += pss if kind.startswith("Chromium") else 0.0
+        self.peak_pss_mb = max(self.peak_pss_mb, total)
+        self.peak_chromium_pss_mb = max(self.peak_chromium_pss_mb, chromium)
         return dict(self._last)
+
+
+def _pss_mb(pid: int) -> float:
+    """The proportional set size of a process, in MB (0 when it cannot be read)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0
 
 
 def _kind(pid: int) -> str | None:
