@@ -501,9 +501,13 @@ def test_a_run_killed_midway_leaves_valid_repositories_and_the_next_run_complete
         )
 
     httpserver.expect_request(re.compile(r"/p/\d+")).respond_with_handler(slow_page)
+    from ota.store.repository import FLUSH_EVERY
+
     declarations = tmp_path / "declarations"
     declarations.mkdir()
-    count = 150
+    # One batch of commits more than a repository publishes at once, and 50 pages: the kill after
+    # the snapshots' first batch is published lands while the last pages are still served.
+    count = FLUSH_EVERY + 50
     for number in range(count):
         url = httpserver.url_for(f"/p/{number}")
         data = {"name": f"S{number}", "terms": {"Terms of Service": {"fetch": url, "select": "main"}}}
@@ -519,7 +523,7 @@ def test_a_run_killed_midway_leaves_valid_repositories_and_the_next_run_complete
         if moment == "while fetching":
             return len(served) >= count // 3
         # Commits are published in batches: snapshots first, then the versions citing them.
-        return commit_count(tmp_path / "snapshots") == count
+        return commit_count(tmp_path / "snapshots") >= FLUSH_EVERY
 
     deadline = time.monotonic() + 60
     while not ready() and time.monotonic() < deadline and process.poll() is None:
